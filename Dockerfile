@@ -1,0 +1,10 @@
+FROM node:20-bookworm-slim
+WORKDIR /app
+RUN apt-get update && apt-get install -y --no-install-recommends python3 make g++ && rm -rf /var/lib/apt/lists/*
+COPY package.json package-lock.json ./
+RUN npm ci --omit=dev=false --no-audit --no-fund
+COPY . .
+ENV NODE_ENV=production
+EXPOSE 3000
+ENTRYPOINT ["node", "bin/newsletter.js"]
+CMD ["serve"]

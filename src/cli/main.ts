@@ -1,0 +1,33 @@
+#!/usr/bin/env node
+/**
+ * The `newsletter` CLI. Each command group lives in its own file and registers itself;
+ * commands are thin: parse arguments, call src/, print. Exit codes: 0 ok, 1 failed
+ * (check found errors, a send failed), 2 usage or configuration error.
+ */
+import { Command, CommanderError } from 'commander';
+import { NewsletterError, ConfigError, InputError } from '../errors.js';
+import { registerMigrate } from './migrate.js';
+
+const program = new Command('newsletter')
+  .description('Compile Markdown newsletter issues and send them through Amazon SES')
+  .showHelpAfterError()
+  .exitOverride();
+
+registerMigrate(program);
+
+try {
+  await program.parseAsync(process.argv);
+} catch (err) {
+  if (err instanceof CommanderError) {
+    process.exitCode = err.exitCode === 0 ? 0 : 2;
+  } else if (err instanceof ConfigError || err instanceof InputError) {
+    console.error(`newsletter: ${err.message}`);
+    process.exitCode = 2;
+  } else if (err instanceof NewsletterError) {
+    console.error(`newsletter: ${err.message}`);
+    process.exitCode = 1;
+  } else {
+    console.error(err);
+    process.exitCode = 1;
+  }
+}

@@ -1,0 +1,20 @@
+import type { Command } from 'commander';
+import { loadConfig } from '../config.js';
+import { openStore } from '../store/db.js';
+import { migrateToLatest } from '../store/migrate.js';
+
+export function registerMigrate(program: Command): void {
+  program
+    .command('migrate')
+    .description('apply pending database migrations (also done on every start)')
+    .action(async () => {
+      const config = loadConfig();
+      const store = await openStore(config.DATABASE_URL, { migrate: false });
+      try {
+        const applied = await migrateToLatest(store.db, store.dialect);
+        console.log(applied.length ? `applied: ${applied.join(', ')}` : 'database is up to date');
+      } finally {
+        await store.destroy();
+      }
+    });
+}

@@ -1,0 +1,82 @@
+import { z } from 'zod';
+import { ConfigError } from './errors.js';
+
+/**
+ * The one schema for all environment configuration (see ../shared/design.md, Contract).
+ * Everything is optional except where a command needs it; commands call
+ * `requireConfig` for the fields they cannot run without.
+ */
+const optionalString = z
+  .string()
+  .optional()
+  .transform((v) => (v === undefined || v.trim() === '' ? undefined : v.trim()));
+
+const positiveNumber = (fallback: number) => z.coerce.number().positive().default(fallback);
+
+export const configSchema = z.object({
+  DATABASE_URL: z
+    .string()
+    .default('sqlite:./data/newsletter.db')
+    .refine((v) => /^(sqlite:|postgres(ql)?:\/\/)/.test(v), 'must start with sqlite: or postgres://'),
+  REDIS_URL: z.string().default('redis://127.0.0.1:6379').refine((v) => /^rediss?:\/\//.test(v), 'must be a redis:// URL'),
+  QUEUE_PREFIX: z
+    .string()
+    .default('newsletter')
+    .refine((v) => /^[A-Za-z0-9_-]+$/.test(v), 'letters, digits, _ and - only'),
+  SES_REGION: z.string().default('us-east-1'),
+  SES_ENDPOINT: optionalString.pipe(z.url().optional()),
+  SES_CONFIGURATION_SET: optionalString,
+  /** Messages per second, global across all workers. Unset: SES MaxSendRate, else 14. */
+  SEND_RATE: z.coerce.number().positive().optional(),
+  UNCERTAIN_GRACE_S: positiveNumber(300),
+  /** How late a scheduled send may fire on its own after downtime. */
+  SCHEDULE_GRACE_S: positiveNumber(3600),
+  FROM_ADDRESS: optionalString,
+  PUBLIC_URL: z.url().default('http://localhost:3000').transform((v) => v.replace(/\/+$/, '')),
+  SITE_URL: optionalString.pipe(z.url().optional()).transform((v) => v?.replace(/\/+$/, '')),
+  SUBJECT_TEMPLATE: z.string().default('{{title}}'),
+  UNSUBSCRIBE_SECRET: optionalString,
+  /** Previous secret, still accepted for tokens while rotating. */
+  UNSUBSCRIBE_SECRET_OLD: optionalString,
+  SNS_TOPIC_ARNS: optionalString.transform((v) =>
+    v ? v.split(',').map((s) => s.trim()).filter(Boolean) : [],
+  ),
+  SNS_CERTS: optionalString,
+  PORT: z.coerce.number().int().min(0).max(65535).default(3000),
+  HOST: z.string().default('0.0.0.0'),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  /** Postal/sender line required in commercial mail footers (CAN-SPAM). */
+  POSTAL_ADDRESS: optionalString,
+  LIST_NAME: z.string().default('Newsletter'),
+  BOUNCE_RATE_LIMIT: z.coerce.number().min(0).max(1).default(0.05),
+  COMPLAINT_RATE_LIMIT: z.coerce.number().min(0).max(1).default(0.001),
+  BREAKER_MIN_DELIVERIES: z.coerce.number().int().min(1).default(100),
+  TRANSIENT_BOUNCE_LIMIT: z.coerce.number().int().min(1).default(3),
+  TRANSIENT_BOUNCE_WINDOW_DAYS: positiveNumber(30),
+  WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(1000).default(50),
+});
+
+export type Config = z.infer<typeof configSchema>;
+
+/** Parse configuration from an environment; throws ConfigError naming every bad variable. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const parsed = configSchema.safeParse(env);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((i) => `  ${i.path.join('.')}: ${i.message}`);
+    throw new ConfigError(`invalid environment configuration:\n${lines.join('\n')}`);
+  }
+  return parsed.data;
+}
+
+/** Narrow a config to one where the named fields are set, or throw naming the missing ones. */
+export function requireConfig<K extends keyof Config>(
+  config: Config,
+  keys: readonly K[],
+  forWhat: string,
+): Config & { [P in K]-?: NonNullable<Config[P]> } {
+  const missing = keys.filter((k) => config[k] === undefined || config[k] === '');
+  if (missing.length > 0) {
+    throw new ConfigError(`${forWhat} needs ${missing.join(', ')} to be set in the environment`);
+  }
+  return config as Config & { [P in K]-?: NonNullable<Config[P]> };
+}

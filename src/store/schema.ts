@@ -1,0 +1,162 @@
+/**
+ * Table types for Kysely. Timestamps are epoch milliseconds (bigint in Postgres,
+ * integer in SQLite, parsed to number on both); JSON columns are text holding JSON,
+ * so one query code path serves both dialects.
+ */
+import type { ColumnType, Generated, Insertable, Selectable, Updateable } from 'kysely';
+
+export type SubscriberStatus = 'active' | 'unsubscribed' | 'bounced' | 'complained';
+export type MembershipStatus = 'subscribed' | 'unsubscribed';
+export type CampaignStatus = 'draft' | 'scheduled' | 'sending' | 'paused' | 'sent' | 'cancelled';
+/**
+ * Ledger row lifecycle: queued → sending (claimed by a worker) → sent (SES accepted) →
+ * delivered | bounced | complained; or failed (permanent error), skipped (subscriber left
+ * before their turn), cancelled (campaign cancelled before their turn).
+ */
+export type DeliveryStatus =
+  | 'queued'
+  | 'sending'
+  | 'sent'
+  | 'failed'
+  | 'delivered'
+  | 'bounced'
+  | 'complained'
+  | 'skipped'
+  | 'cancelled';
+export type SuppressionReason = 'bounced' | 'complained' | 'removed' | 'ses-suppression-list';
+export type TokenRole = 'editor' | 'admin';
+
+type Id = Generated<number>;
+type CreatedAt = ColumnType<number, number, never>;
+
+export interface SubscribersTable {
+  id: Id;
+  /** Normalised: trimmed and lower-cased; unique. */
+  email: string;
+  name: string | null;
+  status: SubscriberStatus;
+  /** JSON object of extra CSV columns / API attributes. */
+  attributes: string;
+  status_reason: string | null;
+  created_at: CreatedAt;
+  updated_at: number;
+}
+
+export interface ListsTable {
+  id: Id;
+  name: string;
+  created_at: CreatedAt;
+}
+
+export interface ListMembersTable {
+  list_id: number;
+  subscriber_id: number;
+  status: MembershipStatus;
+  created_at: CreatedAt;
+  updated_at: number;
+}
+
+export interface SuppressionsTable {
+  /** Normalised email; suppressions outlive `subscribers remove`. */
+  email: string;
+  reason: SuppressionReason;
+  detail: string | null;
+  created_at: CreatedAt;
+}
+
+export interface CampaignsTable {
+  id: Id;
+  list_id: number;
+  status: CampaignStatus;
+  subject: string;
+  /** Issue front matter and source, kept so the campaign can be re-rendered or audited. */
+  issue_title: string;
+  issue_slug: string;
+  issue_date: string | null;
+  source_path: string | null;
+  source_markdown: string;
+  /** Serialized CompiledIssue frozen when the send starts (JSON). */
+  compiled_json: string | null;
+  scheduled_at: number | null;
+  started_at: number | null;
+  finished_at: number | null;
+  /** Audience freeze: only members with subscriber id ≤ this and joined before started_at. */
+  audience_max_subscriber_id: number | null;
+  /** Keyset cursor of the fan-out: last subscriber id enqueued. */
+  fanout_cursor: number;
+  fanout_done: ColumnType<number, number | undefined, number>;
+  total: ColumnType<number, number | undefined, number>;
+  paused_reason: string | null;
+  created_at: CreatedAt;
+  updated_at: number;
+}
+
+export interface DeliveriesTable {
+  campaign_id: number;
+  subscriber_id: number;
+  /** Address at fan-out time (subscriber rows may be removed later). */
+  email: string;
+  status: DeliveryStatus;
+  ses_message_id: string | null;
+  attempts: ColumnType<number, number | undefined, number>;
+  last_error: string | null;
+  claimed_by: string | null;
+  claimed_at: number | null;
+  sent_at: number | null;
+  /** Set when SES's Send event confirms the message (reconciliation of uncertain rows). */
+  confirmed_at: number | null;
+  outcome_at: number | null;
+  opened_at: number | null;
+  clicked_at: number | null;
+  created_at: CreatedAt;
+  updated_at: number;
+}
+
+export interface EventsTable {
+  id: Id;
+  /** SNS MessageId: unique, so a replayed notification is stored once. */
+  sns_message_id: string;
+  /** bounce | complaint | delivery | send | reject | delivery_delay | open | click | rendering_failure | subscription */
+  type: string;
+  /** Permanent | Transient | Undetermined, complaint feedback type, … */
+  subtype: string | null;
+  ses_message_id: string | null;
+  email: string | null;
+  campaign_id: number | null;
+  subscriber_id: number | null;
+  /** Clicked link, bounce diagnostic, … */
+  detail: string | null;
+  occurred_at: number;
+  payload: string;
+  created_at: CreatedAt;
+}
+
+export interface ApiTokensTable {
+  id: Id;
+  name: string;
+  role: TokenRole;
+  /** sha256 hex of the token; the token itself is shown once and never stored. */
+  token_hash: string;
+  created_at: CreatedAt;
+  last_used_at: number | null;
+}
+
+export interface Database {
+  subscribers: SubscribersTable;
+  lists: ListsTable;
+  list_members: ListMembersTable;
+  suppressions: SuppressionsTable;
+  campaigns: CampaignsTable;
+  deliveries: DeliveriesTable;
+  events: EventsTable;
+  api_tokens: ApiTokensTable;
+}
+
+export type Subscriber = Selectable<SubscribersTable>;
+export type NewSubscriber = Insertable<SubscribersTable>;
+export type SubscriberUpdate = Updateable<SubscribersTable>;
+export type List = Selectable<ListsTable>;
+export type Campaign = Selectable<CampaignsTable>;
+export type Delivery = Selectable<DeliveriesTable>;
+export type StoredEvent = Selectable<EventsTable>;
+export type ApiToken = Selectable<ApiTokensTable>;
