@@ -1,0 +1,31 @@
+/**
+ * The Fastify app. Route groups are plugins in their own folders (webhooks/, api/,
+ * admin/, pages) and receive their dependencies explicitly through AppDeps.
+ */
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import type { Config } from '../config.js';
+import type { Logger } from '../logger.js';
+import type { Store } from '../store/db.js';
+
+export interface AppDeps {
+  config: Config;
+  store: Store;
+  logger: Logger;
+}
+
+export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
+  const app = Fastify({
+    loggerInstance: deps.logger as FastifyBaseLogger,
+    // Body limits: SNS messages are at most 256 KB; CSV uploads get their own limit.
+    bodyLimit: 1024 * 1024,
+    trustProxy: true,
+    requestIdHeader: false,
+  });
+
+  // SNS posts JSON as text/plain; keep the raw text so the webhook can parse and verify it.
+  app.addContentTypeParser('text/plain', { parseAs: 'string' }, (_req, body, done) => done(null, body));
+
+  app.get('/healthz', async () => ({ ok: true }));
+
+  return app;
+}
