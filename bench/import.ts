@@ -90,9 +90,10 @@ if (process.argv[2] === '--child') {
   for (const r of results) {
     console.log(`| ${r.rows} | ${r.fileMB} | ${r.seconds} | ${r.cpuSeconds} | ${r.rowsPerSecond} | ${r.peakRssMB} | ${r.imported} | ${r.errors} |`);
   }
-  const slow = results.filter((r) => r.rows >= 100_000 && r.seconds >= 10);
+  // Goal: 100,000 rows in under 10 s, i.e. at least 10,000 rows/s at every size.
+  const slow = results.filter((r) => r.rows >= 100_000 && r.rowsPerSecond < 10_000);
   if (slow.length) {
-    console.error('goal missed: 100,000 rows must import in under 10 s');
+    console.error('goal missed: import must sustain 10,000 rows/s (100,000 rows in under 10 s)');
     process.exitCode = 1;
   }
 }
