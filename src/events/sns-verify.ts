@@ -50,6 +50,7 @@ const SNS_HOST = /^sns\.[a-zA-Z0-9-]{3,}\.amazonaws\.com(\.cn)?$/;
 export function isSnsHostUrl(raw: unknown, { allowQuery }: { allowQuery: boolean }): raw is string {
   if (typeof raw !== 'string' || raw.length > 2048) return false;
   // Reject raw characters the URL parser would silently normalise away (backslashes, whitespace, controls).
+  // eslint-disable-next-line no-control-regex
   if (/[\s\\\u0000-\u001f\u007f]/.test(raw)) return false;
   let url: URL;
   try {
