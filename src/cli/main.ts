@@ -8,6 +8,7 @@ import { Command, CommanderError } from 'commander';
 import { NewsletterError, ConfigError, InputError } from '../errors.js';
 import { registerMigrate } from './migrate.js';
 import { registerSubscribers } from './subscribers.js';
+import { registerSesSimulator } from './ses-simulator.js';
 
 const program = new Command('newsletter')
   .description('Compile Markdown newsletter issues and send them through Amazon SES')
@@ -16,6 +17,7 @@ const program = new Command('newsletter')
 
 registerMigrate(program);
 registerSubscribers(program);
+registerSesSimulator(program);
 
 try {
   await program.parseAsync(process.argv);
