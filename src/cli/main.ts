@@ -7,6 +7,8 @@
 import { Command, CommanderError } from 'commander';
 import { NewsletterError, ConfigError, InputError } from '../errors.js';
 import { registerMigrate } from './migrate.js';
+import { registerRender } from './render.js';
+import { registerCheck } from './check.js';
 
 const program = new Command('newsletter')
   .description('Compile Markdown newsletter issues and send them through Amazon SES')
@@ -14,6 +16,8 @@ const program = new Command('newsletter')
   .exitOverride();
 
 registerMigrate(program);
+registerRender(program);
+registerCheck(program);
 
 try {
   await program.parseAsync(process.argv);

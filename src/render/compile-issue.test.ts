@@ -4,6 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { parseIssue, parseIssueFile } from '../issue/parse-issue.js';
 import { EXAMPLE_ISSUE, EXAMPLE_SITE_URL } from '../../test/support/example-issue.js';
 import { compileIssue, compileIssueDetailed, IssueCompileError } from './compile-issue.js';
+import { TEMPLATE_CONSTANTS } from './template-text.js';
 import { checkIssue } from './check-issue.js';
 
 const options = { listName: 'Tidewater Weekly', postalAddress: 'Tidewater Project · 1 Quay St · Lisbon' };
@@ -43,7 +44,7 @@ describe('compileIssue on the example issue', async () => {
 
   it('escapes editor-written braces so they are never Handlebars', () => {
     expect(compiled.htmlTemplate).not.toContain('{{vessel');
-    expect(compiled.htmlTemplate).toContain('{{lb}}{{lb}}vessel.name}}');
+    expect(compiled.htmlTemplate).toContain('{{lb}}{{lb}}vessel.name{{rb}}{{rb}}');
   });
 
   it('the full MJML (content included) passes strict validation', async () => {
@@ -51,7 +52,7 @@ describe('compileIssue on the example issue', async () => {
     expect(out.errors).toEqual([]);
     // The skeleton optimisation (content inserted after MJML) must not change the document.
     const values: Record<string, string> = { archiveUrl: 'ARCHIVE', email: 'EMAIL', unsubscribeUrl: 'UNSUB', name: 'NAME' };
-    const ours = Handlebars.compile(compiled.htmlTemplate)({ lb: '{', bs: '\\', ...values });
+    const ours = Handlebars.compile(compiled.htmlTemplate)({ ...TEMPLATE_CONSTANTS, ...values });
     const full = out.html.replace(/nl[0-9a-f]{12}P(\w+?)Q/g, (_m, n: string) => values[n] ?? '');
     const norm = (h: string): string => h.replace(/\s+/g, ' ');
     const a = norm(ours);

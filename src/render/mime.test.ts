@@ -26,7 +26,6 @@ describe('qpEncode', () => {
       expect(line.length).toBeLessThanOrEqual(76);
       expect(line).not.toMatch(/[ \t]$/);
     }
-    // eslint-disable-next-line no-control-regex
     expect(enc).toMatch(/^[\t\x20-\x7e\r\n]*$/);
   });
 
