@@ -38,7 +38,7 @@ export function createFanoutProcessor(deps: FanoutDeps, options: FanoutOptions =
   const windowWaitMs = options.windowWaitMs ?? 250;
 
   async function waitingSends(): Promise<number> {
-    const counts = await deps.queues.send.getJobCounts('wait', 'prioritized', 'delayed', 'paused');
+    const counts = await deps.queues.send.getJobCounts('wait', 'prioritized', 'delayed');
     return Object.values(counts).reduce((a, b) => a + b, 0);
   }
 
