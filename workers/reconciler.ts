@@ -60,6 +60,7 @@ export function createReconciler(deps: ReconcilerDeps, options: ReconcilerOption
       }
 
       for (const c of await deps.campaigns.byStatus(['sending'])) {
+        await deps.ledger.settleConfirmedQueued(c.id, now);
         if (await deps.orchestrator.checkCompletion(c.id)) continue;
         const fanoutAlive = (await deps.queues.fanout.getJob(fanoutJobId(c.id))) !== undefined;
         if (fanoutAlive) continue;
@@ -75,7 +76,7 @@ export function createReconciler(deps: ReconcilerDeps, options: ReconcilerOption
       if (quotaPaused.length > 0 && now - lastQuotaCheck >= quotaRecheckMs) {
         lastQuotaCheck = now;
         const quota = await deps.transport.getSendQuota();
-        if (quota.sentLast24Hours < quota.max24HourSend) {
+        if (quota && quota.sentLast24Hours < quota.max24HourSend) {
           for (const c of quotaPaused) {
             if (await deps.orchestrator.resume(c.id)) deps.logger?.info({ campaignId: c.id }, 'daily quota freed: campaign resumed');
           }

@@ -21,7 +21,7 @@ import { createSendQueues, FANOUT_QUEUE, SEND_QUEUE, type FanoutJobData, type Se
 import { createFanoutProcessor, type FanoutOptions } from './fanout-processor.js';
 import { createSendProcessor } from './send-processor.js';
 import { createReconciler } from './reconciler.js';
-import { createStoreAudience } from './store-audience.js';
+import { storeAudience } from '../src/campaigns/send-context.js';
 
 export interface RuntimeDeps {
   transport: MailTransport;
@@ -56,7 +56,7 @@ export async function startWorkerRuntime(options: WorkerRuntimeOptions): Promise
   const store = await openStore(config.DATABASE_URL);
   const campaigns = new CampaignsRepository(store.db);
   const ledger = new DeliveryLedger(store.db);
-  const audience = createStoreAudience(store.db);
+  const audience = storeAudience(store.db);
   const queueConnection = createRedisConnection(config.REDIS_URL);
   const queues = createSendQueues(queueConnection, config.QUEUE_PREFIX);
   const redis = createRedisConnection(config.REDIS_URL);
@@ -84,7 +84,6 @@ export async function startWorkerRuntime(options: WorkerRuntimeOptions): Promise
     publicUrl: config.PUBLIC_URL,
     unsubscribeSecret: config.UNSUBSCRIBE_SECRET,
     listName: config.LIST_NAME,
-    configurationSet: config.SES_CONFIGURATION_SET,
   });
   const processFanout = createFanoutProcessor({ campaigns, ledger, audience, queues, logger }, options.fanout);
   const reconciler = createReconciler(

@@ -33,14 +33,13 @@ export interface SendProcessorDeps {
   publicUrl: string;
   unsubscribeSecret: string;
   listName: string;
-  configurationSet?: string;
   /** How long a cached campaign status is trusted (ms); bounds how fast a pause takes effect. */
   statusTtlMs?: number;
   /** Delay before retrying a throttled message (ms). */
   throttleRetryMs?: number;
 }
 
-export type SendOutcome = 'sent' | 'not-sending' | 'not-queued' | 'skipped' | 'failed' | 'throttled' | 'quota' | 'account-paused' | 'retry';
+export type SendOutcome = 'sent' | 'not-sending' | 'not-queued' | 'skipped' | 'failed' | 'throttled' | 'quota' | 'account-paused' | 'uncertain';
 
 interface CampaignEntry {
   listId: number;
@@ -123,11 +122,9 @@ export function createSendProcessor(deps: SendProcessorDeps) {
       });
       const sent = await deps.transport.sendRaw({
         raw: message.raw,
-        configurationSet: deps.configurationSet,
-        tags: [
-          { name: 'campaign', value: String(campaignId) },
-          { name: 'subscriber', value: String(subscriberId) },
-        ],
+        from: deps.from,
+        to: claimed.email,
+        tags: { campaign: String(campaignId), subscriber: String(subscriberId) },
       });
       messageId = sent.messageId;
     } catch (err) {
@@ -139,8 +136,15 @@ export function createSendProcessor(deps: SendProcessorDeps) {
   }
 
   async function handleSendError(job: Job<SendJobData>, token: string | undefined, campaignId: number, subscriberId: number, err: unknown): Promise<SendOutcome> {
-    const kind = deps.transport.classify(err);
+    const { kind, maybeSent, httpStatus } = deps.transport.classify(err);
     const message = err instanceof Error ? `${err.name}: ${err.message}` : String(err);
+    if (kind === 'transient' && maybeSent && httpStatus === undefined) {
+      // No answer (timeout, connection lost after the request went out): SES may have
+      // accepted it. Resending now could send twice; leave the row 'sending' for the
+      // reconciler, which settles it from SES's Send event or resends after the grace period.
+      deps.logger?.warn({ campaignId, subscriberId, err: message }, 'send outcome unknown; row left for reconciliation');
+      return 'uncertain';
+    }
     switch (kind) {
       case 'rate-throttled': {
         // Back-pressure, never a failure: slow the whole queue, hand the row back, retry later.

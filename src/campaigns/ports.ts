@@ -33,8 +33,18 @@ export type SesErrorKind = 'rate-throttled' | 'quota-exceeded' | 'rejected' | 'a
 
 export interface SendRawInput {
   raw: Buffer;
-  configurationSet?: string;
-  tags: { name: string; value: string }[];
+  from: string;
+  to: string;
+  /** Message tags; SES event publishing carries them back (campaign, subscriber). */
+  tags: Record<string, string>;
+}
+
+export interface SendErrorClassification {
+  kind: SesErrorKind;
+  /** SES may have accepted the message although we saw an error (timeout, connection lost after writing). */
+  maybeSent: boolean;
+  /** HTTP status when SES answered. */
+  httpStatus?: number;
 }
 
 export interface SendQuota {
@@ -45,8 +55,9 @@ export interface SendQuota {
 
 export interface MailTransport {
   sendRaw(input: SendRawInput): Promise<{ messageId: string }>;
-  getSendQuota(): Promise<SendQuota>;
-  classify(error: unknown): SesErrorKind;
+  /** null when SES does not answer (aws-ses-v2-local). */
+  getSendQuota(): Promise<SendQuota | null>;
+  classify(error: unknown): SendErrorClassification;
 }
 
 export interface RateLimiter {

@@ -91,6 +91,8 @@ export class DeliveryLedger {
       .where('campaign_id', '=', campaignId)
       .where('subscriber_id', '=', subscriberId)
       .where('status', '=', 'queued')
+      // SES confirmed an earlier attempt (Send event arrived after the row was requeued): never again.
+      .where('confirmed_at', 'is', null)
       .executeTakeFirst();
     if (Number(result.numUpdatedRows) !== 1) return null;
     const row = await this.db
@@ -208,6 +210,18 @@ export class DeliveryLedger {
       if (Number(result.numUpdatedRows) === 1) requeued.push({ campaignId: row.campaign_id, subscriberId: row.subscriber_id });
     }
     return requeued;
+  }
+
+  /** Rows requeued before SES's late Send event confirmed them: they were sent; settle them. */
+  async settleConfirmedQueued(campaignId: number, now = Date.now()): Promise<number> {
+    const result = await this.db
+      .updateTable('deliveries')
+      .set({ status: 'sent', updated_at: now })
+      .where('campaign_id', '=', campaignId)
+      .where('status', '=', 'queued')
+      .where('confirmed_at', 'is not', null)
+      .executeTakeFirst();
+    return Number(result.numUpdatedRows);
   }
 
   /** Keyset page of a campaign's 'queued' rows (re-enqueue after resume or a lost Redis). */
