@@ -62,7 +62,7 @@ describe('RateLimiter', () => {
     const rl = limiter({ prefix: freshPrefix(), ratePerSecond: 200 });
     const grants = await drive(rl, 20, 3000);
     expect(worstSlidingWindow(grants)).toBeLessThanOrEqual(200);
-    expect(averageRate(grants)).toBeGreaterThanOrEqual(190);
+    expect(averageRate(grants), JSON.stringify(rl.counters)).toBeGreaterThanOrEqual(190);
     expect(grants.length).toBeGreaterThanOrEqual(0.95 * 200 * 2.9);
   });
 
@@ -70,7 +70,7 @@ describe('RateLimiter', () => {
     const rl = limiter({ prefix: freshPrefix(), ratePerSecond: 14 });
     const grants = await drive(rl, 5, 2600);
     expect(worstSlidingWindow(grants)).toBeLessThanOrEqual(14);
-    expect(averageRate(grants)).toBeGreaterThanOrEqual(0.95 * 14);
+    expect(averageRate(grants), JSON.stringify(rl.counters)).toBeGreaterThanOrEqual(0.95 * 14);
   });
 
   it('spaces a non-integer rate for the whole number of permits a window can hold', async () => {
