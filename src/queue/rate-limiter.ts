@@ -44,6 +44,12 @@ export interface RateLimiterOptions {
   staleMs?: number;
   /** Slots one acquire may discard as stale before it grants anyway. Default 3. */
   maxStaleRetries?: number;
+  /**
+   * Discarded slots allowed per granted permit (a token bucket), so that an
+   * overloaded process loses at most this share of throughput to discards; beyond
+   * it late permits are granted late. Default 0.1.
+   */
+  staleBudget?: number;
   /** Multiplicative decrease on throttling. Default 0.7. */
   decreaseFactor?: number;
   /** Further throttle reports within this time of the last decrease are ignored. Default 500. */
@@ -61,6 +67,8 @@ export interface RateLimiterCounters {
   granted: number;
   /** Slots discarded because the caller woke up too late to use them safely. */
   staleSlots: number;
+  /** Permits granted later than staleMs after their slot (stale budget spent). */
+  lateGrants: number;
   /** Redis calls that failed on the connection and were retried. */
   redisRetries: number;
 }
@@ -147,6 +155,9 @@ interface Script {
 function script(source: string): Script {
   return { source, sha: createHash('sha1').update(source).digest('hex') };
 }
+
+/** Cap of the stale-discard token bucket (and twice its initial fill). */
+const STALE_TOKENS_MAX = 20;
 
 const SCRIPTS = {
   acquire: script(ACQUIRE),
@@ -252,7 +263,7 @@ function isTransientRedisError(err: unknown): boolean {
 
 export class RateLimiter {
   readonly key: string;
-  readonly counters: RateLimiterCounters = { granted: 0, staleSlots: 0, redisRetries: 0 };
+  readonly counters: RateLimiterCounters = { granted: 0, staleSlots: 0, lateGrants: 0, redisRetries: 0 };
   private readonly redis: Redis;
   private rate: number;
   /** Assert this instance's configured rate on its first call (config wins at startup). */
@@ -260,6 +271,8 @@ export class RateLimiter {
   private readonly marginUs: number;
   private readonly staleMs: number;
   private readonly maxStaleRetries: number;
+  private readonly staleBudget: number;
+  private staleTokens = STALE_TOKENS_MAX / 2;
   private readonly decreaseFactor: number;
   private readonly cooldownUs: number;
   private readonly recovery: number;
@@ -280,6 +293,7 @@ export class RateLimiter {
     this.marginUs = marginMs * 1000;
     this.staleMs = opts.staleMs ?? Math.max(0, marginMs - 5);
     this.maxStaleRetries = opts.maxStaleRetries ?? 3;
+    this.staleBudget = opts.staleBudget ?? 0.1;
     this.decreaseFactor = opts.decreaseFactor ?? 0.7;
     if (!(this.decreaseFactor > 0 && this.decreaseFactor < 1)) {
       throw new RangeError(`decreaseFactor must be in (0, 1), got ${this.decreaseFactor}`);
@@ -316,13 +330,17 @@ export class RateLimiter {
       await sleepUntil(receivedAt + waitMs, signal);
       const earliestSlot = Math.max(sentAt + waitMs, this.earliestLocal(slotUs / 1000));
       const lateness = performance.now() - earliestSlot;
-      if (lateness <= this.staleMs || attempt >= this.maxStaleRetries) {
+      if (lateness <= this.staleMs || attempt >= this.maxStaleRetries || this.staleTokens < 1) {
         this.counters.granted++;
+        if (lateness > this.staleMs) this.counters.lateGrants++;
+        this.staleTokens = Math.min(this.staleTokens + this.staleBudget, STALE_TOKENS_MAX);
         return;
       }
       // Too late (event loop stalled): sending now could bunch with the slots after
-      // ours and overfill a sliding second. Give this slot up and take a fresh one
-      // (a bounded number of times, so a starved process still sends).
+      // ours and overfill a sliding second. Give this slot up and take a fresh one,
+      // within a budget, so a starved process degrades to sending slightly early
+      // rather than to a fraction of the rate.
+      this.staleTokens -= 1;
       this.counters.staleSlots++;
     }
   }
