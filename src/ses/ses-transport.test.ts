@@ -10,6 +10,7 @@ import { loadConfig } from '../config.js';
 import { startSesSimulator, type SesSimulator } from '../simulator/ses-simulator.js';
 import { SesSendError, classifySesError, type SesErrorClassification } from './ses-error.js';
 import { SesTransport, sanitizeSesTag } from './ses-transport.js';
+import { DEFAULT_SEND_RATE, resolveSendRate } from './send-rate.js';
 
 const raw = (to = 'reader@example.com') =>
   Buffer.from(`From: Editor <editor@example.com>\r\nTo: ${to}\r\nSubject: Issue 1\r\n\r\nHello\r\n`);
@@ -180,6 +181,21 @@ describe('SesTransport against the SES simulator (real SDK)', () => {
     const c = await failure(send(transport));
     expect(c).toMatchObject({ kind: 'transient', code: 'ECONNREFUSED', maybeSent: false });
     await expect(transport.getSendQuota({ timeoutMs: 1000 })).rejects.toBeInstanceOf(SesSendError);
+  });
+});
+
+describe('resolveSendRate', () => {
+  it('SEND_RATE wins without asking SES; else MaxSendRate; else 14 when SES does not answer', async () => {
+    const { transport: t, sim: s } = await setup({ maxSendRate: 37 });
+    let asked = 0;
+    const counting = { getSendQuota: (o: { timeoutMs?: number }) => (asked++, t.getSendQuota(o)) };
+    expect(await resolveSendRate({ SEND_RATE: 200 }, counting)).toEqual({ rate: 200, source: 'config' });
+    expect(asked).toBe(0);
+    expect(await resolveSendRate({ SEND_RATE: undefined }, counting)).toEqual({ rate: 37, source: 'ses' });
+    expect(asked).toBe(1);
+    s.setLatency(400);
+    const slow = await resolveSendRate({ SEND_RATE: undefined }, t, { timeoutMs: 100 });
+    expect(slow).toMatchObject({ rate: DEFAULT_SEND_RATE, source: 'default' });
   });
 });
 

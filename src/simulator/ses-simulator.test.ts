@@ -13,7 +13,7 @@ import { snsSignatureAlgorithm, snsStringToSign, type SnsEnvelope } from '../eve
 import { SesTransport } from '../ses/ses-transport.js';
 import { SesSendError } from '../ses/ses-error.js';
 import { mailboxOutcome, extractAddresses } from './mailbox-simulator.js';
-import { startSesSimulator, worstSlidingWindow, type SesSimulator } from './ses-simulator.js';
+import { parseForm, startSesSimulator, worstSlidingWindow, type SesSimulator } from './ses-simulator.js';
 import { createSnsSigningIdentity, type SnsSigningIdentity } from './sns-signer.js';
 
 // Notification payloads are deep JSON read field by field in assertions.
@@ -68,6 +68,17 @@ afterEach(async () => {
   for (const s of servers.splice(0)) await new Promise((r) => s.close(r));
   sim = undefined;
   transport = undefined;
+});
+
+describe('form parsing', () => {
+  it('decodes like URLSearchParams, including + and malformed escapes', () => {
+    for (const body of ['a=1&b=x%2By+z&a=2', 'RawMessage.Data=QUJD%2B%2F%3D&Source=a%40b.c', 'k=%E0%A4%A&x', '&&=v&k']) {
+      const ours = parseForm(body);
+      const theirs = new URLSearchParams(body);
+      for (const key of new Set(theirs.keys())) expect(ours.get(key), `${body} ${key}`).toBe(theirs.get(key));
+      expect(ours.size).toBe(new Set(theirs.keys()).size);
+    }
+  });
 });
 
 describe('rate and quota windows', () => {
@@ -248,6 +259,36 @@ describe('mailbox simulator notifications', () => {
       transport.destroy();
       transport = undefined;
     }
+  });
+
+  it('bounds the number of notification POSTs in flight', async () => {
+    let active = 0;
+    let peak = 0;
+    let count = 0;
+    const server = createServer((req, res) => {
+      active++;
+      peak = Math.max(peak, active);
+      req.resume();
+      req.on('end', () =>
+        setTimeout(() => {
+          active--;
+          count++;
+          res.writeHead(200).end();
+        }, 20),
+      );
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+    servers.push(server);
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/`;
+    sim = await startSesSimulator({ maxSendRate: 1000, notifyUrl: url, notifyConcurrency: 4, signingIdentity: await sharedIdentity() });
+    transport = new SesTransport({ region: 'us-east-1', endpoint: sim.url });
+    await Promise.all(
+      Array.from({ length: 30 }, (_, i) => transport!.sendRaw({ raw: raw(`success+${i}@simulator.amazonses.com`), from: 'e@example.com', to: `success+${i}@simulator.amazonses.com` })),
+    );
+    await sim.flushNotifications();
+    expect(count).toBe(60); // Send + Delivery each
+    expect(peak).toBeLessThanOrEqual(4);
+    expect(peak).toBeGreaterThan(1);
   });
 
   it('retries a failing webhook a bounded number of times', async () => {
