@@ -9,6 +9,7 @@ import { readFileSync } from 'node:fs';
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
+import { SESClient, SendEmailCommand } from '@aws-sdk/client-ses';
 import { snsSignatureAlgorithm, snsStringToSign, type SnsEnvelope } from '../events/sns-message.js';
 import { SesTransport } from '../ses/ses-transport.js';
 import { SesSendError } from '../ses/ses-error.js';
@@ -152,6 +153,37 @@ describe('rate and quota windows', () => {
     expect(await throttled.text()).toMatch(
       /<ErrorResponse[^>]*>\s*<Error>\s*<Type>Sender<\/Type>\s*<Code>Throttling<\/Code>\s*<Message>Maximum sending rate exceeded\.<\/Message>\s*<\/Error>\s*<RequestId>[^<]+<\/RequestId>\s*<\/ErrorResponse>/,
     );
+  });
+});
+
+describe('other requests', () => {
+  it('rejects tags SES would reject, and accepts SendEmail like SendRawEmail', async () => {
+    sim = await startSesSimulator({ maxSendRate: 100 });
+    const body = new URLSearchParams({
+      Action: 'SendRawEmail',
+      'RawMessage.Data': Buffer.from('From: e@example.com\r\nTo: r@example.com\r\n\r\nb').toString('base64'),
+      'Tags.member.1.Name': 'campaign',
+      'Tags.member.1.Value': 'not allowed!',
+    });
+    const res = await fetch(sim.url, { method: 'POST', body });
+    expect(res.status).toBe(400);
+    expect(await res.text()).toContain('<Code>InvalidParameterValue</Code>');
+    const client = new SESClient({ endpoint: sim.url, region: 'us-east-1', maxAttempts: 1, credentials: { accessKeyId: 'a', secretAccessKey: 'b' } });
+    try {
+      const out = await client.send(
+        new SendEmailCommand({
+          Source: 'e@example.com',
+          Destination: { ToAddresses: ['to@example.com'], BccAddresses: ['bcc@example.com'] },
+          Message: { Subject: { Data: 'Hi' }, Body: { Text: { Data: 'Body' } } },
+          Tags: [{ Name: 'campaign', Value: 'c1' }],
+        }),
+      );
+      expect(sim.messages).toHaveLength(1);
+      expect(sim.messages[0]).toMatchObject({ messageId: out.MessageId, destinations: ['to@example.com', 'bcc@example.com'], tags: { campaign: 'c1' } });
+      expect(sim.messages[0]!.raw.toString()).toContain('Subject: Hi');
+    } finally {
+      client.destroy();
+    }
   });
 });
 
