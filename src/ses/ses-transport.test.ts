@@ -151,6 +151,20 @@ describe('SesTransport against the SES simulator (real SDK)', () => {
     expect(s.stats().errors).toMatchObject({ InternalFailure: 2, ServiceUnavailable: 1 });
   });
 
+  it('random 5xx injection fails about the requested share and stops when set to 0', async () => {
+    const { transport: t, sim: s } = await setup();
+    s.injectFailures({ probability: 1, status: 503 });
+    expect(await failure(send(t))).toMatchObject({ kind: 'transient', code: 'ServiceUnavailable' });
+    s.injectFailures({ probability: 0.5 });
+    const results = await Promise.allSettled(Array.from({ length: 60 }, (_, i) => send(t, `p${i}@example.com`)));
+    const failed = results.filter((r) => r.status === 'rejected').length;
+    expect(failed).toBeGreaterThan(10);
+    expect(failed).toBeLessThan(50);
+    expect(s.messages).toHaveLength(60 - failed);
+    s.injectFailures({ probability: 0 });
+    await send(t);
+  });
+
   it('latency past the request timeout → transient and maybe-sent (SES did accept it)', async () => {
     const { transport: t, sim: s } = await setup({ latencyMs: 600 }, { requestTimeoutMs: 150 });
     const started = Date.now();
