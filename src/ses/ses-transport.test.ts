@@ -116,6 +116,11 @@ describe('SesTransport against the SES simulator (real SDK)', () => {
         .send(new SendRawEmailCommand({ RawMessage: { Data: Buffer.from('To: r@example.com\r\nSubject: x\r\n\r\nbody') } }))
         .catch((e: unknown) => e);
       expect(classifySesError(noFrom)).toMatchObject({ kind: 'permanent', code: 'InvalidParameterValue', message: "Missing required header 'From'." });
+      // Source alone does not replace the header.
+      const sourceOnly = await client
+        .send(new SendRawEmailCommand({ Source: 'e@example.com', RawMessage: { Data: Buffer.from('To: r@example.com\r\n\r\nbody') } }))
+        .catch((e: unknown) => e);
+      expect(classifySesError(sourceOnly)).toMatchObject({ kind: 'permanent', code: 'InvalidParameterValue' });
     } finally {
       client.destroy();
     }

@@ -324,7 +324,8 @@ export async function startSesSimulator(options: SesSimulatorOptions = {}): Prom
     if (paused) return SES_ERRORS.accountPaused();
     const headers = parseRawHeaders(input.raw);
     const fromHeader = headerValue(headers, 'From');
-    if (!fromHeader && !input.source) return SES_ERRORS.invalidParameter("Missing required header 'From'.");
+    // SES requires the From header in the raw message even when Source is given.
+    if (!fromHeader) return SES_ERRORS.invalidParameter("Missing required header 'From'.");
     const source = input.source ?? fromHeader!;
     if (extractAddresses(source).length === 0) return SES_ERRORS.invalidParameter("Missing final '@domain'");
     let destinations = input.destinations;
