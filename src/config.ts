@@ -60,6 +60,19 @@ export const configSchema = z.object({
   JOB_LOCK_S: positiveNumber(30),
   /** Queued ledger rows untouched this long get their send jobs re-added (lost Redis). */
   STALE_QUEUED_S: positiveNumber(60),
+  /** HMAC key for sign-up confirmation and resubscribe links; unset = UNSUBSCRIBE_SECRET. */
+  SIGNUP_SECRET: optionalString,
+  /** Unconfirmed sign-ups (and their confirmation links) expire after this many hours. */
+  PENDING_EXPIRY_H: positiveNumber(48),
+  /** Lists the public sign-up form may subscribe to (comma-separated); the first is the default. */
+  SIGNUP_LISTS: z
+    .string()
+    .default('default')
+    .transform((v) => v.split(',').map((s) => s.trim()).filter(Boolean)),
+  /** Sign-up POSTs accepted per client IP per hour. */
+  SIGNUP_RATE_PER_IP: z.coerce.number().int().min(1).default(10),
+  /** Confirmation mails sent to one address per day (further requests are answered, not mailed). */
+  SIGNUP_RATE_PER_ADDRESS: z.coerce.number().int().min(1).default(3),
 });
 
 export type Config = z.infer<typeof configSchema>;

@@ -22,6 +22,7 @@ import { createFanoutProcessor, type FanoutOptions } from './fanout-processor.js
 import { createSendProcessor } from './send-processor.js';
 import { createReconciler } from './reconciler.js';
 import { storeAudience } from '../src/campaigns/send-context.js';
+import { startConfirmationRuntime } from '../src/signup/confirmation-runtime.js';
 
 export interface RuntimeDeps {
   transport: MailTransport;
@@ -98,6 +99,7 @@ export async function startWorkerRuntime(options: WorkerRuntimeOptions): Promise
 
   const lockDuration = config.JOB_LOCK_S * 1000;
   const workers: Worker[] = [];
+  let confirmations: { close(): Promise<void> } | null = null;
   if (options.runWorkers !== false) {
     const common = {
       prefix: config.QUEUE_PREFIX,
@@ -116,6 +118,8 @@ export async function startWorkerRuntime(options: WorkerRuntimeOptions): Promise
       connection: createRedisConnection(config.REDIS_URL),
       concurrency: 4,
     });
+    // Double opt-in mails: own queue and worker (never behind a campaign), same rate limiter.
+    confirmations = startConfirmationRuntime(config, { store, transport: deps.transport, limiter: deps.limiter, logger });
     for (const w of [sendWorker, fanoutWorker]) {
       w.on('error', (err) => logger?.error({ err: err.message }, 'worker error'));
       workers.push(w);
@@ -144,6 +148,7 @@ export async function startWorkerRuntime(options: WorkerRuntimeOptions): Promise
       closed = true;
       clearInterval(timer);
       await Promise.all(workers.map((w) => w.close()));
+      await confirmations?.close();
       await sweeping;
       sendProcessor.close();
       await deps.limiter.close?.();

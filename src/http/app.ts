@@ -9,6 +9,8 @@ import type { Store } from '../store/db.js';
 import { createCertificateSource, type CertificateSource } from '../events/sns-verify.js';
 import { sesWebhookRoutes, type SubscriptionConfirmer } from './webhooks/ses-webhook.js';
 import { unsubscribeRoutes } from './unsubscribe/unsubscribe-routes.js';
+import { archiveRoutes } from './pages/archive-routes.js';
+import { signupRoutes, type SignupRoutesOptions } from './pages/signup-routes.js';
 
 export interface AppDeps {
   config: Config;
@@ -18,6 +20,8 @@ export interface AppDeps {
   certificateSource?: CertificateSource;
   /** GETs an SNS SubscribeURL; default: fetch. */
   confirmSubscription?: SubscriptionConfirmer;
+  /** Public sign-up and confirmation pages (need Redis and the confirmation queue); off when unset. */
+  signup?: Pick<SignupRoutesOptions, 'redis' | 'enqueueConfirmation'>;
 }
 
 export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
@@ -41,6 +45,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     confirmSubscription: deps.confirmSubscription,
   });
   await app.register(unsubscribeRoutes, { config: deps.config, store: deps.store });
+  await app.register(archiveRoutes, { config: deps.config, store: deps.store });
+  if (deps.signup) await app.register(signupRoutes, { config: deps.config, store: deps.store, ...deps.signup });
 
   return app;
 }

@@ -2,11 +2,13 @@ import { Migrator, type Kysely, type Migration, type MigrationProvider } from 'k
 import type { DialectName } from './db.js';
 import { initialSchema } from './migrations/0001-initial-schema.js';
 import { importSeen } from './migrations/0002-import-seen.js';
+import { signupRequests } from './migrations/0003-signup-requests.js';
 
 /** Migrations in order; each is a function of the dialect so one list serves both. */
 const migrations: Record<string, (dialect: DialectName) => Migration> = {
   '0001-initial-schema': initialSchema,
   '0002-import-seen': importSeen,
+  '0003-signup-requests': signupRequests,
 };
 
 class StaticMigrationProvider implements MigrationProvider {

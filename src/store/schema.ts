@@ -150,6 +150,7 @@ export interface Database {
   deliveries: DeliveriesTable;
   events: EventsTable;
   api_tokens: ApiTokensTable;
+  signup_requests: SignupRequestsTable;
 }
 
 export type Subscriber = Selectable<SubscribersTable>;
@@ -160,3 +161,24 @@ export type Campaign = Selectable<CampaignsTable>;
 export type Delivery = Selectable<DeliveriesTable>;
 export type StoredEvent = Selectable<EventsTable>;
 export type ApiToken = Selectable<ApiTokensTable>;
+
+/**
+ * A double opt-in request from the public sign-up form. No subscriber row exists for a
+ * new address until the request is confirmed, so an unconfirmed address can never be in
+ * a campaign's audience; rows past expires_at are deleted by expirePendingSignups.
+ */
+export interface SignupRequestsTable {
+  id: Id;
+  /** Normalised address. */
+  email: string;
+  name: string | null;
+  list_id: number;
+  created_at: CreatedAt;
+  expires_at: number;
+  /** When SES accepted the confirmation mail. */
+  mail_sent_at: number | null;
+  ses_message_id: string | null;
+  confirmed_at: number | null;
+}
+
+export type SignupRequest = Selectable<SignupRequestsTable>;

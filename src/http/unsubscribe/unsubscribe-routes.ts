@@ -7,11 +7,13 @@
 import type { FastifyPluginAsync, FastifyReply } from 'fastify';
 import type { Config } from '../../config.js';
 import type { Store } from '../../store/db.js';
-import { verifyUnsubscribeToken } from '../../unsubscribe/token.js';
+import { verifyUnsubscribeToken, type UnsubscribeClaim } from '../../unsubscribe/token.js';
 import { findUnsubscribeTarget, unsubscribeMember } from '../../unsubscribe/unsubscribe-service.js';
+import { signResubscribeToken, signupSecrets, verifyResubscribeToken } from '../../signup/signed-links.js';
+import { resubscribe, resubscribeState } from '../../signup/resubscribe-service.js';
 
 export interface UnsubscribeRoutesOptions {
-  config: Pick<Config, 'UNSUBSCRIBE_SECRET' | 'UNSUBSCRIBE_SECRET_OLD' | 'LIST_NAME'>;
+  config: Pick<Config, 'UNSUBSCRIBE_SECRET' | 'UNSUBSCRIBE_SECRET_OLD' | 'LIST_NAME'> & Partial<Pick<Config, 'SIGNUP_SECRET'>>;
   store: Store;
   now?: () => number;
 }
@@ -45,6 +47,7 @@ function sendPage(reply: FastifyReply, status: number, html: string): FastifyRep
 const INVALID_PAGE = page('Link not valid', '<h1>This link is not valid</h1><p>It may be incomplete or mistyped. Use the unsubscribe link from the most recent email.</p>');
 
 // Token in the path is checked against this shape before anything else touches it.
+const RESUBSCRIBE_LINK_MS = 24 * 3600_000;
 const MAX_TOKEN_LENGTH = 80;
 
 export const unsubscribeRoutes: FastifyPluginAsync<UnsubscribeRoutesOptions> = async (app, options) => {
@@ -59,13 +62,28 @@ export const unsubscribeRoutes: FastifyPluginAsync<UnsubscribeRoutesOptions> = a
 
   const claimOf = (token: string) => (token.length <= MAX_TOKEN_LENGTH ? verifyUnsubscribeToken(token, secrets) : null);
 
+  // "Unsubscribed by mistake?": a signed, expiring resubscribe form on the unsubscribed page,
+  // offered only while the address may be mailed again (never after a bounce or complaint).
+  let resubscribeSecrets: string[] = [];
+  try {
+    resubscribeSecrets = signupSecrets({ SIGNUP_SECRET: options.config.SIGNUP_SECRET, ...options.config });
+  } catch {
+    // No secret configured: no resubscribe offer (and no valid unsubscribe tokens either).
+  }
+  const resubscribeForm = async (token: string, claim: UnsubscribeClaim): Promise<string> => {
+    if (resubscribeSecrets.length === 0 || (await resubscribeState(db, claim)) !== 'eligible') return '';
+    const r = signResubscribeToken(claim, now() + RESUBSCRIBE_LINK_MS, resubscribeSecrets[0]!);
+    return `\n<h2>Unsubscribed by mistake?</h2><form method="post" action="${escapeHtml(`/u/${encodeURIComponent(token)}/resubscribe`)}"><input type="hidden" name="r" value="${escapeHtml(r)}"><button type="submit">Resubscribe</button></form>`;
+  };
+
   app.get<{ Params: { token: string } }>('/u/:token', async (request, reply) => {
     const claim = claimOf(request.params.token);
     const target = claim ? await findUnsubscribeTarget(db, claim) : null;
     if (!claim || !target) return sendPage(reply, 400, INVALID_PAGE);
     const listName = target.listName === 'default' ? options.config.LIST_NAME : target.listName;
     if (target.membership === 'unsubscribed') {
-      return sendPage(reply, 200, page('Unsubscribed', `<h1>You are unsubscribed</h1><p>${escapeHtml(target.email)} no longer receives ${escapeHtml(listName)}.</p>`));
+      const offer = await resubscribeForm(request.params.token, claim);
+      return sendPage(reply, 200, page('Unsubscribed', `<h1>You are unsubscribed</h1><p>${escapeHtml(target.email)} no longer receives ${escapeHtml(listName)}.</p>${offer}`));
     }
     const action = `/u/${encodeURIComponent(request.params.token)}`;
     return sendPage(
@@ -88,6 +106,24 @@ export const unsubscribeRoutes: FastifyPluginAsync<UnsubscribeRoutesOptions> = a
     const result = await unsubscribeMember(db, claim, now());
     if (result === 'unknown') return sendPage(reply, 400, INVALID_PAGE);
     if (result === 'unsubscribed') request.log.info({ subscriberId: claim.subscriberId, listId: claim.listId }, 'unsubscribed');
-    return sendPage(reply, 200, page('Unsubscribed', '<h1>You are unsubscribed</h1><p>You will not receive further issues of this newsletter.</p>'));
+    const offer = await resubscribeForm(request.params.token, claim);
+    return sendPage(reply, 200, page('Unsubscribed', `<h1>You are unsubscribed</h1><p>You will not receive further issues of this newsletter.</p>${offer}`));
+  });
+
+  app.post<{ Params: { token: string } }>('/u/:token/resubscribe', async (request, reply) => {
+    const claim = claimOf(request.params.token);
+    const r = new URLSearchParams(typeof request.body === 'string' ? request.body : '').get('r') ?? '';
+    const check = claim ? verifyResubscribeToken(r, claim, resubscribeSecrets, now()) : ({ status: 'invalid' } as const);
+    if (!claim || check.status === 'invalid') return sendPage(reply, 400, INVALID_PAGE);
+    if (check.status === 'expired') {
+      return sendPage(reply, 410, page('Link expired', `<h1>This page has expired</h1><p>Nothing was changed. <a href="${escapeHtml(`/u/${encodeURIComponent(request.params.token)}`)}">Open the page again</a> to resubscribe.</p>`));
+    }
+    const result = await resubscribe(db, claim, now());
+    if (result === 'unknown') return sendPage(reply, 400, INVALID_PAGE);
+    if (result === 'refused') {
+      return sendPage(reply, 409, page('Cannot resubscribe', '<h1>We cannot resubscribe this address</h1><p>Mail to this address bounced or was reported as unwanted, so nothing was changed.</p>'));
+    }
+    if (result === 'resubscribed') request.log.info({ subscriberId: claim.subscriberId, listId: claim.listId }, 'resubscribed');
+    return sendPage(reply, 200, page('Subscribed again', '<h1>You are subscribed again</h1><p>Welcome back: you will receive the next issues of this newsletter.</p>'));
   });
 };

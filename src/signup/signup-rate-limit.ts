@@ -1,0 +1,49 @@
+/**
+ * Fixed-window counters in Redis for the sign-up form: per client IP (answered with 429)
+ * and per address (answered with the usual neutral page, but no further mail, so the form
+ * cannot be used to flood someone's inbox). Addresses are hashed in the key so Redis
+ * holds no subscriber data.
+ */
+import { createHash } from 'node:crypto';
+import type { Redis } from 'ioredis';
+
+// INCR, and start the window on the first hit. Returns {count, ttlMs}.
+const HIT = `
+local n = redis.call('INCR', KEYS[1])
+if n == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end
+local ttl = redis.call('PTTL', KEYS[1])
+if ttl < 0 then redis.call('PEXPIRE', KEYS[1], ARGV[1]); ttl = tonumber(ARGV[1]) end
+return { n, ttl }
+`;
+
+export interface WindowHit {
+  allowed: boolean;
+  count: number;
+  /** Until the window resets. */
+  retryAfterMs: number;
+}
+
+export class SignupRateLimit {
+  constructor(
+    private readonly redis: Redis,
+    private readonly prefix: string,
+    private readonly limits: { perIpPerHour: number; perAddressPerDay: number },
+  ) {}
+
+  private async hit(key: string, max: number, windowMs: number): Promise<WindowHit> {
+    const [count, ttl] = (await this.redis.eval(HIT, 1, key, String(windowMs))) as [number, number];
+    return { allowed: count <= max, count, retryAfterMs: ttl };
+  }
+
+  byIp(ip: string): Promise<WindowHit> {
+    return this.hit(`${this.prefix}:signup:ip:${hash(ip)}`, this.limits.perIpPerHour, 3600_000);
+  }
+
+  byAddress(email: string): Promise<WindowHit> {
+    return this.hit(`${this.prefix}:signup:addr:${hash(email)}`, this.limits.perAddressPerDay, 24 * 3600_000);
+  }
+}
+
+function hash(value: string): string {
+  return createHash('sha256').update(value).digest('base64url').slice(0, 22);
+}
