@@ -21,7 +21,7 @@ export interface AppDeps {
   /** GETs an SNS SubscribeURL; default: fetch. */
   confirmSubscription?: SubscriptionConfirmer;
   /** Public sign-up and confirmation pages (need Redis and the confirmation queue); off when unset. */
-  signup?: Pick<SignupRoutesOptions, 'redis' | 'enqueueConfirmation'>;
+  signup?: Pick<SignupRoutesOptions, 'redis' | 'enqueueConfirmation' | 'now'>;
 }
 
 export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
