@@ -51,7 +51,9 @@ export function startConfirmationWorker(options: ConfirmationWorkerOptions): Con
   const worker = new Worker<ConfirmationJobData>(CONFIRMATION_QUEUE, (job) => options.process(job.data), {
     connection: options.connection,
     prefix: options.prefix,
-    concurrency: options.concurrency ?? 4,
+    // Each in-flight job holds one limiter slot; enough of them that a burst of sign-ups is not
+    // queued behind itself while bulk sends hold WORKER_CONCURRENCY slots.
+    concurrency: options.concurrency ?? 16,
   });
   worker.on('error', (err) => options.onError?.(err));
   let timer: NodeJS.Timeout | undefined;
