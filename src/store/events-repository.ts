@@ -9,6 +9,7 @@ import { decideOutcome, isSoftBounce, transientWindowStart, type BouncePolicyCon
 import { decideBreaker, type BreakerConfig } from '../events/reputation-breaker.js';
 import type { SesEvent } from '../events/ses-notification.js';
 import type { Database, DeliveryStatus, SubscriberStatus, SuppressionReason } from './schema.js';
+import { SuppressionsRepository } from './suppressions-repository.js';
 
 export type EventsConfig = BouncePolicyConfig & BreakerConfig;
 
@@ -288,7 +289,11 @@ async function confirmSend(trx: Db, ledger: LedgerKey, event: SesEvent, now: num
     .execute();
 }
 
-/** Subscriber status by address (applies even for mail we cannot tie to a ledger row). */
+/**
+ * Subscriber status by address (applies even for mail we cannot tie to a ledger row).
+ * Conditional, unlike SubscribersRepository.setStatusByEmail: events arrive out of order,
+ * and a late bounce must not turn a complained subscriber back into a bounced one.
+ */
 async function setSubscriberStatus(
   trx: Db,
   email: string,
@@ -305,14 +310,6 @@ async function setSubscriberStatus(
 }
 
 async function suppress(trx: Db, email: string, reason: SuppressionReason, detail: string, now: number): Promise<void> {
-  await trx
-    .insertInto('suppressions')
-    .values({ email, reason, detail: detail.slice(0, 500), created_at: now })
-    .onConflict((oc) =>
-      // A complaint outranks an earlier bounce suppression (it is the stronger signal for reporting).
-      reason === 'complained'
-        ? oc.column('email').doUpdateSet({ reason, detail: detail.slice(0, 500) }).where('suppressions.reason', '!=', 'complained')
-        : oc.column('email').doNothing(),
-    )
-    .execute();
+  // The store's rule: the first reason wins (a later complaint leaves an earlier 'bounced' as is).
+  await new SuppressionsRepository(trx, () => now).suppress(email, reason, detail.slice(0, 500));
 }
