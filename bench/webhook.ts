@@ -6,11 +6,15 @@
  *   npx tsx bench/webhook.ts [--backend sqlite|postgres] [--count 2000] [--connections 50] [--out bench/results/events.md]
  */
 import { appendFileSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
-import { cpus } from 'node:os';
+import { cpus, loadavg } from 'node:os';
 import { dirname } from 'node:path';
 import { parseArgs } from 'node:util';
 import { pino } from 'pino';
-import { Pool } from 'undici';
+import { Pool, request } from 'undici';
+import { SesTransport } from '../src/ses/ses-transport.js';
+import { startSesSimulator } from '../src/simulator/ses-simulator.js';
+import { AudienceRepository } from '../src/store/audience-repository.js';
+import { signUnsubscribeToken } from '../src/unsubscribe/token.js';
 import { loadConfig } from '../src/config.js';
 import { CachingCertificateSource, ChainedCertificateSource, type CertificateSource } from '../src/events/sns-verify.js';
 import { buildApp } from '../src/http/app.js';
@@ -109,7 +113,11 @@ async function main() {
   const warm = Array.from({ length: 200 }, (_, i) => JSON.stringify(signedNotification({ eventType: 'Delivery', mail: { messageId: `warm-${i}`, destination: ['w@example.com'] }, delivery: {} }, identity, { topicArn: TOPIC })));
   await run(warm);
 
+  const cpu0 = process.cpuUsage();
   const main = await run(bodies);
+  const cpu = process.cpuUsage(cpu0);
+  // CPU time of this process (server + client + SQLite) per notification: a load-independent figure.
+  const cpuMsPerNotification = (cpu.user + cpu.system) / 1000 / COUNT;
   const replayBodies = bodies.slice(0, REPLAYS);
   const replay = await run(replayBodies);
   await pool.close();
@@ -125,6 +133,50 @@ async function main() {
   const delivered = await db.selectFrom('deliveries').select((eb) => eb.fn.countAll<number>().as('n')).where('campaign_id', '=', campaignId).where('status', '=', 'delivered').executeTakeFirstOrThrow();
   if (Number(delivered.n) !== COUNT) failures.push(`delivered rows: ${delivered.n}, expected ${COUNT}`);
   if (certFetches !== 1) failures.push(`certificate fetched ${certFetches} times, expected 1`);
+
+  // Latency of the acceptance paths: SES simulator bounce@/complaint@ (real SDK → signed SNS POST →
+  // webhook) until the subscriber is bounced/complained and suppressed; one-click POST until the
+  // audience query skips the subscriber.
+  const sim = await startSesSimulator({ notifyUrl: `${address}/webhooks/ses`, signingIdentity: identity, topicArn: TOPIC, maxSendRate: 1000 });
+  const transport = new SesTransport({ region: 'us-east-1', endpoint: sim.url });
+  const simLatencies: number[] = [];
+  for (let i = 0; i < 20; i++) {
+    const kind = i % 2 === 0 ? 'bounce' : 'complaint';
+    const email = `${kind}+${i}@simulator.amazonses.com`;
+    await db.insertInto('subscribers').values({ email, name: null, status: 'active', attributes: '{}', status_reason: null, created_at: 1, updated_at: 1 }).execute();
+    const t0 = performance.now();
+    await transport.sendRaw({ raw: Buffer.from(`From: e@example.com\r\nTo: ${email}\r\nSubject: s\r\n\r\nhi\r\n`), from: 'e@example.com', to: email });
+    const want = kind === 'bounce' ? 'bounced' : 'complained';
+    for (;;) {
+      const row = await db.selectFrom('subscribers').select('status').where('email', '=', email).executeTakeFirstOrThrow();
+      const sup = await db.selectFrom('suppressions').select('email').where('email', '=', email).executeTakeFirst();
+      if (row.status === want && sup) break;
+      if (performance.now() - t0 > 10_000) {
+        failures.push(`${email} not ${want} within 10 s`);
+        break;
+      }
+      await new Promise((r) => setTimeout(r, 5));
+    }
+    simLatencies.push(performance.now() - t0);
+  }
+  transport.destroy();
+  await sim.close();
+  const audience = new AudienceRepository(db);
+  const clickLatencies: number[] = [];
+  const listId = Number(list.id);
+  for (let i = 0; i < 50; i++) {
+    const sub = await db.insertInto('subscribers').values({ email: `u${i}@example.com`, name: null, status: 'active', attributes: '{}', status_reason: null, created_at: 1, updated_at: 1 }).returning('id').executeTakeFirstOrThrow();
+    await db.insertInto('list_members').values({ list_id: listId, subscriber_id: Number(sub.id), status: 'subscribed', created_at: 1, updated_at: 1 }).execute();
+    const token = signUnsubscribeToken({ subscriberId: Number(sub.id), listId }, 'bench');
+    const t0 = performance.now();
+    const res = await request(`${address}/u/${token}`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: 'List-Unsubscribe=One-Click' });
+    await res.body.dump();
+    const mailable = await audience.isMailable(Number(sub.id), listId);
+    clickLatencies.push(performance.now() - t0);
+    if (res.statusCode !== 200 || mailable) failures.push(`one-click for subscriber ${sub.id}: ${res.statusCode}, still mailable: ${mailable}`);
+  }
+  simLatencies.sort((a, b) => a - b);
+  clickLatencies.sort((a, b) => a - b);
 
   const lat = main.results.map((r) => r.ms).sort((a, b) => a - b);
   const rlat = replay.results.map((r) => r.ms).sort((a, b) => a - b);
@@ -142,6 +194,13 @@ async function main() {
     replay_throughput_per_s: Math.round(REPLAYS / replay.seconds),
     replay_p99_ms: Number(percentile(rlat, 99).toFixed(1)),
     cert_fetches: certFetches,
+    simulator_to_suppressed_p50_ms: Math.round(percentile(simLatencies, 50)),
+    simulator_to_suppressed_max_ms: Math.round(simLatencies[simLatencies.length - 1]!),
+    one_click_to_skipped_p50_ms: Number(percentile(clickLatencies, 50).toFixed(1)),
+    one_click_to_skipped_max_ms: Number(clickLatencies[clickLatencies.length - 1]!.toFixed(1)),
+    cpu_ms_per_notification: Number(cpuMsPerNotification.toFixed(3)),
+    cpu_share: Number(((cpu.user + cpu.system) / 1e6 / main.seconds).toFixed(2)),
+    load_average: Number(loadavg()[0]!.toFixed(1)),
     ok: failures.length === 0,
   };
   console.log(JSON.stringify(summary, null, 2));
@@ -150,11 +209,11 @@ async function main() {
   if (args.out) {
     mkdirSync(dirname(args.out), { recursive: true });
     if (!existsSync(args.out)) {
-      writeFileSync(args.out, '# Events: SES webhook benchmark\n\nEach row: `npx tsx bench/webhook.ts --backend <backend>` (2,000 signed SNS Delivery notifications, RSA-SHA256, 50 concurrent undici connections on loopback, warm certificate cache; then 500 replays). Goal: ≥ 2,000 notifications/s.\n\n| date (UTC) | backend | notifications | throughput /s | p50 ms | p99 ms | max ms | replays /s | replay p99 ms | checks |\n|---|---|---|---|---|---|---|---|---|---|\n');
+      writeFileSync(args.out, '# Events: SES webhook benchmark\n\nEach row: `npx tsx bench/webhook.ts --backend <backend>` (2,000 signed SNS Delivery notifications, RSA-SHA256, 50 concurrent undici connections on loopback, warm certificate cache; then 500 replays). Goal: ≥ 2,000 notifications/s.\n\n| date (UTC) | backend | notifications | throughput /s | p50 ms | p99 ms | max ms | replays /s | replay p99 ms | CPU ms / notification | load avg | simulator bounce/complaint → suppressed p50 / max ms | one-click → skipped p50 / max ms | checks |\n|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n');
     }
     appendFileSync(
       args.out,
-      `| ${new Date().toISOString().slice(0, 16).replace('T', ' ')} | ${backend} | ${COUNT} | ${summary.throughput_per_s} | ${summary.p50_ms} | ${summary.p99_ms} | ${summary.max_ms} | ${summary.replay_throughput_per_s} | ${summary.replay_p99_ms} | ${failures.length ? 'FAILED: ' + failures.join('; ') : 'all applied once, replays ignored'} (${cpus().length} cores shared) |\n`,
+      `| ${new Date().toISOString().slice(0, 16).replace('T', ' ')} | ${backend} | ${COUNT} | ${summary.throughput_per_s} | ${summary.p50_ms} | ${summary.p99_ms} | ${summary.max_ms} | ${summary.replay_throughput_per_s} | ${summary.replay_p99_ms} | ${summary.cpu_ms_per_notification} | ${summary.load_average} | ${summary.simulator_to_suppressed_p50_ms} / ${summary.simulator_to_suppressed_max_ms} | ${summary.one_click_to_skipped_p50_ms} / ${summary.one_click_to_skipped_max_ms} | ${failures.length ? 'FAILED: ' + failures.join('; ') : 'all applied once, replays ignored'} (${cpus().length} cores shared) |\n`,
     );
   }
   await app.close();

@@ -1,7 +1,7 @@
 /**
  * The SES simulator's mailbox addresses, sent to over the real AWS SDK, post signed SNS
  * events to the real listening webhook: bounce@ and complaint@ subscribers end up
- * bounced / complained and suppressed within two seconds. (The full send pipeline
+ * bounced / complained and suppressed (latency: bench/webhook.ts). (The full send pipeline
  * version of this check belongs to the integration tests.)
  */
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -30,7 +30,7 @@ describe.each(BACKENDS)('SES simulator → SNS → webhook (%s)', (dialect) => {
     await h?.close();
   });
 
-  it('bounce@ and complaint@ subscribers are bounced / complained and suppressed within two seconds; success@ is delivered', async () => {
+  it('bounce@ and complaint@ subscribers are bounced / complained and suppressed; success@ is delivered', async () => {
     h = await createHarness(dialect, identity);
     const db = h.store.db;
     const address = await h.app.listen({ port: 0, host: '127.0.0.1' });
@@ -58,9 +58,9 @@ describe.each(BACKENDS)('SES simulator → SNS → webhook (%s)', (dialect) => {
       (await subscriberByEmail(db, people[0]!)).status === 'bounced' &&
       (await subscriberByEmail(db, people[1]!)).status === 'complained' &&
       (await delivery(db, campaign, ids[2]!)).status === 'delivered';
-    while (!(await done()) && Date.now() - started < 2000) await new Promise((r) => setTimeout(r, 25));
+    // Functional check with a generous bound (shared CI machines); the two-second figure is measured in bench/webhook.ts.
+    while (!(await done()) && Date.now() - started < 10_000) await new Promise((r) => setTimeout(r, 25));
     expect(await done()).toBe(true);
-    expect(Date.now() - started).toBeLessThan(2000);
 
     expect((await suppression(db, people[0]!))?.reason).toBe('bounced');
     expect((await suppression(db, people[1]!))?.reason).toBe('complained');

@@ -58,13 +58,11 @@ describe.each(BACKENDS)('unsubscribe /u/:token (%s)', (dialect) => {
     const { db, list, sub, token } = await setup();
     const audience = new AudienceRepository(db);
     expect(await audience.isMailable(sub, list)).toBe(true);
-    const started = Date.now();
     const res = await h.app.inject({ method: 'POST', url: `/u/${token}`, headers: { 'content-type': 'application/x-www-form-urlencoded' }, payload: 'List-Unsubscribe=One-Click' });
     expect(res.statusCode).toBe(200);
-    // The next campaign's audience query skips them, within a second of the click.
+    // By the time the 200 is answered the next campaign's audience query skips them (latency: bench/webhook.ts).
     expect(await audience.isMailable(sub, list)).toBe(false);
     expect((await audience.audiencePage({ listId: list, afterId: 0, limit: 100 })).map((m) => m.id)).not.toContain(sub);
-    expect(Date.now() - started).toBeLessThan(1000);
     expect(res.headers.location).toBeUndefined();
     expect(await state(db, sub, list)).toEqual({ subscriber: 'unsubscribed', membership: 'unsubscribed' });
     const again = await h.app.inject({ method: 'POST', url: `/u/${token}`, headers: { 'content-type': 'application/x-www-form-urlencoded' }, payload: 'List-Unsubscribe=One-Click' });
@@ -129,11 +127,9 @@ describe.each(BACKENDS)('unsubscribe /u/:token (%s)', (dialect) => {
       expect(res?.status()).toBe(200);
       expect(await page.textContent('strong')).toBe(`o'hara+<script>@example.com`);
       expect(await state(db, sub, list)).toEqual({ subscriber: 'active', membership: 'subscribed' });
-      const started = Date.now();
       await Promise.all([page.waitForURL(`${address}/u/${token}`), page.click('button[type=submit]')]);
       expect(await page.textContent('h1')).toBe('You are unsubscribed');
       expect(await state(db, sub, list)).toEqual({ subscriber: 'unsubscribed', membership: 'unsubscribed' });
-      expect(Date.now() - started).toBeLessThan(1000);
     } finally {
       await browser.close();
     }
