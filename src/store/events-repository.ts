@@ -89,6 +89,9 @@ export class EventsRepository {
     this.draining = true;
     try {
       while (this.queue.length > 0) {
+        // Let already-received requests reach the queue first: with a synchronous driver
+        // (better-sqlite3) a transaction never yields to I/O, so without this every batch is one.
+        await new Promise<void>((resolve) => setImmediate(resolve));
         const batch = this.queue.splice(0, this.maxBatch);
         try {
           const results = await this.db.transaction().execute(async (trx) => {
