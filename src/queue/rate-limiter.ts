@@ -10,10 +10,14 @@
  * two windows' worth through around a window edge when several workers race.
  *
  * The interval is stretched by a small margin (default 25 ms per second, i.e. 2.5%)
- * so that timer and event-loop lateness in granting, up to that margin, can never
- * push a sliding window over the rate: a permit whose wake-up came later than
- * `staleMs` after its slot is discarded and the caller takes a fresh slot instead
- * of bunching up with the next ones.
+ * so that lateness in granting (timers, event loop, Redis round trip) up to that
+ * margin can never push a sliding window over the rate. A permit that wakes up
+ * later than `staleMs` after its slot (judged against Redis's clock offset, so a
+ * reply stuck behind a busy event loop counts) would bunch with the slots after it:
+ * if it is less late than one interval it pushes the shared schedule back by its
+ * lateness (cheaper), otherwise it discards the slot and takes a fresh one, within
+ * a budget (`staleBudget`) so that an overloaded process degrades to granting late
+ * rather than to a fraction of the rate.
  *
  * Back-pressure: `reportThrottled()` (SES "Maximum sending rate exceeded")
  * multiplies the shared effective rate by `decreaseFactor`, at most once per
