@@ -76,7 +76,8 @@ export function encodeWords(value: string): string {
 /** An unstructured header value (Subject): control chars removed, encoded when not plain ASCII, folded. */
 export function encodeUnstructured(value: string): string {
   const clean = stripControl(value);
-  if (NEEDS_ENCODING.test(clean)) return encodeWords(clean);
+  // Encoded words also split a run without spaces that could not be folded under 998 octets.
+  if (NEEDS_ENCODING.test(clean) || /\S{900}/.test(clean)) return encodeWords(clean);
   return foldAtSpaces(clean, 'Subject: '.length);
 }
 
