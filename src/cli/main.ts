@@ -7,6 +7,8 @@
 import { Command, CommanderError } from 'commander';
 import { NewsletterError, ConfigError, InputError } from '../errors.js';
 import { registerMigrate } from './migrate.js';
+import { registerSubscribers } from './subscribers.js';
+import { registerSesSimulator } from './ses-simulator.js';
 import { registerRender } from './render.js';
 import { registerCheck } from './check.js';
 
@@ -16,6 +18,8 @@ const program = new Command('newsletter')
   .exitOverride();
 
 registerMigrate(program);
+registerSubscribers(program);
+registerSesSimulator(program);
 registerRender(program);
 registerCheck(program);
 
