@@ -64,12 +64,12 @@ describe.skipIf(files.length === 0)(`corpus (${files.length} issues)`, () => {
 
   it('renders every issue to html, text and eml with the CLI, exit 0', async () => {
     const out = mkdtempSync(join(tmpdir(), 'corpus-render-'));
-    for (const format of ['html', 'text', 'eml']) {
-      const dir = join(out, format);
-      const result = await runCli(['render', ...files, '--format', format, '--out-dir', dir]);
+    const formats = ['html', 'text', 'eml'];
+    const results = await Promise.all(formats.map((format) => runCli(['render', ...files, '--format', format, '--out-dir', join(out, format)])));
+    results.forEach((result, i) => {
       expect(result.code, result.stderr.slice(0, 2000)).toBe(0);
-      expect(readdirSync(dir)).toHaveLength(files.length);
-    }
+      expect(readdirSync(join(out, formats[i] as string))).toHaveLength(files.length);
+    });
   }, 600_000);
 
   it('every CommonMark link is an href in the HTML and a URL in the text', () => {

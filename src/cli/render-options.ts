@@ -1,16 +1,7 @@
 import type { Config } from '../config.js';
-import type { CompileOptions } from '../render/compile-issue.js';
 import type { MessageOptions, Recipient } from '../render/types.js';
 
-/** Compile options from the environment contract (SITE_URL, SUBJECT_TEMPLATE, POSTAL_ADDRESS, LIST_NAME). */
-export function compileOptionsFrom(config: Config): CompileOptions {
-  return {
-    siteUrl: config.SITE_URL ?? null,
-    subjectTemplate: config.SUBJECT_TEMPLATE,
-    postalAddress: config.POSTAL_ADDRESS ?? null,
-    listName: config.LIST_NAME,
-  };
-}
+export { compileOptionsFromConfig as compileOptionsFrom } from '../render/options-from-config.js';
 
 /** Message options for previews: FROM_ADDRESS or a placeholder sender, a List-Id from PUBLIC_URL's host. */
 export function previewMessageOptions(config: Config): MessageOptions {

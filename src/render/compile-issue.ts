@@ -213,6 +213,11 @@ export const htmlToText = compileHtmlToText({
 
 const mjmlCache = new Map<string, string>();
 
+/** Forget cached MJML layouts (benchmarks measure the uncached path with it). */
+export function clearMjmlCache(): void {
+  mjmlCache.clear();
+}
+
 /** MJML (strict) with a small cache keyed by the skeleton source; errors become diagnostics. */
 async function mjmlToHtml(source: string, file: string): Promise<string> {
   const hit = mjmlCache.get(source);

@@ -6,3 +6,5 @@ export { qpEncode, encodeWords, formatAddress, stripControl } from './mime.js';
 export { escapeTemplateText } from './template-text.js';
 export { renderForRecipient } from './preview.js';
 export type { CompiledIssue, Diagnostic, Recipient, MessageOptions, BuiltMessage, MessageFactory } from './types.js';
+export { compileOptionsFromConfig } from './options-from-config.js';
+export { clearMjmlCache } from './compile-issue.js';
