@@ -7,7 +7,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { pino } from 'pino';
 import { buildApp } from '../../src/http/app.js';
 import { createRedisConnection } from '../../src/queue/connection.js';
-import { createConfirmationQueue, enqueueConfirmation } from '../../src/signup/confirmation-queue.js';
+import { openSignupPages } from '../../src/signup/signup-pages.js';
 import { TEST_REDIS_URL } from '../support/redis.js';
 import { createHarness, type Harness } from '../send/harness.js';
 import { sleep, waitFor } from '../send/support.js';
@@ -29,18 +29,11 @@ describe('confirmation mails during a campaign', () => {
     h = await createHarness({ subscribers: SUBSCRIBERS, sendRate: RATE, sim: { maxSendRate: RATE } });
     await h.startWorker();
     const redis = createRedisConnection(TEST_REDIS_URL);
-    const queueConnection = createRedisConnection(TEST_REDIS_URL);
-    const queue = createConfirmationQueue(queueConnection, h.prefix);
-    const app = await buildApp({
-      config: h.config,
-      store: h.store,
-      logger: pino({ level: 'silent' }),
-      signup: { redis, enqueueConfirmation: (id) => enqueueConfirmation(queue, id) },
-    });
+    const pages = openSignupPages(h.config, redis);
+    const app = await buildApp({ config: h.config, store: h.store, logger: pino({ level: 'silent' }), signup: pages.signup });
     cleanups.push(async () => {
       await app.close();
-      await queue.close();
-      queueConnection.disconnect();
+      await pages.close();
       redis.disconnect();
     });
 
