@@ -8,9 +8,28 @@ import { openStore, type Store } from '../store/db.js';
 import { createSubscriberRepositories, type SubscriberRepositories } from '../store/repositories.js';
 import { importSubscribersCsv } from '../subscribers/csv-import.js';
 import { exportSubscribersCsv } from '../subscribers/csv-export.js';
+import { createRedisConnection } from '../queue/connection.js';
+import { inviteSubscriber } from '../signup/invite.js';
 import { addSubscriber, removeSubscriber, showSubscriber, unsubscribeByEmail, type SubscriberView } from '../subscribers/subscriber-service.js';
 
 const DEFAULT_LIST = 'default';
+
+async function inviteFromCli(email: string, opts: { name?: string; list: string }): Promise<void> {
+  const config = loadConfig();
+  const redis = createRedisConnection(config.REDIS_URL);
+  try {
+    await withRepositories(async (_repos, store) => {
+      const outcome = await inviteSubscriber(config, store, redis, { email, name: opts.name, listName: opts.list });
+      console.log(
+        outcome === 'requested'
+          ? `confirmation email queued for ${email.trim().toLowerCase()} (list ${opts.list}; the link works for ${config.PENDING_EXPIRY_H} h; a worker sends it)`
+          : `${email.trim().toLowerCase()} is already subscribed to ${opts.list}; nothing sent`,
+      );
+    });
+  } finally {
+    redis.disconnect();
+  }
+}
 
 async function withRepositories<T>(fn: (repos: SubscriberRepositories, store: Store) => Promise<T>): Promise<T> {
   const store = await openStore(loadConfig().DATABASE_URL);
@@ -30,7 +49,9 @@ export function registerSubscribers(program: Command): void {
     .description('add a subscriber to a list (never resubscribes someone who left or is suppressed)')
     .option('--name <name>', 'display name')
     .option('--list <name>', 'list name', DEFAULT_LIST)
-    .action(async (email: string, opts: { name?: string; list: string }) => {
+    .option('--double-opt-in', 'send a confirmation email instead; the address joins the list when it confirms')
+    .action(async (email: string, opts: { name?: string; list: string; doubleOptIn?: boolean }) => {
+      if (opts.doubleOptIn) return inviteFromCli(email, opts);
       await withRepositories(async (repos) => {
         const { view, created, addedToList } = await addSubscriber(repos, { email, name: opts.name, listName: opts.list });
         const what = created ? 'added' : 'updated';
