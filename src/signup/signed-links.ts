@@ -23,7 +23,9 @@ function mac(message: string, secret: string): Buffer {
 
 function macMatches(given: string, message: string, secrets: readonly string[]): boolean {
   const bytes = Buffer.from(given, 'base64url');
-  if (bytes.length !== MAC_BYTES) return false;
+  // Canonical encoding only: the last base64 character carries 4 unused bits, so without
+  // this check one MAC would have 16 spellings (a "tampered" link that still works).
+  if (bytes.length !== MAC_BYTES || bytes.toString('base64url') !== given) return false;
   let ok = false;
   // Check every secret (no early exit) so timing does not tell which one matched.
   for (const secret of secrets) {

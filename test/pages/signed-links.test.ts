@@ -31,6 +31,16 @@ describe('confirmation tokens', () => {
     expect(verifyConfirmationToken(`${t} `, ['s1'], NOW).status).toBe('invalid');
   });
 
+  it('accept only the canonical spelling of the MAC', () => {
+    const t = signConfirmationToken(17, NOW + 60_000, 's1');
+    const last = t.at(-1)!;
+    const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
+    // The last of 22 characters holds 2 bits of the 16-byte MAC; its other 4 bits are padding.
+    const sibling = alphabet[alphabet.indexOf(last) ^ 1]!;
+    expect(Buffer.from(t.split('.')[2]!.slice(0, -1) + sibling, 'base64url').equals(Buffer.from(t.split('.')[2]!, 'base64url'))).toBe(true);
+    expect(verifyConfirmationToken(t.slice(0, -1) + sibling, ['s1'], NOW).status).toBe('invalid');
+  });
+
   it('accept any of the configured secrets (rotation)', () => {
     const t = signConfirmationToken(3, NOW + 1000, 'old');
     expect(verifyConfirmationToken(t, ['new', 'old'], NOW).status).toBe('valid');

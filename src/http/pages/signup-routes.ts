@@ -35,6 +35,11 @@ export interface SignupRoutesOptions {
   /** Put the confirmation mail for this sign-up request on the confirmation queue. */
   enqueueConfirmation: (requestId: number) => Promise<void>;
   now?: () => number;
+  /**
+   * The neutral answer is never sent sooner than this after the request arrived, so a new
+   * address (row + queued mail) cannot be told from a known one by timing. Default 150 ms.
+   */
+  minResponseMs?: number;
 }
 
 export const CHECK_INBOX_MESSAGE =
@@ -87,15 +92,21 @@ ${listField}
 
   const wantsJson = (request: FastifyRequest) => (request.headers['content-type'] ?? '').includes('application/json');
 
-  /** The one neutral answer: identical bytes for every outcome. */
-  const neutral = (request: FastifyRequest, reply: FastifyReply) =>
-    wantsJson(request)
+  const minResponseMs = options.minResponseMs ?? 150;
+
+  /** The one neutral answer: identical bytes for every outcome, never faster than minResponseMs. */
+  const neutral = async (request: FastifyRequest, reply: FastifyReply, startedAt: number) => {
+    const wait = startedAt + minResponseMs - performance.now();
+    if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+    return wantsJson(request)
       ? reply.code(202).header('cache-control', 'no-store').send({ status: 'check-your-inbox', message: CHECK_INBOX_MESSAGE })
       : sendHtml(reply, 200, CHECK_INBOX_PAGE);
+  };
 
   app.get('/subscribe', async (_request, reply) => sendHtml(reply, 200, formPage(), { cache: 'no-cache' }));
 
   app.post('/subscribe', async (request, reply) => {
+    const startedAt = performance.now();
     const ip = await limits.byIp(request.ip);
     if (!ip.allowed) {
       request.log.info({ ip: request.ip, count: ip.count }, 'sign-up: per-IP limit');
@@ -107,7 +118,7 @@ ${listField}
     const form = parseSignupForm(request.body, lists);
     if (form.kind === 'bot') {
       request.log.info({ ip: request.ip }, 'sign-up: honeypot filled');
-      return neutral(request, reply);
+      return neutral(request, reply, startedAt);
     }
     if (form.kind === 'invalid') {
       return wantsJson(request)
@@ -126,7 +137,7 @@ ${listField}
     );
     // Logged without the address; the answer does not depend on the outcome.
     request.log.info({ outcome, list: form.list }, 'sign-up');
-    return neutral(request, reply);
+    return neutral(request, reply, startedAt);
   });
 
   const INVALID_PAGE = page(
