@@ -116,6 +116,8 @@ describe.each(BACKENDS)('archive (%s)', (dialect) => {
     expect(indexLinks).toEqual([...sent].reverse().map(({ s }) => archiveUrlFor(PUBLIC_URL, s.compiled.meta.slug)));
     expect(index.body).not.toContain('Secret draft');
     expect(index.body).not.toContain('Cancelled one');
+    const slash = await h.app.inject({ method: 'GET', url: '/archive/' });
+    expect([slash.statusCode, slash.headers.location]).toEqual([301, '/archive']);
     expect((await h.app.inject({ method: 'GET', url: '/archive/secret-draft' })).statusCode).toBe(404);
     expect((await h.app.inject({ method: 'GET', url: '/archive/cancelled-one' })).statusCode).toBe(404);
     expect((await h.app.inject({ method: 'GET', url: '/archive/%3Cscript%3E' })).body).not.toContain('<script>');

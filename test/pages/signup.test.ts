@@ -92,6 +92,8 @@ describe.each(BACKENDS)('sign-up with double opt-in (%s)', (dialect) => {
     expect(form.body).toMatch(/<label for="name">Name/);
     expect(form.body).toMatch(/<label for="list">Newsletter<\/label>/);
     expect(form.body).toMatch(/<div class="hp" aria-hidden="true">.*tabindex="-1"/);
+    const slash = await h.app.inject({ method: 'GET', url: '/subscribe/' });
+    expect([slash.statusCode, slash.headers.location]).toEqual([301, '/subscribe']);
     const bad = await signUp(h, { email: '"><script>alert(1)</script>', name: '<img src=x onerror=alert(1)>' });
     expect(bad.statusCode).toBe(400);
     expect(bad.body).toContain('role="alert"');

@@ -63,6 +63,7 @@ ${entries.length === 0 ? '<p>No issues have been sent yet.</p>' : `<ul class="is
 
   app.get<{ Params: { slug: string } }>('/archive/:slug', async (request, reply) => {
     const slug = request.params.slug;
+    if (slug === '') return reply.redirect('/archive', 301); // "/archive/"
     const issue = slug.length <= 300 ? await archive.findBySlug(slug) : undefined;
     if (!issue) {
       return sendHtml(reply, 404, page('Issue not found', `<h1>Issue not found</h1><p>See <a href="${escapeHtml(`${publicUrl}/archive`)}">all issues</a>.</p>`));

@@ -104,6 +104,7 @@ ${listField}
   };
 
   app.get('/subscribe', async (_request, reply) => sendHtml(reply, 200, formPage(), { cache: 'no-cache' }));
+  app.get('/subscribe/', async (_request, reply) => reply.redirect('/subscribe', 301));
 
   app.post('/subscribe', async (request, reply) => {
     const startedAt = performance.now();
