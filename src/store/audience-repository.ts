@@ -1,0 +1,74 @@
+import type { Kysely, SelectQueryBuilder } from 'kysely';
+import type { Database } from './schema.js';
+
+export interface AudienceFilter {
+  listId: number;
+  /** Audience freeze: only subscribers with id ≤ this (the campaign's snapshot). */
+  maxSubscriberId?: number;
+  /** Audience freeze: only memberships created strictly before this epoch-ms instant. */
+  joinedBefore?: number;
+}
+
+export interface AudiencePageQuery extends AudienceFilter {
+  /** Keyset cursor: return subscribers with id > afterId (0 for the first page). */
+  afterId: number;
+  limit: number;
+}
+
+export interface AudienceMember {
+  id: number;
+  email: string;
+  name: string | null;
+}
+
+/**
+ * Who a campaign may mail: members of the list whose membership is `subscribed`, whose
+ * subscriber status is `active`, and whose address is not suppressed. Paged by keyset on
+ * subscriber id (the list_members primary key is (list_id, subscriber_id), so each page
+ * is an index range scan): never OFFSET, never the whole list in memory.
+ */
+export class AudienceRepository {
+  constructor(private readonly db: Kysely<Database>) {}
+
+  async audiencePage(query: AudiencePageQuery): Promise<AudienceMember[]> {
+    if (!Number.isInteger(query.limit) || query.limit <= 0) throw new RangeError(`limit must be a positive integer, got ${query.limit}`);
+    return this.filtered(query)
+      .select(['s.id', 's.email', 's.name'])
+      .where('m.subscriber_id', '>', query.afterId)
+      .orderBy('m.subscriber_id')
+      .limit(query.limit)
+      .execute();
+  }
+
+  async audienceCount(filter: AudienceFilter): Promise<number> {
+    const row = await this.filtered(filter)
+      .select((eb) => eb.fn.countAll<number>().as('n'))
+      .executeTakeFirstOrThrow();
+    return Number(row.n);
+  }
+
+  /** Re-check just before a send: is this subscriber still in the list's audience? */
+  async isMailable(subscriberId: number, listId: number): Promise<boolean> {
+    const row = await this.filtered({ listId })
+      .select('s.id')
+      .where('m.subscriber_id', '=', subscriberId)
+      .executeTakeFirst();
+    return row !== undefined;
+  }
+
+  // eslint-disable-next-line @typescript-eslint/no-empty-object-type
+  private filtered(filter: AudienceFilter): SelectQueryBuilder<Database & { m: Database['list_members']; s: Database['subscribers'] }, 'm' | 's', {}> {
+    let q = this.db
+      .selectFrom('list_members as m')
+      .innerJoin('subscribers as s', 's.id', 'm.subscriber_id')
+      .where('m.list_id', '=', filter.listId)
+      .where('m.status', '=', 'subscribed')
+      .where('s.status', '=', 'active')
+      .where(({ not, exists, selectFrom }) =>
+        not(exists(selectFrom('suppressions as x').select('x.email').whereRef('x.email', '=', 's.email'))),
+      );
+    if (filter.maxSubscriberId !== undefined) q = q.where('m.subscriber_id', '<=', filter.maxSubscriberId);
+    if (filter.joinedBefore !== undefined) q = q.where('m.created_at', '<', filter.joinedBefore);
+    return q;
+  }
+}
