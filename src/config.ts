@@ -54,6 +54,12 @@ export const configSchema = z.object({
   TRANSIENT_BOUNCE_LIMIT: z.coerce.number().int().min(1).default(3),
   TRANSIENT_BOUNCE_WINDOW_DAYS: positiveNumber(30),
   WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(1000).default(50),
+  /** How often a campaign paused for the daily quota checks GetSendQuota to resume. */
+  QUOTA_RECHECK_S: positiveNumber(300),
+  /** BullMQ job lock: a job held by a killed worker returns to the queue after this. */
+  JOB_LOCK_S: positiveNumber(30),
+  /** Queued ledger rows untouched this long get their send jobs re-added (lost Redis). */
+  STALE_QUEUED_S: positiveNumber(60),
 });
 
 export type Config = z.infer<typeof configSchema>;

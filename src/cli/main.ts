@@ -7,6 +7,7 @@
 import { Command, CommanderError } from 'commander';
 import { NewsletterError, ConfigError, InputError } from '../errors.js';
 import { registerMigrate } from './migrate.js';
+import { registerSesSimulator } from './ses-simulator.js';
 
 const program = new Command('newsletter')
   .description('Compile Markdown newsletter issues and send them through Amazon SES')
@@ -14,6 +15,7 @@ const program = new Command('newsletter')
   .exitOverride();
 
 registerMigrate(program);
+registerSesSimulator(program);
 
 try {
   await program.parseAsync(process.argv);

@@ -1,0 +1,183 @@
+/**
+ * The one owner of campaign state. Every transition is a conditional update (see
+ * state-machine.ts); side effects (enqueueing the fan-out, cancelling ledger rows) follow
+ * only when this caller won the transition.
+ */
+import type { Logger } from 'pino';
+import { NotFoundError, StateError } from '../errors.js';
+import type { CampaignsRepository, NewCampaign } from '../store/campaigns-repository.js';
+import type { DeliveryLedger } from '../store/delivery-ledger.js';
+import type { Campaign } from '../store/schema.js';
+import { enqueueFanout, fanoutJobId, type SendQueues } from '../queue/send-queues.js';
+import type { AudienceSource } from './ports.js';
+import { canTransition, transition, type CampaignAction } from './state-machine.js';
+import { deriveCampaignStats, type CampaignStats } from './campaign-stats.js';
+
+export interface OrchestratorDeps {
+  campaigns: CampaignsRepository;
+  ledger: DeliveryLedger;
+  audience: AudienceSource;
+  queues: SendQueues;
+  logger?: Logger;
+  /** Rows in flight longer than this are reported `uncertain` (ms). */
+  uncertainAfterMs?: number;
+  now?: () => number;
+}
+
+export const PAUSE_REASON_QUOTA = 'quota';
+export const PAUSE_REASON_ACCOUNT = 'account-paused';
+export const SCHEDULE_MISSED = 'schedule-missed';
+
+export class CampaignOrchestrator {
+  private readonly now: () => number;
+  constructor(private readonly deps: OrchestratorDeps) {
+    this.now = deps.now ?? Date.now;
+  }
+
+  async create(c: NewCampaign): Promise<Campaign> {
+    return this.deps.campaigns.create(c, this.now());
+  }
+
+  async get(id: number): Promise<Campaign> {
+    const c = await this.deps.campaigns.get(id);
+    if (!c) throw new NotFoundError(`campaign ${id}`);
+    return c;
+  }
+
+  /**
+   * draft|scheduled → sending: freeze the audience (highest subscriber id and start time,
+   * so later sign-ups are not added) and its size, then enqueue the fan-out.
+   */
+  async start(id: number): Promise<boolean> {
+    const c = await this.get(id);
+    if (!canTransition(c.status, 'start')) throw new StateError(`campaign ${id} is ${c.status}; it cannot start`);
+    const startedAt = this.now();
+    const maxId = await this.deps.campaigns.maxSubscriberId();
+    const total = await this.deps.audience.audienceCount({ listId: c.list_id, maxSubscriberId: maxId, joinedBefore: startedAt });
+    const { from, to } = transition('start');
+    const won = await this.deps.campaigns.transition(id, from, to, {
+      started_at: startedAt,
+      audience_max_subscriber_id: maxId,
+      total,
+      paused_reason: null,
+    }, startedAt);
+    if (!won) return false;
+    await enqueueFanout(this.deps.queues.fanout, { campaignId: id });
+    this.deps.logger?.info({ campaignId: id, total }, 'campaign started');
+    return true;
+  }
+
+  async pause(id: number, reason: string | null = null): Promise<boolean> {
+    const { from, to } = transition('pause');
+    const won = await this.deps.campaigns.transition(id, from, to, { paused_reason: reason }, this.now());
+    if (won) this.deps.logger?.warn({ campaignId: id, reason }, 'campaign paused');
+    return won;
+  }
+
+  /** Pause every sending campaign (SES paused the account). */
+  async pauseAll(reason: string): Promise<number[]> {
+    const paused: number[] = [];
+    for (const c of await this.deps.campaigns.byStatus(['sending'])) {
+      if (await this.pause(c.id, reason)) paused.push(c.id);
+    }
+    return paused;
+  }
+
+  /**
+   * paused → sending, re-enqueueing the rows that were handed back; or, for a scheduled
+   * campaign whose time passed while everything was down, the editor's confirmation to start.
+   */
+  async resume(id: number): Promise<boolean> {
+    const c = await this.get(id);
+    if (c.status === 'scheduled') return this.start(id);
+    if (!canTransition(c.status, 'resume')) throw new StateError(`campaign ${id} is ${c.status}; only a paused campaign can resume`);
+    const { from, to } = transition('resume');
+    const won = await this.deps.campaigns.transition(id, from, to, { paused_reason: null }, this.now());
+    if (!won) return false;
+    await this.requeue(id, {});
+    this.deps.logger?.info({ campaignId: id }, 'campaign resumed');
+    return true;
+  }
+
+  /** Enqueue a fan-out that first re-adds the campaign's queued rows (idempotent: job ids dedupe). */
+  async requeue(id: number, opts: { updatedBefore?: number }): Promise<void> {
+    const existing = await this.deps.queues.fanout.getJob(fanoutJobId(id));
+    const requeue = { after: 0, updatedBefore: opts.updatedBefore };
+    if (existing) {
+      await existing.updateData({ ...existing.data, requeue }).catch(() => undefined);
+      return;
+    }
+    await enqueueFanout(this.deps.queues.fanout, { campaignId: id, requeue });
+  }
+
+  /** Cancel: rows not sent yet are marked cancelled; returns how many people will not get it. */
+  async cancel(id: number): Promise<{ cancelled: boolean; unsent: number }> {
+    const c = await this.get(id);
+    const { from, to } = transition('cancel');
+    const won = await this.deps.campaigns.transition(id, from, to, { finished_at: this.now() }, this.now());
+    if (!won) throw new StateError(`campaign ${id} is ${c.status}; it cannot be cancelled`);
+    const rows = await this.deps.ledger.cancelQueued(id, this.now());
+    const counts = await this.deps.ledger.counts(id, 0);
+    const notFannedOut = c.fanout_done ? 0 : Math.max(0, c.total - counts.rows);
+    const unsent = rows + notFannedOut;
+    this.deps.logger?.info({ campaignId: id, unsent }, 'campaign cancelled');
+    return { cancelled: true, unsent };
+  }
+
+  /** sending → sent once the fan-out is done and no row is queued or in flight. */
+  async checkCompletion(id: number): Promise<boolean> {
+    const c = await this.deps.campaigns.get(id);
+    if (!c || c.status !== 'sending' || !c.fanout_done) return false;
+    if ((await this.deps.ledger.openCount(id)) > 0) return false;
+    const { from, to } = transition('finish');
+    const won = await this.deps.campaigns.transition(id, from, to, { finished_at: this.now() }, this.now());
+    if (won) this.deps.logger?.info({ campaignId: id }, 'campaign sent');
+    return won;
+  }
+
+  /**
+   * Fire scheduled campaigns that are due. One whose time passed more than `graceMs` ago
+   * (everything was down) is not fired late: it is marked and waits for `campaigns resume`.
+   */
+  async fireDueSchedules(graceMs: number): Promise<{ fired: number[]; missed: number[] }> {
+    const now = this.now();
+    const fired: number[] = [];
+    const missed: number[] = [];
+    for (const c of await this.deps.campaigns.byStatus(['scheduled'])) {
+      if (c.scheduled_at === null || c.scheduled_at > now) continue;
+      if (now - c.scheduled_at <= graceMs) {
+        if (await this.start(c.id).catch(() => false)) fired.push(c.id);
+      } else if (c.paused_reason !== SCHEDULE_MISSED) {
+        await this.deps.campaigns.patch(c.id, ['scheduled'], { paused_reason: SCHEDULE_MISSED }, now);
+        this.deps.logger?.warn({ campaignId: c.id, scheduledAt: new Date(c.scheduled_at).toISOString() },
+          'scheduled send missed its time while the system was down; run `campaigns resume ID` to send it now');
+        missed.push(c.id);
+      }
+    }
+    return { fired, missed };
+  }
+
+  async stats(id: number): Promise<CampaignStats & { id: number; paused_reason: string | null }> {
+    const c = await this.get(id);
+    const now = this.now();
+    const counts = await this.deps.ledger.counts(id, now - (this.deps.uncertainAfterMs ?? 30_000));
+    const stats = deriveCampaignStats({
+      status: c.status,
+      total: c.total,
+      startedAt: c.started_at,
+      finishedAt: c.finished_at,
+      fanoutDone: c.fanout_done === 1,
+      byStatus: counts.byStatus,
+      uncertain: counts.uncertain,
+      opened: counts.opened,
+      clicked: counts.clicked,
+      rows: counts.rows,
+      now,
+    });
+    return { id, ...stats, paused_reason: c.paused_reason };
+  }
+
+  can(status: Campaign['status'], action: CampaignAction): boolean {
+    return canTransition(status, action);
+  }
+}

@@ -1,0 +1,70 @@
+/**
+ * What the send pipeline needs from the parts around it, as interfaces: the store's
+ * audience queries, the SES transport, the global rate limiter and the message factory.
+ * workers/runtime.ts wires the real implementations; nothing here does IO.
+ */
+import type { CompiledIssue, MessageFactory, MessageOptions } from '../render/types.js';
+
+export interface AudienceMember {
+  id: number;
+  email: string;
+  name: string | null;
+}
+
+export interface AudienceQuery {
+  listId: number;
+  maxSubscriberId?: number;
+  joinedBefore?: number;
+}
+
+export interface AudienceSource {
+  /** Keyset page: members with id > afterId, ascending, mailable now. */
+  audiencePage(q: AudienceQuery & { afterId: number; limit: number }): Promise<AudienceMember[]>;
+  audienceCount(q: AudienceQuery): Promise<number>;
+  /** Active, subscribed to the list, not suppressed: checked again just before each send. */
+  isMailable(subscriberId: number, listId: number): Promise<boolean>;
+  /** Name and email for personalization, or undefined if the subscriber was removed. */
+  recipient(subscriberId: number): Promise<{ email: string; name: string | null } | undefined>;
+  /** List id by name (for the CLI). */
+  listIdByName(name: string): Promise<number | undefined>;
+}
+
+export type SesErrorKind = 'rate-throttled' | 'quota-exceeded' | 'rejected' | 'account-paused' | 'transient' | 'permanent';
+
+export interface SendRawInput {
+  raw: Buffer;
+  from: string;
+  to: string;
+  /** Message tags; SES event publishing carries them back (campaign, subscriber). */
+  tags: Record<string, string>;
+}
+
+export interface SendErrorClassification {
+  kind: SesErrorKind;
+  /** SES may have accepted the message although we saw an error (timeout, connection lost after writing). */
+  maybeSent: boolean;
+  /** HTTP status when SES answered. */
+  httpStatus?: number;
+}
+
+export interface SendQuota {
+  max24HourSend: number;
+  maxSendRate: number;
+  sentLast24Hours: number;
+}
+
+export interface MailTransport {
+  sendRaw(input: SendRawInput): Promise<{ messageId: string }>;
+  /** null when SES does not answer (aws-ses-v2-local). */
+  getSendQuota(): Promise<SendQuota | null>;
+  classify(error: unknown): SendErrorClassification;
+}
+
+export interface RateLimiter {
+  /** Resolves when this caller may send one message (global across processes). */
+  acquire(): Promise<void>;
+  /** SES answered Throttling: slow everyone down. */
+  reportThrottled(): Promise<void> | void;
+}
+
+export type PrepareMessages = (compiled: CompiledIssue, options: MessageOptions) => MessageFactory;

@@ -1,0 +1,103 @@
+/** `campaigns list|show|stats|pause|resume|cancel|test`: thin wrappers over the orchestrator. */
+import type { Command } from 'commander';
+import { loadConfig } from '../config.js';
+import { InputError } from '../errors.js';
+import { openSendContext, type SendContext } from '../campaigns/send-context.js';
+
+function parseId(value: string): number {
+  if (!/^\d+$/.test(value)) throw new InputError(`campaign id must be a number, got "${value}"`);
+  return Number(value);
+}
+
+async function withContext<T>(fn: (ctx: SendContext) => Promise<T>): Promise<T> {
+  const ctx = await openSendContext(loadConfig());
+  try {
+    return await fn(ctx);
+  } finally {
+    await ctx.close();
+  }
+}
+
+export function formatStats(s: Awaited<ReturnType<SendContext['orchestrator']['stats']>>): string {
+  const lines = [
+    `campaign ${s.id}: ${s.status}${s.paused_reason ? ` (${s.paused_reason})` : ''}`,
+    `  total ${s.total}  queued ${s.queued}  sent ${s.sent}  failed ${s.failed}  uncertain ${s.uncertain}`,
+    `  delivered ${s.delivered}  bounced ${s.bounced}  complained ${s.complained}  unsubscribed ${s.unsubscribed}  cancelled ${s.cancelled}`,
+    `  opened ${s.opened}  clicked ${s.clicked}  rate ${s.rate_per_s}/s`,
+    `  started ${s.started_at ?? '-'}  finished ${s.finished_at ?? '-'}${s.eta ? `  eta ${s.eta}` : ''}`,
+  ];
+  return lines.join('\n');
+}
+
+export function registerCampaigns(program: Command): void {
+  const campaigns = program.command('campaigns').description('List and control campaigns');
+
+  campaigns
+    .command('list')
+    .option('--json', 'print JSON')
+    .action((opts: { json?: boolean }) =>
+      withContext(async (ctx) => {
+        const rows = await ctx.campaigns.list();
+        const out = rows.map((c) => ({
+          id: c.id,
+          status: c.status,
+          subject: c.subject,
+          total: c.total,
+          scheduled_at: c.scheduled_at ? new Date(c.scheduled_at).toISOString() : null,
+          started_at: c.started_at ? new Date(c.started_at).toISOString() : null,
+          finished_at: c.finished_at ? new Date(c.finished_at).toISOString() : null,
+          paused_reason: c.paused_reason,
+        }));
+        if (opts.json) console.log(JSON.stringify(out, null, 2));
+        else for (const c of out) console.log(`${c.id}\t${c.status}\t${c.total}\t${c.subject}`);
+      }),
+    );
+
+  for (const name of ['show', 'stats'] as const) {
+    campaigns
+      .command(`${name} <id>`)
+      .option('--json', 'print JSON')
+      .action((id: string, opts: { json?: boolean }) =>
+        withContext(async (ctx) => {
+          const stats = await ctx.orchestrator.stats(parseId(id));
+          if (name === 'show') {
+            const c = await ctx.orchestrator.get(parseId(id));
+            const show = { ...stats, subject: c.subject, list_id: c.list_id, issue_title: c.issue_title, source_path: c.source_path,
+              scheduled_at: c.scheduled_at ? new Date(c.scheduled_at).toISOString() : null };
+            console.log(opts.json ? JSON.stringify(show, null, 2) : `${formatStats(stats)}\n  subject: ${c.subject}`);
+          } else {
+            console.log(opts.json ? JSON.stringify(stats, null, 2) : formatStats(stats));
+          }
+        }),
+      );
+  }
+
+  campaigns
+    .command('pause <id>')
+    .action((id: string) =>
+      withContext(async (ctx) => {
+        const ok = await ctx.orchestrator.pause(parseId(id), 'paused by editor');
+        if (!ok) throw new InputError(`campaign ${id} is not sending; nothing to pause`);
+        console.log(`campaign ${id} paused`);
+      }),
+    );
+
+  campaigns
+    .command('resume <id>')
+    .description('resume a paused campaign, or confirm a scheduled one whose time passed while the system was down')
+    .action((id: string) =>
+      withContext(async (ctx) => {
+        const ok = await ctx.orchestrator.resume(parseId(id));
+        console.log(ok ? `campaign ${id} sending` : `campaign ${id} was not resumed (its state changed meanwhile)`);
+      }),
+    );
+
+  campaigns
+    .command('cancel <id>')
+    .action((id: string) =>
+      withContext(async (ctx) => {
+        const { unsent } = await ctx.orchestrator.cancel(parseId(id));
+        console.log(`campaign ${id} cancelled; ${unsent} subscriber(s) will not receive it`);
+      }),
+    );
+}

@@ -1,0 +1,362 @@
+/**
+ * A global send-rate limiter shared through Redis by every worker process on every
+ * machine: evenly spaced emission (GCRA with zero burst tolerance).
+ *
+ * Each permit gets a slot on Redis's clock (server TIME, never a client's clock, so
+ * machines with skewed clocks agree): slot = max(now, last + interval), and the
+ * caller sleeps until its slot. Consecutive slots are therefore at least one
+ * interval apart, so no sliding one-second window can hold more than
+ * 1 s / interval of them. BullMQ's own limiter counts per fixed window, which lets
+ * two windows' worth through around a window edge when several workers race.
+ *
+ * The interval is stretched by a small margin (default 25 ms per second, i.e. 2.5%)
+ * so that timer and event-loop lateness in granting, up to that margin, can never
+ * push a sliding window over the rate: a permit whose wake-up came later than
+ * `staleMs` after its slot is discarded and the caller takes a fresh slot instead
+ * of bunching up with the next ones.
+ *
+ * Back-pressure: `reportThrottled()` (SES "Maximum sending rate exceeded")
+ * multiplies the shared effective rate by `decreaseFactor`, at most once per
+ * `throttleCooldownMs` (every in-flight send throttled at the same moment reports
+ * the same congestion), after which the effective rate climbs back linearly to the
+ * configured rate. All of it is computed lazily inside the scripts from server
+ * time: no timers, no leader.
+ *
+ * State is one small hash that expires when unused. If Redis loses it (restart,
+ * eviction) the limiter starts afresh; each instance remembers the latest slot it
+ * was given and hands it in as a floor, so a restart does not let new slots overlap
+ * that instance's already reserved ones.
+ */
+import { createHash } from 'node:crypto';
+import type { Redis } from 'ioredis';
+
+export interface RateLimiterOptions {
+  redis: Redis;
+  /** Key prefix (QUEUE_PREFIX); the state lives at `<prefix>:ratelimit:<name>`. */
+  prefix: string;
+  /** Configured (target) rate in permits per second; any positive number, fractions allowed. */
+  ratePerSecond: number;
+  /** Several independent limiters under one prefix. Default `send`. */
+  name?: string;
+  /** Interval stretch per second of schedule that absorbs granting lateness. Default 25. */
+  marginMs?: number;
+  /** A wake-up later than this after its slot discards the slot. Default marginMs - 5. */
+  staleMs?: number;
+  /** Multiplicative decrease on throttling. Default 0.7. */
+  decreaseFactor?: number;
+  /** Further throttle reports within this time of the last decrease are ignored. Default 500. */
+  throttleCooldownMs?: number;
+  /** Additive recovery, as a fraction of the configured rate per second. Default 0.05. */
+  recoveryPerSecond?: number;
+  /** The effective rate never drops below this fraction of the configured rate. Default 0.02. */
+  minRateFraction?: number;
+  /** Idle state expires after this long. Default one hour. */
+  stateTtlMs?: number;
+}
+
+/** Counters for benchmarks and logs. */
+export interface RateLimiterCounters {
+  granted: number;
+  /** Slots discarded because the caller woke up too late to use them safely. */
+  staleSlots: number;
+  /** Redis calls that failed on the connection and were retried. */
+  redisRetries: number;
+}
+
+// Shared head of every script: server time in microseconds and the state with the
+// effective rate derived from it. Numbers are stored with '%.3f' because Lua 5.1's
+// tostring keeps 14 digits, too few for microsecond timestamps.
+const PRELUDE = `
+local key = KEYS[1]
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+local function fmt(x) return string.format('%.3f', x) end
+local h = redis.call('HMGET', key, 'target', 'last', 'thrEff', 'thrAt')
+local target = tonumber(h[1])
+local last = tonumber(h[2])
+local thrEff = tonumber(h[3])
+local thrAt = tonumber(h[4])
+local function setTarget(r)
+  target = r
+  if thrEff ~= nil and thrEff > r then
+    thrEff = r
+    redis.call('HSET', key, 'thrEff', fmt(r))
+  end
+  redis.call('HSET', key, 'target', fmt(r))
+end
+local function effective(recovery)
+  if thrEff == nil or thrAt == nil then return target end
+  local e = thrEff + recovery * target * math.max(0, now - thrAt) / 1000000
+  if e > target then return target end
+  return e
+end
+`;
+
+// ARGV: localRate, assertRate (1|0), marginUs, ttlMs, recovery, floorUs
+// Returns { waitUs, slotUs, effectiveRate }.
+const ACQUIRE = `${PRELUDE}
+local localRate = tonumber(ARGV[1])
+if target == nil or ARGV[2] == '1' then setTarget(localRate) end
+local eff = effective(tonumber(ARGV[5]))
+-- A window holds a whole number of permits: space for floor(rate) per second.
+local cap = eff
+if eff >= 1 then cap = math.floor(eff) end
+local interval = (1000000 + tonumber(ARGV[3])) / cap
+local floor = tonumber(ARGV[6])
+-- The client's floor only matters after state loss; ignore absurd ones (clock change).
+if floor > 0 and floor - now < 60000000 and (last == nil or floor > last) then last = floor end
+local slot = now
+if last ~= nil and last + interval > now then slot = last + interval end
+redis.call('HSET', key, 'last', fmt(slot))
+redis.call('PEXPIRE', key, tonumber(ARGV[4]))
+return { math.ceil(slot - now), fmt(slot), fmt(eff) }
+`;
+
+// ARGV: localRate, decreaseFactor, cooldownUs, recovery, minFraction, ttlMs
+// Returns { decreased (1|0), effectiveRate }.
+const THROTTLE = `${PRELUDE}
+if target == nil then setTarget(tonumber(ARGV[1])) end
+local eff = effective(tonumber(ARGV[4]))
+if thrAt ~= nil and now - thrAt < tonumber(ARGV[3]) then return { 0, fmt(eff) } end
+local n = math.max(eff * tonumber(ARGV[2]), target * tonumber(ARGV[5]))
+redis.call('HSET', key, 'thrEff', fmt(n), 'thrAt', fmt(now))
+redis.call('PEXPIRE', key, tonumber(ARGV[6]))
+return { 1, fmt(n) }
+`;
+
+// ARGV: rate, recovery, ttlMs. Returns effectiveRate.
+const SET_RATE = `${PRELUDE}
+setTarget(tonumber(ARGV[1]))
+redis.call('PEXPIRE', key, tonumber(ARGV[3]))
+return fmt(effective(tonumber(ARGV[2])))
+`;
+
+// ARGV: localRate, recovery. Returns effectiveRate. Read-only.
+const READ = `${PRELUDE}
+if target == nil then target = tonumber(ARGV[1]) end
+return fmt(effective(tonumber(ARGV[2])))
+`;
+
+interface Script {
+  source: string;
+  sha: string;
+}
+
+function script(source: string): Script {
+  return { source, sha: createHash('sha1').update(source).digest('hex') };
+}
+
+const SCRIPTS = {
+  acquire: script(ACQUIRE),
+  throttle: script(THROTTLE),
+  setRate: script(SET_RATE),
+  read: script(READ),
+};
+
+function assertRate(rate: number): void {
+  if (!Number.isFinite(rate) || rate <= 0) {
+    throw new RangeError(`rate must be a positive number of messages per second, got ${rate}`);
+  }
+}
+
+function abortReason(signal: AbortSignal): unknown {
+  return signal.reason ?? new DOMException('This operation was aborted', 'AbortError');
+}
+
+/**
+ * One 'abort' listener per signal, fanned out to every waiter: a worker typically
+ * shares one shutdown signal across dozens of concurrent acquires, and one listener
+ * each would trip Node's MaxListeners warning.
+ */
+const abortWaiters = new WeakMap<AbortSignal, Set<() => void>>();
+
+function onAbort(signal: AbortSignal, fn: () => void): () => void {
+  let waiters = abortWaiters.get(signal);
+  if (!waiters) {
+    const set = new Set<() => void>();
+    waiters = set;
+    abortWaiters.set(signal, set);
+    signal.addEventListener(
+      'abort',
+      () => {
+        for (const w of [...set]) w();
+        set.clear();
+      },
+      { once: true },
+    );
+  }
+  const set = waiters;
+  set.add(fn);
+  return () => set.delete(fn);
+}
+
+/** Sleep until performance.now() >= deadline; timers may fire early, so re-check. */
+function sleepUntil(deadline: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal?.aborted) return reject(abortReason(signal));
+    let timer: NodeJS.Timeout | undefined;
+    const unsubscribe = signal
+      ? onAbort(signal, () => {
+          if (timer) clearTimeout(timer);
+          reject(abortReason(signal));
+        })
+      : undefined;
+    const check = (): void => {
+      const remaining = deadline - performance.now();
+      if (remaining <= 0) {
+        unsubscribe?.();
+        resolve();
+        return;
+      }
+      timer = setTimeout(check, Math.ceil(remaining));
+    };
+    check();
+  });
+}
+
+/** Settle with the promise, or reject as soon as the signal aborts. */
+function abortable<T>(promise: Promise<T>, signal?: AbortSignal): Promise<T> {
+  if (!signal) return promise;
+  if (signal.aborted) return Promise.reject(abortReason(signal));
+  return new Promise<T>((resolve, reject) => {
+    const unsubscribe = onAbort(signal, () => reject(abortReason(signal)));
+    promise.then(
+      (v) => {
+        unsubscribe();
+        resolve(v);
+      },
+      (e: unknown) => {
+        unsubscribe();
+        reject(e);
+      },
+    );
+  });
+}
+
+function errorMessage(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
+
+const TRANSIENT_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTCONN', 'EHOSTUNREACH']);
+
+/** Connection loss or a Redis that is (re)starting: worth waiting for, unlike a script error. */
+function isTransientRedisError(err: unknown): boolean {
+  if (!(err instanceof Error)) return false;
+  const code = (err as NodeJS.ErrnoException).code;
+  if (code !== undefined && TRANSIENT_CODES.has(code)) return true;
+  if (err.name === 'MaxRetriesPerRequestError') return true;
+  return /^(LOADING|BUSY|TRYAGAIN|MASTERDOWN|READONLY)|Connection is closed|Stream isn't writeable/.test(err.message);
+}
+
+export class RateLimiter {
+  readonly key: string;
+  readonly counters: RateLimiterCounters = { granted: 0, staleSlots: 0, redisRetries: 0 };
+  private readonly redis: Redis;
+  private rate: number;
+  /** Assert this instance's configured rate on its first call (config wins at startup). */
+  private rateAsserted = false;
+  private readonly marginUs: number;
+  private readonly staleMs: number;
+  private readonly decreaseFactor: number;
+  private readonly cooldownUs: number;
+  private readonly recovery: number;
+  private readonly minFraction: number;
+  private readonly ttlMs: number;
+  /** Latest slot (server µs) this instance was given: a floor after Redis loses state. */
+  private latestSlotUs = 0;
+
+  constructor(opts: RateLimiterOptions) {
+    assertRate(opts.ratePerSecond);
+    this.redis = opts.redis;
+    this.key = `${opts.prefix}:ratelimit:${opts.name ?? 'send'}`;
+    this.rate = opts.ratePerSecond;
+    const marginMs = opts.marginMs ?? 25;
+    if (!(marginMs >= 0)) throw new RangeError(`marginMs must be >= 0, got ${marginMs}`);
+    this.marginUs = marginMs * 1000;
+    this.staleMs = opts.staleMs ?? Math.max(0, marginMs - 5);
+    this.decreaseFactor = opts.decreaseFactor ?? 0.7;
+    if (!(this.decreaseFactor > 0 && this.decreaseFactor < 1)) {
+      throw new RangeError(`decreaseFactor must be in (0, 1), got ${this.decreaseFactor}`);
+    }
+    this.cooldownUs = (opts.throttleCooldownMs ?? 500) * 1000;
+    this.recovery = opts.recoveryPerSecond ?? 0.05;
+    this.minFraction = opts.minRateFraction ?? 0.02;
+    this.ttlMs = Math.max(1000, Math.round(opts.stateTtlMs ?? 3_600_000));
+  }
+
+  /** Resolves when this caller may send one message. Rejects with the signal's reason on abort. */
+  async acquire(signal?: AbortSignal): Promise<void> {
+    for (;;) {
+      signal?.throwIfAborted();
+      const assert = !this.rateAsserted;
+      const reply = (await this.call(
+        SCRIPTS.acquire,
+        [this.rate, assert ? 1 : 0, this.marginUs, this.ttlMs, this.recovery, this.latestSlotUs.toFixed(3)],
+        signal,
+      )) as [number, string, string];
+      // Wait counted from when the reply arrived: late by the reply's transit, never early.
+      const deadline = performance.now() + Number(reply[0]) / 1000;
+      if (assert) this.rateAsserted = true;
+      const slot = Number(reply[1]);
+      if (slot > this.latestSlotUs) this.latestSlotUs = slot;
+      await sleepUntil(deadline, signal);
+      if (performance.now() - deadline <= this.staleMs) {
+        this.counters.granted++;
+        return;
+      }
+      // Woke too late (event loop stalled): sending now could bunch with the slots
+      // after ours and overfill a sliding second. Give it up and take a fresh one.
+      this.counters.staleSlots++;
+    }
+  }
+
+  /** SES said slow down: lower the shared effective rate (at most once per cooldown). */
+  async reportThrottled(): Promise<void> {
+    await this.call(SCRIPTS.throttle, [
+      this.rate,
+      this.decreaseFactor,
+      this.cooldownUs,
+      this.recovery,
+      this.minFraction,
+      this.ttlMs,
+    ]);
+  }
+
+  /** Set the configured (target) rate for the whole fleet. */
+  async setRate(ratePerSecond: number): Promise<void> {
+    assertRate(ratePerSecond);
+    this.rate = ratePerSecond;
+    await this.call(SCRIPTS.setRate, [ratePerSecond, this.recovery, this.ttlMs]);
+    this.rateAsserted = true;
+  }
+
+  /** The rate permits are currently spaced for (configured rate, lowered after throttling). */
+  async effectiveRate(): Promise<number> {
+    return Number(await this.call(SCRIPTS.read, [this.rate, this.recovery]));
+  }
+
+  /**
+   * EVALSHA, loading the script on NOSCRIPT (after a Redis restart), and retrying
+   * while Redis is unreachable or still loading: a restart delays permits, it does
+   * not fail the sends waiting for them.
+   */
+  private async call(s: Script, args: (string | number)[], signal?: AbortSignal): Promise<unknown> {
+    let backoffMs = 50;
+    for (;;) {
+      try {
+        try {
+          return await abortable(this.redis.evalsha(s.sha, 1, this.key, ...args), signal);
+        } catch (err) {
+          if (!errorMessage(err).startsWith('NOSCRIPT')) throw err;
+          return await abortable(this.redis.eval(s.source, 1, this.key, ...args), signal);
+        }
+      } catch (err) {
+        if (signal?.aborted) throw abortReason(signal);
+        if (!isTransientRedisError(err)) throw err;
+        this.counters.redisRetries++;
+        await sleepUntil(performance.now() + backoffMs, signal);
+        backoffMs = Math.min(backoffMs * 2, 1000);
+      }
+    }
+  }
+}

@@ -1,0 +1,206 @@
+/**
+ * SesTransport with the real @aws-sdk/client-ses over HTTP against the strict
+ * SES simulator: every error class SES (or the network) can produce comes out
+ * with the classification the send pipeline steers by.
+ */
+import { createServer } from 'node:net';
+import { afterEach, describe, expect, it } from 'vitest';
+import { SESClient, SendRawEmailCommand } from '@aws-sdk/client-ses';
+import { loadConfig } from '../config.js';
+import { startSesSimulator, type SesSimulator } from '../simulator/ses-simulator.js';
+import { SesSendError, classifySesError, type SesErrorClassification } from './ses-error.js';
+import { SesTransport, sanitizeSesTag } from './ses-transport.js';
+
+const raw = (to = 'reader@example.com') =>
+  Buffer.from(`From: Editor <editor@example.com>\r\nTo: ${to}\r\nSubject: Issue 1\r\n\r\nHello\r\n`);
+
+let sim: SesSimulator | undefined;
+let transport: SesTransport | undefined;
+afterEach(async () => {
+  transport?.destroy();
+  await sim?.close();
+  sim = undefined;
+  transport = undefined;
+});
+
+async function setup(options: Parameters<typeof startSesSimulator>[0] = {}, t: Partial<ConstructorParameters<typeof SesTransport>[0]> = {}) {
+  sim = await startSesSimulator({ maxSendRate: 1000, ...options });
+  transport = new SesTransport({ region: 'us-east-1', endpoint: sim.url, ...t });
+  return { sim, transport };
+}
+
+async function failure(p: Promise<unknown>): Promise<SesErrorClassification> {
+  try {
+    await p;
+  } catch (err) {
+    expect(err).toBeInstanceOf(SesSendError);
+    return (err as SesSendError).classification;
+  }
+  throw new Error('expected the call to fail');
+}
+
+const send = (t: SesTransport, to = 'reader@example.com', tags: Record<string, string> = {}) =>
+  t.sendRaw({ raw: raw(to), from: 'Editor <editor@example.com>', to, tags });
+
+describe('SesTransport against the SES simulator (real SDK)', () => {
+  it('sends raw MIME with configuration set and sanitised tags; the simulator records exactly what was accepted', async () => {
+    const config = loadConfig({ SES_ENDPOINT: 'http://127.0.0.1:1', SES_CONFIGURATION_SET: 'newsletter-events' });
+    sim = await startSesSimulator({ maxSendRate: 100, configurationSets: ['newsletter-events'] });
+    transport = SesTransport.fromConfig(config, { endpoint: sim.url });
+    const { messageId } = await send(transport, 'reader@example.com', { campaign: 'c-42', subscriber: 'sub 7/ü' });
+    expect(messageId).toMatch(/^[0-9a-f]{16}-[0-9a-f-]{36}-000000$/);
+    expect(sim.messages).toHaveLength(1);
+    const m = sim.messages[0]!;
+    expect(m.messageId).toBe(messageId);
+    expect(m.destinations).toEqual(['reader@example.com']);
+    expect(m.source).toBe('Editor <editor@example.com>');
+    expect(m.configurationSet).toBe('newsletter-events');
+    expect(m.tags).toEqual({ campaign: 'c-42', subscriber: 'sub_7__' });
+    expect(m.raw.equals(raw())).toBe(true);
+    expect(sanitizeSesTag('a.b@c d')).toBe('a_b_c_d');
+    expect(sanitizeSesTag('')).toBe('_');
+  });
+
+  it('refuses CR/LF in envelope addresses before calling SES', async () => {
+    const { transport: t, sim: s } = await setup();
+    await expect(t.sendRaw({ raw: raw(), from: 'a@example.com\r\nBcc: x@evil.example', to: 'r@example.com' })).rejects.toThrow(/line break/);
+    expect(s.messages).toHaveLength(0);
+  });
+
+  it('rate: over MaxSendRate → rate-throttled, one HTTP attempt each (maxAttempts 1), and the worst second stays at the rate', async () => {
+    const { transport: t, sim: s } = await setup({ maxSendRate: 3 });
+    const results = await Promise.allSettled(Array.from({ length: 6 }, (_, i) => send(t, `r${i}@example.com`)));
+    const ok = results.filter((r) => r.status === 'fulfilled');
+    const failed = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected');
+    expect(ok).toHaveLength(3);
+    expect(failed).toHaveLength(3);
+    for (const f of failed) {
+      const c = classifySesError(f.reason);
+      expect(c).toMatchObject({ kind: 'rate-throttled', code: 'Throttling', message: 'Maximum sending rate exceeded.', httpStatus: 400 });
+      expect((f.reason as SesSendError).retryable).toBe(true);
+    }
+    // The SDK retries Throttling 3 times by default; with maxAttempts 1 SES saw each call once.
+    expect(s.throttleCount()).toBe(3);
+    expect(s.worstWindow()).toBe(3);
+    expect(s.stats().throttledRate).toBe(3);
+  });
+
+  it('quota: a spent day → quota-exceeded; GetSendQuota reports usage; freed quota sends again', async () => {
+    const { transport: t, sim: s } = await setup({ max24HourSend: 2, maxSendRate: 50 });
+    await send(t, 'a@example.com');
+    await send(t, 'b@example.com');
+    const c = await failure(send(t, 'c@example.com'));
+    expect(c).toMatchObject({ kind: 'quota-exceeded', code: 'Throttling', message: 'Daily message quota exceeded.' });
+    expect(await t.getSendQuota({ timeoutMs: 2000 })).toEqual({ max24HourSend: 2, maxSendRate: 50, sentLast24Hours: 2 });
+    s.resetDailyUsage();
+    await send(t, 'c@example.com');
+    expect(s.messages.map((m) => m.destinations[0])).toEqual(['a@example.com', 'b@example.com', 'c@example.com']);
+    expect(s.stats().throttledQuota).toBe(1);
+  });
+
+  it('MessageRejected → rejected (not retryable); only that message is lost', async () => {
+    const { transport: t, sim: s } = await setup({ rejectRecipients: ['blocked@example.com'] });
+    const c = await failure(send(t, 'blocked@example.com'));
+    expect(c.kind).toBe('rejected');
+    expect(c.code).toBe('MessageRejected');
+    await send(t, 'fine@example.com');
+    expect(s.messages.map((m) => m.destinations[0])).toEqual(['fine@example.com']);
+  });
+
+  it('missing From, unknown configuration set → permanent', async () => {
+    const { sim: s } = await setup({ configurationSets: ['exists'] });
+    const client = new SESClient({ endpoint: s.url, region: 'us-east-1', maxAttempts: 1, credentials: { accessKeyId: 'x', secretAccessKey: 'y' } });
+    try {
+      const noFrom = await client
+        .send(new SendRawEmailCommand({ RawMessage: { Data: Buffer.from('To: r@example.com\r\nSubject: x\r\n\r\nbody') } }))
+        .catch((e: unknown) => e);
+      expect(classifySesError(noFrom)).toMatchObject({ kind: 'permanent', code: 'InvalidParameterValue', message: "Missing required header 'From'." });
+    } finally {
+      client.destroy();
+    }
+    const other = new SesTransport({ region: 'us-east-1', endpoint: s.url, configurationSet: 'missing' });
+    try {
+      const c = await failure(send(other));
+      expect(c).toMatchObject({ kind: 'permanent', code: 'ConfigurationSetDoesNotExist' });
+    } finally {
+      other.destroy();
+    }
+    expect(s.messages).toHaveLength(0);
+  });
+
+  it('AccountSendingPausedException → account-paused', async () => {
+    const { transport: t, sim: s } = await setup();
+    s.setPaused(true);
+    const c = await failure(send(t));
+    expect(c).toMatchObject({ kind: 'account-paused', code: 'AccountSendingPausedException' });
+    s.setPaused(false);
+    await send(t);
+    expect(s.messages).toHaveLength(1);
+  });
+
+  it('5xx → transient (retryable), then the next call succeeds', async () => {
+    const { transport: t, sim: s } = await setup();
+    s.failNext(2, 500);
+    expect(await failure(send(t))).toMatchObject({ kind: 'transient', code: 'InternalFailure', httpStatus: 500 });
+    expect(await failure(send(t))).toMatchObject({ kind: 'transient', httpStatus: 500 });
+    s.failNext(1, 503);
+    expect(await failure(send(t))).toMatchObject({ kind: 'transient', code: 'ServiceUnavailable', httpStatus: 503 });
+    await send(t);
+    expect(s.messages).toHaveLength(1);
+    expect(s.stats().errors).toMatchObject({ InternalFailure: 2, ServiceUnavailable: 1 });
+  });
+
+  it('latency past the request timeout → transient and maybe-sent (SES did accept it)', async () => {
+    const { transport: t, sim: s } = await setup({ latencyMs: 600 }, { requestTimeoutMs: 150 });
+    const started = Date.now();
+    const c = await failure(send(t));
+    expect(Date.now() - started).toBeLessThan(550);
+    expect(c.kind).toBe('transient');
+    expect(c.maybeSent).toBe(true);
+    // The uncertain case the pipeline reconciles from Send events: recorded although the client saw an error.
+    expect(s.messages).toHaveLength(1);
+  });
+
+  it('a connection dropped mid-request → transient, maybe-sent', async () => {
+    const { transport: t, sim: s } = await setup();
+    s.dropNext(1);
+    const c = await failure(send(t));
+    expect(c).toMatchObject({ kind: 'transient', code: 'ECONNRESET', maybeSent: true });
+  });
+
+  it('connection refused → transient, definitely not sent', async () => {
+    // A port that was free a moment ago and has nobody listening.
+    const port = await new Promise<number>((resolve) => {
+      const srv = createServer().listen(0, '127.0.0.1', () => {
+        const p = (srv.address() as { port: number }).port;
+        srv.close(() => resolve(p));
+      });
+    });
+    transport = new SesTransport({ region: 'us-east-1', endpoint: `http://127.0.0.1:${port}` });
+    const c = await failure(send(transport));
+    expect(c).toMatchObject({ kind: 'transient', code: 'ECONNREFUSED', maybeSent: false });
+    await expect(transport.getSendQuota({ timeoutMs: 1000 })).rejects.toBeInstanceOf(SesSendError);
+  });
+});
+
+describe('classifySesError on shapes the simulator does not produce', () => {
+  const sdkError = (name: string, message = name, status = 400) =>
+    Object.assign(new Error(message), { name, $fault: 'client', $metadata: { httpStatusCode: status } });
+
+  it.each([
+    ['MailFromDomainNotVerifiedException', 'permanent'],
+    ['InvalidParameterValue', 'permanent'],
+    ['ConfigurationSetSendingPausedException', 'account-paused'],
+    ['InvalidClientTokenId', 'account-paused'],
+    ['SomethingNew', 'permanent'],
+  ] as const)('%s → %s', (name, kind) => {
+    expect(classifySesError(sdkError(name)).kind).toBe(kind);
+  });
+
+  it('unknown 5xx names are transient; bare network errors by code; timeouts maybe-sent', () => {
+    expect(classifySesError(Object.assign(sdkError('Weird', 'x', 502), { $fault: 'server' })).kind).toBe('transient');
+    expect(classifySesError(Object.assign(new Error('read ETIMEDOUT'), { code: 'ETIMEDOUT' }))).toMatchObject({ kind: 'transient', maybeSent: true });
+    expect(classifySesError(Object.assign(new Error('getaddrinfo'), { code: 'ENOTFOUND' }))).toMatchObject({ kind: 'transient', maybeSent: false });
+    expect(classifySesError(Object.assign(new Error('x'), { name: 'TimeoutError' }))).toMatchObject({ kind: 'transient', maybeSent: true });
+  });
+});

@@ -1,0 +1,147 @@
+/**
+ * The only code that talks to Amazon SES: send one raw MIME message, read the
+ * account's quota. Errors come out classified (SesSendError) so the send job
+ * can decide between retry, pause and fail without knowing SDK details.
+ *
+ * `maxAttempts: 1`: BullMQ owns retries; the SDK's own three Throttling
+ * retries would hide back-pressure from the queue and multiply requests.
+ */
+import { Agent as HttpAgent } from 'node:http';
+import { Agent as HttpsAgent } from 'node:https';
+import { GetSendQuotaCommand, SESClient, SendRawEmailCommand, type SESClientConfig } from '@aws-sdk/client-ses';
+import type { Config } from '../config.js';
+import { InputError } from '../errors.js';
+import { SesSendError, classifySesError } from './ses-error.js';
+
+export interface SesTransportOptions {
+  region: string;
+  /** Set = a local SES (simulator, aws-ses-v2-local); unset = the real regional endpoint. */
+  endpoint?: string;
+  configurationSet?: string;
+  /** Explicit credentials; default: the SDK's provider chain, or dummy ones for a local endpoint. */
+  credentials?: { accessKeyId: string; secretAccessKey: string; sessionToken?: string };
+  /** TCP connect timeout (ms); default 3,000. */
+  connectionTimeoutMs?: number;
+  /** Whole request/response timeout (ms); default 15,000. SES answers in well under a second. */
+  requestTimeoutMs?: number;
+  /** Sockets kept open to SES; default 256 (the worker concurrency is the real bound). */
+  maxSockets?: number;
+}
+
+export interface SendRawInput {
+  raw: Buffer;
+  /** Envelope sender (SES `Source`); usually the message's From. */
+  from: string;
+  to: string | string[];
+  /** Message tags (event publishing carries them back); values are sanitised for SES. */
+  tags?: Record<string, string>;
+}
+
+export interface SendQuota {
+  max24HourSend: number;
+  maxSendRate: number;
+  sentLast24Hours: number;
+}
+
+/** SES tag names and values allow only ASCII letters, digits, `_` and `-` (max 256). */
+export function sanitizeSesTag(value: string): string {
+  const clean = value.replace(/[^A-Za-z0-9_-]/g, '_').slice(0, 256);
+  return clean === '' ? '_' : clean;
+}
+
+function noLineBreaks(what: string, value: string): string {
+  // SES passes Source/Destinations into SMTP envelopes; a CR/LF there is an injection attempt.
+  if (/[\r\n]/.test(value)) throw new InputError(`${what} contains a line break`);
+  return value;
+}
+
+export class SesTransport {
+  readonly client: SESClient;
+  readonly configurationSet: string | undefined;
+
+  constructor(options: SesTransportOptions) {
+    this.configurationSet = options.configurationSet;
+    const maxSockets = options.maxSockets ?? 256;
+    const config: SESClientConfig = {
+      region: options.region,
+      maxAttempts: 1,
+      requestHandler: {
+        connectionTimeout: options.connectionTimeoutMs ?? 3_000,
+        requestTimeout: options.requestTimeoutMs ?? 15_000,
+        // Without this the SDK only logs a warning when requestTimeout passes.
+        throwOnRequestTimeout: true,
+        httpAgent: new HttpAgent({ keepAlive: true, maxSockets }),
+        httpsAgent: new HttpsAgent({ keepAlive: true, maxSockets }),
+      },
+    };
+    if (options.endpoint) config.endpoint = options.endpoint;
+    if (options.credentials) {
+      config.credentials = options.credentials;
+    } else if (options.endpoint && !process.env.AWS_ACCESS_KEY_ID && !process.env.AWS_PROFILE) {
+      // A local SES accepts any signature; don't make users invent AWS credentials.
+      config.credentials = { accessKeyId: 'local', secretAccessKey: 'local' };
+    }
+    this.client = new SESClient(config);
+  }
+
+  static fromConfig(config: Pick<Config, 'SES_REGION' | 'SES_ENDPOINT' | 'SES_CONFIGURATION_SET'>, overrides: Partial<SesTransportOptions> = {}): SesTransport {
+    const options: SesTransportOptions = { region: config.SES_REGION, ...overrides };
+    if (config.SES_ENDPOINT && options.endpoint === undefined) options.endpoint = config.SES_ENDPOINT;
+    if (config.SES_CONFIGURATION_SET && options.configurationSet === undefined) options.configurationSet = config.SES_CONFIGURATION_SET;
+    return new SesTransport(options);
+  }
+
+  /** Send one raw MIME message. Throws SesSendError (classified) on any failure. */
+  async sendRaw(input: SendRawInput, options: { abortSignal?: AbortSignal } = {}): Promise<{ messageId: string }> {
+    const to = (Array.isArray(input.to) ? input.to : [input.to]).map((a) => noLineBreaks('recipient', a));
+    const tags = Object.entries(input.tags ?? {}).map(([name, value]) => ({ Name: sanitizeSesTag(name), Value: sanitizeSesTag(value) }));
+    const command = new SendRawEmailCommand({
+      RawMessage: { Data: input.raw },
+      Source: noLineBreaks('from', input.from),
+      Destinations: to,
+      ...(this.configurationSet ? { ConfigurationSetName: this.configurationSet } : {}),
+      ...(tags.length > 0 ? { Tags: tags } : {}),
+    });
+    try {
+      const out = await this.client.send(command, options.abortSignal ? { abortSignal: options.abortSignal } : {});
+      if (!out.MessageId) throw new Error('SES answered without a MessageId');
+      return { messageId: out.MessageId };
+    } catch (err) {
+      throw new SesSendError(classifySesError(err), { cause: err });
+    }
+  }
+
+  /**
+   * The account's quota, or null if SES does not answer within `timeoutMs`
+   * (aws-ses-v2-local never answers GetSendQuota; callers fall back to SEND_RATE).
+   * Other failures throw SesSendError.
+   */
+  async getSendQuota(options: { timeoutMs?: number } = {}): Promise<SendQuota | null> {
+    const timeoutMs = options.timeoutMs ?? 2_000;
+    const controller = new AbortController();
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      controller.abort();
+    }, timeoutMs);
+    try {
+      const out = await this.client.send(new GetSendQuotaCommand({}), { abortSignal: controller.signal });
+      return {
+        max24HourSend: out.Max24HourSend ?? 0,
+        maxSendRate: out.MaxSendRate ?? 0,
+        sentLast24Hours: out.SentLast24Hours ?? 0,
+      };
+    } catch (err) {
+      if (timedOut) return null;
+      const c = classifySesError(err);
+      if (c.code === 'TimeoutError') return null;
+      throw new SesSendError(c, { cause: err });
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  destroy(): void {
+    this.client.destroy();
+  }
+}

@@ -1,0 +1,120 @@
+/**
+ * Campaign rows. State changes are conditional updates (WHERE status IN …) so that two
+ * callers racing (CLI pause vs. worker finishing, two workers firing a schedule) cannot
+ * both win; every method that changes state says whether it did.
+ */
+import type { Kysely } from 'kysely';
+import type { Campaign, CampaignStatus, Database } from './schema.js';
+
+export interface NewCampaign {
+  listId: number;
+  subject: string;
+  issueTitle: string;
+  issueSlug: string;
+  issueDate: string | null;
+  sourcePath: string | null;
+  sourceMarkdown: string;
+  compiledJson: string;
+  scheduledAt: number | null;
+  status: Extract<CampaignStatus, 'draft' | 'scheduled'>;
+}
+
+export type CampaignPatch = Partial<
+  Pick<
+    Campaign,
+    'started_at' | 'finished_at' | 'audience_max_subscriber_id' | 'total' | 'paused_reason' | 'fanout_cursor' | 'fanout_done'
+  >
+>;
+
+export class CampaignsRepository {
+  constructor(private readonly db: Kysely<Database>) {}
+
+  async create(c: NewCampaign, now = Date.now()): Promise<Campaign> {
+    const row = await this.db
+      .insertInto('campaigns')
+      .values({
+        list_id: c.listId,
+        status: c.status,
+        subject: c.subject,
+        issue_title: c.issueTitle,
+        issue_slug: c.issueSlug,
+        issue_date: c.issueDate,
+        source_path: c.sourcePath,
+        source_markdown: c.sourceMarkdown,
+        compiled_json: c.compiledJson,
+        scheduled_at: c.scheduledAt,
+        started_at: null,
+        finished_at: null,
+        audience_max_subscriber_id: null,
+        fanout_cursor: 0,
+        paused_reason: null,
+        created_at: now,
+        updated_at: now,
+      })
+      .returningAll()
+      .executeTakeFirstOrThrow();
+    return row;
+  }
+
+  get(id: number): Promise<Campaign | undefined> {
+    return this.db.selectFrom('campaigns').selectAll().where('id', '=', id).executeTakeFirst();
+  }
+
+  async status(id: number): Promise<{ status: CampaignStatus; list_id: number } | undefined> {
+    return this.db.selectFrom('campaigns').select(['status', 'list_id']).where('id', '=', id).executeTakeFirst();
+  }
+
+  list(limit = 100): Promise<Campaign[]> {
+    return this.db.selectFrom('campaigns').selectAll().orderBy('id', 'desc').limit(limit).execute();
+  }
+
+  byStatus(statuses: readonly CampaignStatus[]): Promise<Campaign[]> {
+    return this.db.selectFrom('campaigns').selectAll().where('status', 'in', statuses).orderBy('id').execute();
+  }
+
+  /** Move `from` → `to` with extra fields; true if this caller made the change. */
+  async transition(id: number, from: readonly CampaignStatus[], to: CampaignStatus, patch: CampaignPatch = {}, now = Date.now()): Promise<boolean> {
+    const result = await this.db
+      .updateTable('campaigns')
+      .set({ ...patch, status: to, updated_at: now })
+      .where('id', '=', id)
+      .where('status', 'in', from)
+      .executeTakeFirst();
+    return Number(result.numUpdatedRows) === 1;
+  }
+
+  /** Update fields only while the campaign is in one of `inStatus` (no state change). */
+  async patch(id: number, inStatus: readonly CampaignStatus[], patch: CampaignPatch, now = Date.now()): Promise<boolean> {
+    const result = await this.db
+      .updateTable('campaigns')
+      .set({ ...patch, updated_at: now })
+      .where('id', '=', id)
+      .where('status', 'in', inStatus)
+      .executeTakeFirst();
+    return Number(result.numUpdatedRows) === 1;
+  }
+
+  /**
+   * Advance the fan-out cursor from `expected` (compare-and-set): a second fan-out chain
+   * for the same campaign (after a lost Redis or a racing resume) loses and stops.
+   */
+  async advanceFanout(id: number, expected: number, next: number, done: boolean, now = Date.now()): Promise<boolean> {
+    const result = await this.db
+      .updateTable('campaigns')
+      .set({ fanout_cursor: next, fanout_done: done ? 1 : 0, updated_at: now })
+      .where('id', '=', id)
+      .where('fanout_cursor', '=', expected)
+      .where('fanout_done', '=', 0)
+      .executeTakeFirst();
+    return Number(result.numUpdatedRows) === 1;
+  }
+
+  /** Highest subscriber id now: the audience freeze (later sign-ups are not added). */
+  async maxSubscriberId(): Promise<number> {
+    const row = await this.db
+      .selectFrom('subscribers')
+      .select((eb) => eb.fn.max<number | null>('id').as('m'))
+      .executeTakeFirst();
+    return Number(row?.m ?? 0);
+  }
+}

@@ -1,0 +1,301 @@
+/**
+ * The delivery ledger: one row per (campaign, subscriber). The row, not the queue, is
+ * the source of truth for "has this person been sent this issue": every transition is a
+ * conditional UPDATE whose affected-row count tells the caller whether it won.
+ */
+import { sql, type Kysely } from 'kysely';
+import type { Database, DeliveryStatus } from './schema.js';
+
+export interface LedgerRecipient {
+  subscriberId: number;
+  email: string;
+}
+
+export interface ClaimedDelivery {
+  campaignId: number;
+  subscriberId: number;
+  email: string;
+  attempts: number;
+}
+
+/** Row counts per status plus the engagement counters, as the stats derivation needs them. */
+export interface LedgerCounts {
+  byStatus: Partial<Record<DeliveryStatus, number>>;
+  /** Rows 'sending' claimed before the uncertainty threshold and not confirmed by SES. */
+  uncertain: number;
+  opened: number;
+  clicked: number;
+  rows: number;
+}
+
+/** Statuses after which a row never changes because of the send pipeline. */
+export const TERMINAL_STATUSES: readonly DeliveryStatus[] = [
+  'sent',
+  'failed',
+  'delivered',
+  'bounced',
+  'complained',
+  'skipped',
+  'cancelled',
+];
+
+const INSERT_CHUNK = 500;
+
+export class DeliveryLedger {
+  constructor(private readonly db: Kysely<Database>) {}
+
+  /** Insert rows 'queued'; rows that already exist (a fan-out page replayed) are left alone. */
+  async insertQueued(campaignId: number, recipients: readonly LedgerRecipient[], now = Date.now()): Promise<void> {
+    for (let i = 0; i < recipients.length; i += INSERT_CHUNK) {
+      const chunk = recipients.slice(i, i + INSERT_CHUNK);
+      await this.db
+        .insertInto('deliveries')
+        .values(
+          chunk.map((r) => ({
+            campaign_id: campaignId,
+            subscriber_id: r.subscriberId,
+            email: r.email,
+            status: 'queued' as const,
+            ses_message_id: null,
+            last_error: null,
+            claimed_by: null,
+            claimed_at: null,
+            sent_at: null,
+            confirmed_at: null,
+            outcome_at: null,
+            opened_at: null,
+            clicked_at: null,
+            created_at: now,
+            updated_at: now,
+          })),
+        )
+        .onConflict((oc) => oc.columns(['campaign_id', 'subscriber_id']).doNothing())
+        .execute();
+    }
+  }
+
+  /**
+   * Claim a row for sending: queued → sending, atomically. Returns the row if this caller
+   * won, null if the row was not queued (already sent, claimed by another worker, skipped…).
+   */
+  async claim(campaignId: number, subscriberId: number, workerId: string, now = Date.now()): Promise<ClaimedDelivery | null> {
+    const result = await this.db
+      .updateTable('deliveries')
+      .set((eb) => ({
+        status: 'sending',
+        claimed_by: workerId,
+        claimed_at: now,
+        attempts: eb('attempts', '+', 1),
+        updated_at: now,
+      }))
+      .where('campaign_id', '=', campaignId)
+      .where('subscriber_id', '=', subscriberId)
+      .where('status', '=', 'queued')
+      // SES confirmed an earlier attempt (Send event arrived after the row was requeued): never again.
+      .where('confirmed_at', 'is', null)
+      .executeTakeFirst();
+    if (Number(result.numUpdatedRows) !== 1) return null;
+    const row = await this.db
+      .selectFrom('deliveries')
+      .select(['email', 'attempts'])
+      .where('campaign_id', '=', campaignId)
+      .where('subscriber_id', '=', subscriberId)
+      .executeTakeFirstOrThrow();
+    return { campaignId, subscriberId, email: row.email, attempts: row.attempts };
+  }
+
+  /** sending → `to`, only if still held by this worker. True if the write happened. */
+  private async settle(
+    campaignId: number,
+    subscriberId: number,
+    workerId: string,
+    patch: Partial<{ status: DeliveryStatus; ses_message_id: string; sent_at: number; last_error: string | null; claimed_by: null; claimed_at: null }>,
+    now: number,
+  ): Promise<boolean> {
+    const result = await this.db
+      .updateTable('deliveries')
+      .set({ ...patch, updated_at: now })
+      .where('campaign_id', '=', campaignId)
+      .where('subscriber_id', '=', subscriberId)
+      .where('status', '=', 'sending')
+      .where('claimed_by', '=', workerId)
+      .executeTakeFirst();
+    return Number(result.numUpdatedRows) === 1;
+  }
+
+  /** SES accepted the message. If an SES Send event already settled the row, only the id is filled in. */
+  async markSent(campaignId: number, subscriberId: number, workerId: string, sesMessageId: string, now = Date.now()): Promise<boolean> {
+    const won = await this.settle(campaignId, subscriberId, workerId, { status: 'sent', ses_message_id: sesMessageId, sent_at: now }, now);
+    if (!won) {
+      await this.db
+        .updateTable('deliveries')
+        .set({ ses_message_id: sesMessageId, sent_at: now, updated_at: now })
+        .where('campaign_id', '=', campaignId)
+        .where('subscriber_id', '=', subscriberId)
+        .where('ses_message_id', 'is', null)
+        .where('status', '!=', 'queued')
+        .execute();
+    }
+    return won;
+  }
+
+  /** Permanent failure for this row only (MessageRejected, invalid address…). */
+  markFailed(campaignId: number, subscriberId: number, workerId: string, error: string, now = Date.now()): Promise<boolean> {
+    return this.settle(campaignId, subscriberId, workerId, { status: 'failed', last_error: error.slice(0, 1000) }, now);
+  }
+
+  /** The subscriber left (unsubscribed, bounced, suppressed) before their turn. */
+  markSkipped(campaignId: number, subscriberId: number, workerId: string, reason: string, now = Date.now()): Promise<boolean> {
+    return this.settle(campaignId, subscriberId, workerId, { status: 'skipped', last_error: reason }, now);
+  }
+
+  /** Hand a claimed row back (throttled, paused, transient error): it will be sent later. */
+  release(campaignId: number, subscriberId: number, workerId: string, error: string | null, now = Date.now()): Promise<boolean> {
+    return this.settle(
+      campaignId,
+      subscriberId,
+      workerId,
+      { status: 'queued', claimed_by: null, claimed_at: null, last_error: error?.slice(0, 1000) ?? null },
+      now,
+    );
+  }
+
+  /**
+   * Confirmation by SES's `Send` event (event publishing carries the campaign and
+   * subscriber tags): settles a row left 'sending' by a worker that died between the SES
+   * call and its own 'sent' write. Idempotent.
+   */
+  async confirmSend(campaignId: number, subscriberId: number, sesMessageId: string, now = Date.now()): Promise<void> {
+    await this.db
+      .updateTable('deliveries')
+      .set({ status: 'sent', ses_message_id: sesMessageId, confirmed_at: now, sent_at: now, updated_at: now })
+      .where('campaign_id', '=', campaignId)
+      .where('subscriber_id', '=', subscriberId)
+      .where('status', 'in', ['queued', 'sending'])
+      .execute();
+    await this.db
+      .updateTable('deliveries')
+      .set({ confirmed_at: now, updated_at: now })
+      .where('campaign_id', '=', campaignId)
+      .where('subscriber_id', '=', subscriberId)
+      .where('confirmed_at', 'is', null)
+      .execute();
+  }
+
+  /**
+   * Rows left 'sending' longer than the grace period without SES confirming them: their
+   * worker died somewhere around the SES call. Requeue them (the caller re-adds their jobs).
+   * Each row is requeued with a conditional update so two reconcilers cannot both win.
+   */
+  async requeueUncertain(olderThan: number, now = Date.now(), limit = 1000): Promise<{ campaignId: number; subscriberId: number }[]> {
+    const rows = await this.db
+      .selectFrom('deliveries')
+      .select(['campaign_id', 'subscriber_id', 'claimed_at'])
+      .where('status', '=', 'sending')
+      .where('confirmed_at', 'is', null)
+      .where('claimed_at', '<', olderThan)
+      .limit(limit)
+      .execute();
+    const requeued: { campaignId: number; subscriberId: number }[] = [];
+    for (const row of rows) {
+      const result = await this.db
+        .updateTable('deliveries')
+        .set({ status: 'queued', claimed_by: null, claimed_at: null, last_error: 'requeued: unconfirmed after grace period', updated_at: now })
+        .where('campaign_id', '=', row.campaign_id)
+        .where('subscriber_id', '=', row.subscriber_id)
+        .where('status', '=', 'sending')
+        .where('confirmed_at', 'is', null)
+        .where('claimed_at', '=', row.claimed_at)
+        .executeTakeFirst();
+      if (Number(result.numUpdatedRows) === 1) requeued.push({ campaignId: row.campaign_id, subscriberId: row.subscriber_id });
+    }
+    return requeued;
+  }
+
+  /** Rows requeued before SES's late Send event confirmed them: they were sent; settle them. */
+  async settleConfirmedQueued(campaignId: number, now = Date.now()): Promise<number> {
+    const result = await this.db
+      .updateTable('deliveries')
+      .set({ status: 'sent', updated_at: now })
+      .where('campaign_id', '=', campaignId)
+      .where('status', '=', 'queued')
+      .where('confirmed_at', 'is not', null)
+      .executeTakeFirst();
+    return Number(result.numUpdatedRows);
+  }
+
+  /** Keyset page of a campaign's 'queued' rows (re-enqueue after resume or a lost Redis). */
+  async queuedPage(campaignId: number, afterSubscriberId: number, limit: number, updatedBefore?: number): Promise<number[]> {
+    let q = this.db
+      .selectFrom('deliveries')
+      .select('subscriber_id')
+      .where('campaign_id', '=', campaignId)
+      .where('status', '=', 'queued')
+      .where('subscriber_id', '>', afterSubscriberId);
+    if (updatedBefore !== undefined) q = q.where('updated_at', '<', updatedBefore);
+    const rows = await q.orderBy('subscriber_id').limit(limit).execute();
+    return rows.map((r) => r.subscriber_id);
+  }
+
+  /** Rows not yet terminal (queued or in flight). Zero plus a finished fan-out = campaign done. */
+  async openCount(campaignId: number): Promise<number> {
+    const row = await this.db
+      .selectFrom('deliveries')
+      .select((eb) => eb.fn.countAll<number>().as('n'))
+      .where('campaign_id', '=', campaignId)
+      .where('status', 'in', ['queued', 'sending'])
+      .executeTakeFirstOrThrow();
+    return Number(row.n);
+  }
+
+  /** Cancel every row that has not been sent; returns how many. */
+  async cancelQueued(campaignId: number, now = Date.now()): Promise<number> {
+    const result = await this.db
+      .updateTable('deliveries')
+      .set({ status: 'cancelled', updated_at: now })
+      .where('campaign_id', '=', campaignId)
+      .where('status', '=', 'queued')
+      .executeTakeFirst();
+    return Number(result.numUpdatedRows);
+  }
+
+  async counts(campaignId: number, uncertainBefore: number): Promise<LedgerCounts> {
+    const rows = await this.db
+      .selectFrom('deliveries')
+      .select(['status', (eb) => eb.fn.countAll<number>().as('n')])
+      .where('campaign_id', '=', campaignId)
+      .groupBy('status')
+      .execute();
+    const byStatus: Partial<Record<DeliveryStatus, number>> = {};
+    let total = 0;
+    for (const r of rows) {
+      byStatus[r.status] = Number(r.n);
+      total += Number(r.n);
+    }
+    const extra = await this.db
+      .selectFrom('deliveries')
+      .select([
+        sql<number>`sum(case when status = 'sending' and confirmed_at is null and claimed_at < ${uncertainBefore} then 1 else 0 end)`.as('uncertain'),
+        sql<number>`sum(case when opened_at is not null then 1 else 0 end)`.as('opened'),
+        sql<number>`sum(case when clicked_at is not null then 1 else 0 end)`.as('clicked'),
+      ])
+      .where('campaign_id', '=', campaignId)
+      .executeTakeFirstOrThrow();
+    return {
+      byStatus,
+      uncertain: Number(extra.uncertain ?? 0),
+      opened: Number(extra.opened ?? 0),
+      clicked: Number(extra.clicked ?? 0),
+      rows: total,
+    };
+  }
+
+  async get(campaignId: number, subscriberId: number) {
+    return this.db
+      .selectFrom('deliveries')
+      .selectAll()
+      .where('campaign_id', '=', campaignId)
+      .where('subscriber_id', '=', subscriberId)
+      .executeTakeFirst();
+  }
+}

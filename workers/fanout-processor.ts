@@ -1,0 +1,95 @@
+/**
+ * Fan-out: pages through a campaign's frozen audience by keyset, writes ledger rows
+ * 'queued' and adds one send job per subscriber, in windows, so the number of waiting
+ * send jobs in Redis stays bounded however large the list (Redis memory does not grow
+ * with it). When the window is full the job delays itself and continues later from the
+ * cursor stored in the campaign row, never from job data.
+ */
+import { DelayedError, type Job } from 'bullmq';
+import type { Logger } from 'pino';
+import type { AudienceSource } from '../src/campaigns/ports.js';
+import type { CampaignsRepository } from '../src/store/campaigns-repository.js';
+import type { DeliveryLedger } from '../src/store/delivery-ledger.js';
+import { enqueueSends, type FanoutJobData, type SendQueues } from '../src/queue/send-queues.js';
+
+export interface FanoutOptions {
+  /** Upper bound of waiting send jobs (default 10,000). */
+  window?: number;
+  /** Page size once running (default 1,000); the first page is small so the first send starts at once. */
+  pageSize?: number;
+  firstPageSize?: number;
+  /** How long to wait when the window is full (ms). */
+  windowWaitMs?: number;
+}
+
+export interface FanoutDeps {
+  campaigns: CampaignsRepository;
+  ledger: DeliveryLedger;
+  audience: AudienceSource;
+  queues: SendQueues;
+  logger?: Logger;
+  onFanoutDone?: (campaignId: number) => void;
+}
+
+export function createFanoutProcessor(deps: FanoutDeps, options: FanoutOptions = {}) {
+  const window = options.window ?? 10_000;
+  const pageSize = options.pageSize ?? 1000;
+  const firstPageSize = options.firstPageSize ?? 50;
+  const windowWaitMs = options.windowWaitMs ?? 250;
+
+  async function waitingSends(): Promise<number> {
+    const counts = await deps.queues.send.getJobCounts('wait', 'prioritized', 'delayed');
+    return Object.values(counts).reduce((a, b) => a + b, 0);
+  }
+
+  async function delay(job: Job<FanoutJobData>, token: string | undefined): Promise<never> {
+    await job.moveToDelayed(Date.now() + windowWaitMs, token);
+    throw new DelayedError();
+  }
+
+  return async function processFanout(job: Job<FanoutJobData>, token?: string): Promise<string> {
+    const { campaignId } = job.data;
+    // Phase 1: re-add the jobs of rows that are queued in the ledger (handed back while
+    // paused, or lost with Redis). Existing job ids make this a no-op for live jobs.
+    while (job.data.requeue) {
+      const c = await deps.campaigns.status(campaignId);
+      if (!c || c.status !== 'sending') return 'not-sending';
+      if ((await waitingSends()) >= window) await delay(job, token);
+      const { after, updatedBefore } = job.data.requeue;
+      const ids = await deps.ledger.queuedPage(campaignId, after, pageSize, updatedBefore);
+      await enqueueSends(deps.queues.send, campaignId, ids);
+      const next = ids.length < pageSize ? undefined : { after: ids[ids.length - 1]!, updatedBefore };
+      await job.updateData({ campaignId, ...(next ? { requeue: next } : {}) });
+    }
+
+    // Phase 2: the audience, from the stored cursor.
+    let first = true;
+    for (;;) {
+      const c = await deps.campaigns.get(campaignId);
+      if (!c || c.status !== 'sending') return 'not-sending';
+      if (c.fanout_done) return 'done';
+      if ((await waitingSends()) >= window) await delay(job, token);
+      const limit = first && c.fanout_cursor === 0 ? firstPageSize : pageSize;
+      first = false;
+      const page = await deps.audience.audiencePage({
+        listId: c.list_id,
+        afterId: c.fanout_cursor,
+        limit,
+        maxSubscriberId: c.audience_max_subscriber_id ?? undefined,
+        joinedBefore: c.started_at ?? undefined,
+      });
+      await deps.ledger.insertQueued(campaignId, page.map((m) => ({ subscriberId: m.id, email: m.email })));
+      await enqueueSends(deps.queues.send, campaignId, page.map((m) => m.id));
+      const done = page.length < limit;
+      const next = page.length > 0 ? page[page.length - 1]!.id : c.fanout_cursor;
+      if (!(await deps.campaigns.advanceFanout(campaignId, c.fanout_cursor, next, done))) {
+        deps.logger?.warn({ campaignId }, 'another fan-out advanced this campaign; stopping this one');
+        return 'superseded';
+      }
+      if (done) {
+        deps.onFanoutDone?.(campaignId);
+        return 'done';
+      }
+    }
+  };
+}

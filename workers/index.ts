@@ -1,0 +1,42 @@
+/**
+ * Worker process entry: `tsx workers/index.ts` or `newsletter worker`. Runs the fan-out
+ * and send processors and the reconciler until SIGTERM/SIGINT, then stops taking jobs,
+ * lets in-flight sends finish (their ledger rows settle) and exits 0.
+ */
+import { loadConfig } from '../src/config.js';
+import { createLogger } from '../src/logger.js';
+import { startWorkerRuntime, type WorkerRuntime } from './runtime.js';
+import { createDefaultDeps } from './default-deps.js';
+
+export async function runWorkerProcess(env: NodeJS.ProcessEnv = process.env): Promise<WorkerRuntime> {
+  const config = loadConfig(env);
+  const logger = createLogger(config.LOG_LEVEL, 'worker');
+  const runtime = await startWorkerRuntime({ config, logger, createDeps: createDefaultDeps });
+  logger.info({ workerId: runtime.workerId, concurrency: config.WORKER_CONCURRENCY }, 'worker started');
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal }, 'stopping: finishing in-flight sends');
+    runtime
+      .close()
+      .then(() => {
+        logger.info('worker stopped');
+        process.exit(0);
+      })
+      .catch((err: unknown) => {
+        logger.error({ err: String(err) }, 'error while stopping');
+        process.exit(1);
+      });
+  };
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGINT', () => stop('SIGINT'));
+  return runtime;
+}
+
+const isMain = process.argv[1] !== undefined && import.meta.url.endsWith(process.argv[1].replace(/\\/g, '/'));
+if (isMain) {
+  // Print the ready line tests and supervisors wait for.
+  await runWorkerProcess();
+  process.stdout.write('worker ready\n');
+}

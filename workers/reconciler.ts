@@ -1,0 +1,92 @@
+/**
+ * The periodic sweep each worker process runs (one at a time across all processes, by a
+ * short Redis lock). It keeps the pipeline honest without trusting Redis to hold state:
+ *  - fires scheduled campaigns that are due (and marks the ones missed during downtime);
+ *  - requeues rows left 'sending' by a dead worker once UNCERTAIN_GRACE_S has passed
+ *    without SES's Send event confirming them (a confirmed row is already 'sent');
+ *  - restarts a campaign's fan-out if its job vanished (Redis restarted without data) and
+ *    re-adds jobs for rows queued for long (their jobs may have been lost with Redis);
+ *  - resumes campaigns paused for the daily quota once GetSendQuota shows room again;
+ *  - marks campaigns whose rows are all terminal as sent.
+ */
+import type { Redis } from 'ioredis';
+import type { Logger } from 'pino';
+import { PAUSE_REASON_QUOTA, type CampaignOrchestrator } from '../src/campaigns/campaign-orchestrator.js';
+import type { MailTransport } from '../src/campaigns/ports.js';
+import type { CampaignsRepository } from '../src/store/campaigns-repository.js';
+import type { DeliveryLedger } from '../src/store/delivery-ledger.js';
+import { enqueueSends, fanoutJobId, type SendQueues } from '../src/queue/send-queues.js';
+
+export interface ReconcilerDeps {
+  campaigns: CampaignsRepository;
+  ledger: DeliveryLedger;
+  orchestrator: CampaignOrchestrator;
+  queues: SendQueues;
+  transport: MailTransport;
+  redis: Redis;
+  prefix: string;
+  workerId: string;
+  logger?: Logger;
+}
+
+export interface ReconcilerOptions {
+  uncertainGraceMs: number;
+  scheduleGraceMs: number;
+  /** Queued rows untouched this long get their jobs re-added (idempotent). */
+  staleQueuedMs?: number;
+  quotaRecheckMs?: number;
+}
+
+export function createReconciler(deps: ReconcilerDeps, options: ReconcilerOptions) {
+  const staleQueuedMs = options.staleQueuedMs ?? 60_000;
+  const quotaRecheckMs = options.quotaRecheckMs ?? 60_000;
+  let lastQuotaCheck = 0;
+  // Re-adding a campaign's stale queued rows is idempotent but not free: at most once per staleQueuedMs.
+  const lastRequeue = new Map<number, number>();
+  const lockKey = `${deps.prefix}:send-sweep-lock`;
+
+  async function sweep(now = Date.now()): Promise<void> {
+    const got = await deps.redis.set(lockKey, deps.workerId, 'PX', 5000, 'NX');
+    if (got !== 'OK') return;
+    try {
+      await deps.orchestrator.fireDueSchedules(options.scheduleGraceMs);
+
+      const requeued = await deps.ledger.requeueUncertain(now - options.uncertainGraceMs, now);
+      if (requeued.length > 0) {
+        deps.logger?.warn({ rows: requeued.length }, 'requeued rows left in flight without SES confirmation');
+        const byCampaign = new Map<number, number[]>();
+        for (const r of requeued) byCampaign.set(r.campaignId, [...(byCampaign.get(r.campaignId) ?? []), r.subscriberId]);
+        for (const [c, ids] of byCampaign) await enqueueSends(deps.queues.send, c, ids);
+      }
+
+      for (const c of await deps.campaigns.byStatus(['sending'])) {
+        await deps.ledger.settleConfirmedQueued(c.id, now);
+        if (await deps.orchestrator.checkCompletion(c.id)) continue;
+        const fanoutAlive = (await deps.queues.fanout.getJob(fanoutJobId(c.id))) !== undefined;
+        if (fanoutAlive) continue;
+        const stale = await deps.ledger.queuedPage(c.id, 0, 1, now - staleQueuedMs);
+        const recently = now - (lastRequeue.get(c.id) ?? 0) < staleQueuedMs;
+        if (!c.fanout_done || (stale.length > 0 && !recently)) {
+          lastRequeue.set(c.id, now);
+          await deps.orchestrator.requeue(c.id, { updatedBefore: now - staleQueuedMs });
+        }
+      }
+
+      const quotaPaused = (await deps.campaigns.byStatus(['paused'])).filter((c) => c.paused_reason === PAUSE_REASON_QUOTA);
+      if (quotaPaused.length > 0 && now - lastQuotaCheck >= quotaRecheckMs) {
+        lastQuotaCheck = now;
+        const quota = await deps.transport.getSendQuota();
+        if (quota && quota.sentLast24Hours < quota.max24HourSend) {
+          for (const c of quotaPaused) {
+            if (await deps.orchestrator.resume(c.id)) deps.logger?.info({ campaignId: c.id }, 'daily quota freed: campaign resumed');
+          }
+        }
+      }
+    } finally {
+      // Release only our own lock.
+      if ((await deps.redis.get(lockKey)) === deps.workerId) await deps.redis.del(lockKey);
+    }
+  }
+
+  return { sweep };
+}

@@ -1,0 +1,156 @@
+/**
+ * A worker process's moving parts: BullMQ workers for the fan-out and send queues, the
+ * periodic reconciler, and their IO (store, Redis, SES transport, rate limiter, message
+ * factory), wired from the config. Several runtimes (processes, machines) share one Redis
+ * and one database; correctness comes from the ledger's conditional updates, not from
+ * there being one worker.
+ */
+import { hostname } from 'node:os';
+import { randomBytes } from 'node:crypto';
+import { Worker } from 'bullmq';
+import type { Logger } from 'pino';
+import type { Config } from '../src/config.js';
+import { requireConfig } from '../src/config.js';
+import { openStore, type Store } from '../src/store/db.js';
+import { CampaignsRepository } from '../src/store/campaigns-repository.js';
+import { DeliveryLedger } from '../src/store/delivery-ledger.js';
+import { CampaignOrchestrator } from '../src/campaigns/campaign-orchestrator.js';
+import type { MailTransport, PrepareMessages, RateLimiter } from '../src/campaigns/ports.js';
+import { createRedisConnection } from '../src/queue/connection.js';
+import { createSendQueues, FANOUT_QUEUE, SEND_QUEUE, type FanoutJobData, type SendJobData } from '../src/queue/send-queues.js';
+import { createFanoutProcessor, type FanoutOptions } from './fanout-processor.js';
+import { createSendProcessor } from './send-processor.js';
+import { createReconciler } from './reconciler.js';
+import { storeAudience } from '../src/campaigns/send-context.js';
+
+export interface RuntimeDeps {
+  transport: MailTransport;
+  limiter: RateLimiter & { close?: () => Promise<void> | void };
+  prepareMessages: PrepareMessages;
+}
+
+export interface WorkerRuntimeOptions {
+  config: Config;
+  logger?: Logger;
+  /** Builds the SES transport, rate limiter and message factory (defaults: the project's own). */
+  createDeps: (config: Config, ctx: { redisUrl: string; prefix: string; logger?: Logger }) => Promise<RuntimeDeps>;
+  sweepIntervalMs?: number;
+  fanout?: FanoutOptions;
+  /** Start the BullMQ workers (default true); false = sweep only (tests). */
+  runWorkers?: boolean;
+}
+
+export interface WorkerRuntime {
+  workerId: string;
+  store: Store;
+  orchestrator: CampaignOrchestrator;
+  sweep(): Promise<void>;
+  /** Stop taking jobs, let in-flight ones finish, close connections. */
+  close(): Promise<void>;
+}
+
+export async function startWorkerRuntime(options: WorkerRuntimeOptions): Promise<WorkerRuntime> {
+  const config = requireConfig(options.config, ['FROM_ADDRESS', 'UNSUBSCRIBE_SECRET'], 'the send worker');
+  const logger = options.logger;
+  const workerId = `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`;
+  const store = await openStore(config.DATABASE_URL);
+  const campaigns = new CampaignsRepository(store.db);
+  const ledger = new DeliveryLedger(store.db);
+  const audience = storeAudience(store.db);
+  const queueConnection = createRedisConnection(config.REDIS_URL);
+  const queues = createSendQueues(queueConnection, config.QUEUE_PREFIX);
+  const redis = createRedisConnection(config.REDIS_URL);
+  const deps = await options.createDeps(config, { redisUrl: config.REDIS_URL, prefix: config.QUEUE_PREFIX, logger });
+  const graceMs = config.UNCERTAIN_GRACE_S * 1000;
+  const orchestrator = new CampaignOrchestrator({
+    campaigns,
+    ledger,
+    audience,
+    queues,
+    logger,
+    uncertainAfterMs: Math.min(graceMs, 30_000),
+  });
+  const sendProcessor = createSendProcessor({
+    workerId,
+    campaigns,
+    ledger,
+    audience,
+    transport: deps.transport,
+    limiter: deps.limiter,
+    prepareMessages: deps.prepareMessages,
+    orchestrator,
+    logger,
+    from: config.FROM_ADDRESS,
+    publicUrl: config.PUBLIC_URL,
+    unsubscribeSecret: config.UNSUBSCRIBE_SECRET,
+    listName: config.LIST_NAME,
+  });
+  const processFanout = createFanoutProcessor({ campaigns, ledger, audience, queues, logger }, options.fanout);
+  const reconciler = createReconciler(
+    { campaigns, ledger, orchestrator, queues, transport: deps.transport, redis, prefix: config.QUEUE_PREFIX, workerId, logger },
+    {
+      uncertainGraceMs: graceMs,
+      scheduleGraceMs: config.SCHEDULE_GRACE_S * 1000,
+      staleQueuedMs: config.STALE_QUEUED_S * 1000,
+      quotaRecheckMs: config.QUOTA_RECHECK_S * 1000,
+    },
+  );
+
+  const lockDuration = config.JOB_LOCK_S * 1000;
+  const workers: Worker[] = [];
+  if (options.runWorkers !== false) {
+    const common = {
+      prefix: config.QUEUE_PREFIX,
+      lockDuration,
+      stalledInterval: Math.max(500, Math.floor(lockDuration / 2)),
+      // A job may be held by several killed workers in a row; the ledger makes retries safe.
+      maxStalledCount: 1000,
+    };
+    const sendWorker = new Worker<SendJobData>(SEND_QUEUE, (job, token) => sendProcessor.process(job, token), {
+      ...common,
+      connection: createRedisConnection(config.REDIS_URL),
+      concurrency: config.WORKER_CONCURRENCY,
+    });
+    const fanoutWorker = new Worker<FanoutJobData>(FANOUT_QUEUE, (job, token) => processFanout(job, token), {
+      ...common,
+      connection: createRedisConnection(config.REDIS_URL),
+      concurrency: 4,
+    });
+    for (const w of [sendWorker, fanoutWorker]) {
+      w.on('error', (err) => logger?.error({ err: err.message }, 'worker error'));
+      workers.push(w);
+    }
+  }
+
+  let sweeping: Promise<void> | null = null;
+  const runSweep = async () => {
+    if (sweeping) return sweeping;
+    sweeping = reconciler.sweep().catch((err: unknown) => logger?.error({ err: String(err) }, 'sweep failed')).finally(() => {
+      sweeping = null;
+    });
+    return sweeping;
+  };
+  const timer = setInterval(() => void runSweep(), options.sweepIntervalMs ?? 1000);
+  void runSweep();
+
+  let closed = false;
+  return {
+    workerId,
+    store,
+    orchestrator,
+    sweep: runSweep,
+    async close() {
+      if (closed) return;
+      closed = true;
+      clearInterval(timer);
+      await Promise.all(workers.map((w) => w.close()));
+      await sweeping;
+      sendProcessor.close();
+      await deps.limiter.close?.();
+      await queues.close();
+      queueConnection.disconnect();
+      redis.disconnect();
+      await store.destroy();
+    },
+  };
+}
