@@ -1,0 +1,93 @@
+/**
+ * A Redis restart mid-run (kill -9, state and script cache lost) delays permits but
+ * neither fails nor deadlocks the callers, and the sliding-second bound still holds.
+ * Runs a private redis-server on a free port so the shared one is never touched.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { createRedisConnection } from '../../src/queue/connection.js';
+import { RateLimiter } from '../../src/queue/rate-limiter.js';
+import { averageRate, worstSlidingWindow } from '../../src/queue/sliding-window.js';
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const address = server.address();
+  await new Promise<void>((r) => server.close(() => r()));
+  if (address === null || typeof address === 'string') throw new Error('no port');
+  return address.port;
+}
+
+async function startRedis(port: number, dir: string): Promise<ChildProcess> {
+  const proc = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  await new Promise<void>((resolve, reject) => {
+    let out = '';
+    proc.stdout?.on('data', (d: Buffer) => {
+      out += d.toString();
+      if (out.includes('Ready to accept connections')) resolve();
+    });
+    proc.on('exit', (code) => reject(new Error(`redis-server exited with ${code}: ${out}`)));
+  });
+  return proc;
+}
+
+const cleanups: (() => void)[] = [];
+afterEach(() => {
+  for (const c of cleanups.splice(0)) c();
+});
+
+describe('RateLimiter and a Redis restart', () => {
+  it('keeps granting after redis-server is killed and restarted, within the bound', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'nl-redis-'));
+    const port = await freePort();
+    let server = await startRedis(port, dir);
+    cleanups.push(() => {
+      server.kill('SIGKILL');
+      rmSync(dir, { recursive: true, force: true });
+    });
+    const redis = createRedisConnection(`redis://127.0.0.1:${port}`);
+    redis.on('error', () => {}); // connection refused while the server is down is expected
+    cleanups.push(() => redis.disconnect());
+    const rl = new RateLimiter({ redis, prefix: 'nltest-restart', ratePerSecond: 100 });
+
+    const grants: number[] = [];
+    const ac = new AbortController();
+    const loops = Array.from({ length: 10 }, async () => {
+      try {
+        for (;;) {
+          await rl.acquire(ac.signal);
+          grants.push(performance.timeOrigin + performance.now());
+        }
+      } catch (err) {
+        if (!ac.signal.aborted) throw err;
+      }
+    });
+
+    await sleep(800);
+    server.kill('SIGKILL');
+    await new Promise((r) => server.once('exit', r));
+    const killedAt = performance.timeOrigin + performance.now();
+    await sleep(400);
+    server = await startRedis(port, dir);
+    const restartedAt = performance.timeOrigin + performance.now();
+    await sleep(1500);
+    ac.abort();
+    await Promise.all(loops); // rethrows anything but the abort
+
+    const after = grants.filter((t) => t > restartedAt);
+    // Nothing granted while Redis was down beyond slots reserved before the kill (10 callers, 10 ms apart).
+    expect(grants.filter((t) => t > killedAt + 150 && t < restartedAt)).toHaveLength(0);
+    expect(averageRate(after)).toBeGreaterThanOrEqual(90);
+    expect(after.length).toBeGreaterThanOrEqual(100);
+    expect(worstSlidingWindow(grants)).toBeLessThanOrEqual(100);
+    expect(await rl.effectiveRate()).toBe(100);
+  });
+});
