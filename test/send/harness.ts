@@ -1,0 +1,202 @@
+/**
+ * An end-to-end send harness: the strict SES simulator (in this process), a fresh
+ * database with an audience, a unique BullMQ prefix on real Redis, and workers either
+ * in this process or as child processes (for kill -9 and several workers). Everything
+ * is counted from the simulator's record, never from our own ledger.
+ */
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { ChildProcess } from 'node:child_process';
+import { join } from 'node:path';
+import { startSesSimulator, type SesSimulator, type SesSimulatorOptions } from '../../src/simulator/ses-simulator.js';
+import { loadConfig, type Config } from '../../src/config.js';
+import { openSendContext, type SendContext } from '../../src/campaigns/send-context.js';
+import { startWorkerRuntime, type WorkerRuntime } from '../../workers/runtime.js';
+import { createDefaultDeps } from '../../workers/default-deps.js';
+import type { CompiledIssue } from '../../src/render/types.js';
+import type { CampaignStatus } from '../../src/store/schema.js';
+import type { DialectName } from '../../src/store/db.js';
+import { createTestStore, type TestStore } from '../support/store.js';
+import { deletePrefix, TEST_REDIS_URL, uniquePrefix } from '../support/redis.js';
+import { ROOT, seedAudience, sleep, spawnTs, waitFor } from './support.js';
+
+export const TEST_COMPILED: CompiledIssue = {
+  version: 1,
+  meta: { title: 'Week 42', date: '2026-11-26', slug: 'week-42' },
+  subjectTemplate: 'Week 42 for {{name}}',
+  htmlTemplate: '<html><body><h1>Week 42</h1><p>Hello {{name}}</p><a href="{{unsubscribeUrl}}">Unsubscribe</a></body></html>',
+  textTemplate: 'Week 42\n\nHello {{name}}\n\nUnsubscribe: {{unsubscribeUrl}}\n',
+  preheader: 'Hello',
+  warnings: [],
+};
+
+export interface HarnessOptions {
+  dialect?: DialectName;
+  subscribers: number;
+  sendRate: number;
+  sim?: SesSimulatorOptions;
+  env?: Record<string, string>;
+  redisUrl?: string;
+  /** Receive the simulator's SES Send events and confirm ledger rows (as the events webhook does). */
+  sendEvents?: boolean;
+}
+
+export interface Harness {
+  sim: SesSimulator;
+  store: TestStore;
+  listId: number;
+  prefix: string;
+  env: Record<string, string>;
+  config: Config;
+  ctx: SendContext;
+  startCampaign(opts?: { scheduledAt?: number }): Promise<number>;
+  startWorker(overrides?: Record<string, string>): Promise<WorkerRuntime>;
+  spawnWorker(overrides?: Record<string, string>): Promise<ChildProcess>;
+  waitForStatus(campaignId: number, status: CampaignStatus, timeoutMs?: number): Promise<void>;
+  /** Messages accepted per subscriber email. */
+  counts(): Map<string, number>;
+  expectedEmails(): string[];
+  close(): Promise<void>;
+}
+
+/** Minimal SNS endpoint: applies SES `Send` events (event publishing, with our tags) to the ledger. */
+async function startSendEventReceiver(onSend: (campaignId: number, subscriberId: number, messageId: string) => Promise<void>): Promise<{ server: Server; url: string }> {
+  const server = createServer((req, res) => {
+    let body = '';
+    req.on('data', (d: Buffer) => (body += d.toString()));
+    req.on('end', () => {
+      void (async () => {
+        try {
+          const envelope = JSON.parse(body) as { Type: string; Message: string };
+          if (envelope.Type === 'Notification') {
+            const msg = JSON.parse(envelope.Message) as { eventType?: string; mail: { messageId: string; tags?: Record<string, string[]> } };
+            const c = msg.mail.tags?.campaign?.[0];
+            const s = msg.mail.tags?.subscriber?.[0];
+            if (msg.eventType === 'Send' && c && s) await onSend(Number(c), Number(s), msg.mail.messageId);
+          }
+          res.writeHead(200).end();
+        } catch {
+          res.writeHead(500).end();
+        }
+      })();
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  return { server, url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/sns` };
+}
+
+export async function createHarness(opts: HarnessOptions): Promise<Harness> {
+  const store = await createTestStore(opts.dialect ?? 'sqlite');
+  const listId = await seedAudience(store.db, opts.subscribers);
+  const prefix = uniquePrefix('send');
+  const redisUrl = opts.redisUrl ?? TEST_REDIS_URL;
+  const receiver = opts.sendEvents
+    ? await startSendEventReceiver(async (c, s, id) => {
+        await ctx.ledger.confirmSend(c, s, id);
+      })
+    : undefined;
+  const sim = await startSesSimulator({
+    maxSendRate: 100_000,
+    max24HourSend: 10_000_000,
+    keepRaw: false,
+    sendEvents: opts.sendEvents ?? false,
+    ...(receiver ? { notifyUrl: receiver.url } : {}),
+    ...opts.sim,
+  });
+  const env: Record<string, string> = {
+    DATABASE_URL: store.url,
+    REDIS_URL: redisUrl,
+    QUEUE_PREFIX: prefix,
+    SES_ENDPOINT: sim.url,
+    SEND_RATE: String(opts.sendRate),
+    FROM_ADDRESS: 'LWKD <news@example.com>',
+    UNSUBSCRIBE_SECRET: 'test-secret-test-secret-test-secret',
+    PUBLIC_URL: 'https://news.example.com',
+    UNCERTAIN_GRACE_S: '3',
+    JOB_LOCK_S: '2',
+    STALE_QUEUED_S: '3',
+    QUOTA_RECHECK_S: '1',
+    WORKER_CONCURRENCY: '20',
+    LOG_LEVEL: 'warn',
+    ...opts.env,
+  };
+  const config = loadConfig(env);
+  const ctx = await openSendContext(config, { store });
+  const runtimes: WorkerRuntime[] = [];
+  const children: ChildProcess[] = [];
+
+  const h: Harness = {
+    sim,
+    store,
+    listId,
+    prefix,
+    env,
+    config,
+    ctx,
+    async startCampaign(o = {}) {
+      const c = await ctx.orchestrator.create({
+        listId,
+        subject: 'Week 42',
+        issueTitle: 'Week 42',
+        issueSlug: 'week-42',
+        issueDate: '2026-11-26',
+        sourcePath: null,
+        sourceMarkdown: '# Week 42',
+        compiledJson: JSON.stringify(TEST_COMPILED),
+        scheduledAt: o.scheduledAt ?? null,
+        status: o.scheduledAt ? 'scheduled' : 'draft',
+      });
+      if (!o.scheduledAt) await ctx.orchestrator.start(c.id);
+      return c.id;
+    },
+    async startWorker(overrides = {}) {
+      const rt = await startWorkerRuntime({ config: loadConfig({ ...env, ...overrides }), createDeps: createDefaultDeps });
+      runtimes.push(rt);
+      return rt;
+    },
+    async spawnWorker(overrides = {}) {
+      const child = spawnTs(join(ROOT, 'workers/index.ts'), [], { ...env, ...overrides });
+      children.push(child);
+      let stderr = '';
+      child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+      await new Promise<void>((resolve, reject) => {
+        let out = '';
+        child.stdout!.on('data', (d: Buffer) => {
+          out += d.toString();
+          if (out.includes('worker ready')) resolve();
+        });
+        child.on('exit', (code) => reject(new Error(`worker exited ${code} before ready: ${stderr}`)));
+      });
+      return child;
+    },
+    async waitForStatus(campaignId, status, timeoutMs = 60_000) {
+      await waitFor(`campaign ${campaignId} ${status}`, async () => (await ctx.campaigns.status(campaignId))?.status === status, timeoutMs, 100);
+    },
+    counts() {
+      const m = new Map<string, number>();
+      for (const msg of sim.messages) for (const d of msg.destinations) m.set(d.toLowerCase(), (m.get(d.toLowerCase()) ?? 0) + 1);
+      return m;
+    },
+    expectedEmails() {
+      return Array.from({ length: opts.subscribers }, (_, i) => `reader${i + 1}@example.com`);
+    },
+    async close() {
+      await Promise.all(runtimes.map((r) => r.close().catch(() => undefined)));
+      for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
+      await sleep(50);
+      await ctx.close();
+      await sim.close();
+      receiver?.server.close();
+      await store.drop();
+      await deletePrefix(prefix, redisUrl).catch(() => undefined);
+    },
+  };
+  return h;
+}
+
+/** Average accepted messages per second between the first and the last acceptance. */
+export function averageRate(sim: SesSimulator): number {
+  const times = sim.messages.map((m) => m.at);
+  if (times.length < 2) return 0;
+  return ((times.length - 1) * 1000) / (times[times.length - 1]! - times[0]!);
+}
