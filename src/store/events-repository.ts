@@ -308,6 +308,11 @@ async function suppress(trx: Db, email: string, reason: SuppressionReason, detai
   await trx
     .insertInto('suppressions')
     .values({ email, reason, detail: detail.slice(0, 500), created_at: now })
-    .onConflict((oc) => oc.column('email').doNothing())
+    .onConflict((oc) =>
+      // A complaint outranks an earlier bounce suppression (it is the stronger signal for reporting).
+      reason === 'complained'
+        ? oc.column('email').doUpdateSet({ reason, detail: detail.slice(0, 500) }).where('suppressions.reason', '!=', 'complained')
+        : oc.column('email').doNothing(),
+    )
     .execute();
 }
