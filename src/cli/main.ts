@@ -9,6 +9,9 @@ import { NewsletterError, ConfigError, InputError } from '../errors.js';
 import { registerMigrate } from './migrate.js';
 import { registerSubscribers } from './subscribers.js';
 import { registerSesSimulator } from './ses-simulator.js';
+import { registerServe } from './serve.js';
+import { registerTokens } from './tokens.js';
+import { registerDemo } from './demo.js';
 
 const program = new Command('newsletter')
   .description('Compile Markdown newsletter issues and send them through Amazon SES')
@@ -18,6 +21,9 @@ const program = new Command('newsletter')
 registerMigrate(program);
 registerSubscribers(program);
 registerSesSimulator(program);
+registerServe(program);
+registerTokens(program);
+registerDemo(program);
 
 try {
   await program.parseAsync(process.argv);

@@ -26,10 +26,18 @@ export interface ServerDeps extends AppDeps {
   queues: Queue[];
   metrics?: Metrics;
   issuesDir?: string;
+  /** Whether an API token still exists (revoking a token ends its dashboard sessions). */
+  tokenExists?: (id: number) => Promise<boolean>;
 }
+
+/** Servers that got SIGTERM: their responses close the connection so keep-alive cannot hold the drain. */
+const draining = new WeakSet<FastifyInstance>();
 
 export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
   const app = await buildApp(deps);
+  app.addHook('onSend', async (_request, reply) => {
+    if (draining.has(app)) reply.header('connection', 'close');
+  });
   const metrics = installHttpMetrics(app, { metrics: deps.metrics });
   metrics.setQueueDepthSource(async () => {
     const out: Record<string, Record<string, number>> = {};
@@ -53,6 +61,7 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
     sessions: new SessionStore(deps.redis, deps.config.QUEUE_PREFIX),
     queries: new DashboardQueries(deps.store),
     queues: deps.queues,
+    tokenExists: deps.tokenExists,
   });
   app.get('/', { schema: { hide: true } }, async (_request, reply) => reply.redirect('/admin', 302));
   return app;
@@ -69,10 +78,11 @@ export function drainOnSignals(
   options: { timeoutMs?: number; exit?: (code: number) => void; signals?: NodeJS.Signals[] } = {},
 ): () => void {
   const exit = options.exit ?? ((code: number) => process.exit(code));
-  let draining = false;
+  let signalled = false;
   const onSignal = (signal: NodeJS.Signals) => {
-    if (draining) return;
-    draining = true;
+    if (signalled) return;
+    signalled = true;
+    draining.add(app);
     app.log.info({ signal }, 'draining: no new connections, waiting for in-flight requests');
     const timer = setTimeout(() => {
       app.log.error('drain timed out; exiting');

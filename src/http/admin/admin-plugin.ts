@@ -41,6 +41,8 @@ export interface AdminDeps {
   queries: DashboardQueries;
   /** Queues shown in bull-board at /admin/queues. */
   queues?: Queue[];
+  /** Whether the session's token still exists; revoking a token ends its sessions. */
+  tokenExists?: (id: number) => Promise<boolean>;
   /** Login attempts per IP per minute (default 20). */
   loginRateLimit?: number;
 }
@@ -127,7 +129,11 @@ export async function adminPlugin(app: FastifyInstance, deps: AdminDeps): Promis
   // Session on every non-public request; CSRF and origin on every state change.
   app.addHook('onRequest', async (request, reply) => {
     if (isPublic(request.url)) return;
-    const session = await deps.sessions.get(request.cookies[SESSION_COOKIE]);
+    let session = await deps.sessions.get(request.cookies[SESSION_COOKIE]);
+    if (session && deps.tokenExists && !(await deps.tokenExists(session.principal.tokenId))) {
+      await deps.sessions.destroy(request.cookies[SESSION_COOKIE]);
+      session = null;
+    }
     if (!session) {
       if (wantsHtml(request)) return reply.redirect('/admin/login', 303);
       return reply.code(401).send({ error: 'log in at /admin/login' });

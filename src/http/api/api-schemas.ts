@@ -93,9 +93,12 @@ export const subscriberView = z
     email: z.string(),
     name: z.string().nullable(),
     status: subscriberStatus,
-    lists: z.array(z.string()),
+    status_reason: z.string().nullable(),
     attributes: z.record(z.string(), z.unknown()),
+    lists: z.array(z.object({ name: z.string(), status: z.enum(['subscribed', 'unsubscribed']), joined_at: z.string() })),
+    suppressed: z.string().nullable(),
     created_at: z.string(),
+    updated_at: z.string(),
   })
   .meta({ id: 'Subscriber' });
 
@@ -130,5 +133,7 @@ export const importReply = z.object({
   imported: z.number().int(),
   updated: z.number().int(),
   skipped: z.number().int(),
+  suppressed: z.number().int(),
+  rows: z.number().int(),
   errors: z.array(z.object({ line: z.number().int(), message: z.string() })),
 });

@@ -6,6 +6,8 @@
 import type { Readable } from 'node:stream';
 import type { Diagnostic } from '../../render/types.js';
 import type { CampaignStatus, SubscriberStatus } from '../../store/schema.js';
+import type { ImportReport } from '../../subscribers/csv-import.js';
+import type { SubscriberView } from '../../subscribers/subscriber-service.js';
 
 /** The stats contract (CLI --json and API). */
 export interface CampaignStatsView {
@@ -23,7 +25,10 @@ export interface CampaignStatsView {
   started_at: string | null;
   finished_at: string | null;
   rate_per_s: number;
-  [extra: string]: unknown;
+  id?: number;
+  paused_reason?: string | null;
+  uncertain?: number;
+  eta?: string | null;
 }
 
 export interface CampaignView {
@@ -61,15 +66,7 @@ export interface CampaignsPort {
   stats(id: number): Promise<CampaignStatsView>;
 }
 
-export interface SubscriberView {
-  id: number;
-  email: string;
-  name: string | null;
-  status: SubscriberStatus;
-  lists: string[];
-  attributes: Record<string, unknown>;
-  created_at: string;
-}
+export type { SubscriberView } from '../../subscribers/subscriber-service.js';
 
 export interface SubscriberQuery {
   q?: string;
@@ -79,17 +76,12 @@ export interface SubscriberQuery {
   offset: number;
 }
 
-export interface ImportResultView {
-  imported: number;
-  updated: number;
-  skipped: number;
-  errors: { line: number; message: string }[];
-}
+export type ImportResultView = ImportReport;
 
 export interface SubscribersPort {
   search(query: SubscriberQuery): Promise<{ items: SubscriberView[]; total: number }>;
   get(email: string): Promise<SubscriberView>;
-  add(input: { email: string; name?: string | null; list: string; attributes?: Record<string, unknown> }): Promise<SubscriberView>;
+  add(input: { email: string; name?: string | null; list: string; attributes?: Record<string, unknown> }): Promise<SubscriberView & { created: boolean }>;
   importCsv(csv: Readable, list: string): Promise<ImportResultView>;
   /** Unsubscribe from one list, or from everything when `list` is omitted. */
   unsubscribe(email: string, list?: string): Promise<SubscriberView>;
