@@ -122,8 +122,12 @@ export async function runDemo(opts: DemoOptions): Promise<number> {
       SNS_TOPIC_ARNS: TOPIC_ARN,
       SNS_CERTS: certsFile,
       LIST_NAME: 'Tidewater Weekly',
+      SITE_URL: process.env.SITE_URL ?? 'https://tidewater.example.org',
       POSTAL_ADDRESS: process.env.POSTAL_ADDRESS ?? '1 Harbor Road, Lisbon, Portugal',
       LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn',
+      // aws-ses-v2-local publishes no Send events; a send left uncertain (connection lost
+      // mid-request) is settled by resending after this grace instead of the default 5 min.
+      UNCERTAIN_GRACE_S: process.env.UNCERTAIN_GRACE_S ?? '5',
       PORT: String(port),
     });
     // The SDK reads credentials from the environment; aws-ses-v2-local accepts any.

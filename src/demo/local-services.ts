@@ -98,6 +98,10 @@ export async function startLocalSes(): Promise<StartedSes> {
   const d = (sesLocalModule as unknown as { default: Start | { default: Start } }).default;
   const start = typeof d === 'function' ? d : d.default;
   const server = await start({ host: '127.0.0.1', port });
+  // Node's 5 s keep-alive default races the SDK's socket reuse after a pause (ECONNRESET,
+  // which the pipeline must then treat as "maybe sent"); keep idle sockets longer.
+  server.keepAliveTimeout = 65_000;
+  server.headersTimeout = 66_000;
   const endpoint = `http://127.0.0.1:${port}`;
   return {
     endpoint,

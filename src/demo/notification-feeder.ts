@@ -42,6 +42,8 @@ export class NotificationFeeder {
       .select(['subscriber_id', 'email', 'ses_message_id', 'sent_at'])
       .where('campaign_id', '=', campaignId)
       .where('ses_message_id', 'is not', null)
+      // Rows still waiting for their outcome; fed ones leave 'sent' once the webhook applied them.
+      .where('status', '=', 'sent')
       .execute();
     const bodies: string[] = [];
     for (const row of rows) {
