@@ -36,7 +36,8 @@ export function cumulativeSeries(
   const buckets = Math.max(1, Math.ceil(spanMs / width));
   const per = Array.from({ length: buckets }, () => ({ sent: 0, delivered: 0, bounced: 0 }));
   for (const r of rows) {
-    const i = Math.min(buckets - 1, Math.max(0, r.bucket));
+    if (!Number.isFinite(r.bucket)) continue;
+    const i = Math.min(buckets - 1, Math.max(0, Math.floor(r.bucket)));
     per[i]![r.kind] += r.n;
   }
   const out: SeriesPoint[] = [];
@@ -58,7 +59,8 @@ export class DashboardQueries {
     const span = Math.max(1000, (finishedAt ?? now) - startedAt);
     const width = bucketWidth(span);
     const db = this.store.db;
-    const bucketOf = (col: 'sent_at' | 'outcome_at') => sql<number>`(${sql.ref(col)} - ${startedAt}) / ${width}`;
+    // better-sqlite3 binds JS numbers as REAL, so cast: the bucket must be an integer to group on.
+    const bucketOf = (col: 'sent_at' | 'outcome_at') => sql<number>`cast((${sql.ref(col)} - ${startedAt}) / ${width} as integer)`;
     const [sent, outcomes] = await Promise.all([
       db
         .selectFrom('deliveries')

@@ -60,7 +60,7 @@ export function layout(options: LayoutOptions, body: SafeHtml): string {
 <form method="post" action="/admin/logout" class="inline"><input type="hidden" name="_csrf" value="${options.csrf ?? ''}"><button type="submit">Log out</button></form></nav>`
     : '';
   return `<!doctype html>${html`<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
-<title>${options.title} · Newsletter</title><link rel="stylesheet" href="/admin/assets/dashboard.css"></head>
+<title>${options.title} · Newsletter</title><link rel="icon" href="data:,"><link rel="stylesheet" href="/admin/assets/dashboard.css"></head>
 <body data-live-url="${options.liveUrl ?? ''}" data-csrf="${options.csrf ?? ''}"><header><strong>Newsletter</strong>${nav}</header>
 <main>${body}</main><script src="/admin/assets/dashboard.js"></script></body></html>`.value}`;
 }
@@ -115,7 +115,7 @@ export function linksHtml(links: LinkClicks[]): SafeHtml {
 export function problemsHtml(events: ProblemEvent[]): SafeHtml {
   if (events.length === 0) return html`<tr><td colspan="4" class="empty">No bounces or complaints.</td></tr>`;
   return html`${events.map(
-    (e) => html`<tr class="problem-${e.type}"><td>${new Date(e.occurred_at).toISOString().slice(0, 19).replace('T', ' ')}</td>
+    (e) => html`<tr class="problem-${e.type}"><td class="when" title="${new Date(e.occurred_at).toISOString()}">${new Date(e.occurred_at).toISOString().slice(11, 19)}</td>
 <td>${e.type}${e.subtype ? html` <small>(${e.subtype})</small>` : ''}</td><td>${e.email ?? ''}</td><td class="reason">${e.detail ?? ''}</td></tr>`,
   )}`;
 }
