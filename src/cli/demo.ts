@@ -65,7 +65,21 @@ export function formatStatsTable(stats: Record<string, unknown>): string {
   return rows.join('\n');
 }
 
+/**
+ * The AWS SDK warns on every start that its 2027 releases need Node 22; on the demo's
+ * terminal that reads like an error. Keep every other warning.
+ */
+function quietSdkNodeVersionWarning(): void {
+  const listeners = process.listeners('warning');
+  process.removeAllListeners('warning');
+  process.on('warning', (w) => {
+    if (w.name === 'NodeVersionSupportWarning') return;
+    for (const l of listeners) l(w);
+  });
+}
+
 export async function runDemo(opts: DemoOptions): Promise<number> {
+  quietSdkNodeVersionWarning();
   const started = Date.now();
   const out = (line: string) => process.stdout.write(`${line}\n`);
   const dataDir = opts.dataDir ? resolve(opts.dataDir) : mkdtempSync(join(tmpdir(), 'newsletter-demo-'));
