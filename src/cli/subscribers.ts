@@ -73,6 +73,11 @@ export function registerSubscribers(program: Command): void {
       await withRepositories(async (repos) => {
         const list = await repos.lists.findByName(opts.list);
         if (!list) throw new NotFoundError(`list "${opts.list}"`);
+        // `export | head`: a closed pipe ends the export quietly instead of with a stack trace.
+        process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+          if (err.code === 'EPIPE') process.exit(0);
+          throw err;
+        });
         await exportSubscribersCsv(repos.subscribers, list.id, process.stdout);
       });
     });

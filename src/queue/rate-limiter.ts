@@ -10,10 +10,14 @@
  * two windows' worth through around a window edge when several workers race.
  *
  * The interval is stretched by a small margin (default 25 ms per second, i.e. 2.5%)
- * so that timer and event-loop lateness in granting, up to that margin, can never
- * push a sliding window over the rate: a permit whose wake-up came later than
- * `staleMs` after its slot is discarded and the caller takes a fresh slot instead
- * of bunching up with the next ones.
+ * so that lateness in granting (timers, event loop, Redis round trip) up to that
+ * margin can never push a sliding window over the rate. A permit that wakes up
+ * later than `staleMs` after its slot (judged against Redis's clock offset, so a
+ * reply stuck behind a busy event loop counts) would bunch with the slots after it:
+ * if it is less late than one interval it pushes the shared schedule back by its
+ * lateness (cheaper), otherwise it discards the slot and takes a fresh one, within
+ * a budget (`staleBudget`) so that an overloaded process degrades to granting late
+ * rather than to a fraction of the rate.
  *
  * Back-pressure: `reportThrottled()` (SES "Maximum sending rate exceeded")
  * multiplies the shared effective rate by `decreaseFactor`, at most once per
@@ -42,6 +46,14 @@ export interface RateLimiterOptions {
   marginMs?: number;
   /** A wake-up later than this after its slot discards the slot. Default marginMs - 5. */
   staleMs?: number;
+  /** Slots one acquire may discard as stale before it grants anyway. Default 3. */
+  maxStaleRetries?: number;
+  /**
+   * Discarded slots allowed per granted permit (a token bucket), so that an
+   * overloaded process loses at most this share of throughput to discards; beyond
+   * it late permits are granted late. Default 0.1.
+   */
+  staleBudget?: number;
   /** Multiplicative decrease on throttling. Default 0.7. */
   decreaseFactor?: number;
   /** Further throttle reports within this time of the last decrease are ignored. Default 500. */
@@ -59,6 +71,10 @@ export interface RateLimiterCounters {
   granted: number;
   /** Slots discarded because the caller woke up too late to use them safely. */
   staleSlots: number;
+  /** Permits granted later than staleMs after their slot (stale budget spent). */
+  lateGrants: number;
+  /** Late permits granted by pushing the shared schedule back instead of discarding. */
+  pushedBack: number;
   /** Redis calls that failed on the connection and were retried. */
   redisRetries: number;
 }
@@ -71,11 +87,12 @@ local key = KEYS[1]
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
 local function fmt(x) return string.format('%.3f', x) end
-local h = redis.call('HMGET', key, 'target', 'last', 'thrEff', 'thrAt')
+local h = redis.call('HMGET', key, 'target', 'last', 'thrEff', 'thrAt', 'notBefore')
 local target = tonumber(h[1])
 local last = tonumber(h[2])
 local thrEff = tonumber(h[3])
 local thrAt = tonumber(h[4])
+local notBefore = tonumber(h[5])
 local function setTarget(r)
   target = r
   if thrEff ~= nil and thrEff > r then
@@ -93,7 +110,7 @@ end
 `;
 
 // ARGV: localRate, assertRate (1|0), marginUs, ttlMs, recovery, floorUs
-// Returns { waitUs, slotUs, effectiveRate }.
+// Returns { waitUs, slotUs, effectiveRate, nowUs, intervalUs }.
 const ACQUIRE = `${PRELUDE}
 local localRate = tonumber(ARGV[1])
 if target == nil or ARGV[2] == '1' then setTarget(localRate) end
@@ -107,9 +124,24 @@ local floor = tonumber(ARGV[6])
 if floor > 0 and floor - now < 60000000 and (last == nil or floor > last) then last = floor end
 local slot = now
 if last ~= nil and last + interval > now then slot = last + interval end
+if notBefore ~= nil and notBefore > slot then slot = notBefore end
 redis.call('HSET', key, 'last', fmt(slot))
 redis.call('PEXPIRE', key, tonumber(ARGV[4]))
-return { math.ceil(slot - now), fmt(slot), fmt(eff) }
+return { math.ceil(slot - now), fmt(slot), fmt(eff), fmt(now), fmt(interval) }
+`;
+
+// A permit granted `lateUs` after its slot `slotUs` is safe if every slot handed
+// out from now on is pushed back by that lateness, provided the slots already
+// reserved after it span less than a second (then any one-second window holding the
+// late permit holds no more slots than it would have on time).
+// ARGV: slotUs, lateUs, intervalUs, ttlMs. Returns 1 if the schedule was pushed back, 0 if not possible.
+const LATE = `${PRELUDE}
+local s = tonumber(ARGV[1])
+if last == nil or last < s or last - s >= 1000000 then return 0 end
+local nb = last + tonumber(ARGV[2]) + tonumber(ARGV[3])
+if notBefore == nil or nb > notBefore then redis.call('HSET', key, 'notBefore', fmt(nb)) end
+redis.call('PEXPIRE', key, tonumber(ARGV[4]))
+return 1
 `;
 
 // ARGV: localRate, decreaseFactor, cooldownUs, recovery, minFraction, ttlMs
@@ -146,8 +178,15 @@ function script(source: string): Script {
   return { source, sha: createHash('sha1').update(source).digest('hex') };
 }
 
+/** Slack added to a measured lateness before pushing the schedule back by it (covers the extra round trip). */
+const LATE_GUARD_MS = 3;
+
+/** Cap of the stale-discard token bucket (and twice its initial fill). */
+const STALE_TOKENS_MAX = 20;
+
 const SCRIPTS = {
   acquire: script(ACQUIRE),
+  late: script(LATE),
   throttle: script(THROTTLE),
   setRate: script(SET_RATE),
   read: script(READ),
@@ -250,13 +289,16 @@ function isTransientRedisError(err: unknown): boolean {
 
 export class RateLimiter {
   readonly key: string;
-  readonly counters: RateLimiterCounters = { granted: 0, staleSlots: 0, redisRetries: 0 };
+  readonly counters: RateLimiterCounters = { granted: 0, staleSlots: 0, lateGrants: 0, pushedBack: 0, redisRetries: 0 };
   private readonly redis: Redis;
   private rate: number;
   /** Assert this instance's configured rate on its first call (config wins at startup). */
   private rateAsserted = false;
   private readonly marginUs: number;
   private readonly staleMs: number;
+  private readonly maxStaleRetries: number;
+  private readonly staleBudget: number;
+  private staleTokens = STALE_TOKENS_MAX / 2;
   private readonly decreaseFactor: number;
   private readonly cooldownUs: number;
   private readonly recovery: number;
@@ -264,6 +306,8 @@ export class RateLimiter {
   private readonly ttlMs: number;
   /** Latest slot (server µs) this instance was given: a floor after Redis loses state. */
   private latestSlotUs = 0;
+  /** Redis clock minus performance.now(), from the tightest recent round trip. */
+  private clock: { offsetMs: number; errorMs: number; at: number } | undefined;
 
   constructor(opts: RateLimiterOptions) {
     assertRate(opts.ratePerSecond);
@@ -274,6 +318,8 @@ export class RateLimiter {
     if (!(marginMs >= 0)) throw new RangeError(`marginMs must be >= 0, got ${marginMs}`);
     this.marginUs = marginMs * 1000;
     this.staleMs = opts.staleMs ?? Math.max(0, marginMs - 5);
+    this.maxStaleRetries = opts.maxStaleRetries ?? 3;
+    this.staleBudget = opts.staleBudget ?? 0.1;
     this.decreaseFactor = opts.decreaseFactor ?? 0.7;
     if (!(this.decreaseFactor > 0 && this.decreaseFactor < 1)) {
       throw new RangeError(`decreaseFactor must be in (0, 1), got ${this.decreaseFactor}`);
@@ -286,28 +332,84 @@ export class RateLimiter {
 
   /** Resolves when this caller may send one message. Rejects with the signal's reason on abort. */
   async acquire(signal?: AbortSignal): Promise<void> {
-    for (;;) {
+    if (this.clock === undefined) await this.calibrate(signal);
+    for (let attempt = 0; ; attempt++) {
       signal?.throwIfAborted();
       const assert = !this.rateAsserted;
+      const sentAt = performance.now();
       const reply = (await this.call(
         SCRIPTS.acquire,
         [this.rate, assert ? 1 : 0, this.marginUs, this.ttlMs, this.recovery, this.latestSlotUs.toFixed(3)],
         signal,
-      )) as [number, string, string];
-      // Wait counted from when the reply arrived: late by the reply's transit, never early.
-      const deadline = performance.now() + Number(reply[0]) / 1000;
+      )) as [number, string, string, string, string];
+      const receivedAt = performance.now();
       if (assert) this.rateAsserted = true;
-      const slot = Number(reply[1]);
-      if (slot > this.latestSlotUs) this.latestSlotUs = slot;
-      await sleepUntil(deadline, signal);
-      if (performance.now() - deadline <= this.staleMs) {
+      const slotUs = Number(reply[1]);
+      if (slotUs > this.latestSlotUs) this.latestSlotUs = slotUs;
+      this.observeClock(Number(reply[3]) / 1000, sentAt, receivedAt);
+      const waitMs = Number(reply[0]) / 1000;
+      // The script ran between sentAt and receivedAt, so on our clock the slot lies
+      // in [sentAt + wait, receivedAt + wait]: sleep to the end (never early). Judge
+      // lateness against the earliest the slot can have been, narrowed by the
+      // estimated offset to Redis's clock: a reply that sat unread behind a busy
+      // event loop counts as late, a slow connection or Redis does not.
+      await sleepUntil(receivedAt + waitMs, signal);
+      const earliestSlot = Math.max(sentAt + waitMs, this.earliestLocal(slotUs / 1000));
+      const lateness = performance.now() - earliestSlot;
+      if (lateness > this.staleMs && lateness + LATE_GUARD_MS < Number(reply[4]) / 1000) {
+        // Less late than one interval: pushing the shared schedule back by the
+        // lateness costs less than discarding the slot.
+        const pushedBy = lateness + LATE_GUARD_MS;
+        const pushed = await this.call(SCRIPTS.late, [slotUs.toFixed(3), Math.ceil(pushedBy * 1000), reply[4], this.ttlMs], signal);
+        if (pushed === 1 && performance.now() - earliestSlot <= pushedBy) {
+          this.counters.granted++;
+          this.counters.pushedBack++;
+          return;
+        }
+      }
+      if (lateness <= this.staleMs || attempt >= this.maxStaleRetries || this.staleTokens < 1) {
         this.counters.granted++;
+        if (lateness > this.staleMs) this.counters.lateGrants++;
+        this.staleTokens = Math.min(this.staleTokens + this.staleBudget, STALE_TOKENS_MAX);
         return;
       }
-      // Woke too late (event loop stalled): sending now could bunch with the slots
-      // after ours and overfill a sliding second. Give it up and take a fresh one.
+      // Too late (event loop stalled): sending now could bunch with the slots after
+      // ours and overfill a sliding second. Give this slot up and take a fresh one,
+      // within a budget, so a starved process degrades to sending slightly early
+      // rather than to a fraction of the rate.
+      this.staleTokens -= 1;
       this.counters.staleSlots++;
     }
+  }
+
+  /** One TIME round trip once connected, so the first slots are judged with a tight clock estimate. */
+  private async calibrate(signal?: AbortSignal): Promise<void> {
+    for (let i = 0; i < 2; i++) {
+      const sentAt = performance.now();
+      const [sec, usec] = await this.callRaw(() => this.redis.time(), signal);
+      this.observeClock(Number(sec) * 1000 + Number(usec) / 1000, sentAt, performance.now());
+    }
+  }
+
+  /**
+   * Keep the offset between Redis's clock and ours from the round trip with the
+   * smallest uncertainty (half its duration), aged by an allowance for clock slew.
+   */
+  private observeClock(serverMs: number, sentAt: number, receivedAt: number): void {
+    const sample = { offsetMs: serverMs - (sentAt + receivedAt) / 2, errorMs: (receivedAt - sentAt) / 2, at: receivedAt };
+    if (this.clock === undefined || sample.errorMs <= this.clockError(receivedAt)) this.clock = sample;
+  }
+
+  private clockError(at: number): number {
+    if (this.clock === undefined) return Infinity;
+    // 0.5 ms per second: the most NTP slews a clock (500 ppm), on either side.
+    return this.clock.errorMs + ((at - this.clock.at) / 1000) * 0.5 * 2;
+  }
+
+  /** The earliest local time a server timestamp can correspond to. */
+  private earliestLocal(serverMs: number): number {
+    if (this.clock === undefined) return -Infinity;
+    return serverMs - this.clock.offsetMs - this.clockError(performance.now());
   }
 
   /** SES said slow down: lower the shared effective rate (at most once per cooldown). */
@@ -340,16 +442,22 @@ export class RateLimiter {
    * while Redis is unreachable or still loading: a restart delays permits, it does
    * not fail the sends waiting for them.
    */
-  private async call(s: Script, args: (string | number)[], signal?: AbortSignal): Promise<unknown> {
+  private call(s: Script, args: (string | number)[], signal?: AbortSignal): Promise<unknown> {
+    return this.callRaw(async () => {
+      try {
+        return await this.redis.evalsha(s.sha, 1, this.key, ...args);
+      } catch (err) {
+        if (!errorMessage(err).startsWith('NOSCRIPT')) throw err;
+        return await this.redis.eval(s.source, 1, this.key, ...args);
+      }
+    }, signal);
+  }
+
+  private async callRaw<T>(fn: () => Promise<T>, signal?: AbortSignal): Promise<T> {
     let backoffMs = 50;
     for (;;) {
       try {
-        try {
-          return await abortable(this.redis.evalsha(s.sha, 1, this.key, ...args), signal);
-        } catch (err) {
-          if (!errorMessage(err).startsWith('NOSCRIPT')) throw err;
-          return await abortable(this.redis.eval(s.source, 1, this.key, ...args), signal);
-        }
+        return await abortable(fn(), signal);
       } catch (err) {
         if (signal?.aborted) throw abortReason(signal);
         if (!isTransientRedisError(err)) throw err;

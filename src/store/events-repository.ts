@@ -9,6 +9,7 @@ import { decideOutcome, isSoftBounce, transientWindowStart, type BouncePolicyCon
 import { decideBreaker, type BreakerConfig } from '../events/reputation-breaker.js';
 import type { SesEvent } from '../events/ses-notification.js';
 import type { Database, DeliveryStatus, SubscriberStatus, SuppressionReason } from './schema.js';
+import { SuppressionsRepository } from './suppressions-repository.js';
 
 export type EventsConfig = BouncePolicyConfig & BreakerConfig;
 
@@ -52,57 +53,114 @@ const SUBSCRIBER_MOVABLE_TO: Record<'complained' | 'bounced' | 'unsubscribed', S
   unsubscribed: ['active'],
 };
 
+interface Pending {
+  input: ApplyInput;
+  now: number;
+  resolve: (result: ApplyResult) => void;
+  reject: (err: unknown) => void;
+}
+
 export class EventsRepository {
+  private readonly queue: Pending[] = [];
+  private draining = false;
+
   constructor(
     private readonly db: Db,
     private readonly config: EventsConfig,
+    /** Most notifications applied in one transaction (group commit). */
+    private readonly maxBatch = 100,
   ) {}
 
-  /** Store a notification's events and apply their effects, once per SNS MessageId. */
-  async applyNotification(input: ApplyInput, now: number = Date.now()): Promise<ApplyResult> {
-    return this.db.transaction().execute(async (trx) => {
-      const paused: ApplyResult['paused'] = [];
-      const breakerCampaigns = new Set<number>();
-      let stored = 0;
-      for (const [i, event] of input.events.entries()) {
-        const ledger = await findLedgerRow(trx, event);
-        const campaignId = ledger?.campaign_id ?? event.campaignId;
-        const subscriberId = ledger?.subscriber_id ?? event.subscriberId;
-        const inserted = await trx
-          .insertInto('events')
-          .values({
-            sns_message_id: i === 0 ? input.snsMessageId : `${input.snsMessageId}#${i}`,
-            type: event.type,
-            subtype: event.subtype,
-            ses_message_id: event.sesMessageId,
-            email: event.email,
-            campaign_id: campaignId,
-            subscriber_id: subscriberId,
-            detail: event.detail,
-            occurred_at: event.occurredAt,
-            payload: input.message,
-            created_at: now,
-          })
-          .onConflict((oc) => oc.column('sns_message_id').doNothing())
-          .returning('id')
-          .executeTakeFirst();
-        if (!inserted) {
-          // Replay: the first row is the gate. Later rows cannot conflict unless the first did.
-          if (i === 0) return { applied: false, stored: 0, paused: [] };
-          continue;
-        }
-        stored++;
-        const touched = await this.applyEvent(trx, event, ledger, now);
-        if (touched && campaignId !== null && (event.type === 'bounce' || event.type === 'complaint')) {
-          breakerCampaigns.add(campaignId);
-        }
-      }
-      for (const campaignId of breakerCampaigns) {
-        const reason = await this.checkBreaker(trx, campaignId, now);
-        if (reason) paused.push({ campaignId, reason });
-      }
-      return { applied: true, stored, paused };
+  /**
+   * Store a notification's events and apply their effects, once per SNS MessageId.
+   * Notifications arriving while a transaction runs are grouped into the next one:
+   * one commit for many notifications is what makes thousands per second possible,
+   * on SQLite (one writer) and on Postgres (one fsync per commit). A batch that fails
+   * is retried one notification per transaction, so a bad one fails alone.
+   */
+  applyNotification(input: ApplyInput, now: number = Date.now()): Promise<ApplyResult> {
+    return new Promise<ApplyResult>((resolve, reject) => {
+      this.queue.push({ input, now, resolve, reject });
+      if (!this.draining) void this.drain();
     });
+  }
+
+  private async drain(): Promise<void> {
+    this.draining = true;
+    try {
+      while (this.queue.length > 0) {
+        // Let already-received requests reach the queue first: with a synchronous driver
+        // (better-sqlite3) a transaction never yields to I/O, so without this every batch is one.
+        await new Promise<void>((resolve) => setImmediate(resolve));
+        const batch = this.queue.splice(0, this.maxBatch);
+        try {
+          const results = await this.db.transaction().execute(async (trx) => {
+            const out: ApplyResult[] = [];
+            for (const item of batch) out.push(await this.applyInTransaction(trx, item.input, item.now));
+            return out;
+          });
+          batch.forEach((item, i) => item.resolve(results[i]!));
+        } catch (err) {
+          if (batch.length === 1) {
+            batch[0]!.reject(err);
+            continue;
+          }
+          for (const item of batch) {
+            try {
+              item.resolve(await this.db.transaction().execute((trx) => this.applyInTransaction(trx, item.input, item.now)));
+            } catch (itemErr) {
+              item.reject(itemErr);
+            }
+          }
+        }
+      }
+    } finally {
+      this.draining = false;
+    }
+  }
+
+  private async applyInTransaction(trx: Db, input: ApplyInput, now: number): Promise<ApplyResult> {
+    const paused: ApplyResult['paused'] = [];
+    const breakerCampaigns = new Set<number>();
+    let stored = 0;
+    for (const [i, event] of input.events.entries()) {
+      const ledger = await findLedgerRow(trx, event);
+      const campaignId = ledger?.campaign_id ?? event.campaignId;
+      const subscriberId = ledger?.subscriber_id ?? event.subscriberId;
+      const inserted = await trx
+        .insertInto('events')
+        .values({
+          sns_message_id: i === 0 ? input.snsMessageId : `${input.snsMessageId}#${i}`,
+          type: event.type,
+          subtype: event.subtype,
+          ses_message_id: event.sesMessageId,
+          email: event.email,
+          campaign_id: campaignId,
+          subscriber_id: subscriberId,
+          detail: event.detail,
+          occurred_at: event.occurredAt,
+          payload: input.message,
+          created_at: now,
+        })
+        .onConflict((oc) => oc.column('sns_message_id').doNothing())
+        .returning('id')
+        .executeTakeFirst();
+      if (!inserted) {
+        // Replay: the first row is the gate, and nothing was written before it.
+        if (i === 0) return { applied: false, stored: 0, paused: [] };
+        continue;
+      }
+      stored++;
+      const touched = await this.applyEvent(trx, event, ledger, now);
+      if (touched && campaignId !== null && (event.type === 'bounce' || event.type === 'complaint')) {
+        breakerCampaigns.add(campaignId);
+      }
+    }
+    for (const campaignId of breakerCampaigns) {
+      const reason = await this.checkBreaker(trx, campaignId, now);
+      if (reason) paused.push({ campaignId, reason });
+    }
+    return { applied: true, stored, paused };
   }
 
   /** Apply one event; returns whether a ledger row or subscriber may have changed. */
@@ -288,7 +346,11 @@ async function confirmSend(trx: Db, ledger: LedgerKey, event: SesEvent, now: num
     .execute();
 }
 
-/** Subscriber status by address (applies even for mail we cannot tie to a ledger row). */
+/**
+ * Subscriber status by address (applies even for mail we cannot tie to a ledger row).
+ * Conditional, unlike SubscribersRepository.setStatusByEmail: events arrive out of order,
+ * and a late bounce must not turn a complained subscriber back into a bounced one.
+ */
 async function setSubscriberStatus(
   trx: Db,
   email: string,
@@ -305,14 +367,6 @@ async function setSubscriberStatus(
 }
 
 async function suppress(trx: Db, email: string, reason: SuppressionReason, detail: string, now: number): Promise<void> {
-  await trx
-    .insertInto('suppressions')
-    .values({ email, reason, detail: detail.slice(0, 500), created_at: now })
-    .onConflict((oc) =>
-      // A complaint outranks an earlier bounce suppression (it is the stronger signal for reporting).
-      reason === 'complained'
-        ? oc.column('email').doUpdateSet({ reason, detail: detail.slice(0, 500) }).where('suppressions.reason', '!=', 'complained')
-        : oc.column('email').doNothing(),
-    )
-    .execute();
+  // The store's rule: the first reason wins (a later complaint leaves an earlier 'bounced' as is).
+  await new SuppressionsRepository(trx, () => now).suppress(email, reason, detail.slice(0, 500));
 }

@@ -14,6 +14,7 @@
  *   subscriber keeps their status and their list membership status, so a re-import never
  *   resubscribes someone who left.
  */
+import { randomUUID } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { parse, type CsvError } from 'csv-parse';
@@ -57,6 +58,8 @@ export interface ImportOptions {
 const IGNORED_COLUMNS = new Set(['status', 'list_status', 'created_at']);
 /** Each row binds 7 values; 1000 rows stay far below SQLite's and Postgres's parameter limits. */
 const DEFAULT_BATCH = 1000;
+/** Scratch rows older than this belong to a run that crashed; removed at the next import. */
+const STALE_SCRATCH_MS = 24 * 60 * 60 * 1000;
 
 interface GoodRow {
   line: number;
@@ -79,8 +82,11 @@ export async function importSubscribersCsv(
   const now = options.now ?? Date.now;
   const batchSize = options.batchSize ?? DEFAULT_BATCH;
   const report: ImportReport = { imported: 0, updated: 0, skipped: 0, suppressed: 0, rows: 0, errors: [] };
-  // Address → line of its first occurrence, to report duplicates within the file.
-  const seen = new Map<string, number>();
+  // Duplicates are found through a scratch table (import_seen), not an in-memory set of
+  // every address, so memory stays flat however long the file is.
+  const importId = randomUUID();
+  const scratch = db.withTables<{ import_seen: ImportSeenTable }>();
+  await scratch.deleteFrom('import_seen').where('created_at', '<', now() - STALE_SCRATCH_MS).execute();
   let lastEndLine = 0;
 
   const parser = parse({
@@ -122,7 +128,11 @@ export async function importSubscribersCsv(
     if (batch.length === 0) return;
     const rows = batch;
     batch = [];
-    const written = await writeBatch(db, options.listId, rows, now());
+    const written = await writeBatch(scratch, importId, options.listId, rows, now());
+    for (const d of written.duplicates) {
+      report.skipped++;
+      report.errors.push({ line: d.line, message: `duplicate address ${d.email} (first on line ${d.firstLine})` });
+    }
     report.imported += written.imported;
     report.updated += written.updated;
     report.suppressed += written.suppressed;
@@ -153,12 +163,6 @@ export async function importSubscribersCsv(
         bad(emailError);
         continue;
       }
-      const first = seen.get(email);
-      if (first !== undefined) {
-        bad(`duplicate address ${email} (first on line ${first})`);
-        continue;
-      }
-      seen.set(email, line);
       const rawName = header.name === undefined ? '' : record[header.name]!;
       const nameError = nameProblem(rawName);
       if (nameError) {
@@ -173,14 +177,16 @@ export async function importSubscribersCsv(
       batch.push({ line, email, name: parseName(rawName), attributes });
       if (batch.length >= batchSize) await flush();
     }
+    await done;
+    if (!header) throw new InputError('the file is empty; expected a header row with an "email" column', 'line 1');
+    await flush();
   } catch (err) {
     input.destroy();
     parser.destroy();
     throw err;
+  } finally {
+    await scratch.deleteFrom('import_seen').where('import_id', '=', importId).execute();
   }
-  await done;
-  if (!header) throw new InputError('the file is empty; expected a header row with an "email" column', 'line 1');
-  await flush();
   options.onProgress?.(report.rows);
   report.errors.sort((a, b) => a.line - b.line);
   return report;
@@ -231,10 +237,26 @@ function csvErrorMessage(err: CsvError): string {
   }
 }
 
+interface ImportSeenTable {
+  import_id: string;
+  email: string;
+  line: number;
+  created_at: number;
+}
+
+type ImportDatabase = Database & { import_seen: ImportSeenTable };
+
+interface Duplicate {
+  line: number;
+  email: string;
+  firstLine: number;
+}
+
 interface BatchResult {
   imported: number;
   updated: number;
   suppressed: number;
+  duplicates: Duplicate[];
 }
 
 /**
@@ -242,14 +264,57 @@ interface BatchResult {
  * (status never in the update set), add missing memberships as `subscribed` (an existing
  * membership, possibly `unsubscribed`, is left alone).
  */
-async function writeBatch(db: Kysely<Database>, listId: number, rows: GoodRow[], now: number): Promise<BatchResult> {
+async function writeBatch(
+  db: Kysely<ImportDatabase>,
+  importId: string,
+  listId: number,
+  batch: GoodRow[],
+  now: number,
+): Promise<BatchResult> {
   return db.transaction().execute(async (trx) => {
+    // Duplicates inside this batch, then against earlier batches of the same run.
+    const duplicates: Duplicate[] = [];
+    const firstInBatch = new Map<string, number>();
+    const unique: GoodRow[] = [];
+    for (const row of batch) {
+      const firstLine = firstInBatch.get(row.email);
+      if (firstLine === undefined) {
+        firstInBatch.set(row.email, row.line);
+        unique.push(row);
+      } else duplicates.push({ line: row.line, email: row.email, firstLine });
+    }
+    const fresh = new Set(
+      (
+        await trx
+          .insertInto('import_seen')
+          .values(unique.map((r) => ({ import_id: importId, email: r.email, line: r.line, created_at: now })))
+          .onConflict((oc) => oc.columns(['import_id', 'email']).doNothing())
+          .returning('email')
+          .execute()
+      ).map((r) => r.email),
+    );
+    const rows = unique.filter((r) => fresh.has(r.email));
+    if (rows.length < unique.length) {
+      const earlier = new Map(
+        (
+          await trx
+            .selectFrom('import_seen')
+            .select(['email', 'line'])
+            .where('import_id', '=', importId)
+            .where('email', 'in', unique.filter((r) => !fresh.has(r.email)).map((r) => r.email))
+            .execute()
+        ).map((r) => [r.email, r.line]),
+      );
+      for (const r of unique) if (!fresh.has(r.email)) duplicates.push({ line: r.line, email: r.email, firstLine: earlier.get(r.email)! });
+    }
+    if (rows.length === 0) return { imported: 0, updated: 0, suppressed: 0, duplicates };
+
     const emails = rows.map((r) => r.email);
     const suppressed = new Set(
       (await trx.selectFrom('suppressions').select('email').where('email', 'in', emails).execute()).map((r) => r.email),
     );
     const wanted = rows.filter((r) => !suppressed.has(r.email));
-    if (wanted.length === 0) return { imported: 0, updated: 0, suppressed: suppressed.size };
+    if (wanted.length === 0) return { imported: 0, updated: 0, suppressed: suppressed.size, duplicates };
     const existing = new Map(
       (
         await trx
@@ -293,6 +358,6 @@ async function writeBatch(db: Kysely<Database>, listId: number, rows: GoodRow[],
       .values(ids.map(({ id }) => ({ list_id: listId, subscriber_id: id, status: 'subscribed' as const, created_at: now, updated_at: now })))
       .onConflict((oc) => oc.columns(['list_id', 'subscriber_id']).doNothing())
       .execute();
-    return { imported: wanted.length - existing.size, updated: existing.size, suppressed: suppressed.size };
+    return { imported: wanted.length - existing.size, updated: existing.size, suppressed: suppressed.size, duplicates };
   });
 }

@@ -5,6 +5,7 @@
  */
 import type { Kysely } from 'kysely';
 import type { Database } from '../store/schema.js';
+import { SubscribersRepository } from '../store/subscribers-repository.js';
 import type { UnsubscribeClaim } from './token.js';
 
 export type UnsubscribeResult = 'unsubscribed' | 'already' | 'unknown';
@@ -29,13 +30,14 @@ export async function findUnsubscribeTarget(db: Kysely<Database>, claim: Unsubsc
 }
 
 /**
- * Unsubscribe the subscriber from the list at once. When no subscribed membership
- * remains, the subscriber's own status becomes 'unsubscribed' (only from 'active':
- * bounced and complained say more and stay). The change is logged as an
- * `unsubscribe` event, attributed to the subscriber's latest campaign on that list.
+ * Unsubscribe the subscriber from the list at once. The membership flip is a conditional
+ * update, so of two concurrent clicks exactly one logs an `unsubscribe` event (attributed
+ * to the subscriber's latest campaign on that list). The subscriber's status then follows
+ * the store's rule (SubscribersRepository.unsubscribe: 'unsubscribed' unless bounced or
+ * complained), which is idempotent.
  */
 export async function unsubscribeMember(db: Kysely<Database>, claim: UnsubscribeClaim, now: number = Date.now()): Promise<UnsubscribeResult> {
-  return db.transaction().execute(async (trx) => {
+  const result = await db.transaction().execute(async (trx): Promise<UnsubscribeResult> => {
     const changed = await trx
       .updateTable('list_members')
       .set({ status: 'unsubscribed', updated_at: now })
@@ -51,20 +53,6 @@ export async function unsubscribeMember(db: Kysely<Database>, claim: Unsubscribe
         .where('subscriber_id', '=', claim.subscriberId)
         .executeTakeFirst();
       return exists ? 'already' : 'unknown';
-    }
-    const remaining = await trx
-      .selectFrom('list_members')
-      .select('list_id')
-      .where('subscriber_id', '=', claim.subscriberId)
-      .where('status', '=', 'subscribed')
-      .executeTakeFirst();
-    if (!remaining) {
-      await trx
-        .updateTable('subscribers')
-        .set({ status: 'unsubscribed', status_reason: 'one-click unsubscribe', updated_at: now })
-        .where('id', '=', claim.subscriberId)
-        .where('status', '=', 'active')
-        .execute();
     }
     const subscriber = await trx.selectFrom('subscribers').select('email').where('id', '=', claim.subscriberId).executeTakeFirst();
     const lastDelivery = await trx
@@ -94,4 +82,6 @@ export async function unsubscribeMember(db: Kysely<Database>, claim: Unsubscribe
       .execute();
     return 'unsubscribed';
   });
+  if (result !== 'unknown') await new SubscribersRepository(db, () => now).unsubscribe(claim.subscriberId, claim.listId, 'one-click unsubscribe');
+  return result;
 }

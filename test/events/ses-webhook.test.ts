@@ -95,8 +95,9 @@ describe.each(BACKENDS)('POST /webhooks/ses (%s)', (dialect) => {
       expect((await subscriberByEmail(db, 'richard@example.com')).status).toBe('complained');
       expect((await subscriberByEmail(db, 'recipient@example.com')).status).toBe('complained');
       expect((await suppression(db, 'jane@example.com'))?.reason).toBe('bounced');
-      expect((await suppression(db, 'richard@example.com'))?.reason).toBe('complained');
-      expect((await suppression(db, 'recipient@example.com'))?.reason).toBe('complained');
+      // Bounced first (bounce-without-dsn), then complained: the store keeps the first suppression reason.
+      expect((await suppression(db, 'richard@example.com'))?.reason).toBe('bounced');
+      expect((await suppression(db, 'recipient@example.com'))?.reason).toBe('bounced');
       expect(await suppression(db, 'mary@example.com')).toBeUndefined();
 
       // Ledger by SES message id, with status precedence (complained is never undone by Delivery/Reject).
@@ -278,6 +279,12 @@ describe.each(BACKENDS)('POST /webhooks/ses (%s)', (dialect) => {
     expect(paused.paused_reason).toMatch(/complaint rate 1\.00% \(2\/200\)/);
     expect((await db.selectFrom('campaigns').select('status').where('id', '=', other).executeTakeFirstOrThrow()).status).toBe('sending');
     expect(h.logs.some((l) => l.msg === 'reputation breaker paused a campaign')).toBe(true);
+    expect((await subscriberByEmail(db, emails[0]!)).status).toBe('complained');
+    expect((await suppression(db, emails[0]!))?.reason).toBe('complained');
+    // A late bounce for the same message never moves the complaint backwards.
+    await h.post(signedNotification(bounceMessage(emails[0]!, { messageId: 'msg-0' }), identity, { topicArn: TEST_TOPIC }));
+    expect((await subscriberByEmail(db, emails[0]!)).status).toBe('complained');
+    expect((await db.selectFrom('deliveries').select('status').where('ses_message_id', '=', 'msg-0').executeTakeFirstOrThrow()).status).toBe('complained');
   });
 
   it('works through a real listening server', async () => {

@@ -4,6 +4,7 @@ import { chromium } from 'playwright-core';
 import { request } from 'undici';
 import { createSnsSigningIdentity, type SnsSigningIdentity } from '../../src/simulator/sns-signer.js';
 import { signUnsubscribeToken } from '../../src/unsubscribe/token.js';
+import { AudienceRepository } from '../../src/store/audience-repository.js';
 import { BACKENDS } from '../support/store.js';
 import { createHarness, type Harness } from './harness.js';
 import { seedList, seedSubscriber } from './seed.js';
@@ -55,8 +56,13 @@ describe.each(BACKENDS)('unsubscribe /u/:token (%s)', (dialect) => {
 
   it('one-click POST (form-urlencoded) unsubscribes at once with 200 and no redirect; twice is harmless', async () => {
     const { db, list, sub, token } = await setup();
+    const audience = new AudienceRepository(db);
+    expect(await audience.isMailable(sub, list)).toBe(true);
     const res = await h.app.inject({ method: 'POST', url: `/u/${token}`, headers: { 'content-type': 'application/x-www-form-urlencoded' }, payload: 'List-Unsubscribe=One-Click' });
     expect(res.statusCode).toBe(200);
+    // By the time the 200 is answered the next campaign's audience query skips them (latency: bench/webhook.ts).
+    expect(await audience.isMailable(sub, list)).toBe(false);
+    expect((await audience.audiencePage({ listId: list, afterId: 0, limit: 100 })).map((m) => m.id)).not.toContain(sub);
     expect(res.headers.location).toBeUndefined();
     expect(await state(db, sub, list)).toEqual({ subscriber: 'unsubscribed', membership: 'unsubscribed' });
     const again = await h.app.inject({ method: 'POST', url: `/u/${token}`, headers: { 'content-type': 'application/x-www-form-urlencoded' }, payload: 'List-Unsubscribe=One-Click' });
@@ -69,15 +75,16 @@ describe.each(BACKENDS)('unsubscribe /u/:token (%s)', (dialect) => {
     expect(page.body).toContain('You are unsubscribed');
   });
 
-  it('one-click POST as multipart/form-data works; a member of two lists stays active on the other', async () => {
+  it('one-click POST as multipart/form-data works; the membership of another list is left as it is', async () => {
     const { db, list, other, multi } = await setup();
     const token = signUnsubscribeToken({ subscriberId: multi, listId: list }, 'test-secret');
     const boundary = '----x';
     const payload = `--${boundary}\r\nContent-Disposition: form-data; name="List-Unsubscribe"\r\n\r\nOne-Click\r\n--${boundary}--\r\n`;
     const res = await h.app.inject({ method: 'POST', url: `/u/${token}`, headers: { 'content-type': `multipart/form-data; boundary=${boundary}` }, payload });
     expect(res.statusCode).toBe(200);
-    expect(await state(db, multi, list)).toEqual({ subscriber: 'active', membership: 'unsubscribed' });
-    expect(await state(db, multi, other)).toEqual({ subscriber: 'active', membership: 'subscribed' });
+    // The store's rule: an unsubscribed subscriber is mailed by no list; memberships elsewhere stay recorded.
+    expect(await state(db, multi, list)).toEqual({ subscriber: 'unsubscribed', membership: 'unsubscribed' });
+    expect(await state(db, multi, other)).toEqual({ subscriber: 'unsubscribed', membership: 'subscribed' });
   });
 
   it('tokens from the previous secret still work during rotation', async () => {
@@ -120,11 +127,9 @@ describe.each(BACKENDS)('unsubscribe /u/:token (%s)', (dialect) => {
       expect(res?.status()).toBe(200);
       expect(await page.textContent('strong')).toBe(`o'hara+<script>@example.com`);
       expect(await state(db, sub, list)).toEqual({ subscriber: 'active', membership: 'subscribed' });
-      const started = Date.now();
       await Promise.all([page.waitForURL(`${address}/u/${token}`), page.click('button[type=submit]')]);
       expect(await page.textContent('h1')).toBe('You are unsubscribed');
       expect(await state(db, sub, list)).toEqual({ subscriber: 'unsubscribed', membership: 'unsubscribed' });
-      expect(Date.now() - started).toBeLessThan(1000);
     } finally {
       await browser.close();
     }

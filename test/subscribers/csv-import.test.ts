@@ -88,6 +88,20 @@ describe.each(BACKENDS)('CSV import on %s', (dialect) => {
     expect((await r.subscribers.findByEmail('jose@example.com'))?.name).toBe('José Ñúñez');
     expect((await r.subscribers.findByEmail('joan@example.com'))?.name).toBe('Joan "the" Clarke');
     expect(await r.subscribers.findByEmail('lost@example.com')).toBeUndefined();
+    // Duplicate detection's scratch rows are gone once the run ends.
+    const scratch = await store!.db.withTables<{ import_seen: { email: string } }>().selectFrom('import_seen').select('email').execute();
+    expect(scratch).toEqual([]);
+  });
+
+  it('finds duplicates within one batch and across batches', async () => {
+    const { listId } = await setup();
+    const file = 'email\na@example.com\nA@example.com\nb@example.com\nc@example.com\nB@EXAMPLE.COM\n';
+    const report = await importSubscribersCsv(store!.db, csv(file), { listId, batchSize: 3 });
+    expect(report.errors).toEqual([
+      { line: 3, message: 'duplicate address a@example.com (first on line 2)' },
+      { line: 6, message: 'duplicate address b@example.com (first on line 4)' },
+    ]);
+    expect(report).toMatchObject({ imported: 3, skipped: 2 });
   });
 
   it('re-import never puts unsubscribed, bounced, complained or removed addresses back in the audience', async () => {
