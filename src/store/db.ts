@@ -39,6 +39,25 @@ export async function openStore(databaseUrl: string, options: OpenStoreOptions =
   return store;
 }
 
+/**
+ * Kysely's SQLite driver prepares every query afresh; preparing costs more than running
+ * the small hot-path statements of the send pipeline. Reuse prepared statements by SQL
+ * text (bounded). better-sqlite3 is synchronous, so a statement is never run concurrently.
+ */
+function cachePreparedStatements(database: SQLite.Database, max = 500): void {
+  const prepare = database.prepare.bind(database);
+  const cache = new Map<string, SQLite.Statement>();
+  database.prepare = ((source: string) => {
+    let stmt = cache.get(source);
+    if (!stmt) {
+      stmt = prepare(source);
+      if (cache.size >= max) cache.delete(cache.keys().next().value!);
+      cache.set(source, stmt);
+    }
+    return stmt;
+  }) as typeof database.prepare;
+}
+
 function createDialect(databaseUrl: string, options: OpenStoreOptions): { dialect: Dialect; name: DialectName } {
   if (databaseUrl.startsWith('sqlite:')) {
     const path = databaseUrl.slice('sqlite:'.length).replace(/^\/\//, '') || ':memory:';
@@ -49,6 +68,7 @@ function createDialect(databaseUrl: string, options: OpenStoreOptions): { dialec
     database.pragma('busy_timeout = 10000');
     database.pragma('synchronous = NORMAL');
     database.pragma('foreign_keys = ON');
+    cachePreparedStatements(database);
     return { dialect: new SqliteDialect({ database }), name: 'sqlite' };
   }
   if (/^postgres(ql)?:\/\//.test(databaseUrl)) {
