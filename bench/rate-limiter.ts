@@ -29,6 +29,7 @@ interface Run {
   grants: number[];
   staleSlots: number;
   lateGrants: number;
+  pushedBack: number;
 }
 
 /** RL_MARGIN_MS / RL_STALE_MS override the limiter's defaults (in-process runs only). */
@@ -66,7 +67,7 @@ async function inProcess(redis: Redis, rate: number, callers: number, durationMs
     }),
   );
   await cleanup(redis, p);
-  return { rate, processes: 1, callers, durationMs, grants, staleSlots: limiter.counters.staleSlots, lateGrants: limiter.counters.lateGrants };
+  return { rate, processes: 1, callers, durationMs, grants, staleSlots: limiter.counters.staleSlots, lateGrants: limiter.counters.lateGrants, pushedBack: limiter.counters.pushedBack };
 }
 
 async function multiProcess(redis: Redis, rate: number, callersEach: number, durationMs: number): Promise<Run> {
@@ -84,10 +85,10 @@ async function multiProcess(redis: Redis, rate: number, callersEach: number, dur
     const lines = createInterface({ input: proc.stdout });
     let onReady: () => void = () => {};
     const ready = new Promise<void>((r) => (onReady = r));
-    const result = new Promise<{ grants: number[]; counters: { staleSlots: number; lateGrants: number } }>((resolve, reject) => {
+    const result = new Promise<{ grants: number[]; counters: { staleSlots: number; lateGrants: number; pushedBack: number } }>((resolve, reject) => {
       lines.on('line', (line) => {
         if (line === 'ready') onReady();
-        else if (line.startsWith('{')) resolve(JSON.parse(line) as { grants: number[]; counters: { staleSlots: number; lateGrants: number } });
+        else if (line.startsWith('{')) resolve(JSON.parse(line) as { grants: number[]; counters: { staleSlots: number; lateGrants: number; pushedBack: number } });
       });
       proc.on('exit', (code) => reject(new Error(`child exited with ${code}`)));
     });
@@ -105,13 +106,14 @@ async function multiProcess(redis: Redis, rate: number, callersEach: number, dur
     grants: results.flatMap((r) => r.grants),
     staleSlots: results.reduce((n, r) => n + r.counters.staleSlots, 0),
     lateGrants: results.reduce((n, r) => n + r.counters.lateGrants, 0),
+    pushedBack: results.reduce((n, r) => n + r.counters.pushedBack, 0),
   };
 }
 
 function row(r: Run): string {
   const avg = averageRate(r.grants);
   const worst = worstSlidingWindow(r.grants);
-  return `| ${r.rate} | ${r.processes} | ${r.callers} | ${(r.durationMs / 1000).toFixed(0)} s | ${r.grants.length} | ${avg.toFixed(1)} (${((avg / r.rate) * 100).toFixed(1)}%) | ${worst} | ${worst <= Math.floor(r.rate) ? 'yes' : '**NO**'} | ${r.staleSlots} | ${r.lateGrants} |`;
+  return `| ${r.rate} | ${r.processes} | ${r.callers} | ${(r.durationMs / 1000).toFixed(0)} s | ${r.grants.length} | ${avg.toFixed(1)} (${((avg / r.rate) * 100).toFixed(1)}%) | ${worst} | ${worst <= Math.floor(r.rate) ? 'yes' : '**NO**'} | ${r.staleSlots} | ${r.pushedBack} | ${r.lateGrants} |`;
 }
 
 const redis = new Redis(REDIS_URL, { maxRetriesPerRequest: null });
@@ -121,8 +123,8 @@ const plan: [number, number, number][] = [
   [500, 50, 4000],
   [2000, 200, 4000],
 ];
-console.log('| rate/s | processes | callers | duration | grants | average/s (% of rate) | worst sliding 1 s | worst <= rate | stale slots | late grants |');
-console.log('|---|---|---|---|---|---|---|---|---|---|');
+console.log('| rate/s | processes | callers | duration | grants | average/s (% of rate) | worst sliding 1 s | worst <= rate | discarded late slots | late grants pushing the schedule back | late grants over budget |');
+console.log('|---|---|---|---|---|---|---|---|---|---|---|');
 for (const [rate, callers, ms] of plan) console.log(row(await inProcess(redis, rate, callers, ms)));
 if (process.env.RL_SKIP_MULTI !== '1') for (const [rate, callers, ms] of plan.slice(1)) console.log(row(await multiProcess(redis, rate, Math.ceil(callers / 3), ms)));
 redis.disconnect();

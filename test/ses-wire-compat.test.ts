@@ -7,6 +7,7 @@ import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SesTransport } from '../src/ses/ses-transport.js';
+import { resolveSendRate } from '../src/ses/send-rate.js';
 
 type StartServer = (config?: { host?: string; port?: number }) => Promise<Server>;
 
@@ -58,6 +59,8 @@ describe('SesTransport against aws-ses-v2-local', () => {
       const elapsed = Date.now() - started;
       expect(elapsed).toBeGreaterThanOrEqual(290);
       expect(elapsed).toBeLessThan(1500);
+      // …so the pipeline falls back to 14/s unless SEND_RATE says otherwise.
+      expect(await resolveSendRate({ SEND_RATE: undefined }, transport, { timeoutMs: 200 })).toMatchObject({ rate: 14, source: 'default' });
     } finally {
       transport.destroy();
     }

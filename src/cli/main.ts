@@ -7,6 +7,7 @@
 import { Command, CommanderError } from 'commander';
 import { NewsletterError, ConfigError, InputError } from '../errors.js';
 import { registerMigrate } from './migrate.js';
+import { registerSubscribers } from './subscribers.js';
 import { registerSesSimulator } from './ses-simulator.js';
 
 const program = new Command('newsletter')
@@ -15,6 +16,7 @@ const program = new Command('newsletter')
   .exitOverride();
 
 registerMigrate(program);
+registerSubscribers(program);
 registerSesSimulator(program);
 
 try {

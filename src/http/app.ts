@@ -6,11 +6,18 @@ import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Config } from '../config.js';
 import type { Logger } from '../logger.js';
 import type { Store } from '../store/db.js';
+import { createCertificateSource, type CertificateSource } from '../events/sns-verify.js';
+import { sesWebhookRoutes, type SubscriptionConfirmer } from './webhooks/ses-webhook.js';
+import { unsubscribeRoutes } from './unsubscribe/unsubscribe-routes.js';
 
 export interface AppDeps {
   config: Config;
   store: Store;
   logger: Logger;
+  /** SNS signing certificates; default: SNS_CERTS, then a cached HTTPS fetch. */
+  certificateSource?: CertificateSource;
+  /** GETs an SNS SubscribeURL; default: fetch. */
+  confirmSubscription?: SubscriptionConfirmer;
 }
 
 export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
@@ -26,6 +33,14 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   app.addContentTypeParser('text/plain', { parseAs: 'string' }, (_req, body, done) => done(null, body));
 
   app.get('/healthz', async () => ({ ok: true }));
+
+  await app.register(sesWebhookRoutes, {
+    config: deps.config,
+    store: deps.store,
+    certificateSource: deps.certificateSource ?? createCertificateSource(deps.config),
+    confirmSubscription: deps.confirmSubscription,
+  });
+  await app.register(unsubscribeRoutes, { config: deps.config, store: deps.store });
 
   return app;
 }

@@ -207,6 +207,37 @@ describe('RateLimiter', () => {
     expect(averageRate(grants), diagnostics).toBeGreaterThanOrEqual(190);
   });
 
+  it('keeps the bound through event-loop stalls: pushes the schedule back or discards late slots', async () => {
+    // Block this process's event loop now and then, as a starved or GC-pausing
+    // worker would: permits wake up late and, granted as they are, would bunch with
+    // the slots after them (with the lateness checks disabled this fails at 11 > 10).
+    const stallEvery = (everyMs: number, stallMs: number): NodeJS.Timeout =>
+      setInterval(() => {
+        const until = performance.now() + stallMs;
+        while (performance.now() < until) {
+          // busy: nothing else runs
+        }
+      }, everyMs);
+
+    // 10/s: a 45 ms stall is less than one interval (102.5 ms), so pushing the
+    // shared schedule back by the lateness is cheaper than losing the slot.
+    const slow = limiter({ prefix: freshPrefix(), ratePerSecond: 10 });
+    let stalls = stallEvery(170, 45);
+    const slowGrants = await drive(slow, 3, 2500);
+    clearInterval(stalls);
+    expect(slow.counters.pushedBack, diagnostics).toBeGreaterThan(0);
+    expect(worstSlidingWindow(slowGrants), diagnostics).toBeLessThanOrEqual(10);
+
+    // 100/s: a 60 ms stall spans several intervals; late slots are given up.
+    const fast = limiter({ prefix: freshPrefix(), ratePerSecond: 100 });
+    stalls = stallEvery(230, 60);
+    const fastGrants = await drive(fast, 10, 2500);
+    clearInterval(stalls);
+    expect(fast.counters.staleSlots, diagnostics).toBeGreaterThan(0);
+    expect(worstSlidingWindow(fastGrants), diagnostics).toBeLessThanOrEqual(100);
+    expect(averageRate(fastGrants), diagnostics).toBeGreaterThanOrEqual(0.8 * 100);
+  });
+
   it('rejects promptly on abort, before and while waiting', async () => {
     const rl = limiter({ prefix: freshPrefix(), ratePerSecond: 1 });
     const pre = new AbortController();

@@ -10,10 +10,14 @@
  * two windows' worth through around a window edge when several workers race.
  *
  * The interval is stretched by a small margin (default 25 ms per second, i.e. 2.5%)
- * so that timer and event-loop lateness in granting, up to that margin, can never
- * push a sliding window over the rate: a permit whose wake-up came later than
- * `staleMs` after its slot is discarded and the caller takes a fresh slot instead
- * of bunching up with the next ones.
+ * so that lateness in granting (timers, event loop, Redis round trip) up to that
+ * margin can never push a sliding window over the rate. A permit that wakes up
+ * later than `staleMs` after its slot (judged against Redis's clock offset, so a
+ * reply stuck behind a busy event loop counts) would bunch with the slots after it:
+ * if it is less late than one interval it pushes the shared schedule back by its
+ * lateness (cheaper), otherwise it discards the slot and takes a fresh one, within
+ * a budget (`staleBudget`) so that an overloaded process degrades to granting late
+ * rather than to a fraction of the rate.
  *
  * Back-pressure: `reportThrottled()` (SES "Maximum sending rate exceeded")
  * multiplies the shared effective rate by `decreaseFactor`, at most once per
@@ -69,6 +73,8 @@ export interface RateLimiterCounters {
   staleSlots: number;
   /** Permits granted later than staleMs after their slot (stale budget spent). */
   lateGrants: number;
+  /** Late permits granted by pushing the shared schedule back instead of discarding. */
+  pushedBack: number;
   /** Redis calls that failed on the connection and were retried. */
   redisRetries: number;
 }
@@ -81,11 +87,12 @@ local key = KEYS[1]
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
 local function fmt(x) return string.format('%.3f', x) end
-local h = redis.call('HMGET', key, 'target', 'last', 'thrEff', 'thrAt')
+local h = redis.call('HMGET', key, 'target', 'last', 'thrEff', 'thrAt', 'notBefore')
 local target = tonumber(h[1])
 local last = tonumber(h[2])
 local thrEff = tonumber(h[3])
 local thrAt = tonumber(h[4])
+local notBefore = tonumber(h[5])
 local function setTarget(r)
   target = r
   if thrEff ~= nil and thrEff > r then
@@ -103,7 +110,7 @@ end
 `;
 
 // ARGV: localRate, assertRate (1|0), marginUs, ttlMs, recovery, floorUs
-// Returns { waitUs, slotUs, effectiveRate }.
+// Returns { waitUs, slotUs, effectiveRate, nowUs, intervalUs }.
 const ACQUIRE = `${PRELUDE}
 local localRate = tonumber(ARGV[1])
 if target == nil or ARGV[2] == '1' then setTarget(localRate) end
@@ -117,9 +124,24 @@ local floor = tonumber(ARGV[6])
 if floor > 0 and floor - now < 60000000 and (last == nil or floor > last) then last = floor end
 local slot = now
 if last ~= nil and last + interval > now then slot = last + interval end
+if notBefore ~= nil and notBefore > slot then slot = notBefore end
 redis.call('HSET', key, 'last', fmt(slot))
 redis.call('PEXPIRE', key, tonumber(ARGV[4]))
-return { math.ceil(slot - now), fmt(slot), fmt(eff), fmt(now) }
+return { math.ceil(slot - now), fmt(slot), fmt(eff), fmt(now), fmt(interval) }
+`;
+
+// A permit granted `lateUs` after its slot `slotUs` is safe if every slot handed
+// out from now on is pushed back by that lateness, provided the slots already
+// reserved after it span less than a second (then any one-second window holding the
+// late permit holds no more slots than it would have on time).
+// ARGV: slotUs, lateUs, intervalUs, ttlMs. Returns 1 if the schedule was pushed back, 0 if not possible.
+const LATE = `${PRELUDE}
+local s = tonumber(ARGV[1])
+if last == nil or last < s or last - s >= 1000000 then return 0 end
+local nb = last + tonumber(ARGV[2]) + tonumber(ARGV[3])
+if notBefore == nil or nb > notBefore then redis.call('HSET', key, 'notBefore', fmt(nb)) end
+redis.call('PEXPIRE', key, tonumber(ARGV[4]))
+return 1
 `;
 
 // ARGV: localRate, decreaseFactor, cooldownUs, recovery, minFraction, ttlMs
@@ -156,11 +178,15 @@ function script(source: string): Script {
   return { source, sha: createHash('sha1').update(source).digest('hex') };
 }
 
+/** Slack added to a measured lateness before pushing the schedule back by it (covers the extra round trip). */
+const LATE_GUARD_MS = 3;
+
 /** Cap of the stale-discard token bucket (and twice its initial fill). */
 const STALE_TOKENS_MAX = 20;
 
 const SCRIPTS = {
   acquire: script(ACQUIRE),
+  late: script(LATE),
   throttle: script(THROTTLE),
   setRate: script(SET_RATE),
   read: script(READ),
@@ -263,7 +289,7 @@ function isTransientRedisError(err: unknown): boolean {
 
 export class RateLimiter {
   readonly key: string;
-  readonly counters: RateLimiterCounters = { granted: 0, staleSlots: 0, lateGrants: 0, redisRetries: 0 };
+  readonly counters: RateLimiterCounters = { granted: 0, staleSlots: 0, lateGrants: 0, pushedBack: 0, redisRetries: 0 };
   private readonly redis: Redis;
   private rate: number;
   /** Assert this instance's configured rate on its first call (config wins at startup). */
@@ -315,7 +341,7 @@ export class RateLimiter {
         SCRIPTS.acquire,
         [this.rate, assert ? 1 : 0, this.marginUs, this.ttlMs, this.recovery, this.latestSlotUs.toFixed(3)],
         signal,
-      )) as [number, string, string, string];
+      )) as [number, string, string, string, string];
       const receivedAt = performance.now();
       if (assert) this.rateAsserted = true;
       const slotUs = Number(reply[1]);
@@ -330,6 +356,17 @@ export class RateLimiter {
       await sleepUntil(receivedAt + waitMs, signal);
       const earliestSlot = Math.max(sentAt + waitMs, this.earliestLocal(slotUs / 1000));
       const lateness = performance.now() - earliestSlot;
+      if (lateness > this.staleMs && lateness + LATE_GUARD_MS < Number(reply[4]) / 1000) {
+        // Less late than one interval: pushing the shared schedule back by the
+        // lateness costs less than discarding the slot.
+        const pushedBy = lateness + LATE_GUARD_MS;
+        const pushed = await this.call(SCRIPTS.late, [slotUs.toFixed(3), Math.ceil(pushedBy * 1000), reply[4], this.ttlMs], signal);
+        if (pushed === 1 && performance.now() - earliestSlot <= pushedBy) {
+          this.counters.granted++;
+          this.counters.pushedBack++;
+          return;
+        }
+      }
       if (lateness <= this.staleMs || attempt >= this.maxStaleRetries || this.staleTokens < 1) {
         this.counters.granted++;
         if (lateness > this.staleMs) this.counters.lateGrants++;

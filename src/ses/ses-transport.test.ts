@@ -10,6 +10,7 @@ import { loadConfig } from '../config.js';
 import { startSesSimulator, type SesSimulator } from '../simulator/ses-simulator.js';
 import { SesSendError, classifySesError, type SesErrorClassification } from './ses-error.js';
 import { SesTransport, sanitizeSesTag } from './ses-transport.js';
+import { DEFAULT_SEND_RATE, resolveSendRate } from './send-rate.js';
 
 const raw = (to = 'reader@example.com') =>
   Buffer.from(`From: Editor <editor@example.com>\r\nTo: ${to}\r\nSubject: Issue 1\r\n\r\nHello\r\n`);
@@ -115,6 +116,11 @@ describe('SesTransport against the SES simulator (real SDK)', () => {
         .send(new SendRawEmailCommand({ RawMessage: { Data: Buffer.from('To: r@example.com\r\nSubject: x\r\n\r\nbody') } }))
         .catch((e: unknown) => e);
       expect(classifySesError(noFrom)).toMatchObject({ kind: 'permanent', code: 'InvalidParameterValue', message: "Missing required header 'From'." });
+      // Source alone does not replace the header.
+      const sourceOnly = await client
+        .send(new SendRawEmailCommand({ Source: 'e@example.com', RawMessage: { Data: Buffer.from('To: r@example.com\r\n\r\nbody') } }))
+        .catch((e: unknown) => e);
+      expect(classifySesError(sourceOnly)).toMatchObject({ kind: 'permanent', code: 'InvalidParameterValue' });
     } finally {
       client.destroy();
     }
@@ -150,6 +156,20 @@ describe('SesTransport against the SES simulator (real SDK)', () => {
     expect(s.stats().errors).toMatchObject({ InternalFailure: 2, ServiceUnavailable: 1 });
   });
 
+  it('random 5xx injection fails about the requested share and stops when set to 0', async () => {
+    const { transport: t, sim: s } = await setup();
+    s.injectFailures({ probability: 1, status: 503 });
+    expect(await failure(send(t))).toMatchObject({ kind: 'transient', code: 'ServiceUnavailable' });
+    s.injectFailures({ probability: 0.5 });
+    const results = await Promise.allSettled(Array.from({ length: 60 }, (_, i) => send(t, `p${i}@example.com`)));
+    const failed = results.filter((r) => r.status === 'rejected').length;
+    expect(failed).toBeGreaterThan(10);
+    expect(failed).toBeLessThan(50);
+    expect(s.messages).toHaveLength(60 - failed);
+    s.injectFailures({ probability: 0 });
+    await send(t);
+  });
+
   it('latency past the request timeout → transient and maybe-sent (SES did accept it)', async () => {
     const { transport: t, sim: s } = await setup({ latencyMs: 600 }, { requestTimeoutMs: 150 });
     const started = Date.now();
@@ -180,6 +200,21 @@ describe('SesTransport against the SES simulator (real SDK)', () => {
     const c = await failure(send(transport));
     expect(c).toMatchObject({ kind: 'transient', code: 'ECONNREFUSED', maybeSent: false });
     await expect(transport.getSendQuota({ timeoutMs: 1000 })).rejects.toBeInstanceOf(SesSendError);
+  });
+});
+
+describe('resolveSendRate', () => {
+  it('SEND_RATE wins without asking SES; else MaxSendRate; else 14 when SES does not answer', async () => {
+    const { transport: t, sim: s } = await setup({ maxSendRate: 37 });
+    let asked = 0;
+    const counting = { getSendQuota: (o: { timeoutMs?: number }) => (asked++, t.getSendQuota(o)) };
+    expect(await resolveSendRate({ SEND_RATE: 200 }, counting)).toEqual({ rate: 200, source: 'config' });
+    expect(asked).toBe(0);
+    expect(await resolveSendRate({ SEND_RATE: undefined }, counting)).toEqual({ rate: 37, source: 'ses' });
+    expect(asked).toBe(1);
+    s.setLatency(400);
+    const slow = await resolveSendRate({ SEND_RATE: undefined }, t, { timeoutMs: 100 });
+    expect(slow).toMatchObject({ rate: DEFAULT_SEND_RATE, source: 'default' });
   });
 });
 

@@ -9,11 +9,12 @@ import { readFileSync } from 'node:fs';
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
+import { SESClient, SendEmailCommand } from '@aws-sdk/client-ses';
 import { snsSignatureAlgorithm, snsStringToSign, type SnsEnvelope } from '../events/sns-message.js';
 import { SesTransport } from '../ses/ses-transport.js';
 import { SesSendError } from '../ses/ses-error.js';
 import { mailboxOutcome, extractAddresses } from './mailbox-simulator.js';
-import { startSesSimulator, worstSlidingWindow, type SesSimulator } from './ses-simulator.js';
+import { parseForm, startSesSimulator, worstSlidingWindow, type SesSimulator } from './ses-simulator.js';
 import { createSnsSigningIdentity, type SnsSigningIdentity } from './sns-signer.js';
 
 // Notification payloads are deep JSON read field by field in assertions.
@@ -68,6 +69,17 @@ afterEach(async () => {
   for (const s of servers.splice(0)) await new Promise((r) => s.close(r));
   sim = undefined;
   transport = undefined;
+});
+
+describe('form parsing', () => {
+  it('decodes like URLSearchParams, including + and malformed escapes', () => {
+    for (const body of ['a=1&b=x%2By+z&a=2', 'RawMessage.Data=QUJD%2B%2F%3D&Source=a%40b.c', 'k=%E0%A4%A&x', '&&=v&k']) {
+      const ours = parseForm(body);
+      const theirs = new URLSearchParams(body);
+      for (const key of new Set(theirs.keys())) expect(ours.get(key), `${body} ${key}`).toBe(theirs.get(key));
+      expect(ours.size).toBe(new Set(theirs.keys()).size);
+    }
+  });
 });
 
 describe('rate and quota windows', () => {
@@ -141,6 +153,37 @@ describe('rate and quota windows', () => {
     expect(await throttled.text()).toMatch(
       /<ErrorResponse[^>]*>\s*<Error>\s*<Type>Sender<\/Type>\s*<Code>Throttling<\/Code>\s*<Message>Maximum sending rate exceeded\.<\/Message>\s*<\/Error>\s*<RequestId>[^<]+<\/RequestId>\s*<\/ErrorResponse>/,
     );
+  });
+});
+
+describe('other requests', () => {
+  it('rejects tags SES would reject, and accepts SendEmail like SendRawEmail', async () => {
+    sim = await startSesSimulator({ maxSendRate: 100 });
+    const body = new URLSearchParams({
+      Action: 'SendRawEmail',
+      'RawMessage.Data': Buffer.from('From: e@example.com\r\nTo: r@example.com\r\n\r\nb').toString('base64'),
+      'Tags.member.1.Name': 'campaign',
+      'Tags.member.1.Value': 'not allowed!',
+    });
+    const res = await fetch(sim.url, { method: 'POST', body });
+    expect(res.status).toBe(400);
+    expect(await res.text()).toContain('<Code>InvalidParameterValue</Code>');
+    const client = new SESClient({ endpoint: sim.url, region: 'us-east-1', maxAttempts: 1, credentials: { accessKeyId: 'a', secretAccessKey: 'b' } });
+    try {
+      const out = await client.send(
+        new SendEmailCommand({
+          Source: 'e@example.com',
+          Destination: { ToAddresses: ['to@example.com'], BccAddresses: ['bcc@example.com'] },
+          Message: { Subject: { Data: 'Hi' }, Body: { Text: { Data: 'Body' } } },
+          Tags: [{ Name: 'campaign', Value: 'c1' }],
+        }),
+      );
+      expect(sim.messages).toHaveLength(1);
+      expect(sim.messages[0]).toMatchObject({ messageId: out.MessageId, destinations: ['to@example.com', 'bcc@example.com'], tags: { campaign: 'c1' } });
+      expect(sim.messages[0]!.raw.toString()).toContain('Subject: Hi');
+    } finally {
+      client.destroy();
+    }
   });
 });
 
@@ -248,6 +291,36 @@ describe('mailbox simulator notifications', () => {
       transport.destroy();
       transport = undefined;
     }
+  });
+
+  it('bounds the number of notification POSTs in flight', async () => {
+    let active = 0;
+    let peak = 0;
+    let count = 0;
+    const server = createServer((req, res) => {
+      active++;
+      peak = Math.max(peak, active);
+      req.resume();
+      req.on('end', () =>
+        setTimeout(() => {
+          active--;
+          count++;
+          res.writeHead(200).end();
+        }, 20),
+      );
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+    servers.push(server);
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/`;
+    sim = await startSesSimulator({ maxSendRate: 1000, notifyUrl: url, notifyConcurrency: 4, signingIdentity: await sharedIdentity() });
+    transport = new SesTransport({ region: 'us-east-1', endpoint: sim.url });
+    await Promise.all(
+      Array.from({ length: 30 }, (_, i) => transport!.sendRaw({ raw: raw(`success+${i}@simulator.amazonses.com`), from: 'e@example.com', to: `success+${i}@simulator.amazonses.com` })),
+    );
+    await sim.flushNotifications();
+    expect(count).toBe(60); // Send + Delivery each
+    expect(peak).toBeLessThanOrEqual(4);
+    expect(peak).toBeGreaterThan(1);
   });
 
   it('retries a failing webhook a bounded number of times', async () => {

@@ -1,10 +1,12 @@
 import { Migrator, type Kysely, type Migration, type MigrationProvider } from 'kysely';
 import type { DialectName } from './db.js';
 import { initialSchema } from './migrations/0001-initial-schema.js';
+import { importSeen } from './migrations/0002-import-seen.js';
 
 /** Migrations in order; each is a function of the dialect so one list serves both. */
 const migrations: Record<string, (dialect: DialectName) => Migration> = {
   '0001-initial-schema': initialSchema,
+  '0002-import-seen': importSeen,
 };
 
 class StaticMigrationProvider implements MigrationProvider {

@@ -1,0 +1,173 @@
+import { createReadStream, statSync, type ReadStream } from 'node:fs';
+import { once } from 'node:events';
+import cliProgress from 'cli-progress';
+import type { Command } from 'commander';
+import { loadConfig } from '../config.js';
+import { InputError, NotFoundError } from '../errors.js';
+import { openStore, type Store } from '../store/db.js';
+import { createSubscriberRepositories, type SubscriberRepositories } from '../store/repositories.js';
+import { importSubscribersCsv } from '../subscribers/csv-import.js';
+import { exportSubscribersCsv } from '../subscribers/csv-export.js';
+import { addSubscriber, removeSubscriber, showSubscriber, unsubscribeByEmail, type SubscriberView } from '../subscribers/subscriber-service.js';
+
+const DEFAULT_LIST = 'default';
+
+async function withRepositories<T>(fn: (repos: SubscriberRepositories, store: Store) => Promise<T>): Promise<T> {
+  const store = await openStore(loadConfig().DATABASE_URL);
+  try {
+    return await fn(createSubscriberRepositories(store.db), store);
+  } finally {
+    await store.destroy();
+  }
+}
+
+export function registerSubscribers(program: Command): void {
+  const group = program.command('subscribers').description('manage subscribers and lists');
+
+  group
+    .command('add')
+    .argument('<email>')
+    .description('add a subscriber to a list (never resubscribes someone who left or is suppressed)')
+    .option('--name <name>', 'display name')
+    .option('--list <name>', 'list name', DEFAULT_LIST)
+    .action(async (email: string, opts: { name?: string; list: string }) => {
+      await withRepositories(async (repos) => {
+        const { view, created, addedToList } = await addSubscriber(repos, { email, name: opts.name, listName: opts.list });
+        const what = created ? 'added' : 'updated';
+        const membership = view.lists.find((l) => l.name === opts.list.trim());
+        const note = addedToList ? `to list ${opts.list}` : `(already on list ${opts.list}: ${membership?.status ?? '?'})`;
+        console.log(`${what} ${view.email} ${note}; status ${view.status}`);
+      });
+    });
+
+  group
+    .command('import')
+    .argument('<file>', 'CSV file with a header row: email, optional name, other columns become attributes')
+    .description('import subscribers from CSV; bad rows are reported by line and skipped')
+    .option('--list <name>', 'list name', DEFAULT_LIST)
+    .action(async (file: string, opts: { list: string }) => {
+      const input = await openFile(file);
+      await withRepositories(async (repos, store) => {
+        const list = await repos.lists.ensureList(opts.list);
+        const progress = createProgress(input, file);
+        let report;
+        try {
+          report = await importSubscribersCsv(store.db, input, { listId: list.id, onProgress: progress.update });
+        } finally {
+          progress.stop();
+        }
+        for (const e of report.errors) console.error(`${file}:${e.line}: ${e.message}`);
+        console.log(
+          `${file}: ${report.rows} rows: ${report.imported} imported, ${report.updated} updated, ` +
+            `${report.skipped} skipped (${report.errors.length} bad, ${report.suppressed} suppressed) into list ${list.name}`,
+        );
+        if (report.errors.length > 0) process.exitCode = 1;
+      });
+    });
+
+  group
+    .command('export')
+    .description('write a list as CSV to stdout (email, name, attributes, status, list_status, created_at)')
+    .option('--list <name>', 'list name', DEFAULT_LIST)
+    .action(async (opts: { list: string }) => {
+      await withRepositories(async (repos) => {
+        const list = await repos.lists.findByName(opts.list);
+        if (!list) throw new NotFoundError(`list "${opts.list}"`);
+        // `export | head`: a closed pipe ends the export quietly instead of with a stack trace.
+        process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+          if (err.code === 'EPIPE') process.exit(0);
+          throw err;
+        });
+        await exportSubscribersCsv(repos.subscribers, list.id, process.stdout);
+      });
+    });
+
+  group
+    .command('show')
+    .argument('<email>')
+    .description('show one subscriber: status, lists, attributes')
+    .option('--json', 'print one JSON object')
+    .action(async (email: string, opts: { json?: boolean }) => {
+      await withRepositories(async (repos) => {
+        const view = await showSubscriber(repos, email);
+        console.log(opts.json ? JSON.stringify(view, null, 2) : formatView(view));
+      });
+    });
+
+  group
+    .command('unsubscribe')
+    .argument('<email>')
+    .description('unsubscribe from a list (the subscriber is then mailed by no list)')
+    .option('--list <name>', 'list name', DEFAULT_LIST)
+    .action(async (email: string, opts: { list: string }) => {
+      await withRepositories(async (repos) => {
+        const view = await unsubscribeByEmail(repos, email, opts.list);
+        console.log(`unsubscribed ${view.email} from list ${opts.list}; status ${view.status}`);
+      });
+    });
+
+  group
+    .command('remove')
+    .argument('<email>')
+    .description('delete personal data; the address stays suppressed so it is never mailed again')
+    .action(async (email: string) => {
+      await withRepositories(async (repos) => {
+        const existed = await removeSubscriber(repos, email);
+        const normalised = email.trim().toLowerCase();
+        console.log(existed ? `removed ${normalised}; address suppressed` : `no subscriber ${normalised}; address suppressed`);
+      });
+    });
+}
+
+async function openFile(file: string): Promise<ReadStream> {
+  const stream = createReadStream(file);
+  try {
+    await once(stream, 'open');
+  } catch (err) {
+    throw new InputError(`cannot read ${file}: ${(err as Error).message}`);
+  }
+  return stream;
+}
+
+/** A progress bar (by bytes read) on a terminal; a plain line every 10,000 rows otherwise. */
+function createProgress(input: ReadStream, file: string): { update: (rows: number) => void; stop: () => void } {
+  if (process.stderr.isTTY) {
+    const bar = new cliProgress.SingleBar(
+      { format: `${file} [{bar}] {percentage}% | {rows} rows | {duration}s`, stream: process.stderr, hideCursor: true },
+      cliProgress.Presets.shades_classic,
+    );
+    const total = Math.max(1, statSync(file).size);
+    bar.start(total, 0, { rows: 0 });
+    return {
+      update: (rows) => bar.update(input.bytesRead, { rows }),
+      stop: () => {
+        bar.update(total);
+        bar.stop();
+      },
+    };
+  }
+  let next = 10_000;
+  return {
+    update: (rows) => {
+      if (rows >= next) {
+        console.error(`${file}: ${rows} rows processed`);
+        next = rows - (rows % 10_000) + 10_000;
+      }
+    },
+    stop: () => undefined,
+  };
+}
+
+function formatView(view: SubscriberView): string {
+  const lines = [
+    `email:      ${view.email}`,
+    `name:       ${view.name ?? ''}`,
+    `status:     ${view.status}${view.status_reason ? ` (${view.status_reason})` : ''}`,
+    `lists:      ${view.lists.map((l) => `${l.name} (${l.status})`).join(', ') || '(none)'}`,
+  ];
+  if (view.suppressed) lines.push(`suppressed: ${view.suppressed}`);
+  const attrs = Object.entries(view.attributes);
+  if (attrs.length) lines.push(`attributes: ${attrs.map(([k, v]) => `${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`).join(', ')}`);
+  lines.push(`created:    ${view.created_at}`);
+  return lines.join('\n');
+}

@@ -1,0 +1,99 @@
+/**
+ * POST /webhooks/ses: Amazon SNS deliveries of SES events. Public endpoint: nothing
+ * changes unless the message verifies (src/events/sns-verify.ts).
+ *   malformed → 400; bad signature, topic or certificate URL → 403;
+ *   certificate unobtainable → 503 (SNS retries); otherwise 200.
+ */
+import type { FastifyPluginAsync } from 'fastify';
+import type { Config } from '../../config.js';
+import { parseSesNotification } from '../../events/ses-notification.js';
+import { isValidSubscribeUrl, SnsVerificationError, verifySnsMessage, type CertificateSource } from '../../events/sns-verify.js';
+import type { Store } from '../../store/db.js';
+import { EventsRepository } from '../../store/events-repository.js';
+
+/** GETs a validated SubscribeURL; injectable so tests and offline runs never touch the network. */
+export type SubscriptionConfirmer = (subscribeUrl: string) => Promise<void>;
+
+export interface SesWebhookOptions {
+  config: Pick<
+    Config,
+    'SNS_TOPIC_ARNS' | 'BOUNCE_RATE_LIMIT' | 'COMPLAINT_RATE_LIMIT' | 'BREAKER_MIN_DELIVERIES' | 'TRANSIENT_BOUNCE_LIMIT' | 'TRANSIENT_BOUNCE_WINDOW_DAYS'
+  >;
+  store: Store;
+  certificateSource: CertificateSource;
+  confirmSubscription?: SubscriptionConfirmer;
+  now?: () => number;
+}
+
+/** Default confirmer: a plain GET with a timeout; no redirects (they could lead off the SNS host). */
+export const fetchSubscribeUrl: SubscriptionConfirmer = async (url) => {
+  const res = await fetch(url, { redirect: 'error', signal: AbortSignal.timeout(10_000) });
+  await res.arrayBuffer();
+  if (!res.ok) throw new Error(`SubscribeURL answered ${res.status}`);
+};
+
+// SNS messages are at most 256 KB; leave room for the envelope.
+const BODY_LIMIT = 320 * 1024;
+
+export const sesWebhookRoutes: FastifyPluginAsync<SesWebhookOptions> = async (app, options) => {
+  const repository = new EventsRepository(options.store.db, options.config);
+  const confirm = options.confirmSubscription ?? fetchSubscribeUrl;
+  const now = options.now ?? Date.now;
+
+  // Keep bodies raw in this scope: the signature covers the exact text. SNS sends text/plain;
+  // some proxies and tools relabel it as JSON.
+  if (app.hasContentTypeParser('application/json')) app.removeContentTypeParser('application/json');
+  app.addContentTypeParser('application/json', { parseAs: 'string', bodyLimit: BODY_LIMIT }, (_req, body, done) => done(null, body));
+  if (!app.hasContentTypeParser('text/plain')) {
+    app.addContentTypeParser('text/plain', { parseAs: 'string', bodyLimit: BODY_LIMIT }, (_req, body, done) => done(null, body));
+  }
+
+  app.post('/webhooks/ses', { bodyLimit: BODY_LIMIT }, async (request, reply) => {
+    const raw = typeof request.body === 'string' ? request.body : Buffer.isBuffer(request.body) ? request.body.toString('utf8') : null;
+    if (raw === null) {
+      request.log.warn({ contentType: request.headers['content-type'] }, 'SNS webhook: body is not text');
+      return reply.code(400).send({ error: 'malformed' });
+    }
+    let envelope;
+    try {
+      envelope = await verifySnsMessage(raw, { allowedTopicArns: options.config.SNS_TOPIC_ARNS, certificateSource: options.certificateSource });
+    } catch (err) {
+      if (!(err instanceof SnsVerificationError)) throw err;
+      const status = err.reason === 'malformed' ? 400 : err.reason === 'certificate-unavailable' ? 503 : 403;
+      request.log.warn({ reason: err.reason, detail: err.message, cause: err.cause instanceof Error ? err.cause.message : undefined, ip: request.ip }, 'SNS webhook: rejected');
+      return reply.code(status).send({ error: status === 400 ? 'malformed' : status === 503 ? 'unavailable' : 'forbidden' });
+    }
+
+    if (envelope.Type === 'SubscriptionConfirmation') {
+      if (!isValidSubscribeUrl(envelope.SubscribeURL)) {
+        request.log.warn({ topic: envelope.TopicArn, ip: request.ip }, 'SNS webhook: SubscribeURL is not on an SNS host; not confirming');
+        return reply.code(403).send({ error: 'forbidden' });
+      }
+      try {
+        await confirm(envelope.SubscribeURL);
+      } catch (err) {
+        request.log.error({ topic: envelope.TopicArn, err: (err as Error).message }, 'SNS webhook: confirming the subscription failed');
+        return reply.code(502).send({ error: 'confirmation failed' });
+      }
+      request.log.info({ topic: envelope.TopicArn }, 'SNS webhook: subscription confirmed');
+      return { ok: true, confirmed: true };
+    }
+
+    if (envelope.Type === 'UnsubscribeConfirmation') {
+      // Someone removed our subscription: bounces and complaints stop arriving. Say so loudly.
+      request.log.warn(
+        { topic: envelope.TopicArn, messageId: envelope.MessageId },
+        'SNS webhook: the SNS subscription for this topic was REMOVED; SES bounce/complaint events will no longer arrive until it is re-subscribed',
+      );
+      return { ok: true };
+    }
+
+    const events = parseSesNotification(envelope.Message, now());
+    const result = await repository.applyNotification({ snsMessageId: envelope.MessageId, message: envelope.Message, events }, now());
+    for (const p of result.paused) {
+      request.log.warn({ campaignId: p.campaignId, reason: p.reason }, 'reputation breaker paused a campaign');
+    }
+    if (!result.applied) request.log.debug({ messageId: envelope.MessageId }, 'SNS webhook: replay ignored');
+    return { ok: true, applied: result.applied };
+  });
+};

@@ -1,0 +1,363 @@
+/**
+ * Streamed CSV import of subscribers into one list. The file is never held in memory:
+ * records flow from csv-parse into batches that are written in one transaction each.
+ *
+ * Rules (see issue 3):
+ * - a header row names the columns; `email` is required, `name` optional, every other
+ *   column becomes an attribute (empty cells are not stored, so they never blank out a
+ *   value from an earlier import). `status`, `list_status` and `created_at` (written by
+ *   export) are ignored: an import never sets anyone's status.
+ * - a bad row (invalid address or name, wrong number of fields, duplicate address in the
+ *   file, compared case-insensitively, broken quoting) is reported by its line number in
+ *   the file and skipped; every good row goes in.
+ * - an address that is suppressed (removed, bounced, complained) is skipped; an existing
+ *   subscriber keeps their status and their list membership status, so a re-import never
+ *   resubscribes someone who left.
+ */
+import { randomUUID } from 'node:crypto';
+import type { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { parse, type CsvError } from 'csv-parse';
+import type { Kysely } from 'kysely';
+import { InputError } from '../errors.js';
+import type { Database } from '../store/schema.js';
+import { parseAttributes } from '../store/subscribers-repository.js';
+import { crlfToLf } from './line-endings.js';
+import { emailProblem, nameProblem, normaliseEmail, parseName } from './subscriber-fields.js';
+
+export interface ImportRowError {
+  /** 1-based line in the file where the bad record starts (the header is line 1). */
+  line: number;
+  message: string;
+}
+
+export interface ImportReport {
+  /** New subscribers created. */
+  imported: number;
+  /** Existing subscribers whose name/attributes were updated (status untouched). */
+  updated: number;
+  /** Rows not written: bad rows plus suppressed addresses. */
+  skipped: number;
+  /** Of the skipped rows, those whose address is suppressed. */
+  suppressed: number;
+  /** Data rows read (good and bad). */
+  rows: number;
+  errors: ImportRowError[];
+}
+
+export interface ImportOptions {
+  listId: number;
+  /** Rows per transaction (default 1000). */
+  batchSize?: number;
+  /** Called with the number of data rows processed so far, after each batch and at the end. */
+  onProgress?: (rowsProcessed: number) => void;
+  now?: () => number;
+}
+
+/** Columns that export writes but import must never trust. */
+const IGNORED_COLUMNS = new Set(['status', 'list_status', 'created_at']);
+/** Each row binds 7 values; 1000 rows stay far below SQLite's and Postgres's parameter limits. */
+const DEFAULT_BATCH = 1000;
+/** Scratch rows older than this belong to a run that crashed; removed at the next import. */
+const STALE_SCRATCH_MS = 24 * 60 * 60 * 1000;
+
+interface GoodRow {
+  line: number;
+  email: string;
+  name: string | null;
+  attributes: Record<string, string>;
+}
+
+interface ParsedChunk {
+  record: string[];
+  info: { lines: number };
+  raw: string;
+}
+
+export async function importSubscribersCsv(
+  db: Kysely<Database>,
+  input: Readable,
+  options: ImportOptions,
+): Promise<ImportReport> {
+  const now = options.now ?? Date.now;
+  const batchSize = options.batchSize ?? DEFAULT_BATCH;
+  const report: ImportReport = { imported: 0, updated: 0, skipped: 0, suppressed: 0, rows: 0, errors: [] };
+  // Duplicates are found through a scratch table (import_seen), not an in-memory set of
+  // every address, so memory stays flat however long the file is.
+  const importId = randomUUID();
+  const scratch = db.withTables<{ import_seen: ImportSeenTable }>();
+  await scratch.deleteFrom('import_seen').where('created_at', '<', now() - STALE_SCRATCH_MS).execute();
+  let lastEndLine = 0;
+
+  const parser = parse({
+    bom: true,
+    info: true,
+    raw: true,
+    relax_column_count: true,
+    // A stray quote inside an unquoted field (`O"Brien`) is kept literally rather than
+    // making the parser lose track of records.
+    relax_quotes: true,
+    skip_empty_lines: true,
+    skip_records_with_error: true,
+    max_record_size: 64 * 1024,
+    // Runs in parse order (the consumer below may lag behind by a buffer of records), so
+    // a skipped record's first line is known when the 'skip' event fires.
+    on_record: (record: string[], context: { lines: number }) => {
+      lastEndLine = context.lines;
+      return record;
+    },
+  });
+  parser.on('skip', (err: CsvError & { lines?: number }) => {
+    const start = lastEndLine + 1;
+    const end = err.lines ?? start;
+    report.rows++;
+    report.skipped++;
+    const span = end > start ? ` (lines ${start}–${end} not imported)` : '';
+    report.errors.push({ line: start, message: `${csvErrorMessage(err)}${span}` });
+    lastEndLine = end;
+  });
+
+  const done = pipeline(input, crlfToLf(), parser);
+  // Awaited after the loop; marked handled now so a read error during a batch write is
+  // not reported as an unhandled rejection (the loop sees the same error).
+  done.catch(() => undefined);
+
+  let header: Header | undefined;
+  let batch: GoodRow[] = [];
+  const flush = async () => {
+    if (batch.length === 0) return;
+    const rows = batch;
+    batch = [];
+    const written = await writeBatch(scratch, importId, options.listId, rows, now());
+    for (const d of written.duplicates) {
+      report.skipped++;
+      report.errors.push({ line: d.line, message: `duplicate address ${d.email} (first on line ${d.firstLine})` });
+    }
+    report.imported += written.imported;
+    report.updated += written.updated;
+    report.suppressed += written.suppressed;
+    report.skipped += written.suppressed;
+    options.onProgress?.(report.rows);
+  };
+
+  try {
+    for await (const chunk of parser as AsyncIterable<ParsedChunk>) {
+      const { record, info, raw } = chunk;
+      const line = info.lines - innerNewlines(raw);
+      if (!header) {
+        header = parseHeader(record);
+        continue;
+      }
+      report.rows++;
+      const bad = (message: string) => {
+        report.skipped++;
+        report.errors.push({ line, message });
+      };
+      if (record.length !== header.width) {
+        bad(`expected ${header.width} fields (${header.names.join(',')}), found ${record.length}`);
+        continue;
+      }
+      const email = normaliseEmail(record[header.email]!);
+      const emailError = emailProblem(email);
+      if (emailError) {
+        bad(emailError);
+        continue;
+      }
+      const rawName = header.name === undefined ? '' : record[header.name]!;
+      const nameError = nameProblem(rawName);
+      if (nameError) {
+        bad(`${nameError} (${email})`);
+        continue;
+      }
+      const attributes: Record<string, string> = {};
+      for (const [key, index] of header.attributes) {
+        const value = record[index]!.trim();
+        if (value !== '') attributes[key] = value;
+      }
+      batch.push({ line, email, name: parseName(rawName), attributes });
+      if (batch.length >= batchSize) await flush();
+    }
+    await done;
+    if (!header) throw new InputError('the file is empty; expected a header row with an "email" column', 'line 1');
+    await flush();
+  } catch (err) {
+    input.destroy();
+    parser.destroy();
+    throw err;
+  } finally {
+    await scratch.deleteFrom('import_seen').where('import_id', '=', importId).execute();
+  }
+  options.onProgress?.(report.rows);
+  report.errors.sort((a, b) => a.line - b.line);
+  return report;
+}
+
+interface Header {
+  width: number;
+  names: string[];
+  email: number;
+  name: number | undefined;
+  attributes: Array<[string, number]>;
+}
+
+function parseHeader(record: string[]): Header {
+  const names = record.map((n) => n.trim());
+  const lower = names.map((n) => n.toLowerCase());
+  const email = lower.indexOf('email');
+  if (email < 0) throw new InputError(`header row has no "email" column (found: ${names.join(', ')})`, 'line 1');
+  const dup = lower.find((n, i) => n !== '' && lower.indexOf(n) !== i);
+  if (dup) throw new InputError(`header row names column "${dup}" twice`, 'line 1');
+  const name = lower.indexOf('name');
+  const attributes: Array<[string, number]> = [];
+  names.forEach((n, i) => {
+    if (i === email || i === name || IGNORED_COLUMNS.has(lower[i]!)) return;
+    if (n === '') throw new InputError(`header column ${i + 1} has no name`, 'line 1');
+    attributes.push([n, i]);
+  });
+  return { width: names.length, names, email, name: name < 0 ? undefined : name, attributes };
+}
+
+/** Newlines inside a record (quoted fields), so its first line can be derived from its last. */
+function innerNewlines(raw: string): number {
+  // raw may start with skipped empty lines and ends with the record delimiter.
+  const body = raw.replace(/^\n+/, '').replace(/\n$/, '');
+  let n = 0;
+  for (let i = body.indexOf('\n'); i >= 0; i = body.indexOf('\n', i + 1)) n++;
+  return n;
+}
+
+function csvErrorMessage(err: CsvError): string {
+  switch (err.code) {
+    case 'CSV_QUOTE_NOT_CLOSED':
+      return 'a quoted field is never closed';
+    case 'CSV_MAX_RECORD_SIZE':
+      return 'row is longer than 64 KiB (unbalanced quote?)';
+    default:
+      return err.message.replace(/\s+at line \d+.*$/, '');
+  }
+}
+
+interface ImportSeenTable {
+  import_id: string;
+  email: string;
+  line: number;
+  created_at: number;
+}
+
+type ImportDatabase = Database & { import_seen: ImportSeenTable };
+
+interface Duplicate {
+  line: number;
+  email: string;
+  firstLine: number;
+}
+
+interface BatchResult {
+  imported: number;
+  updated: number;
+  suppressed: number;
+  duplicates: Duplicate[];
+}
+
+/**
+ * Write one batch in one transaction: skip suppressed addresses, upsert subscribers
+ * (status never in the update set), add missing memberships as `subscribed` (an existing
+ * membership, possibly `unsubscribed`, is left alone).
+ */
+async function writeBatch(
+  db: Kysely<ImportDatabase>,
+  importId: string,
+  listId: number,
+  batch: GoodRow[],
+  now: number,
+): Promise<BatchResult> {
+  return db.transaction().execute(async (trx) => {
+    // Duplicates inside this batch, then against earlier batches of the same run.
+    const duplicates: Duplicate[] = [];
+    const firstInBatch = new Map<string, number>();
+    const unique: GoodRow[] = [];
+    for (const row of batch) {
+      const firstLine = firstInBatch.get(row.email);
+      if (firstLine === undefined) {
+        firstInBatch.set(row.email, row.line);
+        unique.push(row);
+      } else duplicates.push({ line: row.line, email: row.email, firstLine });
+    }
+    const fresh = new Set(
+      (
+        await trx
+          .insertInto('import_seen')
+          .values(unique.map((r) => ({ import_id: importId, email: r.email, line: r.line, created_at: now })))
+          .onConflict((oc) => oc.columns(['import_id', 'email']).doNothing())
+          .returning('email')
+          .execute()
+      ).map((r) => r.email),
+    );
+    const rows = unique.filter((r) => fresh.has(r.email));
+    if (rows.length < unique.length) {
+      const earlier = new Map(
+        (
+          await trx
+            .selectFrom('import_seen')
+            .select(['email', 'line'])
+            .where('import_id', '=', importId)
+            .where('email', 'in', unique.filter((r) => !fresh.has(r.email)).map((r) => r.email))
+            .execute()
+        ).map((r) => [r.email, r.line]),
+      );
+      for (const r of unique) if (!fresh.has(r.email)) duplicates.push({ line: r.line, email: r.email, firstLine: earlier.get(r.email)! });
+    }
+    if (rows.length === 0) return { imported: 0, updated: 0, suppressed: 0, duplicates };
+
+    const emails = rows.map((r) => r.email);
+    const suppressed = new Set(
+      (await trx.selectFrom('suppressions').select('email').where('email', 'in', emails).execute()).map((r) => r.email),
+    );
+    const wanted = rows.filter((r) => !suppressed.has(r.email));
+    if (wanted.length === 0) return { imported: 0, updated: 0, suppressed: suppressed.size, duplicates };
+    const existing = new Map(
+      (
+        await trx
+          .selectFrom('subscribers')
+          .select(['email', 'name', 'attributes'])
+          .where('email', 'in', wanted.map((r) => r.email))
+          .execute()
+      ).map((r) => [r.email, r]),
+    );
+    const values = wanted.map((r) => {
+      const old = existing.get(r.email);
+      const hasAttributes = Object.keys(r.attributes).length > 0;
+      return {
+        email: r.email,
+        name: r.name ?? old?.name ?? null,
+        status: 'active' as const,
+        attributes: old
+          ? hasAttributes
+            ? JSON.stringify({ ...parseAttributes(old.attributes), ...r.attributes })
+            : old.attributes
+          : JSON.stringify(r.attributes),
+        status_reason: null,
+        created_at: now,
+        updated_at: now,
+      };
+    });
+    const ids = await trx
+      .insertInto('subscribers')
+      .values(values)
+      .onConflict((oc) =>
+        oc.column('email').doUpdateSet((eb) => ({
+          name: eb.ref('excluded.name'),
+          attributes: eb.ref('excluded.attributes'),
+          updated_at: eb.ref('excluded.updated_at'),
+        })),
+      )
+      .returning('id')
+      .execute();
+    await trx
+      .insertInto('list_members')
+      .values(ids.map(({ id }) => ({ list_id: listId, subscriber_id: id, status: 'subscribed' as const, created_at: now, updated_at: now })))
+      .onConflict((oc) => oc.columns(['list_id', 'subscriber_id']).doNothing())
+      .execute();
+    return { imported: wanted.length - existing.size, updated: existing.size, suppressed: suppressed.size, duplicates };
+  });
+}

@@ -1,0 +1,167 @@
+import { Readable, PassThrough } from 'node:stream';
+import { afterEach, describe, expect, it } from 'vitest';
+import { BACKENDS, createTestStore, type TestStore } from '../support/store.js';
+import { createSubscriberRepositories, type SubscriberRepositories } from '../../src/store/repositories.js';
+import { importSubscribersCsv } from '../../src/subscribers/csv-import.js';
+import { exportSubscribersCsv } from '../../src/subscribers/csv-export.js';
+import { InputError } from '../../src/errors.js';
+
+/** Feed the text in small chunks so records, CRLFs and UTF-8 sequences straddle chunk boundaries. */
+function csv(text: string, chunk = 7): Readable {
+  const bytes = Buffer.from(text, 'utf8');
+  const parts: Buffer[] = [];
+  for (let i = 0; i < bytes.length; i += chunk) parts.push(bytes.subarray(i, i + chunk));
+  return Readable.from(parts);
+}
+
+// Every bad-row kind from issue 3, with a BOM and Windows line endings throughout.
+// Line numbers (1-based, header = 1) are in the comments.
+const MESSY = [
+  '\ufeffEmail,Name,City', //                      1 (BOM, header case-insensitive)
+  'ada@example.com,Ada Lovelace,London', //        2 good
+  'not-an-address,Bad,Nowhere', //                 3 bad address
+  'grace@example.com,Grace Hopper', //             4 missing column
+  '', //                                           5 empty line (ignored)
+  'linus@example.com,"Linus', //                   6 good: quoted newline in name…
+  'Torvalds",Portland', //                         7 …continues here
+  'ADA@Example.COM,Ada Again,Paris', //            8 duplicate of line 2, different case
+  'alan@example.com,Alan Turing,Wilmslow,extra', // 9 too many columns
+  'jose@example.com,José Ñúñez,Málaga', //         10 good, UTF-8 (split across chunks)
+  'joan@example.com,"Joan ""the"" Clarke",Lond', // 11 good, escaped quotes
+  ' Edsger@Example.com ,Edsger,Austin', //         12 good, trimmed + lower-cased
+  'x@example.com,bell\u0007,X', //                 13 control character in name
+  'tail@example.com,"never closed,Here', //        14 unclosed quote: runs to end of file
+  'lost@example.com,Lost,Row', //                  15 swallowed by the quote above
+].join('\r\n') + '\r\n';
+
+describe.each(BACKENDS)('CSV import on %s', (dialect) => {
+  let store: TestStore | undefined;
+  afterEach(async () => {
+    await store?.drop();
+    store = undefined;
+  });
+
+  async function setup(): Promise<{ r: SubscriberRepositories; listId: number }> {
+    store = await createTestStore(dialect);
+    const r = createSubscriberRepositories(store.db);
+    const list = await r.lists.ensureList('default');
+    return { r, listId: list.id };
+  }
+
+  async function audienceEmails(r: SubscriberRepositories, listId: number): Promise<string[]> {
+    const out: string[] = [];
+    for (let afterId = 0; ; ) {
+      const page = await r.audience.audiencePage({ listId, afterId, limit: 3 });
+      if (page.length === 0) return out;
+      out.push(...page.map((m) => m.email));
+      afterId = page.at(-1)!.id;
+    }
+  }
+
+  it('imports every good row and reports each bad one by its line', async () => {
+    const { r, listId } = await setup();
+    const progress: number[] = [];
+    const report = await importSubscribersCsv(store!.db, csv(MESSY), { listId, batchSize: 2, onProgress: (n) => progress.push(n) });
+    expect(report.errors.map((e) => e.line)).toEqual([3, 4, 8, 9, 13, 14]);
+    const byLine = Object.fromEntries(report.errors.map((e) => [e.line, e.message]));
+    expect(byLine[3]).toMatch(/not-an-address/);
+    expect(byLine[4]).toMatch(/expected 3 fields.*found 2/);
+    expect(byLine[8]).toMatch(/duplicate address ada@example.com \(first on line 2\)/);
+    expect(byLine[9]).toMatch(/found 4/);
+    expect(byLine[13]).toMatch(/control characters.*x@example.com/);
+    expect(byLine[14]).toMatch(/quoted field is never closed.*lines 14–15/);
+    expect(report).toMatchObject({ imported: 5, updated: 0, suppressed: 0, skipped: 6, rows: 11 });
+    expect(progress.at(-1)).toBe(11);
+    expect(progress.length).toBeGreaterThan(2);
+
+    expect(await audienceEmails(r, listId)).toEqual([
+      'ada@example.com',
+      'linus@example.com',
+      'jose@example.com',
+      'joan@example.com',
+      'edsger@example.com',
+    ]);
+    const ada = await r.subscribers.findByEmail('ada@example.com');
+    expect(ada).toMatchObject({ name: 'Ada Lovelace', status: 'active' });
+    expect(JSON.parse(ada!.attributes)).toEqual({ City: 'London' });
+    expect((await r.subscribers.findByEmail('linus@example.com'))?.name).toBe('Linus Torvalds');
+    expect((await r.subscribers.findByEmail('jose@example.com'))?.name).toBe('José Ñúñez');
+    expect((await r.subscribers.findByEmail('joan@example.com'))?.name).toBe('Joan "the" Clarke');
+    expect(await r.subscribers.findByEmail('lost@example.com')).toBeUndefined();
+    // Duplicate detection's scratch rows are gone once the run ends.
+    const scratch = await store!.db.withTables<{ import_seen: { email: string } }>().selectFrom('import_seen').select('email').execute();
+    expect(scratch).toEqual([]);
+  });
+
+  it('finds duplicates within one batch and across batches', async () => {
+    const { listId } = await setup();
+    const file = 'email\na@example.com\nA@example.com\nb@example.com\nc@example.com\nB@EXAMPLE.COM\n';
+    const report = await importSubscribersCsv(store!.db, csv(file), { listId, batchSize: 3 });
+    expect(report.errors).toEqual([
+      { line: 3, message: 'duplicate address a@example.com (first on line 2)' },
+      { line: 6, message: 'duplicate address b@example.com (first on line 4)' },
+    ]);
+    expect(report).toMatchObject({ imported: 3, skipped: 2 });
+  });
+
+  it('re-import never puts unsubscribed, bounced, complained or removed addresses back in the audience', async () => {
+    const { r, listId } = await setup();
+    const people = ['keep', 'unsub', 'bounce', 'complain', 'removed', 'ses'].map((p) => `${p}@example.com`);
+    const file = 'email,name,plan\n' + people.map((e, i) => `${e},Person ${i},free`).join('\n') + '\n';
+    const first = await importSubscribersCsv(store!.db, csv(file), { listId });
+    expect(first).toMatchObject({ imported: 6, updated: 0, errors: [] });
+
+    const unsub = await r.subscribers.findByEmail('unsub@example.com');
+    await r.subscribers.unsubscribe(unsub!.id, listId);
+    await r.subscribers.setStatusByEmail('bounce@example.com', 'bounced', 'Permanent');
+    await r.subscribers.setStatusByEmail('complain@example.com', 'complained', 'abuse');
+    await r.subscribers.remove('removed@example.com');
+    await r.suppressions.suppress('ses@example.com', 'ses-suppression-list', null);
+    expect(await audienceEmails(r, listId)).toEqual(['keep@example.com']);
+
+    // Same people again, shouting, with a new attribute; also into a second list.
+    const again = 'EMAIL,plan\n' + people.map((e) => `${e.toUpperCase()},pro`).join('\n') + '\n';
+    const second = await importSubscribersCsv(store!.db, csv(again), { listId, batchSize: 4 });
+    expect(second).toMatchObject({ imported: 0, updated: 4, suppressed: 2, skipped: 2, errors: [] });
+    const other = await r.lists.ensureList('other');
+    await importSubscribersCsv(store!.db, csv(again), { listId: other.id });
+
+    expect(await audienceEmails(r, listId)).toEqual(['keep@example.com']);
+    expect(await audienceEmails(r, other.id)).toEqual(['keep@example.com']);
+    expect(await r.audience.audienceCount({ listId })).toBe(1);
+    expect(await r.subscribers.findByEmail('removed@example.com')).toBeUndefined();
+    expect((await r.subscribers.findByEmail('unsub@example.com'))?.status).toBe('unsubscribed');
+    expect((await r.listMembers.find(unsub!.id, listId))?.status).toBe('unsubscribed');
+    expect((await r.subscribers.findByEmail('bounce@example.com'))?.status).toBe('bounced');
+    expect((await r.subscribers.findByEmail('complain@example.com'))?.status).toBe('complained');
+    // Name kept (no name column), attributes updated.
+    const keep = await r.subscribers.findByEmail('keep@example.com');
+    expect(keep?.name).toBe('Person 0');
+    expect(JSON.parse(keep!.attributes)).toEqual({ plan: 'pro' });
+  });
+
+  it('export writes a CSV that re-imports without changing anyone', async () => {
+    const { r, listId } = await setup();
+    await importSubscribersCsv(store!.db, csv('email,name,city,tier\na@example.com,"A, Esq.",Rome,\nb@example.com,B,,gold\n'), { listId });
+    await r.subscribers.unsubscribe((await r.subscribers.findByEmail('b@example.com'))!.id, listId);
+    const out = new PassThrough();
+    let text = '';
+    out.on('data', (d: Buffer) => (text += d.toString('utf8')));
+    expect(await exportSubscribersCsv(r.subscribers, listId, out)).toBe(2);
+    const lines = text.trim().split('\n');
+    expect(lines[0]).toBe('email,name,city,tier,status,list_status,created_at');
+    expect(lines[1]).toMatch(/^a@example.com,"A, Esq.",Rome,,active,subscribed,\d{4}-/);
+    expect(lines[2]).toMatch(/^b@example.com,B,,gold,unsubscribed,unsubscribed,/);
+    const report = await importSubscribersCsv(store!.db, csv(text), { listId });
+    expect(report).toMatchObject({ imported: 0, updated: 2, errors: [] });
+    expect((await r.subscribers.findByEmail('b@example.com'))?.status).toBe('unsubscribed');
+    expect(JSON.parse((await r.subscribers.findByEmail('b@example.com'))!.attributes)).toEqual({ tier: 'gold' });
+  });
+
+  it('refuses a file without an email column or without any header', async () => {
+    const { listId } = await setup();
+    await expect(importSubscribersCsv(store!.db, csv('name,city\nA,B\n'), { listId })).rejects.toThrow(/no "email" column/);
+    await expect(importSubscribersCsv(store!.db, csv(''), { listId })).rejects.toBeInstanceOf(InputError);
+    await expect(importSubscribersCsv(store!.db, csv('email,Email\n'), { listId })).rejects.toThrow(/twice/);
+  });
+});
