@@ -9,6 +9,8 @@ import { NewsletterError, ConfigError, InputError } from '../errors.js';
 import { registerMigrate } from './migrate.js';
 import { registerSubscribers } from './subscribers.js';
 import { registerSesSimulator } from './ses-simulator.js';
+import { registerRender } from './render.js';
+import { registerCheck } from './check.js';
 
 const program = new Command('newsletter')
   .description('Compile Markdown newsletter issues and send them through Amazon SES')
@@ -18,6 +20,8 @@ const program = new Command('newsletter')
 registerMigrate(program);
 registerSubscribers(program);
 registerSesSimulator(program);
+registerRender(program);
+registerCheck(program);
 
 try {
   await program.parseAsync(process.argv);
