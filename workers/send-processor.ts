@@ -104,8 +104,7 @@ export function createSendProcessor(deps: SendProcessorDeps) {
     if (!claimed) return 'not-queued';
 
     const { listId, factory } = await campaignEntry(campaignId);
-    const subscriber = await deps.audience.recipient(subscriberId);
-    if (!subscriber || !(await deps.audience.isMailable(subscriberId, listId))) {
+    if (!(await deps.audience.isMailable(subscriberId, listId))) {
       await deps.ledger.markSkipped(campaignId, subscriberId, deps.workerId, 'not mailable at send time');
       pokeCompletion(campaignId);
       return 'skipped';
@@ -117,7 +116,7 @@ export function createSendProcessor(deps: SendProcessorDeps) {
       const message = factory.build({
         subscriberId,
         email: claimed.email,
-        name: subscriber.name,
+        name: claimed.name,
         unsubscribeUrl: `${deps.publicUrl}/u/${token_}`,
       });
       const sent = await deps.transport.sendRaw({

@@ -12,6 +12,8 @@ import { registerSesSimulator } from './ses-simulator.js';
 import { registerServe } from './serve.js';
 import { registerTokens } from './tokens.js';
 import { registerDemo } from './demo.js';
+import { registerRender } from './render.js';
+import { registerCheck } from './check.js';
 
 const program = new Command('newsletter')
   .description('Compile Markdown newsletter issues and send them through Amazon SES')
@@ -24,6 +26,8 @@ registerSesSimulator(program);
 registerServe(program);
 registerTokens(program);
 registerDemo(program);
+registerRender(program);
+registerCheck(program);
 
 try {
   await program.parseAsync(process.argv);

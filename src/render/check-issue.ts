@@ -25,7 +25,13 @@ export async function checkIssueFile(path: string, options: CompileOptions = {})
   try {
     issue = parseIssueFile(path, { siteUrl: options.siteUrl ?? null });
   } catch (err) {
-    if (err instanceof InputError) return [{ severity: 'error', file: path, message: err.message }];
+    if (err instanceof InputError) {
+      // InputError prefixes its message with "file[:line]: "; split that back into fields.
+      const loc = err.location ?? path;
+      const line = /:(\d+)$/.exec(loc)?.[1];
+      const message = err.message.startsWith(`${loc}: `) ? err.message.slice(loc.length + 2) : err.message;
+      return [{ severity: 'error', file: path, ...(line ? { line: Number(line) } : {}), message }];
+    }
     throw err;
   }
   return checkIssue(issue, options);

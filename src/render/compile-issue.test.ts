@@ -1,9 +1,14 @@
+import { cpSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import Handlebars from 'handlebars';
 import mjml2html from 'mjml';
 import { describe, expect, it } from 'vitest';
 import { parseIssue, parseIssueFile } from '../issue/parse-issue.js';
 import { EXAMPLE_ISSUE, EXAMPLE_SITE_URL } from '../../test/support/example-issue.js';
 import { compileIssue, compileIssueDetailed, IssueCompileError } from './compile-issue.js';
+import { TEMPLATE_CONSTANTS } from './template-text.js';
+import { DEFAULT_TEMPLATES_DIR } from './templates.js';
 import { checkIssue } from './check-issue.js';
 
 const options = { listName: 'Tidewater Weekly', postalAddress: 'Tidewater Project · 1 Quay St · Lisbon' };
@@ -43,7 +48,7 @@ describe('compileIssue on the example issue', async () => {
 
   it('escapes editor-written braces so they are never Handlebars', () => {
     expect(compiled.htmlTemplate).not.toContain('{{vessel');
-    expect(compiled.htmlTemplate).toContain('{{lb}}{{lb}}vessel.name}}');
+    expect(compiled.htmlTemplate).toContain('{{lb}}{{lb}}vessel.name{{rb}}{{rb}}');
   });
 
   it('the full MJML (content included) passes strict validation', async () => {
@@ -51,7 +56,7 @@ describe('compileIssue on the example issue', async () => {
     expect(out.errors).toEqual([]);
     // The skeleton optimisation (content inserted after MJML) must not change the document.
     const values: Record<string, string> = { archiveUrl: 'ARCHIVE', email: 'EMAIL', unsubscribeUrl: 'UNSUB', name: 'NAME' };
-    const ours = Handlebars.compile(compiled.htmlTemplate)({ lb: '{', bs: '\\', ...values });
+    const ours = Handlebars.compile(compiled.htmlTemplate)({ ...TEMPLATE_CONSTANTS, ...values });
     const full = out.html.replace(/nl[0-9a-f]{12}P(\w+?)Q/g, (_m, n: string) => values[n] ?? '');
     const norm = (h: string): string => h.replace(/\s+/g, ' ');
     const a = norm(ours);
@@ -72,6 +77,17 @@ describe('compileIssue errors', () => {
     const err = await compileIssue(parseIssue('no front matter here\n', 'plain.md')).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(IssueCompileError);
     expect((err as Error).message).toMatch(/^plain\.md: line 1: no front matter/);
+  });
+
+  it('check reports MJML validation errors (strict) from a broken template as errors', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'emails-'));
+    cpSync(DEFAULT_TEMPLATES_DIR, dir, { recursive: true });
+    const partial = join(dir, 'partials/section.mjml.hbs');
+    writeFileSync(partial, readFileSync(partial, 'utf8').replace('<mj-column>', '<mj-column bogus-attribute="1">'));
+    const issue = parseIssue('---\ntitle: T\n---\n\n## A\n\ntext\n', 'mjml.md');
+    const d = await checkIssue(issue, { templatesDir: dir });
+    expect(d).toEqual([expect.objectContaining({ severity: 'error', file: 'mjml.md', line: 1, message: expect.stringMatching(/^MJML validation .*bogus-attribute/) })]);
+    await expect(compileIssue(issue, { templatesDir: dir })).rejects.toBeInstanceOf(IssueCompileError);
   });
 
   it('check reports links, alt text and Gmail size with lines', async () => {

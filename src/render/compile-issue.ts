@@ -29,8 +29,10 @@ export interface CompileOptions {
 
 export interface CompileResult {
   compiled: CompiledIssue;
-  /** The MJML source that was compiled (for `render --format mjml`). */
+  /** The full MJML source, content included; per-recipient fields are random sentinels. */
   mjml: string;
+  /** The same MJML with the fields shown as Handlebars placeholders (for `render --format mjml`). */
+  mjmlTemplate: string;
   /** Every diagnostic: the issue's own plus compile-time ones (MJML, size). */
   diagnostics: Diagnostic[];
   /** Byte size of the HTML part for a sample recipient. */
@@ -169,7 +171,8 @@ export async function compileIssueDetailed(issue: Issue, options: CompileOptions
     });
   }
   compiled.warnings = diagnostics;
-  return { compiled, mjml, diagnostics, htmlBytes };
+  const mjmlTemplate = mjml.replace(sentinelPattern, (_m, name: string) => replacements[name] ?? '');
+  return { compiled, mjml, mjmlTemplate, diagnostics, htmlBytes };
 }
 
 const key = (d: Diagnostic): string => `${d.line}:${d.message}`;
@@ -209,6 +212,11 @@ export const htmlToText = compileHtmlToText({
 });
 
 const mjmlCache = new Map<string, string>();
+
+/** Forget cached MJML layouts (benchmarks measure the uncached path with it). */
+export function clearMjmlCache(): void {
+  mjmlCache.clear();
+}
 
 /** MJML (strict) with a small cache keyed by the skeleton source; errors become diagnostics. */
 async function mjmlToHtml(source: string, file: string): Promise<string> {

@@ -4,4 +4,7 @@ export { prepareMessages } from './prepare-messages.js';
 export { checkIssue, checkIssueFile } from './check-issue.js';
 export { qpEncode, encodeWords, formatAddress, stripControl } from './mime.js';
 export { escapeTemplateText } from './template-text.js';
+export { renderForRecipient } from './preview.js';
 export type { CompiledIssue, Diagnostic, Recipient, MessageOptions, BuiltMessage, MessageFactory } from './types.js';
+export { compileOptionsFromConfig } from './options-from-config.js';
+export { clearMjmlCache } from './compile-issue.js';

@@ -26,7 +26,6 @@ describe('qpEncode', () => {
       expect(line.length).toBeLessThanOrEqual(76);
       expect(line).not.toMatch(/[ \t]$/);
     }
-    // eslint-disable-next-line no-control-regex
     expect(enc).toMatch(/^[\t\x20-\x7e\r\n]*$/);
   });
 
@@ -65,6 +64,9 @@ describe('headers', () => {
     expect(long.split('\r\n ').every((l) => l.length <= 78)).toBe(true);
     expect(decodeWords(encodeUnstructured('Crème brûlée weekly'))).toBe('Crème brûlée weekly');
     expect(encodeWords('=?looks?encoded?=')).toMatch(/^=\?UTF-8\?B\?/);
+    const unbroken = encodeUnstructured('x'.repeat(2000));
+    expect(Math.max(...unbroken.split('\r\n').map((l) => l.length))).toBeLessThanOrEqual(76);
+    expect(decodeWords(unbroken)).toBe('x'.repeat(2000));
   });
 
   it('parses From values and formats RFC 5322 dates', () => {

@@ -54,8 +54,8 @@ export function stripControl(value: string): string {
 const NEEDS_ENCODING = /[^\u0020-\u007e]|=\?/;
 
 /** RFC 2047 encoded words (base64, ≤ 75 chars each, split on character boundaries), folded. */
-export function encodeWords(value: string): string {
-  if (!NEEDS_ENCODING.test(value)) return value;
+export function encodeWords(value: string, force = false): string {
+  if (!force && !NEEDS_ENCODING.test(value)) return value;
   const words: string[] = [];
   let chunk = '';
   let chunkBytes = 0;
@@ -76,7 +76,8 @@ export function encodeWords(value: string): string {
 /** An unstructured header value (Subject): control chars removed, encoded when not plain ASCII, folded. */
 export function encodeUnstructured(value: string): string {
   const clean = stripControl(value);
-  if (NEEDS_ENCODING.test(clean)) return encodeWords(clean);
+  // Encoded words also split a run without spaces that could not be folded under 998 octets.
+  if (NEEDS_ENCODING.test(clean) || /\S{900}/.test(clean)) return encodeWords(clean, true);
   return foldAtSpaces(clean, 'Subject: '.length);
 }
 

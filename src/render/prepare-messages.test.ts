@@ -7,6 +7,7 @@ import { parseIssueFile } from '../issue/parse-issue.js';
 import { EXAMPLE_ISSUE, EXAMPLE_SITE_URL } from '../../test/support/example-issue.js';
 import { compileIssue } from './compile-issue.js';
 import { prepareMessages } from './prepare-messages.js';
+import { TEMPLATE_CONSTANTS } from './template-text.js';
 import type { CompiledIssue, MessageOptions, Recipient } from './types.js';
 
 const opts: MessageOptions = {
@@ -73,8 +74,8 @@ describe('prepareMessages', async () => {
   });
 
   it('matches MailComposer on subject, parts and headers', async () => {
-    const html = Handlebars.compile(compiled.htmlTemplate)({ lb: '{', bs: '\\', archiveUrl: opts.archiveUrl, ...ana });
-    const text = Handlebars.compile(compiled.textTemplate, { noEscape: true })({ lb: '{', bs: '\\', archiveUrl: opts.archiveUrl, ...ana });
+    const html = Handlebars.compile(compiled.htmlTemplate)({ ...TEMPLATE_CONSTANTS, archiveUrl: opts.archiveUrl, ...ana });
+    const text = Handlebars.compile(compiled.textTemplate, { noEscape: true })({ ...TEMPLATE_CONSTANTS, archiveUrl: opts.archiveUrl, ...ana });
     const reference = await new MailComposer({ from: opts.from, to: { name: ana.name ?? '', address: ana.email }, subject: compiled.meta.title, text, html }).compile().build();
     const ref = await simpleParser(reference);
     expect(mail.subject).toBe(ref.subject);

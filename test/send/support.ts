@@ -5,12 +5,16 @@ import type { Kysely } from 'kysely';
 import type { Database } from '../../src/store/schema.js';
 
 export const ROOT = join(import.meta.dirname, '../..');
-export const TSX = join(ROOT, 'node_modules/.bin/tsx');
+/**
+ * Run TypeScript children as `node --import tsx FILE`, not through the tsx CLI: the CLI is
+ * a wrapper process, and a kill -9 aimed at it would orphan the real worker.
+ */
+const NODE_TSX = ['--import', 'tsx'];
 
 /** Run a TypeScript file in a child process; resolves with stdout on exit 0. */
 export function runTs(file: string, args: string[], env: NodeJS.ProcessEnv = {}): Promise<string> {
   return new Promise((resolve, reject) => {
-    const child = spawn(TSX, [file, ...args], { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [...NODE_TSX, file, ...args], { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     let err = '';
     child.stdout.on('data', (d: Buffer) => (out += d.toString()));
@@ -20,7 +24,7 @@ export function runTs(file: string, args: string[], env: NodeJS.ProcessEnv = {})
 }
 
 export function spawnTs(file: string, args: string[], env: NodeJS.ProcessEnv): ChildProcess {
-  return spawn(TSX, [file, ...args], { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  return spawn(process.execPath, [...NODE_TSX, file, ...args], { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['pipe', 'pipe', 'pipe'] });
 }
 
 /** A list with `n` active subscribers (ids ascending); returns the list id. */
