@@ -9,6 +9,7 @@ import { InputError } from '../../errors.js';
 import { parseIssue } from '../../issue/index.js';
 import type { Logger } from '../../logger.js';
 import { compileIssueDetailed, prepareMessages } from '../../render/index.js';
+import { compileOptionsFromConfig } from '../../render/options-from-config.js';
 import { TEMPLATE_CONSTANTS } from '../../render/template-text.js';
 import type { CompiledIssue } from '../../render/types.js';
 import { SesTransport } from '../../ses/ses-transport.js';
@@ -35,12 +36,7 @@ export function createCompilerBridge(config: Config, logger?: Logger): CompilerB
       if (errors.length > 0) {
         throw new InputError(errors.map((d) => `${d.line ? `line ${d.line}: ` : ''}${d.message}`).join('; '), 'markdown');
       }
-      const result = await compileIssueDetailed(issue, {
-        siteUrl: config.SITE_URL ?? null,
-        subjectTemplate: config.SUBJECT_TEMPLATE,
-        postalAddress: config.POSTAL_ADDRESS ?? null,
-        listName: config.LIST_NAME,
-      });
+      const result = await compileIssueDetailed(issue, compileOptionsFromConfig(config));
       const subject = Handlebars.compile(result.compiled.subjectTemplate, { noEscape: true })({ ...TEMPLATE_CONSTANTS, ...SAMPLE_READER });
       return {
         compiled: result.compiled,
