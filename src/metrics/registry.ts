@@ -11,7 +11,8 @@
  */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
-export const SEND_OUTCOMES = ['sent', 'failed', 'retried', 'throttled', 'skipped', 'duplicate'] as const;
+/** The send processor's outcomes (workers/send-processor.ts SendOutcome). */
+export const SEND_OUTCOMES = ['sent', 'skipped', 'failed', 'throttled', 'quota', 'account-paused', 'uncertain', 'not-sending', 'not-queued', 'other'] as const;
 export type SendOutcome = (typeof SEND_OUTCOMES)[number];
 
 /** SES v1 error names we tell apart; everything else is 'other'. */
@@ -27,6 +28,10 @@ export const SES_ERROR_CODES = [
   'InternalFailure',
   'TimeoutError',
   'NetworkingError',
+  'ECONNRESET',
+  'ECONNREFUSED',
+  'ETIMEDOUT',
+  'EPIPE',
   'other',
 ] as const;
 export type SesErrorCode = (typeof SES_ERROR_CODES)[number];
@@ -146,7 +151,7 @@ export class Metrics {
   }
 
   recordSend(outcome: SendOutcome | string, count = 1): void {
-    this.sends.inc({ outcome: oneOf<string>(SEND_OUTCOMES, outcome, 'failed') }, count);
+    this.sends.inc({ outcome: oneOf<string>(SEND_OUTCOMES, outcome, 'other') }, count);
   }
 
   recordSesError(code: string | undefined): void {

@@ -5,7 +5,7 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { recordSesError, recordWebhookEvent } from '../../src/metrics/registry.js';
-import { createSurfaceHarness, type SurfaceHarness } from './harness.js';
+import { createSurfaceHarness, SAMPLE_MARKDOWN, waitFor, type SurfaceHarness } from './harness.js';
 
 let h: SurfaceHarness;
 beforeAll(async () => {
@@ -97,9 +97,41 @@ describe('/metrics', () => {
     expect(text).toMatch(/newsletter_ses_errors_total\{code="Throttling"\} 1/);
     expect(text).toMatch(/newsletter_webhook_events_total\{type="other"\} 200/);
 
-    await h.ctx.send.queues.send.add('s', { c: 1, s: 1 }, { delay: 60_000, jobId: 'c1-s1' });
+    const probe = await h.ctx.send.queues.send.add('s', { c: 999_999, s: 1 }, { delay: 60_000, jobId: 'c999999-s1' });
     const served = (await h.app.inject({ method: 'GET', url: '/metrics' })).body;
     expect(served).toMatch(/newsletter_queue_depth\{queue="send",state="delayed"\} 1/);
     expect(served).toMatch(/newsletter_queue_depth\{queue="fanout",state="waiting"\} 0/);
+    await probe.remove();
+  });
+
+  it('counts sends by outcome, SES errors by code and webhook events by type from a real send', async () => {
+    const { metrics } = await import('../../src/metrics/registry.js');
+    const value = async (name: string, label: string) => {
+      const line = (await metrics.registry.metrics()).split('\n').find((l) => l.startsWith(`${name}{${label}}`));
+      return line ? Number(line.split(' ').at(-1)) : 0;
+    };
+    const before = {
+      sent: await value('newsletter_sends_total', 'outcome="sent"'),
+      bounce: await value('newsletter_webhook_events_total', 'type="bounce"'),
+      delivery: await value('newsletter_webhook_events_total', 'type="delivery"'),
+      errors: (await metrics.registry.getSingleMetricAsString('newsletter_ses_errors_total')).split('\n').filter((l) => !l.startsWith('#')).reduce((s, l) => s + Number(l.split(' ').at(-1) || 0), 0),
+    };
+    await h.startWorker();
+    for (const email of ['success+m1@simulator.amazonses.com', 'success+m2@simulator.amazonses.com', 'bounce+m3@simulator.amazonses.com']) {
+      expect((await h.api('POST', '/api/subscribers', { token: h.tokens.editor, body: { email, list: 'metrics' } })).status).toBe(201);
+    }
+    const created = await h.api('POST', '/api/campaigns', { token: h.tokens.editor, body: { markdown: SAMPLE_MARKDOWN, list: 'metrics' } });
+    const id = (created.json.campaign as { id: number }).id;
+    h.sim.failNext(1, 500); // one SES server fault: retried, counted by code
+    await h.api('POST', `/api/campaigns/${id}/send`, { token: h.tokens.editor, body: {} });
+    await waitFor('sent and settled', async () => {
+      const s = (await h.api('GET', `/api/campaigns/${id}/stats`, { token: h.tokens.editor })).json;
+      return s.status === 'sent' && s.delivered === 2 && s.bounced === 1;
+    });
+    expect(await value('newsletter_sends_total', 'outcome="sent"')).toBe(before.sent + 3);
+    expect(await value('newsletter_webhook_events_total', 'type="bounce"')).toBe(before.bounce + 1);
+    expect(await value('newsletter_webhook_events_total', 'type="delivery"')).toBe(before.delivery + 2);
+    const errors = (await metrics.registry.getSingleMetricAsString('newsletter_ses_errors_total')).split('\n').filter((l) => !l.startsWith('#'));
+    expect(errors.reduce((s, l) => s + Number(l.split(' ').at(-1) || 0), 0)).toBe(before.errors + 1);
   });
 });
