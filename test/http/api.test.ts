@@ -126,6 +126,10 @@ describe('OpenAPI document', () => {
     expect(Object.keys(create.properties!)).toEqual(expect.arrayContaining(['markdown', 'path', 'list', 'subject']));
     // Nothing outside /api leaks into the API document.
     expect(Object.keys(paths).every((p) => p.startsWith('/api/'))).toBe(true);
+    // Browsable at /api/docs from local assets.
+    const docs = await fetch(`${h.base}/api/docs/static/index.html`);
+    expect(docs.status).toBe(200);
+    expect(await docs.text()).toMatch(/swagger/i);
   });
 });
 
