@@ -73,7 +73,7 @@ function quietSdkNodeVersionWarning(): void {
   const listeners = process.listeners('warning');
   process.removeAllListeners('warning');
   process.on('warning', (w) => {
-    if (w.name === 'NodeVersionSupportWarning') return;
+    if (w.name === 'NodeVersionSupportWarning' || w.message.startsWith('NodeVersionSupportWarning')) return;
     for (const l of listeners) l(w);
   });
 }
@@ -147,7 +147,7 @@ export async function runDemo(opts: DemoOptions): Promise<number> {
     // The SDK reads credentials from the environment; aws-ses-v2-local accepts any.
     process.env.AWS_ACCESS_KEY_ID ??= 'demo';
     process.env.AWS_SECRET_ACCESS_KEY ??= 'demo';
-    if (sharedRedis && !opts.serve) {
+    if (sharedRedis) {
       cleanups.push(async () => {
         const { Redis } = await import('ioredis');
         const r = new Redis(redisUrl, { maxRetriesPerRequest: null });
