@@ -161,6 +161,27 @@ describe('dashboard', () => {
     const bounceRows = page.locator('tbody[data-fragment="problems"] tr.problem-bounce');
     expect(await bounceRows.count()).toBe(BOUNCES);
     expect(await bounceRows.first().locator('.reason').textContent()).not.toBe('');
+
+    // Clicks arrive later through the same signed webhook; the page ranks the links.
+    const rows = await h.store.db.selectFrom('deliveries').select(['subscriber_id', 'email', 'ses_message_id']).where('campaign_id', '=', id).where('status', '=', 'delivered').orderBy('subscriber_id').limit(12).execute();
+    const links = ['https://docs.example.org/plan', 'https://github.com/example/harbor/milestone/31'];
+    for (const [i, r] of rows.entries()) {
+      const link = i < 8 ? links[0]! : links[1]!;
+      const status = await h.postSesEvent({
+        eventType: 'Click',
+        mail: { timestamp: new Date().toISOString(), messageId: r.ses_message_id, destination: [r.email], tags: { campaign: [String(id)], subscriber: [String(r.subscriber_id)] } },
+        click: { timestamp: new Date().toISOString(), ipAddress: '192.0.2.1', userAgent: 'Mozilla/5.0', link, linkTags: {} },
+      });
+      expect(status).toBe(200);
+    }
+    await expect.poll(() => page.locator('[data-stat="clicked"]').textContent(), { timeout: 5000 }).toBe('12');
+    expect((await apiStats(id)).clicked).toBe(12);
+    const linkRows = page.locator('tbody[data-fragment="links"] tr');
+    await expect.poll(() => linkRows.count(), { timeout: 5000 }).toBe(2);
+    expect(await linkRows.nth(0).locator('.url').textContent()).toBe(links[0]);
+    expect(await linkRows.nth(0).locator('.num').textContent()).toBe('8');
+    expect(await linkRows.nth(1).locator('.num').textContent()).toBe('4');
+    await page.goto(`${h.base}/admin/campaigns/${id}`); // without the "resumed" notice, for the README shot
     await page.screenshot({ path: join(ARTIFACTS, 'dashboard-complete.png'), fullPage: true });
     await page.screenshot({ path: join(ARTIFACTS, 'dashboard-complete-viewport.png') });
     mkdirSync(join(ROOT, 'docs'), { recursive: true });

@@ -12,7 +12,7 @@ import { loadConfig, type Config } from '../../src/config.js';
 import { buildServer } from '../../src/http/server.js';
 import { createLogger } from '../../src/logger.js';
 import { Metrics } from '../../src/metrics/registry.js';
-import { createSnsSigningIdentity } from '../../src/simulator/sns-signer.js';
+import { createSnsSigningIdentity, signedNotification } from '../../src/simulator/sns-signer.js';
 import { startSesSimulator, type SesSimulator, type SesSimulatorOptions } from '../../src/simulator/ses-simulator.js';
 import { startWorkerRuntime, type WorkerRuntime } from '../../workers/runtime.js';
 import { createDefaultDeps } from '../../workers/default-deps.js';
@@ -33,6 +33,8 @@ export interface SurfaceHarness {
   store: TestStore;
   tokens: { admin: string; editor: string };
   startWorker(): Promise<WorkerRuntime>;
+  /** POST an SES event-publishing payload to /webhooks/ses, signed like SNS; returns the status. */
+  postSesEvent(payload: Record<string, unknown>): Promise<number>;
   /** fetch against the server with an optional bearer token. */
   api(method: string, path: string, options?: { token?: string; body?: unknown; headers?: Record<string, string> }): Promise<{ status: number; json: Record<string, unknown>; text: string }>;
   close(): Promise<void>;
@@ -100,6 +102,12 @@ export async function createSurfaceHarness(options: { sendRate?: number; sim?: S
       const rt = await startWorkerRuntime({ config, logger, createDeps: createDefaultDeps, sweepIntervalMs: 250 });
       runtimes.push(rt);
       return rt;
+    },
+    async postSesEvent(payload) {
+      const envelope = signedNotification(payload, identity, { topicArn: TOPIC_ARN });
+      const res = await fetch(`${base}/webhooks/ses`, { method: 'POST', headers: { 'content-type': 'text/plain; charset=UTF-8' }, body: JSON.stringify(envelope) });
+      await res.arrayBuffer();
+      return res.status;
     },
     async api(method, path, o = {}) {
       const headers: Record<string, string> = { ...(o.headers ?? {}) };
