@@ -11,6 +11,9 @@ import { registerSubscribers } from './subscribers.js';
 import { registerSesSimulator } from './ses-simulator.js';
 import { registerRender } from './render.js';
 import { registerCheck } from './check.js';
+import { registerSend } from './send.js';
+import { registerCampaigns } from './campaigns.js';
+import { registerWorker } from './worker.js';
 
 const program = new Command('newsletter')
   .description('Compile Markdown newsletter issues and send them through Amazon SES')
@@ -22,6 +25,9 @@ registerSubscribers(program);
 registerSesSimulator(program);
 registerRender(program);
 registerCheck(program);
+registerSend(program);
+registerCampaigns(program);
+registerWorker(program);
 
 try {
   await program.parseAsync(process.argv);
