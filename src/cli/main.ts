@@ -14,6 +14,9 @@ import { registerTokens } from './tokens.js';
 import { registerDemo } from './demo.js';
 import { registerRender } from './render.js';
 import { registerCheck } from './check.js';
+import { registerSend } from './send.js';
+import { registerCampaigns } from './campaigns.js';
+import { registerWorker } from './worker.js';
 
 const program = new Command('newsletter')
   .description('Compile Markdown newsletter issues and send them through Amazon SES')
@@ -28,6 +31,9 @@ registerTokens(program);
 registerDemo(program);
 registerRender(program);
 registerCheck(program);
+registerSend(program);
+registerCampaigns(program);
+registerWorker(program);
 
 try {
   await program.parseAsync(process.argv);
