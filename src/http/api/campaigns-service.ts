@@ -17,7 +17,7 @@ export interface CompiledSource {
   title: string;
   slug: string;
   date: string | null;
-  /** Subject for a sample reader (SUBJECT_TEMPLATE applied), used when none is given. */
+  /** SUBJECT_TEMPLATE rendered without recipient fields; used when no subject is given. */
   subject: string;
   warnings: Diagnostic[];
 }

@@ -37,7 +37,8 @@ export function createCompilerBridge(config: Config, logger?: Logger): CompilerB
         throw new InputError(errors.map((d) => `${d.line ? `line ${d.line}: ` : ''}${d.message}`).join('; '), 'markdown');
       }
       const result = await compileIssueDetailed(issue, compileOptionsFromConfig(config));
-      const subject = Handlebars.compile(result.compiled.subjectTemplate, { noEscape: true })({ ...TEMPLATE_CONSTANTS, ...SAMPLE_READER });
+      // Stored subject: the template without recipient fields, as the CLI's `send` stores it.
+      const subject = Handlebars.compile(result.compiled.subjectTemplate, { noEscape: true })({ ...TEMPLATE_CONSTANTS, name: '', email: '' });
       return {
         compiled: result.compiled,
         title: issue.title ?? result.compiled.meta.title,
