@@ -207,4 +207,26 @@ describe('an editor runs a whole send through the API alone', () => {
     const again = await h.api('POST', `/api/campaigns/${id}/send`, { token, body: {} });
     expect(again.status).toBe(409);
   });
+
+  it('creates from an issue file on the server, and manages subscribers to the end', async () => {
+    const token = h.tokens.editor;
+    const fromFile = await h.api('POST', '/api/campaigns', { token, body: { path: 'examples/2026-11-22-harbor-weekly.md', list: 'editor-run' } });
+    expect(fromFile.status, fromFile.text).toBe(201);
+    expect((fromFile.json.campaign as { title: string }).title).toContain('Tidewater Weekly');
+    const missing = await h.api('POST', '/api/campaigns', { token, body: { path: 'examples/nope.md', list: 'editor-run' } });
+    expect(missing).toMatchObject({ status: 400, json: { field: 'path' } });
+
+    const email = 'success+leaver@simulator.amazonses.com';
+    await h.api('POST', '/api/subscribers', { token, body: { email, name: 'Leaver', list: 'editor-run', attributes: { city: 'Porto' } } });
+    const shown = await h.api('GET', `/api/subscribers/${encodeURIComponent(email)}`, { token });
+    expect(shown.json).toMatchObject({ email, name: 'Leaver', status: 'active', attributes: { city: 'Porto' } });
+    const left = await h.api('POST', `/api/subscribers/${encodeURIComponent(email)}/unsubscribe`, { token, body: { list: 'editor-run' } });
+    expect(left.json).toMatchObject({ status: 'unsubscribed', lists: [{ name: 'editor-run', status: 'unsubscribed' }] });
+    const removed = await h.api('DELETE', `/api/subscribers/${encodeURIComponent(email)}`, { token: h.tokens.admin });
+    expect(removed.status).toBe(204);
+    expect((await h.api('GET', `/api/subscribers/${encodeURIComponent(email)}`, { token })).status).toBe(404);
+    // The address stays suppressed: adding it again is refused.
+    const again = await h.api('POST', '/api/subscribers', { token, body: { email, list: 'editor-run' } });
+    expect(again.status).toBe(409);
+  });
 });

@@ -64,6 +64,7 @@ export async function createSurfaceHarness(options: { sendRate?: number; sim?: S
     FROM_ADDRESS: 'Surfaces Test <news@example.com>',
     UNSUBSCRIBE_SECRET: 'surfaces-test-secret-surfaces-test-secret',
     PUBLIC_URL: 'http://127.0.0.1:3000',
+    SITE_URL: 'https://news.example.org',
     SNS_TOPIC_ARNS: TOPIC_ARN,
     SNS_CERTS: certs,
     WORKER_CONCURRENCY: '20',
