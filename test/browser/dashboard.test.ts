@@ -132,7 +132,7 @@ describe('dashboard', () => {
     await sleep(1500);
     expect(Number((await apiStats(id)).sent)).toBe(pausedAt);
     expect(pausedAt).toBeLessThan(SUBSCRIBERS);
-    await expect.poll(() => page.locator('[data-stat="sent"]').textContent(), { timeout: 5000 }).toBe(String(pausedAt));
+    await expect.poll(() => page.locator('[data-stat="sent"]').textContent(), { timeout: 12_000 }).toBe(String(pausedAt));
     expect(await page.locator('form[data-action="pause"]').isHidden()).toBe(true);
     await page.screenshot({ path: join(ARTIFACTS, 'dashboard-paused.png'), fullPage: true });
 
@@ -149,7 +149,7 @@ describe('dashboard', () => {
     }, 30_000, 250);
     expect(final).toMatchObject({ status: 'sent', total: SUBSCRIBERS, sent: SUBSCRIBERS, bounced: BOUNCES, delivered: SUBSCRIBERS - BOUNCES, queued: 0 });
     // The page catches up within a poll or two and then shows exactly the API's numbers.
-    await expect.poll(() => page.locator('[data-stat="delivered"]').textContent(), { timeout: 5000 }).toBe(String(final.delivered));
+    await expect.poll(() => page.locator('[data-stat="delivered"]').textContent(), { timeout: 12_000 }).toBe(String(final.delivered));
     const shown = await pageStats(page);
     for (const k of COUNTERS) expect(shown[k], k).toBe(final[k]);
 
@@ -174,10 +174,10 @@ describe('dashboard', () => {
       });
       expect(status).toBe(200);
     }
-    await expect.poll(() => page.locator('[data-stat="clicked"]').textContent(), { timeout: 5000 }).toBe('12');
+    await expect.poll(() => page.locator('[data-stat="clicked"]').textContent(), { timeout: 12_000 }).toBe('12');
     expect((await apiStats(id)).clicked).toBe(12);
     const linkRows = page.locator('tbody[data-fragment="links"] tr');
-    await expect.poll(() => linkRows.count(), { timeout: 5000 }).toBe(2);
+    await expect.poll(() => linkRows.count(), { timeout: 12_000 }).toBe(2);
     expect(await linkRows.nth(0).locator('.url').textContent()).toBe(links[0]);
     expect(await linkRows.nth(0).locator('.num').textContent()).toBe('8');
     expect(await linkRows.nth(1).locator('.num').textContent()).toBe('4');

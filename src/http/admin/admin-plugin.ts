@@ -71,6 +71,10 @@ const ASSETS: Record<string, { type: string; body: string }> = {
 
 const CSP = "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
 
+const isLive = (status: string) => status === 'sending' || status === 'paused' || status === 'scheduled';
+/** Poll every second while something moves, every 5 s otherwise. */
+const pollInterval = (live: boolean) => (live ? 1000 : 5000);
+
 function isPublic(url: string): boolean {
   const path = url.split('?')[0]!;
   return PUBLIC_PATHS.some((p) => (p.endsWith('/') ? path.startsWith(p) : path === p));
@@ -205,9 +209,13 @@ export async function adminPlugin(app: FastifyInstance, deps: AdminDeps): Promis
 
   app.get('/admin', async (request, reply) => sendHtml(reply, campaignListPage(await campaignRows(), request.session!)));
 
-  app.get('/admin/campaigns.json', async (_request, reply) =>
-    reply.header('Cache-Control', 'no-store').send({ fragments: { rows: campaignRowsHtml(await campaignRows()).value } }),
-  );
+  app.get('/admin/campaigns.json', async (_request, reply) => {
+    const rows = await campaignRows();
+    return reply.header('Cache-Control', 'no-store').send({
+      fragments: { rows: campaignRowsHtml(rows).value },
+      interval: pollInterval(rows.some((r) => isLive(r.stats.status))),
+    });
+  });
 
   async function pageData(id: number): Promise<CampaignPageData> {
     const campaign = await deps.campaigns.get(id);
@@ -241,6 +249,8 @@ export async function adminPlugin(app: FastifyInstance, deps: AdminDeps): Promis
       progress: progressOf(data.stats),
       actions: actionsFor(data.stats.status),
       fragments: campaignFragments(data),
+      // Finished campaigns still receive late events (bounces, complaints, clicks): keep polling, slower.
+      interval: pollInterval(isLive(data.stats.status)),
     });
   });
 

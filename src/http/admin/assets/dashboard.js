@@ -51,6 +51,8 @@
     body.setAttribute('data-updated', String(Date.now()));
   }
 
+  var interval = 1000;
+
   function poll() {
     fetch(url, { credentials: 'same-origin', headers: { accept: 'application/json' } })
       .then(function (res) {
@@ -61,11 +63,14 @@
         return res.ok ? res.json() : null;
       })
       .then(function (data) {
-        if (data) apply(data);
+        if (data) {
+          apply(data);
+          if (typeof data.interval === 'number' && data.interval >= 500) interval = data.interval;
+        }
       })
       .catch(function () {})
       .then(function () {
-        setTimeout(poll, 1000);
+        setTimeout(poll, interval);
       });
   }
   setTimeout(poll, 1000);
