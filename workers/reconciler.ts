@@ -56,7 +56,11 @@ export function createReconciler(deps: ReconcilerDeps, options: ReconcilerOption
         deps.logger?.warn({ rows: requeued.length }, 'requeued rows left in flight without SES confirmation');
         const byCampaign = new Map<number, number[]>();
         for (const r of requeued) byCampaign.set(r.campaignId, [...(byCampaign.get(r.campaignId) ?? []), r.subscriberId]);
-        for (const [c, ids] of byCampaign) await enqueueSends(deps.queues.send, c, ids);
+        for (const [c, ids] of byCampaign) {
+          // A cancelled campaign's unconfirmed rows are not resent: they join the cancelled ones.
+          if ((await deps.campaigns.status(c))?.status === 'cancelled') await deps.ledger.cancelQueued(c, now);
+          else await enqueueSends(deps.queues.send, c, ids);
+        }
       }
 
       for (const c of await deps.campaigns.byStatus(['sending'])) {

@@ -103,25 +103,38 @@ export function createSendProcessor(deps: SendProcessorDeps) {
     const claimed = await deps.ledger.claim(campaignId, subscriberId, deps.workerId);
     if (!claimed) return 'not-queued';
 
-    const { listId, factory } = await campaignEntry(campaignId);
-    const subscriber = await deps.audience.recipient(subscriberId);
-    if (!subscriber || !(await deps.audience.isMailable(subscriberId, listId))) {
-      await deps.ledger.markSkipped(campaignId, subscriberId, deps.workerId, 'not mailable at send time');
-      pokeCompletion(campaignId);
-      return 'skipped';
+    // Until the SES call, a failure means nothing was sent: hand the row back and let BullMQ retry.
+    let raw: Buffer;
+    try {
+      const { listId, factory } = await campaignEntry(campaignId);
+      if (!(await deps.audience.isMailable(subscriberId, listId))) {
+        await deps.ledger.markSkipped(campaignId, subscriberId, deps.workerId, 'not mailable at send time');
+        pokeCompletion(campaignId);
+        return 'skipped';
+      }
+      const unsubscribeToken = signUnsubscribeToken({ subscriberId, listId }, deps.unsubscribeSecret);
+      try {
+        raw = factory.build({
+          subscriberId,
+          email: claimed.email,
+          name: claimed.name,
+          unsubscribeUrl: `${deps.publicUrl}/u/${unsubscribeToken}`,
+        }).raw;
+      } catch (err) {
+        // This recipient cannot be rendered (an address the MIME builder refuses): fail the row, not the campaign.
+        await deps.ledger.markFailed(campaignId, subscriberId, deps.workerId, `message build failed: ${String(err)}`);
+        pokeCompletion(campaignId);
+        return 'failed';
+      }
+    } catch (err) {
+      await deps.ledger.release(campaignId, subscriberId, deps.workerId, String(err)).catch(() => undefined);
+      throw err;
     }
 
     let messageId: string;
     try {
-      const token_ = signUnsubscribeToken({ subscriberId, listId }, deps.unsubscribeSecret);
-      const message = factory.build({
-        subscriberId,
-        email: claimed.email,
-        name: subscriber.name,
-        unsubscribeUrl: `${deps.publicUrl}/u/${token_}`,
-      });
       const sent = await deps.transport.sendRaw({
-        raw: message.raw,
+        raw,
         from: deps.from,
         to: claimed.email,
         tags: { campaign: String(campaignId), subscriber: String(subscriberId) },

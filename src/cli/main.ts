@@ -9,8 +9,14 @@ import { NewsletterError, ConfigError, InputError } from '../errors.js';
 import { registerMigrate } from './migrate.js';
 import { registerSubscribers } from './subscribers.js';
 import { registerSesSimulator } from './ses-simulator.js';
+import { registerServe } from './serve.js';
+import { registerTokens } from './tokens.js';
+import { registerDemo } from './demo.js';
 import { registerRender } from './render.js';
 import { registerCheck } from './check.js';
+import { registerSend } from './send.js';
+import { registerCampaigns } from './campaigns.js';
+import { registerWorker } from './worker.js';
 
 const program = new Command('newsletter')
   .description('Compile Markdown newsletter issues and send them through Amazon SES')
@@ -20,8 +26,14 @@ const program = new Command('newsletter')
 registerMigrate(program);
 registerSubscribers(program);
 registerSesSimulator(program);
+registerServe(program);
+registerTokens(program);
+registerDemo(program);
 registerRender(program);
 registerCheck(program);
+registerSend(program);
+registerCampaigns(program);
+registerWorker(program);
 
 try {
   await program.parseAsync(process.argv);

@@ -15,6 +15,8 @@ export interface ClaimedDelivery {
   campaignId: number;
   subscriberId: number;
   email: string;
+  /** Subscriber's name now (null if none or the subscriber was removed). */
+  name: string | null;
   attempts: number;
 }
 
@@ -79,29 +81,19 @@ export class DeliveryLedger {
    * won, null if the row was not queued (already sent, claimed by another worker, skipped…).
    */
   async claim(campaignId: number, subscriberId: number, workerId: string, now = Date.now()): Promise<ClaimedDelivery | null> {
-    const result = await this.db
-      .updateTable('deliveries')
-      .set((eb) => ({
-        status: 'sending',
-        claimed_by: workerId,
-        claimed_at: now,
-        attempts: eb('attempts', '+', 1),
-        updated_at: now,
-      }))
-      .where('campaign_id', '=', campaignId)
-      .where('subscriber_id', '=', subscriberId)
-      .where('status', '=', 'queued')
-      // SES confirmed an earlier attempt (Send event arrived after the row was requeued): never again.
-      .where('confirmed_at', 'is', null)
-      .executeTakeFirst();
-    if (Number(result.numUpdatedRows) !== 1) return null;
-    const row = await this.db
-      .selectFrom('deliveries')
-      .select(['email', 'attempts'])
-      .where('campaign_id', '=', campaignId)
-      .where('subscriber_id', '=', subscriberId)
-      .executeTakeFirstOrThrow();
-    return { campaignId, subscriberId, email: row.email, attempts: row.attempts };
+    // Hot path (once per message): one statement that claims and returns what the send
+    // needs, as a raw template (Kysely still picks the dialect's placeholders).
+    const result = await sql<{ email: string; attempts: number; name: string | null }>`
+      UPDATE deliveries
+      SET status = 'sending', claimed_by = ${workerId}, claimed_at = ${now}, attempts = attempts + 1, updated_at = ${now}
+      WHERE campaign_id = ${campaignId} AND subscriber_id = ${subscriberId} AND status = 'queued'
+        AND confirmed_at IS NULL
+      RETURNING email, attempts, (SELECT name FROM subscribers WHERE subscribers.id = deliveries.subscriber_id) AS name`.execute(this.db);
+    // confirmed_at IS NULL: SES confirmed an earlier attempt (its Send event arrived after
+    // the row was requeued), so it must never be sent again.
+    const row = result.rows[0];
+    if (!row) return null;
+    return { campaignId, subscriberId, email: row.email, name: row.name, attempts: Number(row.attempts) };
   }
 
   /** sending → `to`, only if still held by this worker. True if the write happened. */
@@ -125,7 +117,10 @@ export class DeliveryLedger {
 
   /** SES accepted the message. If an SES Send event already settled the row, only the id is filled in. */
   async markSent(campaignId: number, subscriberId: number, workerId: string, sesMessageId: string, now = Date.now()): Promise<boolean> {
-    const won = await this.settle(campaignId, subscriberId, workerId, { status: 'sent', ses_message_id: sesMessageId, sent_at: now }, now);
+    const result = await sql`
+      UPDATE deliveries SET status = 'sent', ses_message_id = ${sesMessageId}, sent_at = ${now}, updated_at = ${now}
+      WHERE campaign_id = ${campaignId} AND subscriber_id = ${subscriberId} AND status = 'sending' AND claimed_by = ${workerId}`.execute(this.db);
+    const won = Number(result.numAffectedRows ?? 0) === 1;
     if (!won) {
       await this.db
         .updateTable('deliveries')

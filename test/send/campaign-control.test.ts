@@ -112,6 +112,24 @@ describe('campaign control', () => {
     expect(h.sim.stats().errors).not.toEqual({});
   });
 
+  it('a send whose answer was lost (connection dropped) is left uncertain, then resent after UNCERTAIN_GRACE_S', async () => {
+    h = await createHarness({ subscribers: 100, sendRate: 100 });
+    h.sim.dropNext(3);
+    await h.startWorker();
+    const id = await h.startCampaign();
+    // The dropped sends stay 'sending' (not resent at once, not skipped) …
+    const left = await waitFor('rows left in flight', async () => {
+      const rows = await h!.store.db.selectFrom('deliveries').select(['subscriber_id', 'attempts']).where('campaign_id', '=', id)
+        .where('status', '=', 'sending').where('claimed_at', '<', Date.now() - 1000).execute();
+      return rows.length === 3 ? rows : undefined;
+    }, 20_000);
+    expect((await h.ctx.orchestrator.stats(id)).status).toBe('sending');
+    // … until the grace period passes without a Send event: then they are sent once.
+    await h.waitForStatus(id, 'sent', 30_000);
+    allOnce(h);
+    for (const r of left) expect((await h.ctx.ledger.get(id, r.subscriber_id))?.attempts).toBe(2);
+  });
+
   it('a scheduled send fires on time; one missed during downtime waits for confirmation', async () => {
     h = await createHarness({ subscribers: 50, sendRate: 200 });
     const at = Date.now() + 2000;

@@ -54,9 +54,14 @@ describe('crash safety', () => {
 
   it('three worker processes on Postgres keep the global rate and send exactly once', async () => {
     h = await createHarness({ dialect: 'postgres', subscribers: 1500, sendRate: 150, sim: { maxSendRate: 150 } });
+    const t0 = Date.now();
     const id = await h.startCampaign();
     await Promise.all([h.spawnWorker(), h.spawnWorker(), h.spawnWorker()]);
+    const t1 = Date.now();
     await h.waitForStatus(id, 'sent', 90_000);
+    const first = h.sim.messages[0]!.at;
+    const last = h.sim.messages[h.sim.messages.length - 1]!.at;
+    console.log(`three workers: spawn ${t1 - t0} ms, first send +${first - t0} ms, sending ${last - first} ms, done +${Date.now() - t0} ms`);
     exactlyOnce(h);
     expect(h.sim.worstWindow(1000)).toBeLessThanOrEqual(150);
     expect(h.sim.throttleCount()).toBe(0);

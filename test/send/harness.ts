@@ -14,21 +14,21 @@ import { openSendContext, type SendContext } from '../../src/campaigns/send-cont
 import { startWorkerRuntime, type WorkerRuntime } from '../../workers/runtime.js';
 import { createDefaultDeps } from '../../workers/default-deps.js';
 import type { CompiledIssue } from '../../src/render/types.js';
+import { compileIssue } from '../../src/render/compile-issue.js';
+import { parseIssueFile } from '../../src/issue/parse-issue.js';
+import { EXAMPLE_ISSUE, EXAMPLE_SITE_URL } from '../support/example-issue.js';
 import type { CampaignStatus } from '../../src/store/schema.js';
 import type { DialectName } from '../../src/store/db.js';
 import { createTestStore, type TestStore } from '../support/store.js';
 import { deletePrefix, TEST_REDIS_URL, uniquePrefix } from '../support/redis.js';
 import { ROOT, seedAudience, sleep, spawnTs, waitFor } from './support.js';
 
-export const TEST_COMPILED: CompiledIssue = {
-  version: 1,
-  meta: { title: 'Week 42', date: '2026-11-26', slug: 'week-42' },
-  subjectTemplate: 'Week 42 for {{name}}',
-  htmlTemplate: '<html><body><h1>Week 42</h1><p>Hello {{name}}</p><a href="{{unsubscribeUrl}}">Unsubscribe</a></body></html>',
-  textTemplate: 'Week 42\n\nHello {{name}}\n\nUnsubscribe: {{unsubscribeUrl}}\n',
-  preheader: 'Hello',
-  warnings: [],
-};
+/** The project's example issue, compiled once by the real compiler. */
+let compiledOnce: Promise<CompiledIssue> | undefined;
+export function exampleCompiled(): Promise<CompiledIssue> {
+  compiledOnce ??= compileIssue(parseIssueFile(EXAMPLE_ISSUE, { siteUrl: EXAMPLE_SITE_URL }), { siteUrl: EXAMPLE_SITE_URL });
+  return compiledOnce;
+}
 
 export interface HarnessOptions {
   dialect?: DialectName;
@@ -142,7 +142,7 @@ export async function createHarness(opts: HarnessOptions): Promise<Harness> {
         issueDate: '2026-11-26',
         sourcePath: null,
         sourceMarkdown: '# Week 42',
-        compiledJson: JSON.stringify(TEST_COMPILED),
+        compiledJson: JSON.stringify(await exampleCompiled()),
         scheduledAt: o.scheduledAt ?? null,
         status: o.scheduledAt ? 'scheduled' : 'draft',
       });

@@ -7,9 +7,9 @@ import { join } from 'node:path';
 import { BACKENDS, createTestStore, type TestStore } from '../support/store.js';
 import { DeliveryLedger } from '../../src/store/delivery-ledger.js';
 import { CampaignsRepository } from '../../src/store/campaigns-repository.js';
-import { runTs, seedAudience } from './support.js';
+import { seedAudience, spawnTs } from './support.js';
 
-const ROWS = 400;
+const ROWS = 1000;
 
 describe.each(BACKENDS)('delivery ledger claims on %s', (dialect) => {
   let store: TestStore | undefined;
@@ -34,13 +34,27 @@ describe.each(BACKENDS)('delivery ledger claims on %s', (dialect) => {
     await ledger.insertQueued(c.id, subs.map((s) => ({ subscriberId: s.id, email: s.email })));
 
     const fixture = join(import.meta.dirname, 'fixtures/claim-rows.ts');
-    const startAt = String(Date.now() + 2500);
-    const [a, b] = await Promise.all([
-      runTs(fixture, [store.url, String(c.id), String(ROWS), 'worker-a', startAt]),
-      runTs(fixture, [store.url, String(c.id), String(ROWS), 'worker-b', startAt]),
-    ]);
-    const wonA = JSON.parse(a) as number[];
-    const wonB = JSON.parse(b) as number[];
+    const children = ['worker-a', 'worker-b'].map((w) => spawnTs(fixture, [store!.url, String(c.id), String(ROWS), w], {}));
+    const outputs = children.map(
+      (child) =>
+        new Promise<{ ready: Promise<void>; result: Promise<number[]> }>((resolve) => {
+          let out = '';
+          let markReady: () => void;
+          const ready = new Promise<void>((r) => (markReady = r));
+          const result = new Promise<number[]>((res, rej) => {
+            child.stdout!.on('data', (d: Buffer) => {
+              out += d.toString();
+              if (out.startsWith('ready\n')) markReady();
+            });
+            child.on('exit', (code) => (code === 0 ? res(JSON.parse(out.slice('ready\n'.length)) as number[]) : rej(new Error(`claimer exited ${code}`))));
+          });
+          resolve({ ready, result });
+        }),
+    );
+    const [a, b] = await Promise.all(outputs);
+    await Promise.all([a!.ready, b!.ready]);
+    for (const child of children) child.stdin!.write('go\n');
+    const [wonA, wonB] = await Promise.all([a!.result, b!.result]);
     const both = wonA.filter((id) => new Set(wonB).has(id));
     expect(both).toEqual([]);
     expect(wonA.length + wonB.length).toBe(ROWS);

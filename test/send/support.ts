@@ -24,7 +24,7 @@ export function runTs(file: string, args: string[], env: NodeJS.ProcessEnv = {})
 }
 
 export function spawnTs(file: string, args: string[], env: NodeJS.ProcessEnv): ChildProcess {
-  return spawn(process.execPath, [...NODE_TSX, file, ...args], { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  return spawn(process.execPath, [...NODE_TSX, file, ...args], { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['pipe', 'pipe', 'pipe'] });
 }
 
 /** A list with `n` active subscribers (ids ascending); returns the list id. */

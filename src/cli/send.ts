@@ -1,0 +1,65 @@
+/** `send FILE --list NAME [--at ISO] [--wait]`: create a campaign from an issue and start (or schedule) it. */
+import type { Command } from 'commander';
+import { loadConfig, requireConfig } from '../config.js';
+import { InputError } from '../errors.js';
+import { openSendContext } from '../campaigns/send-context.js';
+import { createCampaignFromFile } from '../campaigns/prepare-campaign.js';
+import { formatStats } from './campaigns.js';
+
+export function registerSend(program: Command): void {
+  program
+    .command('send <file>')
+    .description('send an issue to a list (a running `worker` does the sending)')
+    .option('--list <name>', 'list to send to', 'default')
+    .option('--at <iso>', 'schedule the send for this time (ISO 8601)')
+    .option('--wait', 'wait until the campaign is done, showing progress')
+    .option('--json', 'print the campaign stats as JSON')
+    .action(async (file: string, opts: { list: string; at?: string; wait?: boolean; json?: boolean }) => {
+      const config = requireConfig(loadConfig(), ['FROM_ADDRESS', 'UNSUBSCRIBE_SECRET'], 'send');
+      let at: Date | undefined;
+      if (opts.at !== undefined) {
+        at = new Date(opts.at);
+        if (Number.isNaN(at.getTime())) throw new InputError(`--at "${opts.at}" is not an ISO 8601 date-time`);
+      }
+      const ctx = await openSendContext(config);
+      try {
+        const { campaign, warnings } = await createCampaignFromFile(ctx, config, { file, listName: opts.list, at });
+        for (const w of warnings) console.error(`warning: ${file}: ${w}`);
+        if (at) {
+          console.error(`campaign ${campaign.id} scheduled for ${at.toISOString()}`);
+        } else {
+          await ctx.orchestrator.start(campaign.id);
+          console.error(`campaign ${campaign.id} sending`);
+        }
+        if (opts.wait) {
+          const done = await waitForCampaign(ctx, campaign.id, !opts.json && process.stderr.isTTY === true);
+          if (done.failed > 0) process.exitCode = 1;
+        }
+        const stats = await ctx.orchestrator.stats(campaign.id);
+        console.log(opts.json ? JSON.stringify(stats, null, 2) : formatStats(stats));
+      } finally {
+        await ctx.close();
+      }
+    });
+}
+
+async function waitForCampaign(ctx: Awaited<ReturnType<typeof openSendContext>>, id: number, progress: boolean) {
+  const { SingleBar, Presets } = await import('cli-progress');
+  const bar = progress ? new SingleBar({ format: 'sending [{bar}] {value}/{total} {rate}/s eta {eta}s', etaBuffer: 50 }, Presets.shades_classic) : null;
+  let started = false;
+  for (;;) {
+    const s = await ctx.orchestrator.stats(id);
+    if (bar) {
+      const done = s.total - s.queued;
+      if (!started) {
+        bar.start(s.total, done, { rate: s.rate_per_s });
+        started = true;
+      } else bar.update(done, { rate: s.rate_per_s });
+    }
+    if (s.status === 'sent' || s.status === 'cancelled') {
+      bar?.stop();
+      return s;
+    }
+    await new Promise((r) => setTimeout(r, 500));
+  }
+}
