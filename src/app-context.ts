@@ -18,6 +18,7 @@ import { createRedisConnection } from './queue/connection.js';
 import { ApiTokensRepository } from './store/api-tokens-repository.js';
 import { openStore, type Store } from './store/db.js';
 import { createCompilerBridge } from './http/api/compiler-bridge.js';
+import { openSignupPages } from './signup/signup-pages.js';
 
 export interface AppContext {
   config: Config;
@@ -88,6 +89,8 @@ export async function openAppContext(config: Config, options: OpenAppContextOpti
   });
   const subscribers = createSubscribersService(store);
   const metrics = options.metrics ?? processMetrics;
+  // Public sign-up pages (double opt-in): on whenever links can be signed.
+  const signupPages = config.SIGNUP_SECRET || config.UNSUBSCRIBE_SECRET ? openSignupPages(config, redis) : null;
 
   return {
     config,
@@ -108,7 +111,8 @@ export async function openAppContext(config: Config, options: OpenAppContextOpti
       campaigns,
       subscribers,
       verifyToken,
-      queues: [send.queues.fanout, send.queues.send],
+      queues: [send.queues.fanout, send.queues.send, ...(signupPages ? [signupPages.queue] : [])],
+      ...(signupPages ? { signup: signupPages.signup } : {}),
       metrics,
       tokenExists: async (id: number) =>
         (await store.db.selectFrom('api_tokens').select('id').where('id', '=', id).executeTakeFirst()) !== undefined,
@@ -117,6 +121,7 @@ export async function openAppContext(config: Config, options: OpenAppContextOpti
     async close() {
       await bridge.close();
       await send.close();
+      await signupPages?.close();
       redis.disconnect();
       await store.destroy();
     },
