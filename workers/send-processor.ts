@@ -18,6 +18,7 @@ import type { CampaignStatus } from '../src/store/schema.js';
 import type { CompiledIssue, MessageFactory } from '../src/render/types.js';
 import type { SendJobData } from '../src/queue/send-queues.js';
 import { signUnsubscribeToken } from '../src/unsubscribe/token.js';
+import { archiveUrlFor } from '../src/archive/archive-repository.js';
 
 export interface SendProcessorDeps {
   workerId: string;
@@ -73,6 +74,8 @@ export function createSendProcessor(deps: SendProcessorDeps) {
           from: deps.from,
           campaignId: id,
           listId: `${deps.listName.replace(/[<>\r\n"]/g, '')} <list-${c.list_id}.${host}>`,
+          // "View in browser": the issue's public archive page (src/http/pages/archive-routes.ts).
+          archiveUrl: archiveUrlFor(deps.publicUrl, c.issue_slug),
         });
         return { listId: c.list_id, factory };
       })();
