@@ -91,6 +91,26 @@ A lower WORKER_CONCURRENCY shortens it; true preemption would need a priority la
 
 200 distinct sign-ups, 20 concurrent (no campaign): p50 ${pct(handle, 50).toFixed(0)} ms, p95 ${pct(handle, 95).toFixed(0)} ms
 (the neutral answer is padded to a 150 ms floor), ${perSecond.toFixed(0)} sign-ups/s through one process.
+
+## Notes for the README (subscriber pages)
+
+- Routes: \`GET|POST /subscribe\` (form or JSON: \`email\`, optional \`name\`, \`list\`), \`GET|POST /confirm/:token\`
+  (GET shows a button, POST activates), \`GET /archive\`, \`GET /archive/:slug\`, \`GET /archive/feed.xml\` (RSS 2.0),
+  \`POST /u/:token/resubscribe\` (the button on the unsubscribe page).
+- Environment: \`SIGNUP_SECRET\` (HMAC key for confirmation/resubscribe links; default UNSUBSCRIBE_SECRET),
+  \`PENDING_EXPIRY_H\` (48: unconfirmed sign-ups and their links expire), \`SIGNUP_LISTS\` (\`default\`: the lists
+  the public form may subscribe to, comma-separated, first is the default), \`SIGNUP_RATE_PER_IP\` (10 POSTs per hour,
+  then 429), \`SIGNUP_RATE_PER_ADDRESS\` (3 confirmation mails per address per day; further requests get the same
+  answer but no mail). Set \`TRUST_PROXY\` behind a reverse proxy so the per-IP limit sees client addresses.
+- Double opt-in: until a reader confirms, the address exists only as a \`signup_requests\` row: no subscriber, no
+  membership, so no campaign can reach it. New, subscribed, bounced, complained and suppressed addresses all get the
+  same bytes back; bounced/complained/suppressed addresses are never mailed and cannot be confirmed or resubscribed.
+- \`subscribers add\` and CSV import stay single opt-in (the editor vouches for the list); \`subscribers add EMAIL
+  --double-opt-in\` sends the confirmation mail instead.
+- The worker process sends confirmation mails from their own BullMQ queue (\`confirmation\`) through the same SES
+  transport and global rate limiter as campaigns, and deletes expired sign-up requests every 10 minutes.
+- Archive pages are rendered from the frozen compiled issue with the subscriber fields neutralised (no address, no
+  token); every campaign mail links its page as "view in browser".
 `;
   mkdirSync(join(import.meta.dirname, 'results'), { recursive: true });
   writeFileSync(join(import.meta.dirname, 'results', 'pages.md'), out);
