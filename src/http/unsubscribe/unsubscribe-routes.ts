@@ -66,7 +66,7 @@ export const unsubscribeRoutes: FastifyPluginAsync<UnsubscribeRoutesOptions> = a
   // offered only while the address may be mailed again (never after a bounce or complaint).
   let resubscribeSecrets: string[] = [];
   try {
-    resubscribeSecrets = signupSecrets({ SIGNUP_SECRET: options.config.SIGNUP_SECRET, ...options.config });
+    resubscribeSecrets = signupSecrets({ SIGNUP_SECRET: undefined, ...options.config });
   } catch {
     // No secret configured: no resubscribe offer (and no valid unsubscribe tokens either).
   }
