@@ -104,6 +104,13 @@ describe('prepareMessages', async () => {
     expect(() => factory.build({ ...ana, unsubscribeUrl: 'javascript:alert(1)' })).toThrow(InputError);
   });
 
+  it('refuses corrupt compiled data with a clear error', () => {
+    expect(() => prepareMessages({ ...compiled, htmlTemplate: '{{#if x}}unclosed' }, opts)).toThrow(/compiled issue templates are invalid/);
+    expect(() => prepareMessages({ ...compiled, version: 2 } as unknown as CompiledIssue, opts)).toThrow(InputError);
+    expect(() => prepareMessages(compiled, { ...opts, from: 'Bad\r\nBcc: x@example.com <a@example.com>' })).toThrow(/invalid From address/);
+    expect(() => prepareMessages(compiled, { ...opts, archiveUrl: 'https://x.example/a\r\nBcc: y@example.com' })).toThrow(/invalid archive URL/);
+  });
+
   it('encodes non-ASCII names and subjects', async () => {
     const c: CompiledIssue = { ...compiled, subjectTemplate: 'Crème brûlée — {{name}}' };
     const m = await simpleParser(prepareMessages(c, { ...opts, listId: 'Zoë’s list <z.example.org>' }).build({ ...ana, name: 'Zoë 東京' }).raw);

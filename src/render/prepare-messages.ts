@@ -106,10 +106,18 @@ export function prepareMessages(compiled: CompiledIssue, options: MessageOptions
   const archiveUrl = options.archiveUrl ? assertHeaderUrl(options.archiveUrl, HTTPS_OR_HTTP, 'archive URL') : '';
 
   const constants = { ...TEMPLATE_CONSTANTS, archiveUrl };
-  const html = prepareBody(compiled.htmlTemplate, constants, true);
-  const text = prepareBody(compiled.textTemplate, constants, false);
+  let html: BodyEncoder;
+  let text: BodyEncoder;
+  let subjectIsFixed: boolean;
+  try {
+    html = prepareBody(compiled.htmlTemplate, constants, true);
+    text = prepareBody(compiled.textTemplate, constants, false);
+    subjectIsFixed = !usesRecipientField(Handlebars.parse(compiled.subjectTemplate));
+  } catch (err) {
+    // Stored templates are produced by compileIssue; a parse failure means corrupt data.
+    throw new InputError(`compiled issue templates are invalid (${(err as Error).message.split('\n')[0]}); recompile the issue`);
+  }
   const subjectTemplate = Handlebars.compile(compiled.subjectTemplate, { noEscape: true });
-  const subjectIsFixed = !usesRecipientField(Handlebars.parse(compiled.subjectTemplate));
   const fixedSubject = subjectIsFixed ? stripControl(subjectTemplate(constants)) : null;
   const fixedSubjectHeader = fixedSubject !== null ? `Subject: ${encodeUnstructured(fixedSubject)}\r\n` : '';
 
