@@ -54,6 +54,12 @@ export const configSchema = z.object({
   TRANSIENT_BOUNCE_LIMIT: z.coerce.number().int().min(1).default(3),
   TRANSIENT_BOUNCE_WINDOW_DAYS: positiveNumber(30),
   WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(1000).default(50),
+  /**
+   * Trust X-Forwarded-For from these proxies (Fastify trustProxy: "true", a hop count, or
+   * comma-separated addresses/CIDRs). Unset: trust nobody, so clients cannot forge their IP
+   * to dodge per-IP rate limits.
+   */
+  TRUST_PROXY: optionalString,
   /** How often a campaign paused for the daily quota checks GetSendQuota to resume. */
   QUOTA_RECHECK_S: positiveNumber(300),
   /** BullMQ job lock: a job held by a killed worker returns to the queue after this. */

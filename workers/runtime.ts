@@ -22,6 +22,7 @@ import { createFanoutProcessor, type FanoutOptions } from './fanout-processor.js
 import { createSendProcessor } from './send-processor.js';
 import { createReconciler } from './reconciler.js';
 import { storeAudience } from '../src/campaigns/send-context.js';
+import { countOutcome, instrumentTransport } from '../src/metrics/instrument.js';
 
 export interface RuntimeDeps {
   transport: MailTransport;
@@ -75,7 +76,7 @@ export async function startWorkerRuntime(options: WorkerRuntimeOptions): Promise
     campaigns,
     ledger,
     audience,
-    transport: deps.transport,
+    transport: instrumentTransport(deps.transport),
     limiter: deps.limiter,
     prepareMessages: deps.prepareMessages,
     orchestrator,
@@ -106,7 +107,7 @@ export async function startWorkerRuntime(options: WorkerRuntimeOptions): Promise
       // A job may be held by several killed workers in a row; the ledger makes retries safe.
       maxStalledCount: 1000,
     };
-    const sendWorker = new Worker<SendJobData>(SEND_QUEUE, (job, token) => sendProcessor.process(job, token), {
+    const sendWorker = new Worker<SendJobData>(SEND_QUEUE, (job, token) => sendProcessor.process(job, token).then(countOutcome), {
       ...common,
       connection: createRedisConnection(config.REDIS_URL),
       concurrency: config.WORKER_CONCURRENCY,

@@ -25,7 +25,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     loggerInstance: deps.logger as FastifyBaseLogger,
     // Body limits: SNS messages are at most 256 KB; CSV uploads get their own limit.
     bodyLimit: 1024 * 1024,
-    trustProxy: true,
+    trustProxy: trustProxySetting(deps.config.TRUST_PROXY),
     requestIdHeader: false,
   });
 
@@ -43,4 +43,15 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(unsubscribeRoutes, { config: deps.config, store: deps.store });
 
   return app;
+}
+
+/** Fastify's trustProxy from TRUST_PROXY: unset → false; "true"; a hop count; or addresses/CIDRs. */
+export function trustProxySetting(value: string | undefined): boolean | string[] | ((address: string, hop: number) => boolean) {
+  if (!value || value === 'false') return false;
+  if (value === 'true') return true;
+  if (/^\d+$/.test(value)) {
+    const hops = Number(value);
+    return (_address, hop) => hop < hops;
+  }
+  return value.split(',').map((s) => s.trim()).filter(Boolean);
 }

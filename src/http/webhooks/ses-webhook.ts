@@ -10,6 +10,7 @@ import { parseSesNotification } from '../../events/ses-notification.js';
 import { isValidSubscribeUrl, SnsVerificationError, verifySnsMessage, type CertificateSource } from '../../events/sns-verify.js';
 import type { Store } from '../../store/db.js';
 import { EventsRepository } from '../../store/events-repository.js';
+import { recordWebhookEvent } from '../../metrics/registry.js';
 
 /** GETs a validated SubscribeURL; injectable so tests and offline runs never touch the network. */
 export type SubscriptionConfirmer = (subscribeUrl: string) => Promise<void>;
@@ -60,6 +61,7 @@ export const sesWebhookRoutes: FastifyPluginAsync<SesWebhookOptions> = async (ap
     } catch (err) {
       if (!(err instanceof SnsVerificationError)) throw err;
       const status = err.reason === 'malformed' ? 400 : err.reason === 'certificate-unavailable' ? 503 : 403;
+      recordWebhookEvent('invalid_signature');
       request.log.warn({ reason: err.reason, detail: err.message, cause: err.cause instanceof Error ? err.cause.message : undefined, ip: request.ip }, 'SNS webhook: rejected');
       return reply.code(status).send({ error: status === 400 ? 'malformed' : status === 503 ? 'unavailable' : 'forbidden' });
     }
@@ -93,6 +95,7 @@ export const sesWebhookRoutes: FastifyPluginAsync<SesWebhookOptions> = async (ap
     for (const p of result.paused) {
       request.log.warn({ campaignId: p.campaignId, reason: p.reason }, 'reputation breaker paused a campaign');
     }
+    if (result.applied) for (const e of events) recordWebhookEvent(e.type);
     if (!result.applied) request.log.debug({ messageId: envelope.MessageId }, 'SNS webhook: replay ignored');
     return { ok: true, applied: result.applied };
   });

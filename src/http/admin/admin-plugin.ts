@@ -1,0 +1,290 @@
+/**
+ * /admin: the delivery dashboard and bull-board, for admins.
+ *
+ * Login takes an admin API token once and exchanges it for a session: an opaque random id
+ * in an HttpOnly, SameSite=Strict cookie (Secure when the request came over https),
+ * resolved in Redis. Every state-changing request must carry the session's CSRF
+ * synchronizer token (`_csrf` field or `x-csrf-token` header); bull-board's own API calls
+ * are covered by SameSite=Strict plus a same-origin check. No basic auth anywhere.
+ */
+import { readFileSync } from 'node:fs';
+import cookie from '@fastify/cookie';
+import formbody from '@fastify/formbody';
+import rateLimit from '@fastify/rate-limit';
+import { createBullBoard } from '@bull-board/api';
+import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
+import { FastifyAdapter } from '@bull-board/fastify';
+import type { Queue } from 'bullmq';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { NewsletterError } from '../../errors.js';
+import type { CampaignsPort, SubscribersPort } from '../api/ports.js';
+import { roleAllows, type TokenVerifier } from '../auth.js';
+import type { DashboardQueries } from './dashboard-queries.js';
+import { esc } from './html.js';
+import {
+  actionsFor,
+  campaignFragments,
+  campaignListPage,
+  campaignPage,
+  campaignRowsHtml,
+  loginPage,
+  progressOf,
+  subscribersPage,
+  type CampaignPageData,
+} from './pages.js';
+import { randomToken, safeEqual, type Session, type SessionStore } from './sessions.js';
+
+export interface AdminDeps {
+  campaigns: CampaignsPort;
+  subscribers: SubscribersPort;
+  verifyToken: TokenVerifier;
+  sessions: SessionStore;
+  queries: DashboardQueries;
+  /** Queues shown in bull-board at /admin/queues. */
+  queues?: Queue[];
+  /** Whether the session's token still exists; revoking a token ends its sessions. */
+  tokenExists?: (id: number) => Promise<boolean>;
+  /** Login attempts per IP per minute (default 20). */
+  loginRateLimit?: number;
+}
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    session?: Session;
+  }
+}
+
+export const SESSION_COOKIE = 'nl_session';
+const LOGIN_CSRF_COOKIE = 'nl_login_csrf';
+const PUBLIC_PATHS = ['/admin/login', '/admin/assets/'];
+const ACTIONS = ['pause', 'resume', 'cancel'] as const;
+const FLASH: Record<string, string> = {
+  pause: 'Campaign paused.',
+  resume: 'Campaign resumed.',
+  cancel: 'Campaign cancelled.',
+  state: 'That action is not possible in the campaign’s current state.',
+};
+
+const ASSETS: Record<string, { type: string; body: string }> = {
+  'dashboard.js': { type: 'text/javascript; charset=utf-8', body: readFileSync(new URL('./assets/dashboard.js', import.meta.url), 'utf8') },
+  'dashboard.css': { type: 'text/css; charset=utf-8', body: readFileSync(new URL('./assets/dashboard.css', import.meta.url), 'utf8') },
+};
+
+const CSP = "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
+
+const isLive = (status: string) => status === 'sending' || status === 'paused' || status === 'scheduled';
+/** Poll every second while something moves, every 5 s otherwise. */
+const pollInterval = (live: boolean) => (live ? 1000 : 5000);
+
+function isPublic(url: string): boolean {
+  const path = url.split('?')[0]!;
+  return PUBLIC_PATHS.some((p) => (p.endsWith('/') ? path.startsWith(p) : path === p));
+}
+
+function wantsHtml(request: FastifyRequest): boolean {
+  return request.method === 'GET' && !request.url.endsWith('.json') && (request.headers.accept ?? '').includes('text/html');
+}
+
+/** Same-origin check for requests that change state (defence in depth next to SameSite=Strict). */
+function sameOrigin(request: FastifyRequest): boolean {
+  const origin = request.headers.origin;
+  if (origin) {
+    try {
+      return new URL(origin).host === request.headers.host;
+    } catch {
+      return false;
+    }
+  }
+  const site = request.headers['sec-fetch-site'];
+  return site === undefined || site === 'same-origin' || site === 'none';
+}
+
+function sendHtml(reply: FastifyReply, body: string, code = 200): FastifyReply {
+  return reply
+    .code(code)
+    .type('text/html; charset=utf-8')
+    .header('Content-Security-Policy', CSP)
+    .header('X-Frame-Options', 'DENY')
+    .header('Cache-Control', 'no-store')
+    .header('Referrer-Policy', 'same-origin')
+    .send(body);
+}
+
+export async function adminPlugin(app: FastifyInstance, deps: AdminDeps): Promise<void> {
+  await app.register(cookie);
+  await app.register(formbody);
+  await app.register(rateLimit, { global: false });
+
+  const cookieOptions = (request: FastifyRequest, path: string, maxAge?: number) => ({
+    path,
+    httpOnly: true,
+    sameSite: 'strict' as const,
+    secure: request.protocol === 'https',
+    ...(maxAge !== undefined ? { maxAge } : {}),
+  });
+
+  app.setErrorHandler((err: Error & { statusCode?: number }, request, reply) => {
+    const status = err instanceof NewsletterError ? (err.code === 'NOT_FOUND' ? 404 : 409) : (err.statusCode ?? 500);
+    if (status >= 500) request.log.error({ err }, 'admin error');
+    const message = status >= 500 ? 'internal error' : err.message;
+    if (request.url.endsWith('.json') || !wantsHtml(request)) return reply.code(status).send({ error: message });
+    return sendHtml(reply, `<!doctype html><title>Error</title><p>${status}: ${esc(message)}</p><p><a href="/admin">Dashboard</a></p>`, status);
+  });
+
+  // Session on every non-public request; CSRF and origin on every state change.
+  app.addHook('onRequest', async (request, reply) => {
+    if (isPublic(request.url)) return;
+    let session = await deps.sessions.get(request.cookies[SESSION_COOKIE]);
+    if (session && deps.tokenExists && !(await deps.tokenExists(session.principal.tokenId))) {
+      await deps.sessions.destroy(request.cookies[SESSION_COOKIE]);
+      session = null;
+    }
+    if (!session) {
+      if (wantsHtml(request)) return reply.redirect('/admin/login', 303);
+      return reply.code(401).send({ error: 'log in at /admin/login' });
+    }
+    request.session = session;
+    if (request.method !== 'GET' && request.method !== 'HEAD' && !sameOrigin(request)) {
+      return reply.code(403).send({ error: 'cross-origin request refused' });
+    }
+  });
+  app.addHook('preHandler', async (request, reply) => {
+    if (request.method === 'GET' || request.method === 'HEAD' || !request.session) return;
+    if (request.url.startsWith('/admin/queues')) return; // bull-board: SameSite=Strict + same-origin above
+    const presented = (request.body as Record<string, unknown> | undefined)?._csrf ?? request.headers['x-csrf-token'];
+    if (typeof presented !== 'string' || !safeEqual(presented, request.session.csrf)) {
+      return reply.code(403).send({ error: 'missing or invalid CSRF token' });
+    }
+  });
+
+  app.get('/admin/assets/:name', { schema: { hide: true } }, async (request, reply) => {
+    const asset = ASSETS[(request.params as { name: string }).name];
+    if (!asset) return reply.code(404).send({ error: 'not found' });
+    return reply.type(asset.type).header('Cache-Control', 'no-cache').send(asset.body);
+  });
+
+  // ── login / logout ─────────────────────────────────────────────────────────
+  app.get('/admin/login', async (request, reply) => {
+    const csrf = randomToken(24);
+    reply.setCookie(LOGIN_CSRF_COOKIE, csrf, cookieOptions(request, '/admin/login', 600));
+    return sendHtml(reply, loginPage({ csrf }));
+  });
+
+  app.post(
+    '/admin/login',
+    { config: { rateLimit: { max: deps.loginRateLimit ?? 20, timeWindow: '1 minute' } } },
+    async (request, reply) => {
+      const body = (request.body ?? {}) as Record<string, unknown>;
+      const fresh = randomToken(24);
+      const fail = (error: string, code: number) => {
+        reply.setCookie(LOGIN_CSRF_COOKIE, fresh, cookieOptions(request, '/admin/login', 600));
+        return sendHtml(reply, loginPage({ csrf: fresh, error }), code);
+      };
+      // Double-submit token against login CSRF (an attacker logging the victim into their own account).
+      const cookieCsrf = request.cookies[LOGIN_CSRF_COOKIE];
+      if (typeof body._csrf !== 'string' || !cookieCsrf || !safeEqual(body._csrf, cookieCsrf)) {
+        return fail('Your login form expired; please try again.', 403);
+      }
+      const token = typeof body.token === 'string' ? body.token.trim() : '';
+      const principal = token ? await deps.verifyToken(token) : null;
+      if (!principal) return fail('Unknown token.', 401);
+      if (!roleAllows(principal.role, 'admin')) return fail('The dashboard needs an admin token.', 403);
+      const { id } = await deps.sessions.create(principal);
+      reply.clearCookie(LOGIN_CSRF_COOKIE, { path: '/admin/login' });
+      reply.setCookie(SESSION_COOKIE, id, cookieOptions(request, '/admin', deps.sessions.ttlSeconds));
+      return reply.redirect('/admin', 303);
+    },
+  );
+
+  app.post('/admin/logout', async (request, reply) => {
+    await deps.sessions.destroy(request.cookies[SESSION_COOKIE]);
+    reply.clearCookie(SESSION_COOKIE, { path: '/admin' });
+    return reply.redirect('/admin/login', 303);
+  });
+
+  // ── campaigns ──────────────────────────────────────────────────────────────
+  async function campaignRows() {
+    const list = await deps.campaigns.list({ limit: 50, offset: 0 });
+    return Promise.all(list.map(async (campaign) => ({ campaign, stats: await deps.campaigns.stats(campaign.id) })));
+  }
+
+  app.get('/admin', async (request, reply) => sendHtml(reply, campaignListPage(await campaignRows(), request.session!)));
+
+  app.get('/admin/campaigns.json', async (_request, reply) => {
+    const rows = await campaignRows();
+    return reply.header('Cache-Control', 'no-store').send({
+      fragments: { rows: campaignRowsHtml(rows).value },
+      interval: pollInterval(rows.some((r) => isLive(r.stats.status))),
+    });
+  });
+
+  async function pageData(id: number): Promise<CampaignPageData> {
+    const campaign = await deps.campaigns.get(id);
+    const stats = await deps.campaigns.stats(id);
+    const startedAt = stats.started_at ? Date.parse(stats.started_at) : null;
+    const finishedAt = stats.finished_at ? Date.parse(stats.finished_at) : null;
+    const [series, links, problems] = await Promise.all([
+      deps.queries.series(id, startedAt, finishedAt),
+      deps.queries.topLinks(id),
+      deps.queries.recentProblems(id),
+    ]);
+    return { campaign: { ...campaign, status: stats.status }, stats, series, links, problems };
+  }
+
+  const campaignId = (request: FastifyRequest): number => {
+    const id = Number((request.params as { id: string }).id);
+    if (!Number.isSafeInteger(id) || id <= 0) throw Object.assign(new Error('no such campaign'), { statusCode: 404 });
+    return id;
+  };
+
+  app.get('/admin/campaigns/:id', async (request, reply) => {
+    const q = request.query as Record<string, string | undefined>;
+    const flash = q.done ? FLASH[q.done] : q.err ? FLASH[q.err] : undefined;
+    return sendHtml(reply, campaignPage(await pageData(campaignId(request)), request.session!, flash));
+  });
+
+  app.get('/admin/campaigns/:id/live.json', async (request, reply) => {
+    const data = await pageData(campaignId(request));
+    return reply.header('Cache-Control', 'no-store').send({
+      stats: data.stats,
+      progress: progressOf(data.stats),
+      actions: actionsFor(data.stats.status),
+      fragments: campaignFragments(data),
+      // Finished campaigns still receive late events (bounces, complaints, clicks): keep polling, slower.
+      interval: pollInterval(isLive(data.stats.status)),
+    });
+  });
+
+  for (const action of ACTIONS) {
+    app.post(`/admin/campaigns/:id/${action}`, async (request, reply) => {
+      const id = campaignId(request);
+      const json = (request.headers.accept ?? '').includes('application/json') && !(request.headers.accept ?? '').includes('text/html');
+      try {
+        const campaign = await deps.campaigns[action](id);
+        if (json) return reply.send({ campaign });
+        return reply.redirect(`/admin/campaigns/${id}?done=${action}`, 303);
+      } catch (err) {
+        if (err instanceof NewsletterError && err.code === 'STATE') {
+          if (json) return reply.code(409).send({ error: err.message });
+          return reply.redirect(`/admin/campaigns/${id}?err=state`, 303);
+        }
+        throw err;
+      }
+    });
+  }
+
+  // ── subscribers ────────────────────────────────────────────────────────────
+  app.get('/admin/subscribers', async (request, reply) => {
+    const q = String((request.query as Record<string, unknown>).q ?? '').slice(0, 254).trim();
+    const results = await deps.subscribers.search({ q: q || undefined, limit: 100, offset: 0 });
+    return sendHtml(reply, subscribersPage({ q, results }, request.session!));
+  });
+
+  // ── bull-board ─────────────────────────────────────────────────────────────
+  const serverAdapter = new FastifyAdapter();
+  serverAdapter.setBasePath('/admin/queues');
+  // @bull-board/fastify pins its own copy of @bull-board/api: same shape, separate declarations.
+  type BoardAdapter = Parameters<typeof createBullBoard>[0]['serverAdapter'];
+  createBullBoard({ queues: (deps.queues ?? []).map((q) => new BullMQAdapter(q)), serverAdapter: serverAdapter as unknown as BoardAdapter });
+  await app.register(serverAdapter.registerPlugin(), { prefix: '/admin/queues' });
+}

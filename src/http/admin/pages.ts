@@ -1,0 +1,206 @@
+/**
+ * Dashboard pages, server-rendered. Pure: data in, SafeHtml out; every value from the
+ * store (subjects, addresses, bounce diagnostics, URLs) is escaped by `html`.
+ * Live updates: /admin/assets/dashboard.js polls the page's JSON twin every second and
+ * swaps in the counters and the fragments rendered by the same functions below.
+ */
+import type { CampaignStatsView, CampaignView, SubscriberView } from '../api/ports.js';
+import type { Principal } from '../auth.js';
+import { renderChartSvg, type SeriesPoint } from './chart-svg.js';
+import type { LinkClicks, ProblemEvent } from './dashboard-queries.js';
+import { html, SafeHtml } from './html.js';
+
+/** SES reviews an account at these rates (bounces 5%, complaints 0.1%). */
+export const SES_REVIEW = { bounce: 0.05, complaint: 0.001 } as const;
+
+export type RateLevel = 'ok' | 'warn' | 'bad';
+
+export interface ReputationRates {
+  bounceRate: number;
+  complaintRate: number;
+  bounceLevel: RateLevel;
+  complaintLevel: RateLevel;
+}
+
+/** Rates over messages SES accepted; warn from half the review threshold, bad at it. */
+export function reputationRates(stats: Pick<CampaignStatsView, 'sent' | 'bounced' | 'complained'>): ReputationRates {
+  const level = (rate: number, limit: number): RateLevel => (rate >= limit ? 'bad' : rate >= limit / 2 ? 'warn' : 'ok');
+  const bounceRate = stats.sent > 0 ? stats.bounced / stats.sent : 0;
+  const complaintRate = stats.sent > 0 ? stats.complained / stats.sent : 0;
+  return {
+    bounceRate,
+    complaintRate,
+    bounceLevel: level(bounceRate, SES_REVIEW.bounce),
+    complaintLevel: level(complaintRate, SES_REVIEW.complaint),
+  };
+}
+
+/** Share of the audience that needs no more work (0..1). */
+export function progressOf(stats: Pick<CampaignStatsView, 'total' | 'queued' | 'status'>): number {
+  if (stats.status === 'sent') return 1;
+  if (stats.total <= 0) return 0;
+  return Math.min(1, Math.max(0, (stats.total - stats.queued) / stats.total));
+}
+
+export const percent = (x: number, digits = 1): string => `${(x * 100).toFixed(digits)}%`;
+
+const COUNTERS = ['total', 'queued', 'sent', 'delivered', 'bounced', 'complained', 'unsubscribed', 'failed', 'opened', 'clicked'] as const;
+
+interface LayoutOptions {
+  title: string;
+  principal?: Principal;
+  csrf?: string;
+  liveUrl?: string;
+}
+
+export function layout(options: LayoutOptions, body: SafeHtml): string {
+  const nav = options.principal
+    ? html`<nav><a href="/admin">Campaigns</a><a href="/admin/subscribers">Subscribers</a><a href="/admin/queues">Queues</a>
+<span class="who">${options.principal.name} (${options.principal.role})</span>
+<form method="post" action="/admin/logout" class="inline"><input type="hidden" name="_csrf" value="${options.csrf ?? ''}"><button type="submit">Log out</button></form></nav>`
+    : '';
+  return `<!doctype html>${html`<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>${options.title} · Newsletter</title><link rel="icon" href="data:,"><link rel="stylesheet" href="/admin/assets/dashboard.css"></head>
+<body data-live-url="${options.liveUrl ?? ''}" data-csrf="${options.csrf ?? ''}"><header><strong>Newsletter</strong>${nav}</header>
+<main>${body}</main><script src="/admin/assets/dashboard.js"></script></body></html>`.value}`;
+}
+
+export function loginPage(options: { csrf: string; error?: string }): string {
+  return layout(
+    { title: 'Log in' },
+    html`<h1>Log in</h1>
+${options.error ? html`<p class="error" role="alert">${options.error}</p>` : ''}
+<form method="post" action="/admin/login" class="login">
+<input type="hidden" name="_csrf" value="${options.csrf}">
+<label>Admin token <input type="password" name="token" autocomplete="current-password" required autofocus></label>
+<button type="submit">Log in</button></form>
+<p class="hint">Create a token with <code>newsletter tokens create --role admin</code>.</p>`,
+  );
+}
+
+function progressBar(stats: CampaignStatsView): SafeHtml {
+  const p = progressOf(stats);
+  return html`<div class="progress" data-progress><div class="bar" style="width:${(p * 100).toFixed(1)}%"></div><span>${percent(p, 0)}</span></div>`;
+}
+
+export interface CampaignRow {
+  campaign: CampaignView;
+  stats: CampaignStatsView;
+}
+
+export function campaignRowsHtml(rows: CampaignRow[]): SafeHtml {
+  if (rows.length === 0) return html`<tr><td colspan="6" class="empty">No campaigns yet.</td></tr>`;
+  return html`${rows.map(
+    ({ campaign: c, stats }) => html`<tr data-campaign-id="${c.id}">
+<td>${c.id}</td><td><a href="/admin/campaigns/${c.id}">${c.subject}</a></td><td>${c.list}</td>
+<td><span class="status status-${c.status}">${c.status}</span></td>
+<td>${progressBar(stats)}<small>${stats.sent} / ${stats.total} sent</small></td><td>${c.created_at.slice(0, 16).replace('T', ' ')}</td></tr>`,
+  )}`;
+}
+
+export function campaignListPage(rows: CampaignRow[], session: { principal: Principal; csrf: string }): string {
+  return layout(
+    { title: 'Campaigns', ...session, liveUrl: '/admin/campaigns.json' },
+    html`<h1>Campaigns</h1>
+<table class="campaigns"><thead><tr><th>#</th><th>Subject</th><th>List</th><th>Status</th><th>Progress</th><th>Created</th></tr></thead>
+<tbody data-fragment="rows">${campaignRowsHtml(rows)}</tbody></table>`,
+  );
+}
+
+export function linksHtml(links: LinkClicks[]): SafeHtml {
+  if (links.length === 0) return html`<tr><td colspan="2" class="empty">No clicks yet.</td></tr>`;
+  return html`${links.map((l) => html`<tr><td class="url">${l.url}</td><td class="num">${l.clicks}</td></tr>`)}`;
+}
+
+export function problemsHtml(events: ProblemEvent[]): SafeHtml {
+  if (events.length === 0) return html`<tr><td colspan="4" class="empty">No bounces or complaints.</td></tr>`;
+  return html`${events.map(
+    (e) => html`<tr class="problem-${e.type}"><td class="when" title="${new Date(e.occurred_at).toISOString()}">${new Date(e.occurred_at).toISOString().slice(11, 19)}</td>
+<td>${e.type}${e.subtype ? html` <small>(${e.subtype})</small>` : ''}</td><td>${e.email ?? ''}</td><td class="reason">${e.detail ?? ''}</td></tr>`,
+  )}`;
+}
+
+export function ratesHtml(stats: CampaignStatsView): SafeHtml {
+  const r = reputationRates(stats);
+  return html`<div class="rate rate-${r.bounceLevel}" data-rate="bounce"><span class="label">Bounce rate</span>
+<span class="value">${percent(r.bounceRate, 2)}</span><small>SES review at ${percent(SES_REVIEW.bounce, 0)}</small></div>
+<div class="rate rate-${r.complaintLevel}" data-rate="complaint"><span class="label">Complaint rate</span>
+<span class="value">${percent(r.complaintRate, 3)}</span><small>SES review at ${percent(SES_REVIEW.complaint, 1)}</small></div>`;
+}
+
+export interface CampaignPageData {
+  campaign: CampaignView;
+  stats: CampaignStatsView;
+  series: SeriesPoint[];
+  links: LinkClicks[];
+  problems: ProblemEvent[];
+}
+
+/** The parts of the campaign page that the live poll replaces, as HTML strings. */
+export function campaignFragments(data: CampaignPageData): Record<string, string> {
+  return {
+    rates: ratesHtml(data.stats).value,
+    chart: renderChartSvg(data.series).value,
+    links: linksHtml(data.links).value,
+    problems: problemsHtml(data.problems).value,
+  };
+}
+
+function actionButton(c: CampaignView, action: 'pause' | 'resume' | 'cancel', csrf: string, visible: boolean): SafeHtml {
+  const confirm = action === 'cancel' ? 'Cancel this campaign for good?' : '';
+  return html`<form method="post" action="/admin/campaigns/${c.id}/${action}" class="inline" data-action="${action}" ${visible ? '' : html`hidden`}>
+<input type="hidden" name="_csrf" value="${csrf}"><button type="submit" name="action" value="${action}" data-confirm="${confirm}">${action[0]!.toUpperCase() + action.slice(1)}</button></form>`;
+}
+
+/** Which actions make sense in each status (the orchestrator enforces it again). */
+export function actionsFor(status: CampaignView['status']): { pause: boolean; resume: boolean; cancel: boolean } {
+  return {
+    pause: status === 'sending',
+    resume: status === 'paused',
+    cancel: status === 'draft' || status === 'scheduled' || status === 'sending' || status === 'paused',
+  };
+}
+
+export function campaignPage(data: CampaignPageData, session: { principal: Principal; csrf: string }, flash?: string): string {
+  const { campaign: c, stats } = data;
+  const f = campaignFragments(data);
+  const can = actionsFor(stats.status);
+  return layout(
+    { title: c.subject, ...session, liveUrl: `/admin/campaigns/${c.id}/live.json` },
+    html`<p><a href="/admin">← Campaigns</a></p>
+<h1>${c.subject}</h1>
+${flash ? html`<p class="flash" role="status">${flash}</p>` : ''}
+<p class="meta">Campaign #${c.id} · list <strong>${c.list}</strong> · status <span class="status status-${stats.status}" data-field="status">${stats.status}</span>
+${c.paused_reason ? html` · <span class="paused-reason">${c.paused_reason}</span>` : ''}
+· <span data-field="rate_per_s">${stats.rate_per_s}</span> msg/s</p>
+${progressBar(stats)}
+<div class="actions">${actionButton(c, 'pause', session.csrf, can.pause)}${actionButton(c, 'resume', session.csrf, can.resume)}${actionButton(c, 'cancel', session.csrf, can.cancel)}</div>
+<section class="counters">${COUNTERS.map((k) => html`<div class="counter"><span class="label">${k}</span><span class="value" data-stat="${k}">${stats[k]}</span></div>`)}</section>
+<p class="times">Started <span data-field="started_at">${stats.started_at ?? '—'}</span> · finished <span data-field="finished_at">${stats.finished_at ?? '—'}</span></p>
+<section class="rates" data-fragment="rates">${new SafeHtml(f.rates!)}</section>
+<h2>Sends, deliveries and bounces</h2>
+<div class="chart" data-fragment="chart">${new SafeHtml(f.chart!)}</div>
+<div class="columns"><section><h2>Most clicked links</h2><table><thead><tr><th>Link</th><th>Clicks</th></tr></thead><tbody data-fragment="links">${new SafeHtml(f.links!)}</tbody></table></section>
+<section><h2>Recent bounces and complaints</h2><table><thead><tr><th>When</th><th>Type</th><th>Address</th><th>Reason</th></tr></thead><tbody data-fragment="problems">${new SafeHtml(f.problems!)}</tbody></table></section></div>`,
+  );
+}
+
+export function subscribersPage(
+  query: { q: string; results: { items: SubscriberView[]; total: number } | null },
+  session: { principal: Principal; csrf: string },
+): string {
+  const r = query.results;
+  return layout(
+    { title: 'Subscribers', ...session },
+    html`<h1>Subscribers</h1>
+<form method="get" action="/admin/subscribers" class="search"><input type="search" name="q" value="${query.q}" placeholder="email or name" aria-label="search"><button type="submit">Search</button></form>
+${
+  r
+    ? html`<p>${r.total} match${r.total === 1 ? '' : 'es'}${r.total > r.items.length ? html` (first ${r.items.length} shown)` : ''}</p>
+<table class="subscribers"><thead><tr><th>Email</th><th>Name</th><th>Status</th><th>Lists</th><th>Since</th></tr></thead><tbody>
+${r.items.map((s) => html`<tr><td>${s.email}</td><td>${s.name ?? ''}</td><td><span class="status status-${s.status}">${s.status}</span></td><td>${s.lists.join(', ')}</td><td>${s.created_at.slice(0, 10)}</td></tr>`)}
+</tbody></table>`
+    : ''
+}`,
+  );
+}

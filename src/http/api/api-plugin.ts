@@ -1,0 +1,240 @@
+/**
+ * /api: JSON over HTTP for editors and admins. Every route declares the least role it
+ * needs in `config.role`; a Bearer token is required everywhere. Bodies are validated
+ * by zod (400 `{error, field}`); every error is JSON.
+ *
+ *   editor: campaigns list/show/stats/preview/create/test/send/pause,
+ *           subscribers list/show/add/import/unsubscribe
+ *   admin:  everything, plus campaigns resume/cancel and subscribers remove
+ */
+import { readFile, realpath } from 'node:fs/promises';
+import { isAbsolute, relative, resolve } from 'node:path';
+import multipart from '@fastify/multipart';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { z } from 'zod';
+import { InputError, NewsletterError } from '../../errors.js';
+import { AuthError, parseBearer, roleAllows, type Principal, type Role, type TokenVerifier } from '../auth.js';
+import * as s from './api-schemas.js';
+import type { CampaignsPort, SubscribersPort } from './ports.js';
+import { RequestValidationError, useZodSchemas } from './zod-schemas.js';
+
+export interface ApiDeps {
+  campaigns: CampaignsPort;
+  subscribers: SubscribersPort;
+  verifyToken: TokenVerifier;
+  /** Directory `path` in campaign create is resolved against and confined to (default cwd). */
+  issuesDir?: string;
+  /** Largest CSV upload in bytes (default 50 MB). */
+  maxUploadBytes?: number;
+}
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    principal?: Principal;
+  }
+  interface FastifyContextConfig {
+    /** Least role a route needs; routes without it are public. */
+    role?: Role;
+  }
+}
+
+const BEARER = [{ bearerAuth: [] }];
+const errors = { 400: s.errorBody, 401: s.errorBody, 403: s.errorBody, 404: s.errorBody, 409: s.errorBody };
+
+/** Map any error to a status and `{error, field?}`. */
+export function apiErrorReply(err: unknown): { status: number; body: { error: string; field?: string } } {
+  if (err instanceof RequestValidationError) return { status: 400, body: { error: err.message, field: err.field } };
+  if (err instanceof AuthError) return { status: err.statusCode, body: { error: err.message } };
+  if (err instanceof InputError) return { status: 400, body: { error: err.message, field: err.location ?? 'body' } };
+  if (err instanceof NewsletterError) {
+    const status = { NOT_FOUND: 404, STATE: 409, CONFIG: 503 }[err.code] ?? 422;
+    return { status, body: { error: err.message } };
+  }
+  const e = err as { statusCode?: number; message?: string; code?: string };
+  if (typeof e.statusCode === 'number' && e.statusCode >= 400 && e.statusCode < 500) {
+    // Fastify's own client errors (bad JSON, body too large, unsupported media type).
+    return { status: e.statusCode, body: { error: e.message ?? 'bad request', field: 'body' } };
+  }
+  return { status: 500, body: { error: 'internal error' } };
+}
+
+export async function apiPlugin(app: FastifyInstance, deps: ApiDeps): Promise<void> {
+  useZodSchemas(app);
+  await app.register(multipart, { limits: { fileSize: deps.maxUploadBytes ?? 50 * 1024 * 1024, files: 1, fields: 10 } });
+
+  app.setErrorHandler((err, request, reply) => {
+    const { status, body } = apiErrorReply(err);
+    if (status >= 500) request.log.error({ err }, 'api error');
+    if (status === 401) reply.header('WWW-Authenticate', 'Bearer');
+    return reply.code(status).send(body);
+  });
+  app.setNotFoundHandler((request, reply) =>
+    reply.code(404).send({ error: `no route ${request.method} ${request.url.split('?')[0]}` }),
+  );
+
+  // Authentication before body parsing: an unauthenticated caller cannot make us read a body.
+  app.addHook('onRequest', async (request) => {
+    const need = request.routeOptions.config?.role;
+    if (!need) return;
+    const token = parseBearer(request.headers.authorization);
+    if (!token) throw new AuthError(401, 'missing bearer token (Authorization: Bearer <token>)');
+    const principal = await deps.verifyToken(token);
+    if (!principal) throw new AuthError(401, 'invalid token');
+    if (!roleAllows(principal.role, need)) throw new AuthError(403, `this needs the ${need} role`);
+    request.principal = principal;
+  });
+
+  const issuesDir = resolve(deps.issuesDir ?? process.cwd());
+  async function readIssue(path: string): Promise<{ markdown: string; sourcePath: string }> {
+    // Confine to the issues directory and .md files: a token must not read arbitrary server files.
+    const full = resolve(issuesDir, path);
+    const rel = relative(issuesDir, full);
+    if (!path.endsWith('.md') || rel.startsWith('..') || isAbsolute(rel)) {
+      throw new InputError('must be a .md file inside the server issues directory', 'path');
+    }
+    let real: string;
+    try {
+      real = await realpath(full);
+    } catch {
+      throw new InputError(`no such file: ${path}`, 'path');
+    }
+    const realRel = relative(await realpath(issuesDir), real);
+    if (realRel.startsWith('..') || isAbsolute(realRel)) throw new InputError('must stay inside the issues directory', 'path');
+    return { markdown: await readFile(real, 'utf8'), sourcePath: path };
+  }
+
+  const { campaigns, subscribers } = deps;
+  const id = (request: FastifyRequest) => (request.params as z.infer<typeof s.idParams>).id;
+
+  // ── campaigns ──────────────────────────────────────────────────────────────
+  app.get('/campaigns', {
+    config: { role: 'editor' },
+    schema: { tags: ['campaigns'], summary: 'List campaigns, newest first', security: BEARER, querystring: s.listQuery, response: { 200: z.object({ items: z.array(s.campaignView) }), ...errors } },
+    handler: async (request) => ({ items: await campaigns.list(request.query as z.infer<typeof s.listQuery>) }),
+  });
+
+  app.post('/campaigns', {
+    config: { role: 'editor' },
+    schema: { tags: ['campaigns'], summary: 'Create a draft campaign from Markdown (inline or a server file)', security: BEARER, body: s.createCampaignBody, response: { 201: s.createCampaignReply, ...errors } },
+    handler: async (request, reply) => {
+      const body = request.body as z.infer<typeof s.createCampaignBody>;
+      const source = body.path !== undefined ? await readIssue(body.path) : { markdown: body.markdown!, sourcePath: null };
+      const created = await campaigns.create({ ...source, list: body.list, subject: body.subject });
+      return reply.code(201).send(created);
+    },
+  });
+
+  app.get('/campaigns/:id', {
+    config: { role: 'editor' },
+    schema: { tags: ['campaigns'], summary: 'One campaign', security: BEARER, params: s.idParams, response: { 200: s.campaignView, ...errors } },
+    handler: async (request) => campaigns.get(id(request)),
+  });
+
+  app.get('/campaigns/:id/preview', {
+    config: { role: 'editor' },
+    schema: { tags: ['campaigns'], summary: 'The HTML email as a sample subscriber would see it', security: BEARER, params: s.idParams, produces: ['text/html'], response: { 200: z.string(), ...errors } },
+    handler: async (request, reply: FastifyReply) => {
+      const html = await campaigns.previewHtml(id(request));
+      // The preview is a full HTML document from our own compiler; sandbox it anyway.
+      return reply
+        .type('text/html; charset=utf-8')
+        .header('Content-Security-Policy', "sandbox; default-src 'none'; img-src * data:; style-src 'unsafe-inline'")
+        .serializer((p: unknown) => String(p))
+        .send(html);
+    },
+  });
+
+  app.post('/campaigns/:id/test', {
+    config: { role: 'editor' },
+    schema: { tags: ['campaigns'], summary: 'Send the campaign to up to 10 test addresses', security: BEARER, params: s.idParams, body: s.testSendBody, response: { 200: z.object({ sent: z.array(z.string()) }), ...errors } },
+    handler: async (request) => campaigns.testSend(id(request), (request.body as z.infer<typeof s.testSendBody>).to),
+  });
+
+  app.post('/campaigns/:id/send', {
+    config: { role: 'editor' },
+    schema: { tags: ['campaigns'], summary: 'Send now, or schedule with `at`', security: BEARER, params: s.idParams, body: s.sendBody, response: { 202: s.campaignView, ...errors } },
+    handler: async (request, reply) => {
+      const at = (request.body as z.infer<typeof s.sendBody>).at;
+      return reply.code(202).send(await campaigns.send(id(request), at ? new Date(at) : undefined));
+    },
+  });
+
+  app.post('/campaigns/:id/pause', {
+    config: { role: 'editor' },
+    schema: { tags: ['campaigns'], summary: 'Pause a sending campaign (editors may: stopping is always safe)', security: BEARER, params: s.idParams, response: { 200: s.campaignView, ...errors } },
+    handler: async (request) => campaigns.pause(id(request)),
+  });
+
+  app.post('/campaigns/:id/resume', {
+    config: { role: 'admin' },
+    schema: { tags: ['campaigns'], summary: 'Resume a paused campaign (admin: it may have been paused by the bounce/complaint breaker)', security: BEARER, params: s.idParams, response: { 200: s.campaignView, ...errors } },
+    handler: async (request) => campaigns.resume(id(request)),
+  });
+
+  app.post('/campaigns/:id/cancel', {
+    config: { role: 'admin' },
+    schema: { tags: ['campaigns'], summary: 'Cancel a campaign for good (admin)', security: BEARER, params: s.idParams, response: { 200: s.campaignView, ...errors } },
+    handler: async (request) => campaigns.cancel(id(request)),
+  });
+
+  app.get('/campaigns/:id/stats', {
+    config: { role: 'editor' },
+    schema: { tags: ['campaigns'], summary: 'Delivery counters', security: BEARER, params: s.idParams, response: { 200: s.campaignStats, ...errors } },
+    handler: async (request) => campaigns.stats(id(request)),
+  });
+
+  // ── subscribers ────────────────────────────────────────────────────────────
+  app.get('/subscribers', {
+    config: { role: 'editor' },
+    schema: { tags: ['subscribers'], summary: 'List or search subscribers', security: BEARER, querystring: s.subscriberQuery, response: { 200: z.object({ items: z.array(s.subscriberView), total: z.number().int() }), ...errors } },
+    handler: async (request) => subscribers.search(request.query as z.infer<typeof s.subscriberQuery>),
+  });
+
+  app.post('/subscribers', {
+    config: { role: 'editor' },
+    schema: { tags: ['subscribers'], summary: 'Add a subscriber to a list (or re-add to another list)', security: BEARER, body: s.addSubscriberBody, response: { 201: s.subscriberView, ...errors } },
+    handler: async (request, reply) => reply.code(201).send(await subscribers.add(request.body as z.infer<typeof s.addSubscriberBody>)),
+  });
+
+  app.post('/subscribers/import', {
+    config: { role: 'editor' },
+    schema: {
+      tags: ['subscribers'],
+      summary: 'Import a CSV (multipart/form-data, field `file`; columns email, name, …)',
+      security: BEARER,
+      consumes: ['multipart/form-data'],
+      querystring: s.importQuery,
+      response: { 200: s.importReply, ...errors },
+    },
+    handler: async (request) => {
+      if (!request.isMultipart()) throw new RequestValidationError('file', 'file: send multipart/form-data with a CSV in field "file"');
+      const file = await request.file();
+      if (!file || file.fieldname !== 'file') throw new RequestValidationError('file', 'file: a CSV file in field "file" is required');
+      const result = await subscribers.importCsv(file.file, (request.query as z.infer<typeof s.importQuery>).list);
+      if (file.file.truncated) throw new RequestValidationError('file', 'file: larger than the upload limit');
+      return result;
+    },
+  });
+
+  app.get('/subscribers/:email', {
+    config: { role: 'editor' },
+    schema: { tags: ['subscribers'], summary: 'One subscriber', security: BEARER, params: s.emailParams, response: { 200: s.subscriberView, ...errors } },
+    handler: async (request) => subscribers.get((request.params as z.infer<typeof s.emailParams>).email),
+  });
+
+  app.post('/subscribers/:email/unsubscribe', {
+    config: { role: 'editor' },
+    schema: { tags: ['subscribers'], summary: 'Unsubscribe from one list, or from all when no list is given', security: BEARER, params: s.emailParams, body: s.unsubscribeBody, response: { 200: s.subscriberView, ...errors } },
+    handler: async (request) =>
+      subscribers.unsubscribe((request.params as z.infer<typeof s.emailParams>).email, (request.body as z.infer<typeof s.unsubscribeBody>).list),
+  });
+
+  app.delete('/subscribers/:email', {
+    config: { role: 'admin' },
+    schema: { tags: ['subscribers'], summary: 'Remove a subscriber and their data (admin; the address stays suppressed)', security: BEARER, params: s.emailParams, response: { 204: z.null(), ...errors } },
+    handler: async (request, reply) => {
+      await subscribers.remove((request.params as z.infer<typeof s.emailParams>).email);
+      return reply.code(204).send();
+    },
+  });
+}

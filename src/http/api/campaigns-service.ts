@@ -1,0 +1,157 @@
+/**
+ * CampaignsPort over the campaign orchestrator (state transitions, stats), the campaigns
+ * repository and the compiler. The compiler and the test sender are passed in, so this
+ * file holds only the glue an HTTP caller needs: views, scheduling, preview.
+ */
+import { InputError, NotFoundError, StateError } from '../../errors.js';
+import type { CampaignOrchestrator } from '../../campaigns/campaign-orchestrator.js';
+import type { CompiledIssue, Diagnostic } from '../../render/types.js';
+import type { CampaignsRepository } from '../../store/campaigns-repository.js';
+import type { Store } from '../../store/db.js';
+import { createSubscriberRepositories } from '../../store/repositories.js';
+import type { Campaign } from '../../store/schema.js';
+import type { CampaignsPort, CampaignStatsView, CampaignView, CreateCampaignInput } from './ports.js';
+
+export interface CompiledSource {
+  compiled: CompiledIssue;
+  title: string;
+  slug: string;
+  date: string | null;
+  /** SUBJECT_TEMPLATE rendered without recipient fields; used when no subject is given. */
+  subject: string;
+  warnings: Diagnostic[];
+}
+
+export interface CampaignsServiceDeps {
+  store: Store;
+  campaigns: CampaignsRepository;
+  orchestrator: CampaignOrchestrator;
+  /** Parse + compile Markdown; throws InputError (with the diagnostics) when it cannot. */
+  compile: (markdown: string, file: string) => Promise<CompiledSource>;
+  /** The HTML a sample subscriber would see. */
+  renderPreview: (compiled: CompiledIssue, campaign: Campaign) => string;
+  /** Send the campaign's message to these addresses, outside the ledger; returns the addresses sent to. */
+  sendTest: (campaign: Campaign, compiled: CompiledIssue, to: string[]) => Promise<string[]>;
+  now?: () => number;
+}
+
+const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
+
+export function createCampaignsService(deps: CampaignsServiceDeps): CampaignsPort {
+  const now = deps.now ?? Date.now;
+  const lists = createSubscriberRepositories(deps.store.db).lists;
+  const listNames = new Map<number, string>();
+
+  async function listName(id: number): Promise<string> {
+    let name = listNames.get(id);
+    if (name === undefined) {
+      name = (await lists.findById(id))?.name ?? `#${id}`;
+      listNames.set(id, name);
+    }
+    return name;
+  }
+
+  async function view(c: Campaign): Promise<CampaignView> {
+    return {
+      id: c.id,
+      status: c.status,
+      subject: c.subject,
+      title: c.issue_title,
+      list: await listName(c.list_id),
+      total: c.total,
+      scheduled_at: iso(c.scheduled_at),
+      started_at: iso(c.started_at),
+      finished_at: iso(c.finished_at),
+      paused_reason: c.paused_reason,
+      created_at: new Date(c.created_at).toISOString(),
+    };
+  }
+
+  async function load(id: number): Promise<Campaign> {
+    const c = await deps.campaigns.get(id);
+    if (!c) throw new NotFoundError(`campaign ${id}`);
+    return c;
+  }
+
+  function compiledOf(c: Campaign): CompiledIssue {
+    if (!c.compiled_json) throw new StateError(`campaign ${c.id} has no compiled issue`);
+    return JSON.parse(c.compiled_json) as CompiledIssue;
+  }
+
+  return {
+    async list({ limit, offset }) {
+      const rows = await deps.store.db.selectFrom('campaigns').selectAll().orderBy('id', 'desc').limit(limit).offset(offset).execute();
+      return Promise.all(rows.map(view));
+    },
+
+    get: async (id) => view(await load(id)),
+
+    async create(input: CreateCampaignInput) {
+      const list = await lists.findByName(input.list);
+      if (!list) throw new InputError(`no list named "${input.list}"`, 'list');
+      const source = await deps.compile(input.markdown, input.sourcePath ?? 'issue.md');
+      const campaign = await deps.orchestrator.create({
+        listId: list.id,
+        subject: input.subject ?? source.subject,
+        issueTitle: source.title,
+        issueSlug: source.slug,
+        issueDate: source.date,
+        sourcePath: input.sourcePath,
+        sourceMarkdown: input.markdown,
+        compiledJson: JSON.stringify(source.compiled),
+        scheduledAt: null,
+        status: 'draft',
+      });
+      return { campaign: await view(campaign), warnings: source.warnings };
+    },
+
+    async previewHtml(id) {
+      const c = await load(id);
+      return deps.renderPreview(compiledOf(c), c);
+    },
+
+    async testSend(id, to) {
+      const c = await load(id);
+      return { sent: await deps.sendTest(c, compiledOf(c), to) };
+    },
+
+    async send(id, at) {
+      const c = await load(id);
+      if (at && at.getTime() > now() + 1000) {
+        if (c.status !== 'draft' && c.status !== 'scheduled') throw new StateError(`campaign ${id} is ${c.status}; it cannot be scheduled`);
+        // draft → scheduled (or move a pending schedule) as one conditional update; the
+        // worker's sweep fires it when due.
+        const result = await deps.store.db
+          .updateTable('campaigns')
+          .set({ status: 'scheduled', scheduled_at: at.getTime(), paused_reason: null, updated_at: now() })
+          .where('id', '=', id)
+          .where('status', 'in', ['draft', 'scheduled'])
+          .executeTakeFirst();
+        if (Number(result.numUpdatedRows) !== 1) throw new StateError(`campaign ${id} changed state meanwhile; not scheduled`);
+        return view(await load(id));
+      }
+      if (!(await deps.orchestrator.start(id))) throw new StateError(`campaign ${id} changed state meanwhile; not started`);
+      return view(await load(id));
+    },
+
+    async pause(id) {
+      const c = await load(id);
+      if (!(await deps.orchestrator.pause(id, 'paused by editor'))) throw new StateError(`campaign ${id} is ${c.status}; only a sending campaign can pause`);
+      return view(await load(id));
+    },
+
+    async resume(id) {
+      if (!(await deps.orchestrator.resume(id))) throw new StateError(`campaign ${id} changed state meanwhile; not resumed`);
+      return view(await load(id));
+    },
+
+    async cancel(id) {
+      await deps.orchestrator.cancel(id);
+      return view(await load(id));
+    },
+
+    async stats(id): Promise<CampaignStatsView> {
+      return deps.orchestrator.stats(id);
+    },
+  };
+}

@@ -1,0 +1,89 @@
+/**
+ * What the API and the dashboard need from the rest of the system, as narrow interfaces.
+ * src/app-context.ts implements them over the store repositories, the campaign
+ * orchestrator and the compiler; the HTTP layer knows nothing else.
+ */
+import type { Readable } from 'node:stream';
+import type { Diagnostic } from '../../render/types.js';
+import type { CampaignStatus, SubscriberStatus } from '../../store/schema.js';
+import type { ImportReport } from '../../subscribers/csv-import.js';
+import type { SubscriberView } from '../../subscribers/subscriber-service.js';
+
+/** The stats contract (CLI --json and API). */
+export interface CampaignStatsView {
+  status: CampaignStatus;
+  total: number;
+  queued: number;
+  sent: number;
+  delivered: number;
+  bounced: number;
+  complained: number;
+  unsubscribed: number;
+  failed: number;
+  opened: number;
+  clicked: number;
+  started_at: string | null;
+  finished_at: string | null;
+  rate_per_s: number;
+  id?: number;
+  paused_reason?: string | null;
+  uncertain?: number;
+  eta?: string | null;
+}
+
+export interface CampaignView {
+  id: number;
+  status: CampaignStatus;
+  subject: string;
+  title: string;
+  list: string;
+  total: number;
+  scheduled_at: string | null;
+  started_at: string | null;
+  finished_at: string | null;
+  paused_reason: string | null;
+  created_at: string;
+}
+
+export interface CreateCampaignInput {
+  markdown: string;
+  sourcePath: string | null;
+  list: string;
+  subject?: string;
+}
+
+export interface CampaignsPort {
+  list(options: { limit: number; offset: number }): Promise<CampaignView[]>;
+  get(id: number): Promise<CampaignView>;
+  create(input: CreateCampaignInput): Promise<{ campaign: CampaignView; warnings: Diagnostic[] }>;
+  previewHtml(id: number): Promise<string>;
+  testSend(id: number, to: string[]): Promise<{ sent: string[] }>;
+  /** Start now, or schedule for `at`. */
+  send(id: number, at?: Date): Promise<CampaignView>;
+  pause(id: number): Promise<CampaignView>;
+  resume(id: number): Promise<CampaignView>;
+  cancel(id: number): Promise<CampaignView>;
+  stats(id: number): Promise<CampaignStatsView>;
+}
+
+export type { SubscriberView } from '../../subscribers/subscriber-service.js';
+
+export interface SubscriberQuery {
+  q?: string;
+  list?: string;
+  status?: SubscriberStatus;
+  limit: number;
+  offset: number;
+}
+
+export type ImportResultView = ImportReport;
+
+export interface SubscribersPort {
+  search(query: SubscriberQuery): Promise<{ items: SubscriberView[]; total: number }>;
+  get(email: string): Promise<SubscriberView>;
+  add(input: { email: string; name?: string | null; list: string; attributes?: Record<string, unknown> }): Promise<SubscriberView & { created: boolean }>;
+  importCsv(csv: Readable, list: string): Promise<ImportResultView>;
+  /** Unsubscribe from one list, or from everything when `list` is omitted. */
+  unsubscribe(email: string, list?: string): Promise<SubscriberView>;
+  remove(email: string): Promise<void>;
+}

@@ -1,0 +1,112 @@
+/**
+ * The whole HTTP server: buildApp (health, webhooks, unsubscribe pages) + metrics +
+ * OpenAPI + /api + /admin, and a graceful SIGTERM/SIGINT drain: stop accepting, let
+ * in-flight requests finish, close resources, exit 0.
+ */
+import type { Queue } from 'bullmq';
+import type { FastifyInstance } from 'fastify';
+import type { Redis } from 'ioredis';
+import { buildApp, type AppDeps } from './app.js';
+import { adminPlugin } from './admin/admin-plugin.js';
+import { DashboardQueries } from './admin/dashboard-queries.js';
+import { SessionStore } from './admin/sessions.js';
+import { apiPlugin } from './api/api-plugin.js';
+import { registerOpenApi } from './api/openapi.js';
+import type { CampaignsPort, SubscribersPort } from './api/ports.js';
+import type { TokenVerifier } from './auth.js';
+import { installHttpMetrics } from './metrics.js';
+import type { Metrics } from '../metrics/registry.js';
+
+export interface ServerDeps extends AppDeps {
+  redis: Redis;
+  campaigns: CampaignsPort;
+  subscribers: SubscribersPort;
+  verifyToken: TokenVerifier;
+  /** BullMQ queues for bull-board and the queue-depth gauge. */
+  queues: Queue[];
+  metrics?: Metrics;
+  issuesDir?: string;
+  /** Whether an API token still exists (revoking a token ends its dashboard sessions). */
+  tokenExists?: (id: number) => Promise<boolean>;
+}
+
+/** Servers that got SIGTERM: their responses close the connection so keep-alive cannot hold the drain. */
+const draining = new WeakSet<FastifyInstance>();
+
+export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
+  const app = await buildApp(deps);
+  app.addHook('onSend', async (_request, reply) => {
+    if (draining.has(app)) reply.header('connection', 'close');
+  });
+  const metrics = installHttpMetrics(app, { metrics: deps.metrics });
+  metrics.setQueueDepthSource(async () => {
+    const out: Record<string, Record<string, number>> = {};
+    for (const q of deps.queues) {
+      out[q.name] = await q.getJobCounts('waiting', 'active', 'delayed', 'failed', 'completed', 'prioritized');
+    }
+    return out;
+  });
+  await registerOpenApi(app, { publicUrl: deps.config.PUBLIC_URL });
+  await app.register(apiPlugin, {
+    prefix: '/api',
+    campaigns: deps.campaigns,
+    subscribers: deps.subscribers,
+    verifyToken: deps.verifyToken,
+    issuesDir: deps.issuesDir,
+  });
+  await app.register(adminPlugin, {
+    campaigns: deps.campaigns,
+    subscribers: deps.subscribers,
+    verifyToken: deps.verifyToken,
+    sessions: new SessionStore(deps.redis, deps.config.QUEUE_PREFIX),
+    queries: new DashboardQueries(deps.store),
+    queues: deps.queues,
+    tokenExists: deps.tokenExists,
+  });
+  app.get('/', { schema: { hide: true } }, async (_request, reply) => reply.redirect('/admin', 302));
+  return app;
+}
+
+/**
+ * Close the server on SIGTERM/SIGINT: Fastify stops accepting connections, closes idle
+ * keep-alive sockets and waits for in-flight requests; then `cleanup` closes queues,
+ * Redis and the store, and the process exits 0 (1 if draining failed or took too long).
+ */
+export function drainOnSignals(
+  app: FastifyInstance,
+  cleanup: () => Promise<void>,
+  options: { timeoutMs?: number; exit?: (code: number) => void; signals?: NodeJS.Signals[] } = {},
+): () => void {
+  const exit = options.exit ?? ((code: number) => process.exit(code));
+  let signalled = false;
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (signalled) return;
+    signalled = true;
+    draining.add(app);
+    app.log.info({ signal }, 'draining: no new connections, waiting for in-flight requests');
+    const timer = setTimeout(() => {
+      app.log.error('drain timed out; exiting');
+      exit(1);
+    }, options.timeoutMs ?? 25_000);
+    timer.unref();
+    app
+      .close()
+      .then(cleanup)
+      .then(
+        () => {
+          clearTimeout(timer);
+          app.log.info('drained; bye');
+          exit(0);
+        },
+        (err: unknown) => {
+          app.log.error({ err }, 'error while draining');
+          exit(1);
+        },
+      );
+  };
+  const signals = options.signals ?? ['SIGTERM', 'SIGINT'];
+  for (const s of signals) process.on(s, onSignal);
+  return () => {
+    for (const s of signals) process.off(s, onSignal);
+  };
+}

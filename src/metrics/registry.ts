@@ -1,0 +1,186 @@
+/**
+ * The process's Prometheus metrics, on our own Registry (never prom-client's global one,
+ * so tests and libraries cannot pollute it).
+ *
+ * Every label takes values from a FIXED set: anything else is folded into 'other'
+ * (or '__unmatched__' / 'OTHER' for HTTP). An attacker who can send requests or craft
+ * SES/SNS payloads must not be able to grow the number of time series.
+ *
+ * Other parts increment through the small functions below (recordSend, recordSesError,
+ * recordWebhookEvent); they never touch label values directly.
+ */
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+/** The send processor's outcomes (workers/send-processor.ts SendOutcome). */
+export const SEND_OUTCOMES = ['sent', 'skipped', 'failed', 'throttled', 'quota', 'account-paused', 'uncertain', 'not-sending', 'not-queued', 'other'] as const;
+export type SendOutcome = (typeof SEND_OUTCOMES)[number];
+
+/** SES v1 error names we tell apart; everything else is 'other'. */
+export const SES_ERROR_CODES = [
+  'Throttling',
+  'MessageRejected',
+  'MailFromDomainNotVerified',
+  'ConfigurationSetDoesNotExist',
+  'ConfigurationSetSendingPaused',
+  'AccountSendingPaused',
+  'InvalidParameterValue',
+  'ServiceUnavailable',
+  'InternalFailure',
+  'TimeoutError',
+  'NetworkingError',
+  'ECONNRESET',
+  'ECONNREFUSED',
+  'ETIMEDOUT',
+  'EPIPE',
+  'other',
+] as const;
+export type SesErrorCode = (typeof SES_ERROR_CODES)[number];
+
+export const WEBHOOK_EVENT_TYPES = [
+  'bounce',
+  'complaint',
+  'delivery',
+  'send',
+  'reject',
+  'delivery_delay',
+  'open',
+  'click',
+  'rendering_failure',
+  'subscription',
+  'invalid_signature',
+  'other',
+] as const;
+export type WebhookEventType = (typeof WEBHOOK_EVENT_TYPES)[number];
+
+export const HTTP_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'] as const;
+export const UNMATCHED_ROUTE = '__unmatched__';
+
+export const QUEUE_STATES = ['waiting', 'active', 'delayed', 'failed', 'completed', 'prioritized'] as const;
+export type QueueState = (typeof QUEUE_STATES)[number];
+
+/** Job counts per queue; injected so metrics know nothing of BullMQ. */
+export type QueueDepthSource = () => Promise<Record<string, Partial<Record<QueueState, number>>>>;
+
+function oneOf<T extends string>(allowed: readonly T[], value: string, fallback: T): T {
+  return (allowed as readonly string[]).includes(value) ? (value as T) : fallback;
+}
+
+export function normalizeMethod(method: string): string {
+  return oneOf<string>(HTTP_METHODS, method.toUpperCase(), 'OTHER');
+}
+
+/** Status codes as 3-digit strings (bounded: 100..599); anything odd collapses to its class. */
+export function normalizeStatus(code: number): { status: string; status_class: string } {
+  if (!Number.isInteger(code) || code < 100 || code > 599) return { status: 'other', status_class: 'other' };
+  return { status: String(code), status_class: `${Math.floor(code / 100)}xx` };
+}
+
+export class Metrics {
+  readonly registry = new Registry();
+  readonly sends: Counter<'outcome'>;
+  readonly sesErrors: Counter<'code'>;
+  readonly webhookEvents: Counter<'type'>;
+  readonly httpRequests: Counter<'route' | 'method' | 'status' | 'status_class'>;
+  readonly httpDuration: Histogram<'route' | 'method'>;
+  readonly queueDepth: Gauge<'queue' | 'state'>;
+  private queueDepthSource: QueueDepthSource | undefined;
+
+  constructor(options: { defaultMetrics?: boolean } = {}) {
+    const registers = [this.registry];
+    this.sends = new Counter({
+      name: 'newsletter_sends_total',
+      help: 'Send attempts by outcome',
+      labelNames: ['outcome'],
+      registers,
+    });
+    this.sesErrors = new Counter({
+      name: 'newsletter_ses_errors_total',
+      help: 'SES errors by error code (unknown codes are "other")',
+      labelNames: ['code'],
+      registers,
+    });
+    this.webhookEvents = new Counter({
+      name: 'newsletter_webhook_events_total',
+      help: 'SES events received through the SNS webhook, by type',
+      labelNames: ['type'],
+      registers,
+    });
+    this.httpRequests = new Counter({
+      name: 'newsletter_http_requests_total',
+      help: 'HTTP requests by route pattern, method and status',
+      labelNames: ['route', 'method', 'status', 'status_class'],
+      registers,
+    });
+    this.httpDuration = new Histogram({
+      name: 'newsletter_http_request_duration_seconds',
+      help: 'HTTP request duration by route pattern and method',
+      labelNames: ['route', 'method'],
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+      registers,
+    });
+    // eslint-disable-next-line @typescript-eslint/no-this-alias
+    const self = this;
+    this.queueDepth = new Gauge({
+      name: 'newsletter_queue_depth',
+      help: 'BullMQ jobs per queue and state, read at scrape time',
+      labelNames: ['queue', 'state'],
+      registers,
+      async collect() {
+        if (!self.queueDepthSource) return;
+        try {
+          const counts = await self.queueDepthSource();
+          for (const [queue, byState] of Object.entries(counts)) {
+            for (const state of QUEUE_STATES) this.set({ queue, state }, byState[state] ?? 0);
+          }
+        } catch {
+          // Redis down: keep the last values rather than failing the whole scrape.
+        }
+      },
+    });
+    // Pre-create every fixed series at zero so dashboards see them before the first event
+    // (and so the series count is stable from the first scrape).
+    for (const outcome of SEND_OUTCOMES) this.sends.inc({ outcome }, 0);
+    for (const code of SES_ERROR_CODES) this.sesErrors.inc({ code }, 0);
+    for (const type of WEBHOOK_EVENT_TYPES) this.webhookEvents.inc({ type }, 0);
+    if (options.defaultMetrics) collectDefaultMetrics({ register: this.registry, prefix: 'newsletter_' });
+  }
+
+  /** Queue names must be the fixed set of our queues (the source decides which). */
+  setQueueDepthSource(source: QueueDepthSource | undefined): void {
+    this.queueDepthSource = source;
+  }
+
+  recordSend(outcome: SendOutcome | string, count = 1): void {
+    this.sends.inc({ outcome: oneOf<string>(SEND_OUTCOMES, outcome, 'other') }, count);
+  }
+
+  recordSesError(code: string | undefined): void {
+    this.sesErrors.inc({ code: oneOf<string>(SES_ERROR_CODES, code ?? 'other', 'other') });
+  }
+
+  recordWebhookEvent(type: string): void {
+    this.webhookEvents.inc({ type: oneOf<string>(WEBHOOK_EVENT_TYPES, type, 'other') });
+  }
+
+  /** `route` must be a route PATTERN (request.routeOptions.url) or undefined for unmatched. */
+  recordHttpRequest(route: string | undefined, method: string, statusCode: number, seconds: number): void {
+    const r = route ?? UNMATCHED_ROUTE;
+    const m = normalizeMethod(method);
+    this.httpRequests.inc({ route: r, method: m, ...normalizeStatus(statusCode) });
+    this.httpDuration.observe({ route: r, method: m }, seconds);
+  }
+
+  async render(): Promise<{ contentType: string; body: string }> {
+    return { contentType: this.registry.contentType, body: await this.registry.metrics() };
+  }
+}
+
+/**
+ * The process-wide instance. Workers, the SES transport and the webhook increment it;
+ * /metrics renders it. Tests that need isolation construct their own `new Metrics()`.
+ */
+export const metrics = new Metrics({ defaultMetrics: true });
+
+export const recordSend = (outcome: SendOutcome | string, count = 1): void => metrics.recordSend(outcome, count);
+export const recordSesError = (code: string | undefined): void => metrics.recordSesError(code);
+export const recordWebhookEvent = (type: string): void => metrics.recordWebhookEvent(type);
