@@ -47,6 +47,8 @@ export interface SendQueues {
 export function createSendQueues(connection: ConnectionOptions, prefix: string): SendQueues {
   const fanout = new Queue<FanoutJobData>(FANOUT_QUEUE, { connection, prefix });
   const send = new Queue<SendJobData>(SEND_QUEUE, { connection, prefix });
+  // Connection trouble is retried by ioredis; without listeners it is printed as unhandled.
+  for (const q of [fanout, send]) q.on('error', () => undefined);
   return {
     fanout,
     send,
