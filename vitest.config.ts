@@ -1,13 +1,46 @@
 import { defineConfig } from 'vitest/config';
 
+/**
+ * Two projects, run one after the other by `npm test`:
+ * - `main`: everything that asserts behaviour only; files run in parallel (each test
+ *   isolates itself: unique queue prefix, unique database).
+ * - `timing`: the acceptance tests that measure rates against the SES simulator
+ *   (average ≥ 95% of SEND_RATE, worst sliding second ≤ SEND_RATE) and the crash tests.
+ *   They need the machine's cores to themselves, so their files run one at a time,
+ *   after the parallel project has finished.
+ */
+const TIMING = [
+  'test/send/send-rate.test.ts',
+  'test/send/crash-safety.test.ts',
+  'test/send/campaign-control.test.ts',
+  'test/rate-limiter/**/*.test.ts',
+  'src/queue/rate-limiter.test.ts',
+];
+
 export default defineConfig({
   test: {
-    include: ['src/**/*.test.ts', 'test/**/*.test.ts', 'workers/**/*.test.ts'],
     testTimeout: 60_000,
     hookTimeout: 60_000,
-    // Integration tests share one Redis and one Postgres; each test isolates itself
-    // (unique queue prefix, unique database), so files may run in parallel.
     pool: 'forks',
-    maxWorkers: 2,
+    projects: [
+      {
+        extends: true,
+        test: {
+          name: 'main',
+          include: ['src/**/*.test.ts', 'test/**/*.test.ts', 'workers/**/*.test.ts'],
+          exclude: TIMING,
+          maxWorkers: 2,
+        },
+      },
+      {
+        extends: true,
+        test: {
+          name: 'timing',
+          include: TIMING,
+          fileParallelism: false,
+          maxWorkers: 1,
+        },
+      },
+    ],
   },
 });

@@ -225,7 +225,9 @@ describe('RateLimiter', () => {
     let stalls = stallEvery(170, 45);
     const slowGrants = await drive(slow, 3, 2500);
     clearInterval(stalls);
-    expect(slow.counters.pushedBack, diagnostics).toBeGreaterThan(0);
+    // Which of the two remedies a late wake-up gets depends on how late it was; that the
+    // stalls made permits late (and were handled) is what matters, with the bound intact.
+    expect(slow.counters.pushedBack + slow.counters.staleSlots, diagnostics).toBeGreaterThan(0);
     expect(worstSlidingWindow(slowGrants), diagnostics).toBeLessThanOrEqual(10);
 
     // 100/s: a 60 ms stall spans several intervals; late slots are given up.
