@@ -62,6 +62,7 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
     queries: new DashboardQueries(deps.store),
     queues: deps.queues,
     tokenExists: deps.tokenExists,
+    publicUrl: deps.config.PUBLIC_URL,
   });
   app.get('/', { schema: { hide: true } }, async (_request, reply) => reply.redirect('/admin', 302));
   return app;

@@ -6,6 +6,7 @@
  * `maxAttempts: 1`: BullMQ owns retries; the SDK's own three Throttling
  * retries would hide back-pressure from the queue and multiply requests.
  */
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true'; // lock file pins this SDK; we support Node 20
 import { Agent as HttpAgent } from 'node:http';
 import { Agent as HttpsAgent } from 'node:https';
 import { GetSendQuotaCommand, SESClient, SendRawEmailCommand, type SESClientConfig } from '@aws-sdk/client-ses';

@@ -75,6 +75,9 @@ function createDialect(databaseUrl: string, options: OpenStoreOptions): { dialec
   }
   if (/^postgres(ql)?:\/\//.test(databaseUrl)) {
     const pool = new pg.Pool({ connectionString: databaseUrl, max: options.poolSize ?? 10 });
+    // An idle client whose server connection ends (Postgres restart, admin termination) emits
+    // 'error' on the pool; unhandled, that would crash the process. The pool replaces the client.
+    pool.on('error', (err) => process.emitWarning(`postgres idle client error: ${err.message}`));
     return { dialect: new PostgresDialect({ pool }), name: 'postgres' };
   }
   throw new ConfigError(`DATABASE_URL: unsupported scheme in "${databaseUrl}" (use sqlite:PATH or postgres://…)`);

@@ -68,6 +68,8 @@ export async function createSurfaceHarness(options: { sendRate?: number; sim?: S
     SNS_TOPIC_ARNS: TOPIC_ARN,
     SNS_CERTS: certs,
     WORKER_CONCURRENCY: '20',
+    // Requests come from loopback as if through a local reverse proxy (X-Forwarded-Proto).
+    TRUST_PROXY: 'loopback',
     LOG_LEVEL: 'warn',
     AWS_ACCESS_KEY_ID: 'test',
     AWS_SECRET_ACCESS_KEY: 'test',

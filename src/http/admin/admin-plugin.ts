@@ -46,6 +46,8 @@ export interface AdminDeps {
   tokenExists?: (id: number) => Promise<boolean>;
   /** Login attempts per IP per minute (default 20). */
   loginRateLimit?: number;
+  /** PUBLIC_URL: when https, session cookies are always Secure. */
+  publicUrl?: string;
 }
 
 declare module 'fastify' {
@@ -119,7 +121,9 @@ export async function adminPlugin(app: FastifyInstance, deps: AdminDeps): Promis
     path,
     httpOnly: true,
     sameSite: 'strict' as const,
-    secure: request.protocol === 'https',
+    // Secure when this request came over https (directly or via a trusted proxy) or the
+    // public URL is https: a cookie meant for https must never travel over plain http.
+    secure: request.protocol === 'https' || (deps.publicUrl?.startsWith('https:') ?? false),
     ...(maxAge !== undefined ? { maxAge } : {}),
   });
 
