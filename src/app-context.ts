@@ -78,7 +78,7 @@ export async function openAppContext(config: Config, options: OpenAppContextOpti
     const t = await tokens.verify(token);
     return t ? { tokenId: t.id, name: t.name, role: t.role } : null;
   };
-  const bridge = createCompilerBridge(config, logger);
+  const bridge = createCompilerBridge(config, redis, logger);
   const campaigns = createCampaignsService({
     store,
     campaigns: send.campaigns,

@@ -1,10 +1,9 @@
 /** `campaigns list|show|stats|pause|resume|cancel|test`: thin wrappers over the orchestrator. */
 import type { Command } from 'commander';
 import { loadConfig, requireConfig } from '../config.js';
-import { prepareMessages } from '../render/prepare-messages.js';
-import type { CompiledIssue } from '../render/types.js';
 import { SesTransport } from '../ses/ses-transport.js';
-import { signUnsubscribeToken } from '../unsubscribe/token.js';
+import { sendTestCopies } from '../campaigns/test-send.js';
+import { createRedisConnection } from '../queue/connection.js';
 import { InputError } from '../errors.js';
 import { openSendContext, type SendContext } from '../campaigns/send-context.js';
 
@@ -98,28 +97,21 @@ export function registerCampaigns(program: Command): void {
 
   campaigns
     .command('test <id>')
-    .description('send one copy of the campaign to an address (not recorded in the ledger, not rate-limited)')
+    .description('send one copy of the campaign to an address (outside the ledger, within the global SES rate)')
     .requiredOption('--to <email>', 'recipient')
     .action((id: string, opts: { to: string }) =>
       withContext(async (ctx) => {
         const config = requireConfig(loadConfig(), ['FROM_ADDRESS', 'UNSUBSCRIBE_SECRET'], 'campaigns test');
         const c = await ctx.orchestrator.get(parseId(id));
-        if (!c.compiled_json) throw new InputError(`campaign ${id} has no compiled issue`);
         if (!/^[^\s@<>]+@[^\s@<>]+$/.test(opts.to)) throw new InputError(`--to "${opts.to}" is not an email address`);
-        const factory = prepareMessages(JSON.parse(c.compiled_json) as CompiledIssue, {
-          from: config.FROM_ADDRESS,
-          campaignId: c.id,
-          listId: `${config.LIST_NAME.replace(/[<>\r\n"]/g, '')} <list-${c.list_id}.${new URL(config.PUBLIC_URL).hostname}>`,
-        });
-        // A test copy carries a token for subscriber 0 (no such subscriber): its unsubscribe link does nothing.
-        const token = signUnsubscribeToken({ subscriberId: 0, listId: c.list_id }, config.UNSUBSCRIBE_SECRET);
-        const message = factory.build({ subscriberId: 0, email: opts.to, name: null, unsubscribeUrl: `${config.PUBLIC_URL}/u/${token}` });
         const ses = SesTransport.fromConfig(config);
+        const redis = createRedisConnection(config.REDIS_URL);
         try {
-          const { messageId } = await ses.sendRaw({ raw: message.raw, from: config.FROM_ADDRESS, to: opts.to, tags: { campaign: String(c.id), test: '1' } });
-          console.log(`test copy of campaign ${id} sent to ${opts.to} (SES message id ${messageId})`);
+          const [copy] = await sendTestCopies({ config, ses, redis }, c, [opts.to]);
+          console.log(`test copy of campaign ${id} sent to ${opts.to} (SES message id ${copy!.messageId})`);
         } finally {
           ses.destroy();
+          redis.disconnect();
         }
       }),
     );

@@ -189,6 +189,18 @@ describe('RateLimiter', () => {
     expect(await old.effectiveRate()).toBe(40);
   });
 
+  it('a follower (assertRate: false) uses the fleet rate and imposes its own only on a fresh state', async () => {
+    const prefix = freshPrefix();
+    const worker = limiter({ prefix, ratePerSecond: 50 });
+    await worker.acquire();
+    const follower = limiter({ prefix, ratePerSecond: 500, assertRate: false });
+    await follower.acquire();
+    expect(await worker.effectiveRate()).toBe(50);
+    const alone = limiter({ prefix: freshPrefix(), ratePerSecond: 20, assertRate: false });
+    await alone.acquire();
+    expect(await alone.effectiveRate()).toBe(20);
+  });
+
   it('keeps the bound when Redis loses its state mid-run', async () => {
     const prefix = freshPrefix();
     const rl = limiter({ prefix, ratePerSecond: 200 });

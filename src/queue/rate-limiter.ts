@@ -44,6 +44,12 @@ export interface RateLimiterOptions {
   name?: string;
   /** Interval stretch per second of schedule that absorbs granting lateness. Default 25. */
   marginMs?: number;
+  /**
+   * Whether this instance's rate becomes the fleet's target on its first permit (default
+   * true: a worker started with a new SEND_RATE wins). false: only used when no fleet
+   * state exists yet.
+   */
+  assertRate?: boolean;
   /** A wake-up later than this after its slot discards the slot. Default marginMs - 5. */
   staleMs?: number;
   /** Slots one acquire may discard as stale before it grants anyway. Default 3. */
@@ -311,6 +317,8 @@ export class RateLimiter {
 
   constructor(opts: RateLimiterOptions) {
     assertRate(opts.ratePerSecond);
+    // A follower (a one-off test send, a CLI) uses the fleet's rate and never imposes its own.
+    if (opts.assertRate === false) this.rateAsserted = true;
     this.redis = opts.redis;
     this.key = `${opts.prefix}:ratelimit:${opts.name ?? 'send'}`;
     this.rate = opts.ratePerSecond;

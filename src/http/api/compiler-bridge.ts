@@ -8,12 +8,13 @@ import type { Config } from '../../config.js';
 import { InputError } from '../../errors.js';
 import { parseIssue } from '../../issue/index.js';
 import type { Logger } from '../../logger.js';
-import { compileIssueDetailed, prepareMessages } from '../../render/index.js';
+import { compileIssueDetailed } from '../../render/index.js';
 import { compileOptionsFromConfig } from '../../render/options-from-config.js';
 import { TEMPLATE_CONSTANTS } from '../../render/template-text.js';
 import type { CompiledIssue } from '../../render/types.js';
 import { SesTransport } from '../../ses/ses-transport.js';
-import { signUnsubscribeToken } from '../../unsubscribe/token.js';
+import { sendTestCopies } from '../../campaigns/test-send.js';
+import type { Redis } from 'ioredis';
 import type { Campaign } from '../../store/schema.js';
 import type { CompiledSource } from './campaigns-service.js';
 
@@ -26,7 +27,7 @@ export interface CompilerBridge {
   close(): Promise<void>;
 }
 
-export function createCompilerBridge(config: Config, logger?: Logger): CompilerBridge {
+export function createCompilerBridge(config: Config, redis: Redis, logger?: Logger): CompilerBridge {
   let ses: SesTransport | undefined;
 
   return {
@@ -58,26 +59,12 @@ export function createCompilerBridge(config: Config, logger?: Logger): CompilerB
       });
     },
 
-    async sendTest(campaign, compiled, to) {
+    async sendTest(campaign, _compiled, to) {
       if (!config.FROM_ADDRESS) throw new InputError('FROM_ADDRESS is not set on the server', 'to');
       ses ??= SesTransport.fromConfig(config);
-      const factory = prepareMessages(compiled, {
-        from: config.FROM_ADDRESS,
-        campaignId: campaign.id,
-        listId: `${config.LIST_NAME} <list-${campaign.list_id}.${new URL(config.PUBLIC_URL).hostname}>`,
-      });
-      const sent: string[] = [];
-      for (const email of to) {
-        // Test recipients are not subscribers: their unsubscribe link is a harmless dummy token.
-        const token = config.UNSUBSCRIBE_SECRET ? signUnsubscribeToken({ subscriberId: 0, listId: campaign.list_id }, config.UNSUBSCRIBE_SECRET) : 'test';
-        const message = factory.build({ subscriberId: 0, email, name: null, unsubscribeUrl: `${config.PUBLIC_URL}/u/${token}` });
-        // Exactly the message subscribers get. No `campaign` tag: SES events about test
-        // sends must not count in the campaign's stats.
-        await ses.sendRaw({ raw: message.raw, from: config.FROM_ADDRESS, to: email, tags: { test: `c${campaign.id}` } });
-        logger?.info({ campaignId: campaign.id }, 'test message sent');
-        sent.push(email);
-      }
-      return sent;
+      const copies = await sendTestCopies({ config, ses, redis }, campaign, to);
+      logger?.info({ campaignId: campaign.id, copies: copies.length }, 'test copies sent');
+      return copies.map((c) => c.email);
     },
 
     async close() {
