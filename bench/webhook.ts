@@ -3,11 +3,12 @@
  * connections on loopback (undici, from a separate load-generator process), each applied exactly once, then replays that must
  * change nothing. Reports throughput and latency percentiles.
  *
- *   npx tsx bench/webhook.ts [--backend sqlite|postgres] [--count 2000] [--connections 50] [--out bench/results/events.md]
+ *   npx tsx bench/webhook.ts [--backend sqlite|postgres] [--count 2000] [--connections 50] [--out bench/results/events.md] [--cpu-prof FILE] [--log-level info]
  */
 import { appendFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
+import { Session } from 'node:inspector/promises';
 import { parseArgs } from 'node:util';
 import { pino } from 'pino';
 import { execFile } from 'node:child_process';
@@ -31,6 +32,10 @@ const { values: args } = parseArgs({
     connections: { type: 'string', default: '50' },
     replays: { type: 'string', default: '500' },
     out: { type: 'string', default: 'bench/results/events.md' },
+    // Write a V8 CPU profile of the server process covering only the main run (open in Chrome DevTools).
+    'cpu-prof': { type: 'string' },
+    // The server logs as in production (LOG_LEVEL defaults to info), into /dev/null.
+    'log-level': { type: 'string', default: 'info' },
   },
 });
 const backend = args.backend as DialectName;
@@ -59,7 +64,7 @@ async function main() {
   };
   const certificateSource = new ChainedCertificateSource(undefined, new CachingCertificateSource(network));
   const config = loadConfig({ DATABASE_URL: store.url, SNS_TOPIC_ARNS: TOPIC, UNSUBSCRIBE_SECRET: 'bench' });
-  const app = await buildApp({ config, store, logger: pino({ level: 'silent' }), certificateSource });
+  const app = await buildApp({ config, store, logger: pino({ name: 'newsletter', level: args['log-level'] }, pino.destination({ dest: '/dev/null', sync: true })), certificateSource });
   const address = await app.listen({ port: 0, host: '127.0.0.1' });
 
   // Seed: one sending campaign with COUNT ledger rows awaiting their Delivery event.
@@ -103,9 +108,20 @@ async function main() {
   const warm = Array.from({ length: 200 }, (_, i) => JSON.stringify(signedNotification({ eventType: 'Delivery', mail: { messageId: `warm-${i}`, destination: ['w@example.com'] }, delivery: {} }, identity, { topicArn: TOPIC })));
   await run(warm);
 
+  const profiler = args['cpu-prof'] ? new Session() : undefined;
+  if (profiler) {
+    profiler.connect();
+    await profiler.post('Profiler.enable');
+    await profiler.post('Profiler.start');
+  }
   const cpu0 = process.cpuUsage();
   const main = await run(bodies);
   const cpu = process.cpuUsage(cpu0);
+  if (profiler) {
+    const { profile } = await profiler.post('Profiler.stop');
+    writeFileSync(args['cpu-prof']!, JSON.stringify(profile));
+    profiler.disconnect();
+  }
   // CPU time of the server process (HTTP, verification, SQLite) per notification: a load-independent figure.
   const cpuMsPerNotification = (cpu.user + cpu.system) / 1000 / COUNT;
   const replayBodies = bodies.slice(0, REPLAYS);

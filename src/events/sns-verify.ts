@@ -5,7 +5,7 @@
  * Every check that needs no network runs before the certificate is asked for, so a
  * forged SigningCertURL can never make us fetch anything.
  */
-import { createPublicKey, createVerify, type KeyObject } from 'node:crypto';
+import { createPublicKey, verify as verifySignature, type KeyObject } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { snsSignatureAlgorithm, snsStringToSign, type SnsEnvelope } from './sns-message.js';
 
@@ -74,6 +74,20 @@ export function isValidSigningCertUrl(raw: unknown): raw is string {
   return new URL(raw).pathname.endsWith('.pem');
 }
 
+// SigningCertURLs that passed isValidSigningCertUrl. The check is a pure function of the
+// string, and real traffic names a handful of URLs, so remembering the valid ones (only
+// those, bounded) spares two URL parses per message. Invalid URLs are never cached.
+const validCertUrls = new Set<string>();
+const VALID_CERT_URL_LIMIT = 64;
+
+function isKnownValidSigningCertUrl(raw: unknown): raw is string {
+  if (typeof raw === 'string' && validCertUrls.has(raw)) return true;
+  if (!isValidSigningCertUrl(raw)) return false;
+  if (validCertUrls.size >= VALID_CERT_URL_LIMIT) validCertUrls.delete(validCertUrls.values().next().value!);
+  validCertUrls.add(raw);
+  return true;
+}
+
 /** A SubscribeURL we are willing to GET to confirm a subscription. */
 export function isValidSubscribeUrl(raw: unknown): raw is string {
   return isSnsHostUrl(raw, { allowQuery: true });
@@ -136,7 +150,7 @@ export async function verifySnsMessage(rawBody: string | Buffer, options: Verify
   if (!algorithm) {
     throw new SnsVerificationError('unsupported-signature-version', `SignatureVersion ${JSON.stringify(envelope.SignatureVersion).slice(0, 20)} is not supported`);
   }
-  if (!isValidSigningCertUrl(envelope.SigningCertURL)) {
+  if (!isKnownValidSigningCertUrl(envelope.SigningCertURL)) {
     throw new SnsVerificationError('invalid-cert-url', 'SigningCertURL is not an https .pem URL on an Amazon SNS host');
   }
   if (!options.allowedTopicArns.includes(envelope.TopicArn)) {
@@ -153,7 +167,8 @@ export async function verifySnsMessage(rawBody: string | Buffer, options: Verify
   }
   let ok = false;
   try {
-    ok = createVerify(algorithm).update(toSign, 'utf8').verify(publicKeyFor(pem), envelope.Signature, 'base64');
+    // One-shot verify: a createVerify() stream per message costs about as much as the RSA check.
+    ok = verifySignature(algorithm, Buffer.from(toSign, 'utf8'), publicKeyFor(pem), Buffer.from(envelope.Signature, 'base64'));
   } catch (cause) {
     throw new SnsVerificationError('bad-signature', 'signature could not be checked', { cause });
   }
