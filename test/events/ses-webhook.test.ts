@@ -88,6 +88,10 @@ describe.each(BACKENDS)('POST /webhooks/ses (%s)', (dialect) => {
       expect(h.confirmSubscription).toHaveBeenCalledTimes(1);
       expect(h.confirmSubscription).toHaveBeenCalledWith(docExamples[0]!.payload.SubscribeURL);
       expect(h.logs.some((l) => l.level === 40 && /REMOVED/.test(l.msg))).toBe(true);
+      // Logging at info: the subscription change is logged, but not every request (Fastify's
+      // "incoming request" / "request completed" lines would cost more than the signature check).
+      expect(h.logs.some((l) => l.level === 30 && l.msg === 'SNS webhook: subscription confirmed')).toBe(true);
+      expect(h.logs.filter((l) => l.msg === 'incoming request' || l.msg === 'request completed')).toEqual([]);
 
       // Subscribers by address.
       expect((await subscriberByEmail(db, 'jane@example.com')).status).toBe('bounced');

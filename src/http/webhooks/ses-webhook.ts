@@ -49,7 +49,14 @@ export const sesWebhookRoutes: FastifyPluginAsync<SesWebhookOptions> = async (ap
     app.addContentTypeParser('text/plain', { parseAs: 'string', bodyLimit: BODY_LIMIT }, (_req, body, done) => done(null, body));
   }
 
-  app.post('/webhooks/ses', { bodyLimit: BODY_LIMIT }, async (request, reply) => {
+  // SNS may post thousands of notifications a second: at the default info level, Fastify's
+  // two lines per request ("incoming request", "request completed") would cost more than
+  // verifying the signature. This route logs what matters itself (rejections, subscription
+  // changes, the breaker; errors still reach Fastify's error log), so it only drops the
+  // per-request info lines. A more verbose level (debug, trace) is left as configured.
+  const logLevel = app.log.level === 'info' ? 'warn' : undefined;
+
+  app.post('/webhooks/ses', { bodyLimit: BODY_LIMIT, ...(logLevel ? { logLevel } : {}) }, async (request, reply) => {
     const raw = typeof request.body === 'string' ? request.body : Buffer.isBuffer(request.body) ? request.body.toString('utf8') : null;
     if (raw === null) {
       request.log.warn({ contentType: request.headers['content-type'] }, 'SNS webhook: body is not text');
@@ -77,7 +84,8 @@ export const sesWebhookRoutes: FastifyPluginAsync<SesWebhookOptions> = async (ap
         request.log.error({ topic: envelope.TopicArn, err: (err as Error).message }, 'SNS webhook: confirming the subscription failed');
         return reply.code(502).send({ error: 'confirmation failed' });
       }
-      request.log.info({ topic: envelope.TopicArn }, 'SNS webhook: subscription confirmed');
+      // Through the instance logger: the route's request logger is at warn (see logLevel above).
+      app.log.info({ topic: envelope.TopicArn, reqId: request.id }, 'SNS webhook: subscription confirmed');
       return { ok: true, confirmed: true };
     }
 
