@@ -4,7 +4,7 @@
  * inserted with the MessageId itself, and every effect runs in the same transaction
  * only if that insert happened, so a replayed notification changes nothing.
  */
-import type { Kysely } from 'kysely';
+import { sql, type CompiledQuery, type Kysely, type RawBuilder } from 'kysely';
 import { decideOutcome, isSoftBounce, transientWindowStart, type BouncePolicyConfig } from '../events/bounce-policy.js';
 import { decideBreaker, type BreakerConfig } from '../events/reputation-breaker.js';
 import type { SesEvent } from '../events/ses-notification.js';
@@ -53,6 +53,58 @@ const SUBSCRIBER_MOVABLE_TO: Record<'complained' | 'bounced' | 'unsubscribed', S
   unsubscribed: ['active'],
 };
 
+/**
+ * A statement compiled once for the store's dialect (placeholders `?` or `$n`) and run
+ * with fresh parameters, given in the order the template names them. For the statements
+ * every notification runs: building and compiling a Kysely query each time cost more
+ * CPU than SQLite executing it.
+ */
+class Statement<R> {
+  private readonly compiled: CompiledQuery<R>;
+  constructor(db: Db, query: RawBuilder<R>) {
+    this.compiled = query.compile(db);
+  }
+  async rows(trx: Db, parameters: unknown[]): Promise<R[]> {
+    const result = await trx.executeQuery<R>({ ...this.compiled, parameters });
+    return result.rows;
+  }
+}
+
+/** Placeholder values for compiling a template; the real ones are passed to Statement.rows. */
+const p = (): RawBuilder<unknown> => sql.val(null);
+/** A fixed status list, inlined as literals (constants of this module, never input). */
+const statusList = (statuses: readonly string[]) => sql.join(statuses.map((st) => sql.lit(st)));
+
+const LEDGER_COLUMNS = sql`campaign_id, subscriber_id, status, ses_message_id`;
+
+/** The hot statements: find the ledger row, insert the event (the replay gate), move the ledger. */
+function hotStatements(db: Db) {
+  const moveOutcome = (to: 'delivered' | 'bounced' | 'complained') =>
+    new Statement<never>(
+      db,
+      sql`update deliveries set status = ${sql.lit(to)}, outcome_at = ${p()}, updated_at = ${p()}, ses_message_id = coalesce(ses_message_id, ${p()}) where campaign_id = ${p()} and subscriber_id = ${p()} and status in (${statusList(MOVABLE_TO[to])})`,
+    );
+  return {
+    /** (ses_message_id) */
+    ledgerBySesId: new Statement<LedgerKey>(db, sql`select ${LEDGER_COLUMNS} from deliveries where ses_message_id = ${p()} limit 1`),
+    /** (campaign_id, subscriber_id) */
+    ledgerByTags: new Statement<LedgerKey>(db, sql`select ${LEDGER_COLUMNS} from deliveries where campaign_id = ${p()} and subscriber_id = ${p()} limit 1`),
+    /** (sns_message_id, type, subtype, ses_message_id, email, campaign_id, subscriber_id, detail, occurred_at, payload, created_at) */
+    insertEvent: new Statement<{ id: number }>(
+      db,
+      sql`insert into events (sns_message_id, type, subtype, ses_message_id, email, campaign_id, subscriber_id, detail, occurred_at, payload, created_at) values (${p()}, ${p()}, ${p()}, ${p()}, ${p()}, ${p()}, ${p()}, ${p()}, ${p()}, ${p()}, ${p()}) on conflict (sns_message_id) do nothing returning id`,
+    ),
+    /** (outcome_at, updated_at, ses_message_id, campaign_id, subscriber_id) */
+    moveLedger: { delivered: moveOutcome('delivered'), bounced: moveOutcome('bounced'), complained: moveOutcome('complained') },
+    /** (last_error, updated_at, ses_message_id, campaign_id, subscriber_id) */
+    failLedger: new Statement<never>(
+      db,
+      sql`update deliveries set status = ${sql.lit('failed')}, last_error = ${p()}, updated_at = ${p()}, ses_message_id = coalesce(ses_message_id, ${p()}) where campaign_id = ${p()} and subscriber_id = ${p()} and status in (${statusList(MOVABLE_TO.failed)})`,
+    ),
+  };
+}
+type HotStatements = ReturnType<typeof hotStatements>;
+
 interface Pending {
   input: ApplyInput;
   now: number;
@@ -63,13 +115,16 @@ interface Pending {
 export class EventsRepository {
   private readonly queue: Pending[] = [];
   private draining = false;
+  private readonly statements: HotStatements;
 
   constructor(
     private readonly db: Db,
     private readonly config: EventsConfig,
     /** Most notifications applied in one transaction (group commit). */
     private readonly maxBatch = 100,
-  ) {}
+  ) {
+    this.statements = hotStatements(db);
+  }
 
   /**
    * Store a notification's events and apply their effects, once per SNS MessageId.
@@ -124,27 +179,22 @@ export class EventsRepository {
     const breakerCampaigns = new Set<number>();
     let stored = 0;
     for (const [i, event] of input.events.entries()) {
-      const ledger = await findLedgerRow(trx, event);
+      const ledger = await this.findLedgerRow(trx, event);
       const campaignId = ledger?.campaign_id ?? event.campaignId;
       const subscriberId = ledger?.subscriber_id ?? event.subscriberId;
-      const inserted = await trx
-        .insertInto('events')
-        .values({
-          sns_message_id: i === 0 ? input.snsMessageId : `${input.snsMessageId}#${i}`,
-          type: event.type,
-          subtype: event.subtype,
-          ses_message_id: event.sesMessageId,
-          email: event.email,
-          campaign_id: campaignId,
-          subscriber_id: subscriberId,
-          detail: event.detail,
-          occurred_at: event.occurredAt,
-          payload: input.message,
-          created_at: now,
-        })
-        .onConflict((oc) => oc.column('sns_message_id').doNothing())
-        .returning('id')
-        .executeTakeFirst();
+      const [inserted] = await this.statements.insertEvent.rows(trx, [
+        i === 0 ? input.snsMessageId : `${input.snsMessageId}#${i}`,
+        event.type,
+        event.subtype,
+        event.sesMessageId,
+        event.email,
+        campaignId,
+        subscriberId,
+        event.detail,
+        event.occurredAt,
+        input.message,
+        now,
+      ]);
       if (!inserted) {
         // Replay: the first row is the gate, and nothing was written before it.
         if (i === 0) return { applied: false, stored: 0, paused: [] };
@@ -182,7 +232,7 @@ export class EventsRepository {
         }
         const outcome = decideOutcome(event, soft, this.config);
         if (outcome.ledgerStatus && ledger) {
-          await moveLedger(trx, ledger, outcome.ledgerStatus, { outcome_at: event.occurredAt, updated_at: now }, event);
+          await this.moveLedger(trx, ledger, outcome.ledgerStatus, event, now);
         }
         if (event.email) {
           if (outcome.subscriberStatus) await setSubscriberStatus(trx, event.email, outcome.subscriberStatus, outcome.reason, now);
@@ -191,12 +241,19 @@ export class EventsRepository {
         return outcome.ledgerStatus !== null;
       }
       case 'delivery':
-        if (ledger) await moveLedger(trx, ledger, 'delivered', { outcome_at: event.occurredAt, updated_at: now }, event);
+        if (ledger) await this.moveLedger(trx, ledger, 'delivered', event, now);
         return false;
       case 'reject':
       case 'rendering_failure':
         if (ledger) {
-          await moveLedger(trx, ledger, 'failed', { last_error: `${event.type}: ${event.detail ?? ''}`.slice(0, 500), updated_at: now }, event);
+          // A row found through its tags learns its SES message id here if it never did (dead worker).
+          await this.statements.failLedger.rows(trx, [
+            `${event.type}: ${event.detail ?? ''}`.slice(0, 500),
+            now,
+            event.sesMessageId,
+            ledger.campaign_id,
+            ledger.subscriber_id,
+          ]);
         }
         return false;
       case 'send':
@@ -224,6 +281,25 @@ export class EventsRepository {
       default:
         return false;
     }
+  }
+
+  /** The ledger row for an event: by SES message id, else by our campaign + subscriber tags. */
+  private async findLedgerRow(trx: Db, event: SesEvent): Promise<LedgerKey | undefined> {
+    if (event.sesMessageId) {
+      const [bySesId] = await this.statements.ledgerBySesId.rows(trx, [event.sesMessageId]);
+      if (bySesId) return bySesId;
+    }
+    if (event.campaignId !== null && event.subscriberId !== null) {
+      const [byTags] = await this.statements.ledgerByTags.rows(trx, [event.campaignId, event.subscriberId]);
+      return byTags;
+    }
+    return undefined;
+  }
+
+  /** Move a ledger row to an outcome, never backwards (MOVABLE_TO). */
+  private async moveLedger(trx: Db, ledger: LedgerKey, to: 'delivered' | 'bounced' | 'complained', event: SesEvent, now: number): Promise<void> {
+    // A row found through its tags learns its SES message id here if it never did (dead worker).
+    await this.statements.moveLedger[to].rows(trx, [event.occurredAt, now, event.sesMessageId, ledger.campaign_id, ledger.subscriber_id]);
   }
 
   /** Evaluate the reputation breaker for a campaign; pause it (only from 'sending'). */
@@ -282,48 +358,6 @@ export class EventsRepository {
       .execute();
     return Object.fromEntries(rows.map((r) => [r.type, Number(r.n)]));
   }
-}
-
-/** The ledger row for an event: by SES message id, else by our campaign + subscriber tags. */
-async function findLedgerRow(trx: Db, event: SesEvent): Promise<LedgerKey | undefined> {
-  if (event.sesMessageId) {
-    const bySesId = await trx
-      .selectFrom('deliveries')
-      .select(['campaign_id', 'subscriber_id', 'status', 'ses_message_id'])
-      .where('ses_message_id', '=', event.sesMessageId)
-      .executeTakeFirst();
-    if (bySesId) return bySesId;
-  }
-  if (event.campaignId !== null && event.subscriberId !== null) {
-    return trx
-      .selectFrom('deliveries')
-      .select(['campaign_id', 'subscriber_id', 'status', 'ses_message_id'])
-      .where('campaign_id', '=', event.campaignId)
-      .where('subscriber_id', '=', event.subscriberId)
-      .executeTakeFirst();
-  }
-  return undefined;
-}
-
-async function moveLedger(
-  trx: Db,
-  ledger: LedgerKey,
-  to: 'delivered' | 'bounced' | 'complained' | 'failed',
-  extra: { outcome_at?: number; last_error?: string; updated_at: number },
-  event: SesEvent,
-): Promise<void> {
-  await trx
-    .updateTable('deliveries')
-    .set((eb) => ({
-      status: to,
-      ...extra,
-      // A row found through its tags learns its SES message id here if it never did (dead worker).
-      ses_message_id: eb.fn.coalesce('ses_message_id', eb.val(event.sesMessageId)),
-    }))
-    .where('campaign_id', '=', ledger.campaign_id)
-    .where('subscriber_id', '=', ledger.subscriber_id)
-    .where('status', 'in', MOVABLE_TO[to])
-    .execute();
 }
 
 /**

@@ -48,4 +48,34 @@ describe.each(BACKENDS)('EventsRepository group commit (%s)', (dialect) => {
       ['sns-g0', 'sns-g1', 'sns-g3', 'sns-g4'].map((sns_message_id) => ({ sns_message_id })),
     );
   });
+
+  it('finds rows by tags (learning their SES id), moves them forward only, and records rejects as failed', async () => {
+    store = await createTestStore(dialect);
+    const db = store.db;
+    const list = await seedList(db, 'default');
+    const c = await seedCampaign(db, list);
+    const a = await seedSubscriber(db, 'a@example.com', [list]);
+    const b = await seedSubscriber(db, 'b@example.com', [list]);
+    const d = await seedSubscriber(db, 'd@example.com', [list]);
+    await seedDelivery(db, { campaignId: c, subscriberId: a, email: 'a@example.com', sesMessageId: null });
+    await seedDelivery(db, { campaignId: c, subscriberId: b, email: 'b@example.com', sesMessageId: 'ses-b' });
+    await seedDelivery(db, { campaignId: c, subscriberId: d, email: 'd@example.com', sesMessageId: 'ses-d', status: 'complained' });
+    const repo = new EventsRepository(db, loadConfig({}));
+    const apply = (snsMessageId: string, body: object) => {
+      const message = JSON.stringify(body);
+      return repo.applyNotification({ snsMessageId, message, events: parseSesNotification(message, 1000) }, 2000);
+    };
+    const tags = (s: number) => ({ campaign: [String(c)], subscriber: [String(s)] });
+    // Unknown SES id, found by tags: delivered, and the row learns the id.
+    await apply('n1', { eventType: 'Delivery', mail: { messageId: 'ses-a', destination: ['a@example.com'], tags: tags(a) }, delivery: { timestamp: '2026-01-01T00:00:00.000Z' } });
+    expect(await delivery(db, c, a)).toMatchObject({ status: 'delivered', ses_message_id: 'ses-a', outcome_at: Date.parse('2026-01-01T00:00:00.000Z'), updated_at: 2000 });
+    const [eventA] = await db.selectFrom('events').select(['campaign_id', 'subscriber_id', 'type', 'email']).where('sns_message_id', '=', 'n1').execute();
+    expect(eventA).toEqual({ campaign_id: c, subscriber_id: a, type: 'delivery', email: 'a@example.com' });
+    // Reject: failed with the reason.
+    await apply('n2', { eventType: 'Reject', mail: { messageId: 'ses-b', destination: ['b@example.com'] }, reject: { reason: 'Bad content' } });
+    expect(await delivery(db, c, b)).toMatchObject({ status: 'failed', last_error: 'reject: Bad content' });
+    // Never backwards: Delivery after a complaint leaves the row complained.
+    expect((await apply('n3', { eventType: 'Delivery', mail: { messageId: 'ses-d', destination: ['d@example.com'] }, delivery: {} })).applied).toBe(true);
+    expect((await delivery(db, c, d)).status).toBe('complained');
+  });
 });
