@@ -4,7 +4,7 @@
  * inserted with the MessageId itself, and every effect runs in the same transaction
  * only if that insert happened, so a replayed notification changes nothing.
  */
-import { sql, type CompiledQuery, type Kysely, type RawBuilder } from 'kysely';
+import { PostgresAdapter, sql, type CompiledQuery, type Kysely, type RawBuilder } from 'kysely';
 import { decideOutcome, isSoftBounce, transientWindowStart, type BouncePolicyConfig } from '../events/bounce-policy.js';
 import { decideBreaker, type BreakerConfig } from '../events/reputation-breaker.js';
 import type { SesEvent } from '../events/ses-notification.js';
@@ -84,7 +84,18 @@ function hotStatements(db: Db) {
       db,
       sql`update deliveries set status = ${sql.lit(to)}, outcome_at = ${p()}, updated_at = ${p()}, ses_message_id = coalesce(ses_message_id, ${p()}) where campaign_id = ${p()} and subscriber_id = ${p()} and status in (${statusList(MOVABLE_TO[to])})`,
     );
+  const postgres = db.getExecutor().adapter instanceof PostgresAdapter;
   return {
+    /** (ses_message_ids: an array on Postgres, a JSON array text on SQLite): one lookup for a whole batch. */
+    ledgerBySesIds: {
+      statement: new Statement<LedgerKey>(
+        db,
+        postgres
+          ? sql`select ${LEDGER_COLUMNS} from deliveries where ses_message_id = any(${p()}::text[])`
+          : sql`select ${LEDGER_COLUMNS} from deliveries where ses_message_id in (select value from json_each(${p()}))`,
+      ),
+      parameter: (ids: string[]): unknown => (postgres ? ids : JSON.stringify(ids)),
+    },
     /** (ses_message_id) */
     ledgerBySesId: new Statement<LedgerKey>(db, sql`select ${LEDGER_COLUMNS} from deliveries where ses_message_id = ${p()} limit 1`),
     /** (campaign_id, subscriber_id) */
@@ -150,8 +161,9 @@ export class EventsRepository {
         const batch = this.queue.splice(0, this.maxBatch);
         try {
           const results = await this.db.transaction().execute(async (trx) => {
+            const known = batch.length > 1 ? await this.prefetchLedger(trx, batch) : undefined;
             const out: ApplyResult[] = [];
-            for (const item of batch) out.push(await this.applyInTransaction(trx, item.input, item.now));
+            for (const item of batch) out.push(await this.applyInTransaction(trx, item.input, item.now, known));
             return out;
           });
           batch.forEach((item, i) => item.resolve(results[i]!));
@@ -174,12 +186,30 @@ export class EventsRepository {
     }
   }
 
-  private async applyInTransaction(trx: Db, input: ApplyInput, now: number): Promise<ApplyResult> {
+  /**
+   * Ledger rows of a whole batch by SES message id, in one query instead of one per event
+   * (a round trip each on Postgres). Only a positive cache: campaign_id and subscriber_id
+   * never change, and a row's ses_message_id is only ever set once (null → id), so an id
+   * missing here (or set by an earlier notification of this batch) is looked up as before.
+   */
+  private async prefetchLedger(trx: Db, batch: Pending[]): Promise<Map<string, LedgerKey>> {
+    const ids = new Set<string>();
+    for (const item of batch) for (const e of item.input.events) if (e.sesMessageId) ids.add(e.sesMessageId);
+    const known = new Map<string, LedgerKey>();
+    if (ids.size === 0) return known;
+    const { statement, parameter } = this.statements.ledgerBySesIds;
+    for (const row of await statement.rows(trx, [parameter([...ids])])) {
+      if (row.ses_message_id !== null && !known.has(row.ses_message_id)) known.set(row.ses_message_id, row);
+    }
+    return known;
+  }
+
+  private async applyInTransaction(trx: Db, input: ApplyInput, now: number, known?: Map<string, LedgerKey>): Promise<ApplyResult> {
     const paused: ApplyResult['paused'] = [];
     const breakerCampaigns = new Set<number>();
     let stored = 0;
     for (const [i, event] of input.events.entries()) {
-      const ledger = await this.findLedgerRow(trx, event);
+      const ledger = (event.sesMessageId ? known?.get(event.sesMessageId) : undefined) ?? (await this.findLedgerRow(trx, event));
       const campaignId = ledger?.campaign_id ?? event.campaignId;
       const subscriberId = ledger?.subscriber_id ?? event.subscriberId;
       const [inserted] = await this.statements.insertEvent.rows(trx, [

@@ -78,4 +78,36 @@ describe.each(BACKENDS)('EventsRepository group commit (%s)', (dialect) => {
     expect((await apply('n3', { eventType: 'Delivery', mail: { messageId: 'ses-d', destination: ['d@example.com'] }, delivery: {} })).applied).toBe(true);
     expect((await delivery(db, c, d)).status).toBe('complained');
   });
+
+  it('in one batch, a later event finds a row by the SES id an earlier event of the batch taught it', async () => {
+    store = await createTestStore(dialect);
+    const db = store.db;
+    const list = await seedList(db, 'default');
+    const c = await seedCampaign(db, list);
+    const a = await seedSubscriber(db, 'a@example.com', [list]);
+    const b = await seedSubscriber(db, 'b@example.com', [list]);
+    await seedDelivery(db, { campaignId: c, subscriberId: a, email: 'a@example.com', sesMessageId: null });
+    await seedDelivery(db, { campaignId: c, subscriberId: b, email: 'b@example.com', sesMessageId: 'ses-b' });
+    const repo = new EventsRepository(db, loadConfig({}));
+    const apply = (snsMessageId: string, body: object) => {
+      const message = JSON.stringify(body);
+      return repo.applyNotification({ snsMessageId, message, events: parseSesNotification(message, 1000) }, 2000);
+    };
+    // Issued together: they share one transaction (group commit).
+    const results = await Promise.all([
+      apply('m1', { eventType: 'Delivery', mail: { messageId: 'ses-b', destination: ['b@example.com'] }, delivery: {} }),
+      apply('m2', { eventType: 'Delivery', mail: { messageId: 'ses-a', destination: ['a@example.com'], tags: { campaign: [String(c)], subscriber: [String(a)] } }, delivery: {} }),
+      apply('m3', { eventType: 'Open', mail: { messageId: 'ses-a', destination: ['a@example.com'] }, open: { timestamp: '2026-01-02T00:00:00.000Z' } }),
+      apply('m1', { eventType: 'Delivery', mail: { messageId: 'ses-b', destination: ['b@example.com'] }, delivery: {} }),
+    ]);
+    expect(results.map((r) => r.applied)).toEqual([true, true, true, false]);
+    expect(await delivery(db, c, a)).toMatchObject({ status: 'delivered', ses_message_id: 'ses-a', opened_at: Date.parse('2026-01-02T00:00:00.000Z') });
+    expect((await delivery(db, c, b)).status).toBe('delivered');
+    const events = await db.selectFrom('events').select(['sns_message_id', 'campaign_id', 'subscriber_id']).orderBy('sns_message_id').execute();
+    expect(events).toEqual([
+      { sns_message_id: 'm1', campaign_id: c, subscriber_id: b },
+      { sns_message_id: 'm2', campaign_id: c, subscriber_id: a },
+      { sns_message_id: 'm3', campaign_id: c, subscriber_id: a },
+    ]);
+  });
 });
