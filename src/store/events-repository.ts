@@ -96,6 +96,18 @@ function hotStatements(db: Db) {
       ),
       parameter: (ids: string[]): unknown => (postgres ? ids : JSON.stringify(ids)),
     },
+    /**
+     * Postgres only: insert a Delivery's event and move its ledger row in one round trip.
+     * A data-modifying CTE always runs; the update sees the insert's RETURNING and happens
+     * only if the insert did (a replay changes nothing). Returns id null on a replay.
+     * (insert's 11 parameters, then outcome_at, updated_at, ses_message_id, campaign_id, subscriber_id)
+     */
+    insertDelivered: postgres
+      ? new Statement<{ id: number | null }>(
+          db,
+          sql`with ins as (insert into events (sns_message_id, type, subtype, ses_message_id, email, campaign_id, subscriber_id, detail, occurred_at, payload, created_at) values (${p()}, ${p()}, ${p()}, ${p()}, ${p()}, ${p()}, ${p()}, ${p()}, ${p()}, ${p()}, ${p()}) on conflict (sns_message_id) do nothing returning id), upd as (update deliveries set status = ${sql.lit('delivered')}, outcome_at = ${p()}, updated_at = ${p()}, ses_message_id = coalesce(ses_message_id, ${p()}) where campaign_id = ${p()} and subscriber_id = ${p()} and status in (${statusList(MOVABLE_TO.delivered)}) and exists (select 1 from ins) returning 1) select (select id from ins) as id`,
+        )
+      : undefined,
     /** (ses_message_id) */
     ledgerBySesId: new Statement<LedgerKey>(db, sql`select ${LEDGER_COLUMNS} from deliveries where ses_message_id = ${p()} limit 1`),
     /** (campaign_id, subscriber_id) */
@@ -212,7 +224,7 @@ export class EventsRepository {
       const ledger = (event.sesMessageId ? known?.get(event.sesMessageId) : undefined) ?? (await this.findLedgerRow(trx, event));
       const campaignId = ledger?.campaign_id ?? event.campaignId;
       const subscriberId = ledger?.subscriber_id ?? event.subscriberId;
-      const [inserted] = await this.statements.insertEvent.rows(trx, [
+      const eventRow = [
         i === 0 ? input.snsMessageId : `${input.snsMessageId}#${i}`,
         event.type,
         event.subtype,
@@ -224,7 +236,19 @@ export class EventsRepository {
         event.occurredAt,
         input.message,
         now,
-      ]);
+      ];
+      const { insertDelivered } = this.statements;
+      if (insertDelivered && event.type === 'delivery' && ledger) {
+        // The commonest notification, in one round trip; same effect as insert + applyEvent below.
+        const [row] = await insertDelivered.rows(trx, [...eventRow, event.occurredAt, now, event.sesMessageId, ledger.campaign_id, ledger.subscriber_id]);
+        if (row?.id === null || row?.id === undefined) {
+          if (i === 0) return { applied: false, stored: 0, paused: [] };
+          continue;
+        }
+        stored++;
+        continue;
+      }
+      const [inserted] = await this.statements.insertEvent.rows(trx, eventRow);
       if (!inserted) {
         // Replay: the first row is the gate, and nothing was written before it.
         if (i === 0) return { applied: false, stored: 0, paused: [] };
