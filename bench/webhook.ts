@@ -5,7 +5,7 @@
  *
  *   npx tsx bench/webhook.ts [--backend sqlite|postgres] [--count 2000] [--connections 50] [--out bench/results/events.md] [--cpu-prof FILE] [--log-level info]
  */
-import { appendFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { Session } from 'node:inspector/promises';
@@ -217,10 +217,16 @@ async function main() {
     if (!existsSync(args.out)) {
       writeFileSync(args.out, '# Events: SES webhook benchmark\n\nEach row: `npx tsx bench/webhook.ts --backend <backend>` (2,000 signed SNS Delivery notifications, RSA-SHA256, 50 concurrent undici connections on loopback, warm certificate cache; then 500 replays). Goal: ≥ 2,000 notifications/s.\n\n| date (UTC) | backend | notifications | throughput /s | p50 ms | p99 ms | max ms | replays /s | replay p99 ms | CPU ms / notification | load avg | simulator bounce/complaint → suppressed p50 / max ms | one-click → skipped p50 / max ms | checks |\n|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n');
     }
-    appendFileSync(
-      args.out,
-      `| ${new Date().toISOString().slice(0, 16).replace('T', ' ')} | ${backend} | ${COUNT} | ${summary.throughput_per_s} | ${summary.p50_ms} | ${summary.p99_ms} | ${summary.max_ms} | ${summary.replay_throughput_per_s} | ${summary.replay_p99_ms} | ${summary.cpu_ms_per_notification} | ${summary.load_average} | ${summary.simulator_to_suppressed_p50_ms} / ${summary.simulator_to_suppressed_max_ms} | ${summary.one_click_to_skipped_p50_ms} / ${summary.one_click_to_skipped_max_ms} | ${failures.length ? 'FAILED: ' + failures.join('; ') : 'all applied once, replays ignored'} (${cpus().length} cores shared) |\n`,
-    );
+    const row =
+      `| ${new Date().toISOString().slice(0, 16).replace('T', ' ')} | ${backend} | ${COUNT} | ${summary.throughput_per_s} | ${summary.p50_ms} | ${summary.p99_ms} | ${summary.max_ms} | ${summary.replay_throughput_per_s} | ${summary.replay_p99_ms} | ${summary.cpu_ms_per_notification} | ${summary.load_average} | ${summary.simulator_to_suppressed_p50_ms} / ${summary.simulator_to_suppressed_max_ms} | ${summary.one_click_to_skipped_p50_ms} / ${summary.one_click_to_skipped_max_ms} | ${failures.length ? 'FAILED: ' + failures.join('; ') : 'all applied once, replays ignored'} (${cpus().length} cores shared) |\n`;
+    // Insert after the table's last row (the file continues with notes), else append.
+    const lines = readFileSync(args.out, 'utf8').split('\n');
+    let last = -1;
+    lines.forEach((line, i) => {
+      if (line.startsWith('| ')) last = i;
+    });
+    if (last < 0) appendFileSync(args.out, row);
+    else writeFileSync(args.out, [...lines.slice(0, last + 1), row.trimEnd(), ...lines.slice(last + 1)].join('\n'));
   }
   await app.close();
   await store.drop();
