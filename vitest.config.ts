@@ -5,7 +5,8 @@ import { defineConfig } from 'vitest/config';
  * - `main`: everything that asserts behaviour only; files run in parallel (each test
  *   isolates itself: unique queue prefix, unique database).
  * - `timing`: the acceptance tests that measure rates against the SES simulator
- *   (average ≥ 95% of SEND_RATE, worst sliding second ≤ SEND_RATE) and the crash tests.
+ *   (average ≥ 95% of SEND_RATE, worst sliding second ≤ SEND_RATE, no Throttling answered)
+ *   and the crash tests.
  *   They need the machine's cores to themselves, so their files run one at a time,
  *   after the parallel project has finished.
  */
@@ -15,6 +16,7 @@ const TIMING = [
   'test/send/campaign-control.test.ts',
   'test/rate-limiter/**/*.test.ts',
   'src/queue/rate-limiter.test.ts',
+  'test/pages/confirmation-priority.test.ts',
 ];
 
 export default defineConfig({
