@@ -219,12 +219,10 @@ async function main() {
     }
     const row =
       `| ${new Date().toISOString().slice(0, 16).replace('T', ' ')} | ${backend} | ${COUNT} | ${summary.throughput_per_s} | ${summary.p50_ms} | ${summary.p99_ms} | ${summary.max_ms} | ${summary.replay_throughput_per_s} | ${summary.replay_p99_ms} | ${summary.cpu_ms_per_notification} | ${summary.load_average} | ${summary.simulator_to_suppressed_p50_ms} / ${summary.simulator_to_suppressed_max_ms} | ${summary.one_click_to_skipped_p50_ms} / ${summary.one_click_to_skipped_max_ms} | ${failures.length ? 'FAILED: ' + failures.join('; ') : 'all applied once, replays ignored'} (${cpus().length} cores shared) |\n`;
-    // Insert after the table's last row (the file continues with notes), else append.
+    // Insert after the first table's last row (the file continues with notes), else append.
     const lines = readFileSync(args.out, 'utf8').split('\n');
-    let last = -1;
-    lines.forEach((line, i) => {
-      if (line.startsWith('| ')) last = i;
-    });
+    let last = lines.findIndex((line) => line.startsWith('|---'));
+    while (last >= 0 && lines[last + 1]?.startsWith('| ')) last++;
     if (last < 0) appendFileSync(args.out, row);
     else writeFileSync(args.out, [...lines.slice(0, last + 1), row.trimEnd(), ...lines.slice(last + 1)].join('\n'));
   }
