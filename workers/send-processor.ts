@@ -19,6 +19,7 @@ import type { CompiledIssue, MessageFactory } from '../src/render/types.js';
 import type { SendJobData } from '../src/queue/send-queues.js';
 import { signUnsubscribeToken } from '../src/unsubscribe/token.js';
 import { archiveUrlFor } from '../src/archive/archive-repository.js';
+import type { SentWriter } from './sent-writer.js';
 
 export interface SendProcessorDeps {
   workerId: string;
@@ -36,6 +37,8 @@ export interface SendProcessorDeps {
   listName: string;
   /** How long a cached campaign status is trusted (ms); bounds how fast a pause takes effect. */
   statusTtlMs?: number;
+  /** Batches the 'sent' writes (default: one write per message through the ledger). */
+  sentWriter?: Pick<SentWriter, 'markSent'>;
   /** Delay before retrying a throttled message (ms). */
   throttleRetryMs?: number;
 }
@@ -154,7 +157,8 @@ export function createSendProcessor(deps: SendProcessorDeps) {
     } catch (err) {
       return handleSendError(job, token, campaignId, subscriberId, err);
     }
-    await deps.ledger.markSent(campaignId, subscriberId, deps.workerId, messageId);
+    // Group-committed with other workers' sends in this process; awaited, so the job completes only once the row is written.
+    await (deps.sentWriter ?? deps.ledger).markSent(campaignId, subscriberId, deps.workerId, messageId);
     pokeCompletion(campaignId);
     return 'sent';
   }

@@ -158,6 +158,20 @@ export class DeliveryLedger {
     return won;
   }
 
+  /**
+   * `markSent` for many rows in one transaction (one commit instead of one per message).
+   * Same conditional writes, row by row; returns, per input row, whether this worker won.
+   */
+  async markSentMany(rows: readonly { campaignId: number; subscriberId: number; workerId: string; sesMessageId: string; now: number }[]): Promise<boolean[]> {
+    if (rows.length === 0) return [];
+    return this.db.transaction().execute(async (trx) => {
+      const ledger = new DeliveryLedger(trx);
+      const won: boolean[] = [];
+      for (const r of rows) won.push(await ledger.markSent(r.campaignId, r.subscriberId, r.workerId, r.sesMessageId, r.now));
+      return won;
+    });
+  }
+
   /** Permanent failure for this row only (MessageRejected, invalid address…). */
   markFailed(campaignId: number, subscriberId: number, workerId: string, error: string, now = Date.now()): Promise<boolean> {
     return this.settle(campaignId, subscriberId, workerId, { status: 'failed', last_error: error.slice(0, 1000) }, now);
