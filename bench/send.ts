@@ -20,6 +20,7 @@ import { openStore, type Store } from '../src/store/db.js';
 import { loadConfig } from '../src/config.js';
 import { openSendContext, type SendContext } from '../src/campaigns/send-context.js';
 import type { CompiledIssue } from '../src/render/types.js';
+import { workerHeapArgs } from '../workers/heap-cap.js';
 
 const ROOT = join(import.meta.dirname, '..');
 const args = process.argv.slice(2);
@@ -115,7 +116,8 @@ async function runCampaign(opts: { subscribers: number; sendRate: number; worker
   const children: ChildProcess[] = [];
   for (let i = 0; i < opts.workers; i++) {
     const prof = process.env.BENCH_PROF ? ['--cpu-prof', '--cpu-prof-dir', process.env.BENCH_PROF] : [];
-    const heap = process.env.BENCH_HEAP ? [`--max-old-space-size=${process.env.BENCH_HEAP}`] : [];
+    // The worker runs as `newsletter worker` runs it: with its heap cap (workers/heap-cap.ts) unless BENCH_HEAP overrides.
+    const heap = process.env.BENCH_HEAP ? [`--max-old-space-size=${process.env.BENCH_HEAP}`] : workerHeapArgs([]);
     const child = spawn(process.execPath, [...prof, ...heap, '--import', 'tsx', join(ROOT, 'workers/index.ts')], { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
     await new Promise<void>((resolve) => child.stdout!.on('data', (d: Buffer) => d.toString().includes('worker ready') && resolve()));
     children.push(child);

@@ -20,6 +20,7 @@ import { createRedisConnection } from '../src/queue/connection.js';
 import { createSendQueues, FANOUT_QUEUE, SEND_QUEUE, type FanoutJobData, type SendJobData } from '../src/queue/send-queues.js';
 import { createFanoutProcessor, type FanoutOptions } from './fanout-processor.js';
 import { createSendProcessor } from './send-processor.js';
+import { SentWriter } from './sent-writer.js';
 import { createReconciler } from './reconciler.js';
 import { storeAudience } from '../src/campaigns/send-context.js';
 import { countOutcome, instrumentTransport } from '../src/metrics/instrument.js';
@@ -72,10 +73,12 @@ export async function startWorkerRuntime(options: WorkerRuntimeOptions): Promise
     logger,
     uncertainAfterMs: Math.min(graceMs, 30_000),
   });
+  const sentWriter = new SentWriter(ledger);
   const sendProcessor = createSendProcessor({
     workerId,
     campaigns,
     ledger,
+    sentWriter,
     audience,
     transport: instrumentTransport(deps.transport),
     limiter: deps.limiter,
@@ -151,6 +154,7 @@ export async function startWorkerRuntime(options: WorkerRuntimeOptions): Promise
       await Promise.all(workers.map((w) => w.close()));
       await confirmations?.close();
       await sweeping;
+      await sentWriter.flush();
       sendProcessor.close();
       await deps.limiter.close?.();
       await queues.close();

@@ -1,7 +1,7 @@
 /**
  * One send job = one subscriber of one campaign. Order matters:
- *   campaign still sending? → global rate limiter → claim the ledger row (conditional
- *   update: only one worker anywhere wins) → subscriber still mailable? → personalize +
+ *   campaign still sending? → global rate limiter → claim the ledger row if the subscriber
+ *   is still mailable (one conditional update: only one worker anywhere wins) → personalize +
  *   MIME (factory cached per campaign) → SendRawEmail → record 'sent' + SES message id.
  * The SES call and the 'sent' write are not atomic: a worker killed between them leaves
  * the row 'sending', which the reconciler settles from SES's Send event or resends after
@@ -19,6 +19,7 @@ import type { CompiledIssue, MessageFactory } from '../src/render/types.js';
 import type { SendJobData } from '../src/queue/send-queues.js';
 import { signUnsubscribeToken } from '../src/unsubscribe/token.js';
 import { archiveUrlFor } from '../src/archive/archive-repository.js';
+import type { SentWriter } from './sent-writer.js';
 
 export interface SendProcessorDeps {
   workerId: string;
@@ -36,6 +37,8 @@ export interface SendProcessorDeps {
   listName: string;
   /** How long a cached campaign status is trusted (ms); bounds how fast a pause takes effect. */
   statusTtlMs?: number;
+  /** Batches the 'sent' writes (default: one write per message through the ledger). */
+  sentWriter?: Pick<SentWriter, 'markSent'>;
   /** Delay before retrying a throttled message (ms). */
   throttleRetryMs?: number;
 }
@@ -103,14 +106,22 @@ export function createSendProcessor(deps: SendProcessorDeps) {
     await deps.limiter.acquire();
     if ((await campaignStatus(campaignId)) !== 'sending') return 'not-sending';
 
-    const claimed = await deps.ledger.claim(campaignId, subscriberId, deps.workerId);
-    if (!claimed) return 'not-queued';
+    // Loaded before the claim (cached per campaign): a failure here leaves the row queued.
+    const { listId, factory } = await campaignEntry(campaignId);
+    // Claim and the unsubscribe re-check in one statement (the common case: one round trip).
+    let claimed = await deps.ledger.claimIfMailable(campaignId, subscriberId, listId, deps.workerId);
+    let recheck = false;
+    if (!claimed) {
+      // Rare miss: not claimable (already sent, held elsewhere…) or no longer mailable.
+      claimed = await deps.ledger.claim(campaignId, subscriberId, deps.workerId);
+      if (!claimed) return 'not-queued';
+      recheck = true;
+    }
 
     // Until the SES call, a failure means nothing was sent: hand the row back and let BullMQ retry.
     let raw: Buffer;
     try {
-      const { listId, factory } = await campaignEntry(campaignId);
-      if (!(await deps.audience.isMailable(subscriberId, listId))) {
+      if (recheck && !(await deps.audience.isMailable(subscriberId, listId))) {
         await deps.ledger.markSkipped(campaignId, subscriberId, deps.workerId, 'not mailable at send time');
         pokeCompletion(campaignId);
         return 'skipped';
@@ -146,7 +157,8 @@ export function createSendProcessor(deps: SendProcessorDeps) {
     } catch (err) {
       return handleSendError(job, token, campaignId, subscriberId, err);
     }
-    await deps.ledger.markSent(campaignId, subscriberId, deps.workerId, messageId);
+    // Group-committed with other workers' sends in this process; awaited, so the job completes only once the row is written.
+    await (deps.sentWriter ?? deps.ledger).markSent(campaignId, subscriberId, deps.workerId, messageId);
     pokeCompletion(campaignId);
     return 'sent';
   }

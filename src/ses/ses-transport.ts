@@ -66,6 +66,9 @@ export class SesTransport {
     const config: SESClientConfig = {
       region: options.region,
       maxAttempts: 1,
+      // Resolve the middleware stack once per command class instead of on every send
+      // (a measurable share of the per-message CPU). Only used for sends without options.
+      cacheMiddleware: true,
       requestHandler: {
         connectionTimeout: options.connectionTimeoutMs ?? 3_000,
         requestTimeout: options.requestTimeoutMs ?? 15_000,
@@ -104,7 +107,8 @@ export class SesTransport {
       ...(tags.length > 0 ? { Tags: tags } : {}),
     });
     try {
-      const out = await this.client.send(command, options.abortSignal ? { abortSignal: options.abortSignal } : {});
+      // No options object at all unless needed: the SDK caches the middleware only for `send(command)`.
+      const out = await (options.abortSignal ? this.client.send(command, { abortSignal: options.abortSignal }) : this.client.send(command));
       if (!out.MessageId) throw new Error('SES answered without a MessageId');
       return { messageId: out.MessageId };
     } catch (err) {

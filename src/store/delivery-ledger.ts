@@ -96,6 +96,30 @@ export class DeliveryLedger {
     return { campaignId, subscriberId, email: row.email, name: row.name, attempts: Number(row.attempts) };
   }
 
+  /**
+   * The hot path's claim: `claim` and the audience re-check (AudienceRepository.isMailable:
+   * subscribed membership of `listId`, active subscriber, address not suppressed) in ONE
+   * statement. Null when the row was not claimable OR the subscriber is no longer mailable;
+   * the caller tells the two apart on that rare miss with `claim` + `isMailable`.
+   * Keep the EXISTS in step with AudienceRepository's filter.
+   */
+  async claimIfMailable(campaignId: number, subscriberId: number, listId: number, workerId: string, now = Date.now()): Promise<ClaimedDelivery | null> {
+    const result = await sql<{ email: string; attempts: number; name: string | null }>`
+      UPDATE deliveries
+      SET status = 'sending', claimed_by = ${workerId}, claimed_at = ${now}, attempts = attempts + 1, updated_at = ${now}
+      WHERE campaign_id = ${campaignId} AND subscriber_id = ${subscriberId} AND status = 'queued'
+        AND confirmed_at IS NULL
+        AND EXISTS (
+          SELECT 1 FROM list_members m JOIN subscribers s ON s.id = m.subscriber_id
+          WHERE m.list_id = ${listId} AND m.subscriber_id = deliveries.subscriber_id
+            AND m.status = 'subscribed' AND s.status = 'active'
+            AND NOT EXISTS (SELECT 1 FROM suppressions x WHERE x.email = s.email))
+      RETURNING email, attempts, (SELECT name FROM subscribers WHERE subscribers.id = deliveries.subscriber_id) AS name`.execute(this.db);
+    const row = result.rows[0];
+    if (!row) return null;
+    return { campaignId, subscriberId, email: row.email, name: row.name, attempts: Number(row.attempts) };
+  }
+
   /** sending → `to`, only if still held by this worker. True if the write happened. */
   private async settle(
     campaignId: number,
@@ -132,6 +156,20 @@ export class DeliveryLedger {
         .execute();
     }
     return won;
+  }
+
+  /**
+   * `markSent` for many rows in one transaction (one commit instead of one per message).
+   * Same conditional writes, row by row; returns, per input row, whether this worker won.
+   */
+  async markSentMany(rows: readonly { campaignId: number; subscriberId: number; workerId: string; sesMessageId: string; now: number }[]): Promise<boolean[]> {
+    if (rows.length === 0) return [];
+    return this.db.transaction().execute(async (trx) => {
+      const ledger = new DeliveryLedger(trx);
+      const won: boolean[] = [];
+      for (const r of rows) won.push(await ledger.markSent(r.campaignId, r.subscriberId, r.workerId, r.sesMessageId, r.now));
+      return won;
+    });
   }
 
   /** Permanent failure for this row only (MessageRejected, invalid address…). */
