@@ -117,7 +117,7 @@ async function runCampaign(opts: { subscribers: number; sendRate: number; worker
   for (let i = 0; i < opts.workers; i++) {
     const prof = process.env.BENCH_PROF ? ['--cpu-prof', '--cpu-prof-dir', process.env.BENCH_PROF] : [];
     // The worker runs as `newsletter worker` runs it: with its heap cap (workers/heap-cap.ts) unless BENCH_HEAP overrides.
-    const heap = process.env.BENCH_HEAP ? [`--max-old-space-size=${process.env.BENCH_HEAP}`] : workerHeapArgs([]);
+    const heap = process.env.BENCH_HEAP ? [`--max-old-space-size=${process.env.BENCH_HEAP}`] : workerHeapArgs([], '', process.env.WORKER_HEAP_MB);
     const child = spawn(process.execPath, [...prof, ...heap, '--import', 'tsx', join(ROOT, 'workers/index.ts')], { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
     await new Promise<void>((resolve) => child.stdout!.on('data', (d: Buffer) => d.toString().includes('worker ready') && resolve()));
     children.push(child);

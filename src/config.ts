@@ -60,6 +60,8 @@ export const configSchema = z.object({
    * to dodge per-IP rate limits.
    */
   TRUST_PROXY: optionalString,
+  /** Optional V8 old-generation cap for `newsletter worker` (workers/heap-cap.ts); unset = V8's default. */
+  WORKER_HEAP_MB: z.coerce.number().int().positive().optional(),
   /** How often a campaign paused for the daily quota checks GetSendQuota to resume. */
   QUOTA_RECHECK_S: positiveNumber(300),
   /** BullMQ job lock: a job held by a killed worker returns to the queue after this. */

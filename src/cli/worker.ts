@@ -11,9 +11,8 @@ export function registerWorker(program: Command): void {
       const { workerHeapArgs } = await import('../../workers/heap-cap.js');
       const capArgs = workerHeapArgs();
       if (capArgs.length > 0) {
-        // No heap cap given: re-execute the worker entry with the worker's heap limits (workers/heap-cap.ts says why).
-        // The package bin (bin/newsletter.js) passes the cap itself, so this only happens under
-        // `tsx src/cli/main.ts worker`; this process then just relays signals and the exit code.
+        // WORKER_HEAP_MB asks for heap limits (workers/heap-cap.ts says why): re-execute the
+        // worker entry with them; this process then just relays signals and the exit code.
         const entry = join(import.meta.dirname, '../../workers/index.ts');
         const child = spawn(process.execPath, [...process.execArgv, ...capArgs, entry], { stdio: 'inherit' });
         for (const signal of ['SIGTERM', 'SIGINT'] as const) process.on(signal, () => child.kill(signal));

@@ -1,12 +1,17 @@
-/** The worker's heap limits are added unless the user already chose a heap size. */
+/** The worker's heap limits apply only when WORKER_HEAP_MB asks for them and no heap size is given. */
 import { describe, expect, it } from 'vitest';
-import { WORKER_HEAP_MB, workerHeapArgs } from '../../workers/heap-cap.js';
+import { workerHeapArgs } from '../../workers/heap-cap.js';
 
 describe('workerHeapArgs', () => {
-  it('adds the cap when none is given, and nothing when NODE_OPTIONS or the node flags set one', () => {
-    expect(workerHeapArgs([], '')).toContain(`--max-old-space-size=${WORKER_HEAP_MB}`);
-    expect(workerHeapArgs(['--import', 'tsx'], '--enable-source-maps')).toContain(`--max-old-space-size=${WORKER_HEAP_MB}`);
-    expect(workerHeapArgs([], '--max-old-space-size=512')).toEqual([]);
-    expect(workerHeapArgs(['--max_old_space_size=64'], '')).toEqual([]);
+  it('is off unless WORKER_HEAP_MB is set', () => {
+    expect(workerHeapArgs([], '', undefined)).toEqual([]);
+    expect(workerHeapArgs([], '', 'lots')).toEqual([]);
+  });
+
+  it('adds the cap when asked, and nothing when NODE_OPTIONS or the node flags set a heap size', () => {
+    expect(workerHeapArgs([], '', '128')).toEqual(['--max-old-space-size=128', '--max-semi-space-size=8']);
+    expect(workerHeapArgs(['--import', 'tsx'], '--enable-source-maps', '160')).toContain('--max-old-space-size=160');
+    expect(workerHeapArgs([], '--max-old-space-size=512', '128')).toEqual([]);
+    expect(workerHeapArgs(['--max_old_space_size=64'], '', '128')).toEqual([]);
   });
 });
