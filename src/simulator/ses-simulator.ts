@@ -320,6 +320,8 @@ export async function startSesSimulator(options: SesSimulatorOptions = {}): Prom
     destinations: string[];
     configurationSet: string | null;
     tags: Array<{ name: string; value: string | null }>;
+    /** When the request arrived (its headers); SES rates requests by receipt, not by when it got round to them. */
+    arrivedAt?: number;
   }): SesQueryError | SimulatedMail {
     if (paused) return SES_ERRORS.accountPaused();
     const headers = parseRawHeaders(input.raw);
@@ -359,7 +361,7 @@ export async function startSesSimulator(options: SesSimulatorOptions = {}): Prom
     if (input.configurationSet !== null && configurationSets && !configurationSets.has(input.configurationSet)) {
       return SES_ERRORS.configurationSetDoesNotExist(input.configurationSet);
     }
-    const t = now();
+    const t = input.arrivedAt ?? now();
     // Quota before rate: a spent day is what SES reports even when also sending fast.
     if (usedLastDay(t) + destinations.length > max24HourSend) {
       throttledQuota++;
@@ -455,6 +457,7 @@ export async function startSesSimulator(options: SesSimulatorOptions = {}): Prom
   }
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const arrivedAt = now();
     const requestId = randomUUID();
     if (req.method === 'GET' && req.url?.startsWith('/_simulator/stats')) {
       const body = JSON.stringify(stats());
@@ -485,7 +488,7 @@ export async function startSesSimulator(options: SesSimulatorOptions = {}): Prom
       countError(err.code);
       answer = { status, xml: errorResponseXml(err, requestId) };
     } else {
-      const result = dispatch(action, params);
+      const result = dispatch(action, params, arrivedAt);
       if ('code' in result) {
         countError(result.message === 'Daily message quota exceeded.' ? 'Throttling(quota)' : result.code);
         answer = { status: result.status, xml: errorResponseXml(result, requestId) };
@@ -501,7 +504,7 @@ export async function startSesSimulator(options: SesSimulatorOptions = {}): Prom
     sendXml(res, answer.status, answer.xml, requestId);
   }
 
-  function dispatch(action: string, params: FormParams): SesQueryError | { resultXml: string } {
+  function dispatch(action: string, params: FormParams, arrivedAt?: number): SesQueryError | { resultXml: string } {
     switch (action) {
       case 'SendRawEmail': {
         const data = params.get('RawMessage.Data');
@@ -512,6 +515,7 @@ export async function startSesSimulator(options: SesSimulatorOptions = {}): Prom
           destinations: memberList(params, 'Destinations'),
           configurationSet: params.get('ConfigurationSetName') ?? null,
           tags: tagParams(params),
+          arrivedAt,
         });
         return 'code' in mail ? mail : { resultXml: sendRawEmailResultXml(mail.messageId) };
       }
@@ -531,6 +535,7 @@ export async function startSesSimulator(options: SesSimulatorOptions = {}): Prom
           destinations: [...to, ...cc, ...bcc],
           configurationSet: params.get('ConfigurationSetName') ?? null,
           tags: tagParams(params),
+          arrivedAt,
         });
         return 'code' in mail ? mail : { resultXml: sendRawEmailResultXml(mail.messageId) };
       }
