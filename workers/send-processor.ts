@@ -1,8 +1,8 @@
 /**
  * One send job = one subscriber of one campaign. Order matters:
- *   campaign still sending? → claim the ledger row if the subscriber is still mailable (one
- *   conditional update: only one worker anywhere wins) → personalize + MIME (factory cached per
- *   campaign) → global rate limiter → still sending? → SendRawEmail → record 'sent' + SES message id.
+ *   campaign still sending? → global rate limiter → claim the ledger row if the subscriber
+ *   is still mailable (one conditional update: only one worker anywhere wins) → personalize +
+ *   MIME (factory cached per campaign) → SendRawEmail → record 'sent' + SES message id.
  * The SES call and the 'sent' write are not atomic: a worker killed between them leaves
  * the row 'sending', which the reconciler settles from SES's Send event or resends after
  * UNCERTAIN_GRACE_S (see reconciler.ts).
@@ -103,6 +103,8 @@ export function createSendProcessor(deps: SendProcessorDeps) {
     const { c: campaignId, s: subscriberId } = job.data;
     // Paused or cancelled: do nothing; the row stays queued (resume re-enqueues it, cancel marks it).
     if ((await campaignStatus(campaignId)) !== 'sending') return 'not-sending';
+    await deps.limiter.acquire();
+    if ((await campaignStatus(campaignId)) !== 'sending') return 'not-sending';
 
     // Loaded before the claim (cached per campaign): a failure here leaves the row queued.
     const { listId, factory } = await campaignEntry(campaignId);
@@ -141,24 +143,6 @@ export function createSendProcessor(deps: SendProcessorDeps) {
     } catch (err) {
       await deps.ledger.release(campaignId, subscriberId, deps.workerId, String(err)).catch(() => undefined);
       throw err;
-    }
-
-    // The permit comes last, right before the SES call: anything between the limiter's evenly
-    // spaced slots and the request (a DB write, MIME, a GC pause) would reach SES as jitter
-    // and bunch requests there. The row waits claimed meanwhile; a worker that dies now
-    // leaves it 'uncertain', resent after UNCERTAIN_GRACE_S (no Send event will come).
-    try {
-      await deps.limiter.acquire();
-    } catch (err) {
-      await deps.ledger.release(campaignId, subscriberId, deps.workerId, String(err)).catch(() => undefined);
-      throw err;
-    }
-    const status = await campaignStatus(campaignId);
-    if (status !== 'sending') {
-      // Paused while waiting: hand the row back (resume re-enqueues it). Cancelled: it stays unsent.
-      if (status === 'cancelled') await deps.ledger.markCancelled(campaignId, subscriberId, deps.workerId);
-      else await deps.ledger.release(campaignId, subscriberId, deps.workerId, null);
-      return 'not-sending';
     }
 
     let messageId: string;

@@ -21,8 +21,6 @@ export interface OrchestratorDeps {
   logger?: Logger;
   /** Rows in flight longer than this are reported `uncertain` (ms). */
   uncertainAfterMs?: number;
-  /** How long cancel waits for rows held by workers to settle before counting (ms, default 5000). */
-  cancelSettleMs?: number;
   now?: () => number;
 }
 
@@ -118,17 +116,10 @@ export class CampaignOrchestrator {
     const { from, to } = transition('cancel');
     const won = await this.deps.campaigns.transition(id, from, to, { finished_at: this.now() }, this.now());
     if (!won) throw new StateError(`campaign ${id} is ${c.status}; it cannot be cancelled`);
-    await this.deps.ledger.cancelQueued(id, this.now());
-    // Rows a worker holds while waiting for its send permit settle within concurrency ÷ rate
-    // seconds (sent, or cancelled by that worker): wait for them, boundedly, so the count is exact.
-    let counts = await this.deps.ledger.counts(id, 0);
-    const settleBy = Date.now() + (this.deps.cancelSettleMs ?? 5_000);
-    while ((counts.byStatus.sending ?? 0) > 0 && Date.now() < settleBy) {
-      await new Promise((r) => setTimeout(r, 50));
-      counts = await this.deps.ledger.counts(id, 0);
-    }
+    const rows = await this.deps.ledger.cancelQueued(id, this.now());
+    const counts = await this.deps.ledger.counts(id, 0);
     const notFannedOut = c.fanout_done ? 0 : Math.max(0, c.total - counts.rows);
-    const unsent = (counts.byStatus.cancelled ?? 0) + notFannedOut;
+    const unsent = rows + notFannedOut;
     this.deps.logger?.info({ campaignId: id, unsent }, 'campaign cancelled');
     return { cancelled: true, unsent };
   }

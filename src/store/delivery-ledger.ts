@@ -182,11 +182,6 @@ export class DeliveryLedger {
     return this.settle(campaignId, subscriberId, workerId, { status: 'skipped', last_error: reason }, now);
   }
 
-  /** The campaign was cancelled while this worker held the row (waiting for its send permit). */
-  markCancelled(campaignId: number, subscriberId: number, workerId: string, now = Date.now()): Promise<boolean> {
-    return this.settle(campaignId, subscriberId, workerId, { status: 'cancelled', claimed_by: null, claimed_at: null }, now);
-  }
-
   /** Hand a claimed row back (throttled, paused, transient error): it will be sent later. */
   release(campaignId: number, subscriberId: number, workerId: string, error: string | null, now = Date.now()): Promise<boolean> {
     return this.settle(
