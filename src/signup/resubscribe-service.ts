@@ -6,6 +6,7 @@
 import type { Kysely } from 'kysely';
 import type { Database } from '../store/schema.js';
 import type { ResubscribeClaim } from './signed-links.js';
+import { logSubscriberAction } from '../store/subscriber-action-log.js';
 
 export type ResubscribeState = 'eligible' | 'subscribed' | 'refused' | 'unknown';
 
@@ -44,23 +45,7 @@ export async function resubscribe(db: Kysely<Database>, claim: ResubscribeClaim,
       .where('status', 'in', ['active', 'unsubscribed'])
       .execute();
     const subscriber = await trx.selectFrom('subscribers').select('email').where('id', '=', claim.subscriberId).executeTakeFirst();
-    await trx
-      .insertInto('events')
-      .values({
-        sns_message_id: `resubscribe:${claim.listId}:${claim.subscriberId}:${now}`,
-        type: 'resubscribe',
-        subtype: 'unsubscribe-page',
-        ses_message_id: null,
-        email: subscriber?.email ?? null,
-        campaign_id: null,
-        subscriber_id: claim.subscriberId,
-        detail: `list ${claim.listId}`,
-        occurred_at: now,
-        payload: '{}',
-        created_at: now,
-      })
-      .onConflict((oc) => oc.column('sns_message_id').doNothing())
-      .execute();
+    await logSubscriberAction(trx, { type: 'resubscribe', subtype: 'unsubscribe-page', subscriberId: claim.subscriberId, listId: claim.listId, email: subscriber?.email ?? null }, now);
     return 'resubscribed';
   });
 }

@@ -7,6 +7,7 @@ import type { Kysely } from 'kysely';
 import type { Database } from '../store/schema.js';
 import { SubscribersRepository } from '../store/subscribers-repository.js';
 import type { UnsubscribeClaim } from './token.js';
+import { logSubscriberAction } from '../store/subscriber-action-log.js';
 
 export type UnsubscribeResult = 'unsubscribed' | 'already' | 'unknown';
 
@@ -63,23 +64,11 @@ export async function unsubscribeMember(db: Kysely<Database>, claim: Unsubscribe
       .where('c.list_id', '=', claim.listId)
       .orderBy('d.campaign_id', 'desc')
       .executeTakeFirst();
-    await trx
-      .insertInto('events')
-      .values({
-        sns_message_id: `unsubscribe:${claim.listId}:${claim.subscriberId}:${now}`,
-        type: 'unsubscribe',
-        subtype: 'one-click',
-        ses_message_id: null,
-        email: subscriber?.email ?? null,
-        campaign_id: lastDelivery?.campaign_id ?? null,
-        subscriber_id: claim.subscriberId,
-        detail: `list ${claim.listId}`,
-        occurred_at: now,
-        payload: '{}',
-        created_at: now,
-      })
-      .onConflict((oc) => oc.column('sns_message_id').doNothing())
-      .execute();
+    await logSubscriberAction(
+      trx,
+      { type: 'unsubscribe', subtype: 'one-click', subscriberId: claim.subscriberId, listId: claim.listId, email: subscriber?.email ?? null, campaignId: lastDelivery?.campaign_id ?? null },
+      now,
+    );
     return 'unsubscribed';
   });
   if (result !== 'unknown') await new SubscribersRepository(db, () => now).unsubscribe(claim.subscriberId, claim.listId, 'one-click unsubscribe');
