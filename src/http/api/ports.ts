@@ -4,32 +4,18 @@
  * orchestrator and the compiler; the HTTP layer knows nothing else.
  */
 import type { Readable } from 'node:stream';
+import type { CampaignStats } from '../../campaigns/campaign-stats.js';
 import type { Diagnostic } from '../../render/types.js';
 import type { CampaignStatus, SubscriberStatus } from '../../store/schema.js';
 import type { ImportReport } from '../../subscribers/csv-import.js';
 import type { SubscriberView } from '../../subscribers/subscriber-service.js';
 
-/** The stats contract (CLI --json and API). */
-export interface CampaignStatsView {
-  status: CampaignStatus;
-  total: number;
-  queued: number;
-  sent: number;
-  delivered: number;
-  bounced: number;
-  complained: number;
-  unsubscribed: number;
-  failed: number;
-  opened: number;
-  clicked: number;
-  started_at: string | null;
-  finished_at: string | null;
-  rate_per_s: number;
-  id?: number;
-  paused_reason?: string | null;
-  uncertain?: number;
-  eta?: string | null;
-}
+/**
+ * The stats contract (CLI --json and API): the orchestrator's derived stats, with the
+ * fields beyond the contract optional here, plus what the dashboard shows beside them.
+ */
+export type CampaignStatsView = Omit<CampaignStats, 'uncertain' | 'cancelled' | 'eta'> &
+  Partial<Pick<CampaignStats, 'uncertain' | 'cancelled' | 'eta'>> & { id?: number; paused_reason?: string | null };
 
 export interface CampaignView {
   id: number;
