@@ -16,6 +16,7 @@ import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
 import { RateLimiter } from '../src/queue/rate-limiter.js';
 import { averageRate, worstSlidingWindow } from '../src/queue/sliding-window.js';
+import { collectGrants } from '../test/support/grants.js';
 
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 const CHILD = fileURLToPath(new URL('../test/rate-limiter/grant-child.ts', import.meta.url));
@@ -51,21 +52,7 @@ async function cleanup(redis: Redis, p: string): Promise<void> {
 async function inProcess(redis: Redis, rate: number, callers: number, durationMs: number): Promise<Run> {
   const p = prefix();
   const limiter = new RateLimiter({ redis, prefix: p, ratePerSecond: rate, ...marginOption() });
-  const grants: number[] = [];
-  const ac = new AbortController();
-  setTimeout(() => ac.abort(), durationMs);
-  await Promise.all(
-    Array.from({ length: callers }, async () => {
-      try {
-        for (;;) {
-          await limiter.acquire(ac.signal);
-          grants.push(performance.timeOrigin + performance.now());
-        }
-      } catch (err) {
-        if (!ac.signal.aborted) throw err;
-      }
-    }),
-  );
+  const grants = await collectGrants(limiter, callers, durationMs);
   await cleanup(redis, p);
   return { rate, processes: 1, callers, durationMs, grants, staleSlots: limiter.counters.staleSlots, lateGrants: limiter.counters.lateGrants, pushedBack: limiter.counters.pushedBack };
 }

@@ -9,6 +9,7 @@
 import { createInterface } from 'node:readline';
 import { Redis } from 'ioredis';
 import { RateLimiter } from '../../src/queue/rate-limiter.js';
+import { collectGrants } from '../support/grants.js';
 
 const env = (name: string): string => {
   const v = process.env[name];
@@ -27,20 +28,6 @@ const lines = createInterface({ input: process.stdin });
 for await (const line of lines) if (line.trim() === 'go') break;
 lines.close();
 
-const grants: number[] = [];
-const ac = new AbortController();
-setTimeout(() => ac.abort(), durationMs);
-await Promise.all(
-  Array.from({ length: concurrency }, async () => {
-    try {
-      for (;;) {
-        await limiter.acquire(ac.signal);
-        grants.push(performance.timeOrigin + performance.now());
-      }
-    } catch (err) {
-      if (!ac.signal.aborted) throw err;
-    }
-  }),
-);
+const grants = await collectGrants(limiter, concurrency, durationMs);
 process.stdout.write(`${JSON.stringify({ pid: process.pid, grants, counters: limiter.counters })}\n`);
 redis.disconnect();
