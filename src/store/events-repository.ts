@@ -108,6 +108,19 @@ function hotStatements(db: Db) {
           sql`with ins as (insert into events (sns_message_id, type, subtype, ses_message_id, email, campaign_id, subscriber_id, detail, occurred_at, payload, created_at) values (${p()}, ${p()}, ${p()}, ${p()}, ${p()}, ${p()}, ${p()}, ${p()}, ${p()}, ${p()}, ${p()}) on conflict (sns_message_id) do nothing returning id), upd as (update deliveries set status = ${sql.lit('delivered')}, outcome_at = ${p()}, updated_at = ${p()}, ses_message_id = coalesce(ses_message_id, ${p()}) where campaign_id = ${p()} and subscriber_id = ${p()} and status in (${statusList(MOVABLE_TO.delivered)}) and exists (select 1 from ins) returning 1) select (select id from ins) as id`,
         )
       : undefined,
+    /**
+     * Postgres only: a batch's Delivery notifications in one round trip, set-based (arrays
+     * zipped by unnest): insert their events, and move the ledger rows of the inserted ones
+     * (a replayed SNS MessageId inserts nothing, so moves nothing). Returns the SNS MessageIds
+     * inserted. (sns_message_id[], subtype[], ses_message_id[], email[], campaign_id[],
+     * subscriber_id[], detail[], occurred_at[], payload[], created_at[]; created_at is also the ledger's updated_at)
+     */
+    insertDeliveredBatch: postgres
+      ? new Statement<{ sns_message_id: string }>(
+          db,
+          sql`with input as (select * from unnest(${p()}::text[], ${p()}::text[], ${p()}::text[], ${p()}::text[], ${p()}::bigint[], ${p()}::bigint[], ${p()}::text[], ${p()}::bigint[], ${p()}::text[], ${p()}::bigint[]) as t(sns_message_id, subtype, ses_message_id, email, campaign_id, subscriber_id, detail, occurred_at, payload, created_at)), ins as (insert into events (sns_message_id, type, subtype, ses_message_id, email, campaign_id, subscriber_id, detail, occurred_at, payload, created_at) select sns_message_id, ${sql.lit('delivery')}, subtype, ses_message_id, email, campaign_id, subscriber_id, detail, occurred_at, payload, created_at from input on conflict (sns_message_id) do nothing returning sns_message_id, ses_message_id, campaign_id, subscriber_id, occurred_at, created_at), upd as (update deliveries d set status = ${sql.lit('delivered')}, outcome_at = ins.occurred_at, updated_at = ins.created_at, ses_message_id = coalesce(d.ses_message_id, ins.ses_message_id) from ins where d.campaign_id = ins.campaign_id and d.subscriber_id = ins.subscriber_id and d.status in (${statusList(MOVABLE_TO.delivered)}) returning 1) select sns_message_id from ins`,
+        )
+      : undefined,
     /** (ses_message_id) */
     ledgerBySesId: new Statement<LedgerKey>(db, sql`select ${LEDGER_COLUMNS} from deliveries where ses_message_id = ${p()} limit 1`),
     /** (campaign_id, subscriber_id) */
@@ -174,9 +187,10 @@ export class EventsRepository {
         try {
           const results = await this.db.transaction().execute(async (trx) => {
             const known = batch.length > 1 ? await this.prefetchLedger(trx, batch) : undefined;
-            const out: ApplyResult[] = [];
-            for (const item of batch) out.push(await this.applyInTransaction(trx, item.input, item.now, known));
-            return out;
+            const out = known ? await this.applyDeliveriesAsSet(trx, batch, known) : new Map<number, ApplyResult>();
+            const results: ApplyResult[] = [];
+            for (const [i, item] of batch.entries()) results.push(out.get(i) ?? (await this.applyInTransaction(trx, item.input, item.now, known)));
+            return results;
           });
           batch.forEach((item, i) => item.resolve(results[i]!));
         } catch (err) {
@@ -196,6 +210,38 @@ export class EventsRepository {
     } finally {
       this.draining = false;
     }
+  }
+
+  /**
+   * Postgres: the batch's plain Delivery notifications (one event, ledger row known by SES
+   * id) in one set-based statement instead of a round trip each. Returns their results by
+   * position in the batch; everything else (and a second copy of an SNS MessageId within
+   * the batch, which then finds the first one's event row: a replay) is applied one by one
+   * afterwards. Order does not matter: a Delivery only moves a row from sending/sent, and
+   * nothing moves a row back to those.
+   */
+  private async applyDeliveriesAsSet(trx: Db, batch: Pending[], known: Map<string, LedgerKey>): Promise<Map<number, ApplyResult>> {
+    const out = new Map<number, ApplyResult>();
+    const statement = this.statements.insertDeliveredBatch;
+    if (!statement) return out;
+    const seen = new Set<string>();
+    const picked: Array<{ index: number; snsMessageId: string }> = [];
+    const columns: unknown[][] = Array.from({ length: 10 }, () => []);
+    for (const [index, { input, now }] of batch.entries()) {
+      const event = input.events.length === 1 ? input.events[0]! : undefined;
+      const ledger = event?.type === 'delivery' && event.sesMessageId ? known.get(event.sesMessageId) : undefined;
+      if (!event || !ledger || seen.has(input.snsMessageId)) continue;
+      seen.add(input.snsMessageId);
+      picked.push({ index, snsMessageId: input.snsMessageId });
+      const row = [input.snsMessageId, event.subtype, event.sesMessageId, event.email, ledger.campaign_id, ledger.subscriber_id, event.detail, event.occurredAt, input.message, now];
+      row.forEach((value, c) => columns[c]!.push(value));
+    }
+    if (picked.length < 2) return out;
+    const inserted = new Set((await statement.rows(trx, columns)).map((r) => r.sns_message_id));
+    for (const { index, snsMessageId } of picked) {
+      out.set(index, inserted.has(snsMessageId) ? { applied: true, stored: 1, paused: [] } : { applied: false, stored: 0, paused: [] });
+    }
+    return out;
   }
 
   /**

@@ -110,4 +110,33 @@ describe.each(BACKENDS)('EventsRepository group commit (%s)', (dialect) => {
       { sns_message_id: 'm3', campaign_id: c, subscriber_id: a },
     ]);
   });
+  it('a batch of Deliveries (set-based on Postgres) applies each once, with its own times, and ignores replays in and across batches', async () => {
+    store = await createTestStore(dialect);
+    const db = store.db;
+    const list = await seedList(db, 'default');
+    const c = await seedCampaign(db, list);
+    const subs: number[] = [];
+    for (let i = 0; i < 6; i++) {
+      const s = await seedSubscriber(db, `d${i}@example.com`, [list]);
+      subs.push(s);
+      await seedDelivery(db, { campaignId: c, subscriberId: s, email: `d${i}@example.com`, sesMessageId: `ses-d${i}`, status: i === 5 ? 'complained' : 'sent' });
+    }
+    const repo = new EventsRepository(db, loadConfig({}));
+    const apply = (i: number, now: number) => {
+      const message = JSON.stringify({ eventType: 'Delivery', mail: { messageId: `ses-d${i}`, destination: [`d${i}@example.com`] }, delivery: { timestamp: new Date(1_000_000 + i).toISOString() } });
+      return repo.applyNotification({ snsMessageId: `sns-d${i}`, message, events: parseSesNotification(message, 0) }, now);
+    };
+    expect((await apply(0, 5000)).applied).toBe(true);
+    // One batch: a replay of an earlier batch (0), four new ones, a copy of one of them, and a
+    // Delivery for a row already complained (5: stored, but the row does not move back).
+    const results = await Promise.all([apply(0, 6000), apply(1, 6001), apply(2, 6002), apply(3, 6003), apply(2, 6004), apply(4, 6005), apply(5, 6006)]);
+    expect(results.map((r) => r.applied)).toEqual([false, true, true, true, false, true, true]);
+    for (const [i, s] of subs.entries()) {
+      const row = await delivery(db, c, s);
+      if (i === 5) expect(row.status).toBe('complained');
+      else expect(row, `row ${i}`).toMatchObject({ status: 'delivered', outcome_at: 1_000_000 + i, updated_at: [5000, 6001, 6002, 6003, 6005][i] });
+    }
+    const events = await db.selectFrom('events').select(['sns_message_id', 'type', 'campaign_id', 'subscriber_id', 'created_at']).orderBy('sns_message_id').execute();
+    expect(events).toEqual([0, 1, 2, 3, 4, 5].map((i) => ({ sns_message_id: `sns-d${i}`, type: 'delivery', campaign_id: c, subscriber_id: subs[i], created_at: [5000, 6001, 6002, 6003, 6005, 6006][i] })));
+  });
 });
