@@ -4,6 +4,8 @@ RUN apt-get update && apt-get install -y --no-install-recommends python3 make g+
 COPY package.json package-lock.json ./
 RUN npm ci --omit=dev=false --no-audit --no-fund
 COPY . .
+# Compiled runtime (dist/): `newsletter worker` runs it, using less memory than under tsx.
+RUN npm run build
 ENV NODE_ENV=production
 EXPOSE 3000
 ENTRYPOINT ["node", "bin/newsletter.js"]

@@ -1,15 +1,15 @@
 /**
- * Optional V8 heap limits for the worker (WORKER_HEAP_MB). Left alone, V8 grows the old
- * generation lazily under the send path's short-lived garbage (~100 KB of strings per SES
- * request), so a long campaign's worker ends up at 300+ MB RSS, most of it collectable.
- * A 128 MB old generation with 8 MB semi-spaces keeps RSS under 200 MB, at a price: V8
- * collects much more often (~25% more worker CPU per message, bench/results/send.md), and
- * its pauses land between rate-limiter permits and SES calls, which bunches requests at
- * SES. So it is off by default: accuracy of the SES rate comes first.
- * `newsletter worker` applies it when WORKER_HEAP_MB is set, unless NODE_OPTIONS or the
- * node flags already set a heap size.
+ * Optional V8 heap limit for the worker (WORKER_HEAP_MB). Left alone, V8 grows the old
+ * generation lazily under the send path's short-lived garbage (~150 KB of strings and
+ * buffers per SES request), so a busy worker ends up at 250–330 MB RSS, most of it
+ * collectable. `--max-old-space-size=128` keeps a compiled worker (dist/, `npm run build`)
+ * under 200 MB at no measurable CPU cost (bench/results/send.md); under tsx, whose loader
+ * leaves less room below the cap, V8 collects more often.
+ * `newsletter worker` applies it when WORKER_HEAP_MB is set, unless NODE_OPTIONS or the node
+ * flags already set a heap size (NODE_OPTIONS=--max-old-space-size=128 does the same in one
+ * process: docker-compose.yml's workers run that way).
  */
-export const WORKER_SEMI_SPACE_MB = 8;
+import { spawn } from 'node:child_process';
 
 /** Node flags to add for the worker: [] unless WORKER_HEAP_MB is set and no heap size is given. */
 export function workerHeapArgs(
@@ -20,5 +20,16 @@ export function workerHeapArgs(
   const mb = Number(heapMb);
   if (!heapMb || !Number.isInteger(mb) || mb <= 0) return [];
   const given = [...execArgv, ...nodeOptions.split(/\s+/)].some((a) => /^--max[-_]old[-_]space[-_]size(=|$)/.test(a));
-  return given ? [] : [`--max-old-space-size=${mb}`, `--max-semi-space-size=${WORKER_SEMI_SPACE_MB}`];
+  return given ? [] : [`--max-old-space-size=${mb}`];
+}
+
+/**
+ * Run `entry` in a child node process with `flags` (V8 heap limits must be given when a
+ * process starts); this process only relays SIGTERM/SIGINT and exits with the child's code.
+ */
+export async function runWithNodeFlags(entry: string, flags: readonly string[]): Promise<never> {
+  const child = spawn(process.execPath, [...process.execArgv, ...flags, entry], { stdio: 'inherit' });
+  for (const signal of ['SIGTERM', 'SIGINT'] as const) process.on(signal, () => child.kill(signal));
+  const code = await new Promise<number>((resolve) => child.once('exit', (c, sig) => resolve(c ?? (sig ? 1 : 0))));
+  process.exit(code);
 }

@@ -7,6 +7,7 @@ import { loadConfig } from '../src/config.js';
 import { createLogger } from '../src/logger.js';
 import { startWorkerRuntime, type WorkerRuntime } from './runtime.js';
 import { createDefaultDeps } from './default-deps.js';
+import { runWithNodeFlags, workerHeapArgs } from './heap-cap.js';
 
 export async function runWorkerProcess(env: NodeJS.ProcessEnv = process.env): Promise<WorkerRuntime> {
   const config = loadConfig(env);
@@ -34,9 +35,24 @@ export async function runWorkerProcess(env: NodeJS.ProcessEnv = process.env): Pr
   return runtime;
 }
 
+/**
+ * `newsletter worker`: run until a signal. With WORKER_HEAP_MB (workers/heap-cap.ts) the
+ * worker runs in a child process started with the heap flag (`entry`, plus `loaderArgs`,
+ * e.g. tsx's loader for a .ts entry, unless this process already has one); otherwise here.
+ * Prints the ready line tests and supervisors wait for.
+ */
+export async function startWorker(entry: string, loaderArgs: readonly string[] = []): Promise<void> {
+  const capArgs = workerHeapArgs();
+  if (capArgs.length > 0) {
+    const loader = process.execArgv.some((a) => a.includes('tsx')) ? [] : loaderArgs;
+    await runWithNodeFlags(entry, [...loader, ...capArgs]);
+  }
+  await runWorkerProcess();
+  process.stdout.write('worker ready\n');
+}
+
 const isMain = process.argv[1] !== undefined && import.meta.url.endsWith(process.argv[1].replace(/\\/g, '/'));
 if (isMain) {
-  // Print the ready line tests and supervisors wait for.
   await runWorkerProcess();
   process.stdout.write('worker ready\n');
 }

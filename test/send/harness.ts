@@ -6,7 +6,7 @@
  */
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { startSesSimulator, type SesSimulator, type SesSimulatorOptions } from '../../src/simulator/ses-simulator.js';
 import { loadConfig, type Config } from '../../src/config.js';
@@ -51,7 +51,8 @@ export interface Harness {
   ctx: SendContext;
   startCampaign(opts?: { scheduledAt?: number }): Promise<number>;
   startWorker(overrides?: Record<string, string>): Promise<WorkerRuntime>;
-  spawnWorker(overrides?: Record<string, string>): Promise<ChildProcess>;
+  /** A worker child process: `workers/index.ts` under tsx, or `command` (node arguments, e.g. a compiled entry). */
+  spawnWorker(overrides?: Record<string, string>, command?: string[]): Promise<ChildProcess>;
   waitForStatus(campaignId: number, status: CampaignStatus, timeoutMs?: number): Promise<void>;
   /** Messages accepted per subscriber email. */
   counts(): Map<string, number>;
@@ -154,8 +155,10 @@ export async function createHarness(opts: HarnessOptions): Promise<Harness> {
       runtimes.push(rt);
       return rt;
     },
-    async spawnWorker(overrides = {}) {
-      const child = spawnTs(join(ROOT, 'workers/index.ts'), [], { ...env, ...overrides });
+    async spawnWorker(overrides = {}, command) {
+      const child = command
+        ? spawn(process.execPath, command, { cwd: ROOT, env: { ...process.env, ...env, ...overrides }, stdio: ['pipe', 'pipe', 'pipe'] })
+        : spawnTs(join(ROOT, 'workers/index.ts'), [], { ...env, ...overrides });
       children.push(child);
       let stderr = '';
       child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));

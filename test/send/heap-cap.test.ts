@@ -9,7 +9,7 @@ describe('workerHeapArgs', () => {
   });
 
   it('adds the cap when asked, and nothing when NODE_OPTIONS or the node flags set a heap size', () => {
-    expect(workerHeapArgs([], '', '128')).toEqual(['--max-old-space-size=128', '--max-semi-space-size=8']);
+    expect(workerHeapArgs([], '', '128')).toEqual(['--max-old-space-size=128']);
     expect(workerHeapArgs(['--import', 'tsx'], '--enable-source-maps', '160')).toContain('--max-old-space-size=160');
     expect(workerHeapArgs([], '--max-old-space-size=512', '128')).toEqual([]);
     expect(workerHeapArgs(['--max_old_space_size=64'], '', '128')).toEqual([]);
