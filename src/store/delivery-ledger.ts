@@ -215,20 +215,24 @@ export class DeliveryLedger {
       .execute();
   }
 
+  /** The reconciler's scan, every second in every worker: served by the partial index of migration 0004. */
+  uncertainRows(olderThan: number, limit: number) {
+    return this.db
+      .selectFrom('deliveries')
+      .select(['campaign_id', 'subscriber_id', 'claimed_at'])
+      .where('status', '=', 'sending')
+      .where('confirmed_at', 'is', null)
+      .where('claimed_at', '<', olderThan)
+      .limit(limit);
+  }
+
   /**
    * Rows left 'sending' longer than the grace period without SES confirming them: their
    * worker died somewhere around the SES call. Requeue them (the caller re-adds their jobs).
    * Each row is requeued with a conditional update so two reconcilers cannot both win.
    */
   async requeueUncertain(olderThan: number, now = Date.now(), limit = 1000): Promise<{ campaignId: number; subscriberId: number }[]> {
-    const rows = await this.db
-      .selectFrom('deliveries')
-      .select(['campaign_id', 'subscriber_id', 'claimed_at'])
-      .where('status', '=', 'sending')
-      .where('confirmed_at', 'is', null)
-      .where('claimed_at', '<', olderThan)
-      .limit(limit)
-      .execute();
+    const rows = await this.uncertainRows(olderThan, limit).execute();
     const requeued: { campaignId: number; subscriberId: number }[] = [];
     for (const row of rows) {
       const result = await this.db

@@ -3,12 +3,14 @@ import type { DialectName } from './db.js';
 import { initialSchema } from './migrations/0001-initial-schema.js';
 import { importSeen } from './migrations/0002-import-seen.js';
 import { signupRequests } from './migrations/0003-signup-requests.js';
+import { sendingIndex } from './migrations/0004-sending-index.js';
 
 /** Migrations in order; each is a function of the dialect so one list serves both. */
 const migrations: Record<string, (dialect: DialectName) => Migration> = {
   '0001-initial-schema': initialSchema,
   '0002-import-seen': importSeen,
   '0003-signup-requests': signupRequests,
+  '0004-sending-index': sendingIndex,
 };
 
 class StaticMigrationProvider implements MigrationProvider {
