@@ -24,6 +24,8 @@ import { SentWriter } from './sent-writer.js';
 import { createReconciler } from './reconciler.js';
 import { storeAudience } from '../src/campaigns/send-context.js';
 import { countOutcome, instrumentTransport } from '../src/metrics/instrument.js';
+import { FleetCounters } from '../src/metrics/fleet-counters.js';
+import { metrics } from '../src/metrics/registry.js';
 import { startConfirmationRuntime } from '../src/signup/confirmation-runtime.js';
 
 export interface RuntimeDeps {
@@ -63,6 +65,9 @@ export async function startWorkerRuntime(options: WorkerRuntimeOptions): Promise
   const queueConnection = createRedisConnection(config.REDIS_URL);
   const queues = createSendQueues(queueConnection, config.QUEUE_PREFIX);
   const redis = createRedisConnection(config.REDIS_URL);
+  // Workers serve no /metrics: their send and SES-error counts reach the server's through Redis.
+  const fleet = new FleetCounters(redis, config.QUEUE_PREFIX);
+  const detachFleet = metrics.attachFleet(fleet);
   const deps = await options.createDeps(config, { redisUrl: config.REDIS_URL, prefix: config.QUEUE_PREFIX, logger });
   const graceMs = config.UNCERTAIN_GRACE_S * 1000;
   const orchestrator = new CampaignOrchestrator({
@@ -157,6 +162,8 @@ export async function startWorkerRuntime(options: WorkerRuntimeOptions): Promise
       await sentWriter.flush();
       sendProcessor.close();
       await deps.limiter.close?.();
+      detachFleet();
+      await fleet.close();
       await queues.close();
       queueConnection.disconnect();
       redis.disconnect();

@@ -16,6 +16,7 @@ import type { CampaignsPort, SubscribersPort } from './api/ports.js';
 import type { TokenVerifier } from './auth.js';
 import { installHttpMetrics } from './metrics.js';
 import type { Metrics } from '../metrics/registry.js';
+import { FleetCounters } from '../metrics/fleet-counters.js';
 
 export interface ServerDeps extends AppDeps {
   redis: Redis;
@@ -39,6 +40,13 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
     if (draining.has(app)) reply.header('connection', 'close');
   });
   const metrics = installHttpMetrics(app, { metrics: deps.metrics });
+  // Sends happen in the workers: /metrics reports their counts, shared through Redis.
+  const fleet = new FleetCounters(deps.redis, deps.config.QUEUE_PREFIX);
+  const detachFleet = metrics.attachFleet(fleet);
+  app.addHook('onClose', async () => {
+    detachFleet();
+    await fleet.close();
+  });
   metrics.setQueueDepthSource(async () => {
     const out: Record<string, Record<string, number>> = {};
     for (const q of deps.queues) {

@@ -10,6 +10,7 @@
  * recordWebhookEvent); they never touch label values directly.
  */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { FleetCounters, FleetMetric } from './fleet-counters.js';
 
 /** The send processor's outcomes (workers/send-processor.ts SendOutcome). */
 export const SEND_OUTCOMES = ['sent', 'skipped', 'failed', 'throttled', 'quota', 'account-paused', 'uncertain', 'not-sending', 'not-queued', 'other'] as const;
@@ -84,20 +85,37 @@ export class Metrics {
   readonly httpDuration: Histogram<'route' | 'method'>;
   readonly queueDepth: Gauge<'queue' | 'state'>;
   private queueDepthSource: QueueDepthSource | undefined;
+  private fleet: FleetCounters | undefined;
 
   constructor(options: { defaultMetrics?: boolean } = {}) {
     const registers = [this.registry];
+    // eslint-disable-next-line @typescript-eslint/no-this-alias
+    const self = this;
+    /** With fleet counters attached, a scrape reports the whole fleet's totals (every worker's sends). */
+    const fromFleet = <L extends string>(metric: FleetMetric, label: L, values: readonly string[]) =>
+      async function collect(this: Counter<L>) {
+        if (!self.fleet) return;
+        try {
+          const totals = (await self.fleet.totals())[metric];
+          this.reset();
+          for (const value of values) this.inc({ [label]: value } as Record<L, string>, totals[value] ?? 0);
+        } catch {
+          // Redis down: keep the last values rather than failing the whole scrape.
+        }
+      };
     this.sends = new Counter({
       name: 'newsletter_sends_total',
-      help: 'Send attempts by outcome',
+      help: 'Send attempts by outcome (all workers sharing this Redis)',
       labelNames: ['outcome'],
       registers,
+      collect: fromFleet('sends', 'outcome', SEND_OUTCOMES),
     });
     this.sesErrors = new Counter({
       name: 'newsletter_ses_errors_total',
-      help: 'SES errors by error code (unknown codes are "other")',
+      help: 'SES errors by error code, unknown codes are "other" (all workers sharing this Redis)',
       labelNames: ['code'],
       registers,
+      collect: fromFleet('ses_errors', 'code', SES_ERROR_CODES),
     });
     this.webhookEvents = new Counter({
       name: 'newsletter_webhook_events_total',
@@ -118,8 +136,6 @@ export class Metrics {
       buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
       registers,
     });
-    // eslint-disable-next-line @typescript-eslint/no-this-alias
-    const self = this;
     this.queueDepth = new Gauge({
       name: 'newsletter_queue_depth',
       help: 'BullMQ jobs per queue and state, read at scrape time',
@@ -150,12 +166,29 @@ export class Metrics {
     this.queueDepthSource = source;
   }
 
+  /**
+   * Share send and SES-error counts through Redis (src/metrics/fleet-counters.ts): workers add
+   * to them, and this process's /metrics then reports the fleet's totals. Returns a detach function.
+   */
+  attachFleet(fleet: FleetCounters): () => void {
+    const previous = this.fleet;
+    this.fleet = fleet;
+    // Detaching restores what was attached before (a server and a worker in one process: the demo).
+    return () => {
+      if (this.fleet === fleet) this.fleet = previous;
+    };
+  }
+
   recordSend(outcome: SendOutcome | string, count = 1): void {
-    this.sends.inc({ outcome: oneOf<string>(SEND_OUTCOMES, outcome, 'other') }, count);
+    const label = oneOf<string>(SEND_OUTCOMES, outcome, 'other');
+    this.sends.inc({ outcome: label }, count);
+    this.fleet?.add('sends', label, count);
   }
 
   recordSesError(code: string | undefined): void {
-    this.sesErrors.inc({ code: oneOf<string>(SES_ERROR_CODES, code ?? 'other', 'other') });
+    const label = oneOf<string>(SES_ERROR_CODES, code ?? 'other', 'other');
+    this.sesErrors.inc({ code: label });
+    this.fleet?.add('ses_errors', label);
   }
 
   recordWebhookEvent(type: string): void {
