@@ -81,9 +81,19 @@ export class FleetCounters {
     return out;
   }
 
-  /** Stop the timer and flush what is left. */
-  async close(): Promise<void> {
+  /** Stop the timer and flush what is left, waiting at most `timeoutMs` (Redis may be down: never hold up a shutdown). */
+  async close(timeoutMs = 2000): Promise<void> {
     clearInterval(this.timer);
-    await this.flush().catch(() => undefined);
+    await withTimeout(this.flush(), timeoutMs).catch(() => undefined);
   }
+}
+
+/** Rejects if `promise` has not settled within `ms` (a command queued while Redis is down never settles). */
+export function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`no answer from Redis within ${ms} ms`)), ms);
+    timer.unref();
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }

@@ -10,7 +10,7 @@
  * recordWebhookEvent); they never touch label values directly.
  */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import type { FleetCounters, FleetMetric } from './fleet-counters.js';
+import { withTimeout, type FleetCounters, type FleetMetric } from './fleet-counters.js';
 
 /** The send processor's outcomes (workers/send-processor.ts SendOutcome). */
 export const SEND_OUTCOMES = ['sent', 'skipped', 'failed', 'throttled', 'quota', 'account-paused', 'uncertain', 'not-sending', 'not-queued', 'other'] as const;
@@ -96,11 +96,11 @@ export class Metrics {
       async function collect(this: Counter<L>) {
         if (!self.fleet) return;
         try {
-          const totals = (await self.fleet.totals())[metric];
+          const totals = (await withTimeout(self.fleet.totals(), 1000))[metric];
           this.reset();
           for (const value of values) this.inc({ [label]: value } as Record<L, string>, totals[value] ?? 0);
         } catch {
-          // Redis down: keep the last values rather than failing the whole scrape.
+          // Redis down or slow: keep the last values rather than failing or stalling the whole scrape.
         }
       };
     this.sends = new Counter({

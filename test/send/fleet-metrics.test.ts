@@ -70,4 +70,19 @@ describe('fleet metrics', () => {
     cleanups.push(() => fleet.close(), () => redis.disconnect());
     expect(series(await server.registry.metrics(), 'newsletter_sends_total')).toMatchObject({ sent: 40, failed: 0 });
   }, 60_000);
+  it('Redis unreachable: close() gives up after its timeout and a scrape keeps its last values', async () => {
+    // A connection like the workers' (commands wait for Redis rather than fail) to a port nobody listens on.
+    const redis = new Redis('redis://127.0.0.1:1', { maxRetriesPerRequest: null, retryStrategy: () => 200, lazyConnect: false });
+    redis.on('error', () => undefined);
+    const fleet = new FleetCounters(redis, uniquePrefix('fleet-down'), 60_000);
+    const m = new Metrics();
+    m.attachFleet(fleet);
+    m.recordSend('sent');
+    const t0 = performance.now();
+    const text = await m.registry.metrics(); // the fleet read times out after 1 s: local values stay
+    expect(series(text, 'newsletter_sends_total').sent).toBe(1);
+    await fleet.close(300);
+    expect(performance.now() - t0).toBeLessThan(5000);
+    redis.disconnect();
+  });
 });
