@@ -11,7 +11,8 @@ export function registerWorker(program: Command): void {
       // TypeScript path (no build, or sources changed since). A re-executed worker (WORKER_HEAP_MB)
       // needs tsx's loader on its command line: this process may have registered it in code.
       const { startWorker } = await import('../../workers/index.js');
-      await startWorker(join(import.meta.dirname, '../../workers/index.ts'), ['--import', 'tsx']);
+      // Resolved here: a bare `--import tsx` would be looked up from the current directory.
+      await startWorker(join(import.meta.dirname, '../../workers/index.ts'), ['--import', import.meta.resolve('tsx')]);
       // Keep running until a signal: the BullMQ workers hold the event loop open.
       await new Promise<never>(() => undefined);
     });

@@ -3,9 +3,9 @@
  * `newsletter worker` (bin/newsletter.js) runs dist/workers/index.js when it is current
  * (bin/compiled.js), else the TypeScript through tsx.
  */
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, onTestFinished } from 'vitest';
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { currentCompiled as compiled } from '../../bin/compiled.js';
@@ -63,6 +63,29 @@ describe('the compiled worker', () => {
     expect(h.expectedEmails().filter((e) => counts.get(e) !== 1)).toEqual([]);
     expect(h.sim.messages).toHaveLength(300);
 
+    const exit = new Promise<number | null>((resolve) => worker.once('exit', (code) => resolve(code)));
+    worker.kill('SIGTERM');
+    expect(await exit).toBe(0);
+  }, 120_000);
+  it('without a current build, `newsletter worker` runs the TypeScript; with WORKER_HEAP_MB its re-executed child gets tsx from the package, whatever the working directory', async () => {
+    // A package layout with no dist/: the bin and package.json copied, the sources linked.
+    const pkg = mkdtempSync(join(tmpdir(), 'nl-pkg-'));
+    const elsewhere = mkdtempSync(join(tmpdir(), 'nl-cwd-'));
+    mkdirSync(join(pkg, 'bin'));
+    for (const f of ['newsletter.js', 'compiled.js']) copyFileSync(join(ROOT, 'bin', f), join(pkg, 'bin', f));
+    copyFileSync(join(ROOT, 'package.json'), join(pkg, 'package.json'));
+    for (const d of ['src', 'workers', 'node_modules']) symlinkSync(join(ROOT, d), join(pkg, d));
+    onTestFinished(() => {
+      rmSync(pkg, { recursive: true, force: true });
+      rmSync(elsewhere, { recursive: true, force: true });
+    });
+    h = await createHarness({ subscribers: 20, sendRate: 1000 });
+    const id = await h.startCampaign();
+    const worker = await h.spawnWorker({ WORKER_HEAP_MB: '160' }, [join(pkg, 'bin/newsletter.js'), 'worker'], { cwd: elsewhere });
+    const childArgs = execFileSync('ps', ['-o', 'args=', '--ppid', String(worker.pid)], { encoding: 'utf8' });
+    expect(childArgs).toMatch(/--import file:\/\/\S+\/tsx\/\S+ --max-old-space-size=160 \S+\/workers\/index\.ts/);
+    await h.waitForStatus(id, 'sent', 60_000);
+    expect(h.sim.messages).toHaveLength(20);
     const exit = new Promise<number | null>((resolve) => worker.once('exit', (code) => resolve(code)));
     worker.kill('SIGTERM');
     expect(await exit).toBe(0);

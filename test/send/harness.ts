@@ -52,7 +52,7 @@ export interface Harness {
   startCampaign(opts?: { scheduledAt?: number }): Promise<number>;
   startWorker(overrides?: Record<string, string>): Promise<WorkerRuntime>;
   /** A worker child process: `workers/index.ts` under tsx, or `command` (node arguments, e.g. a compiled entry). */
-  spawnWorker(overrides?: Record<string, string>, command?: string[]): Promise<ChildProcess>;
+  spawnWorker(overrides?: Record<string, string>, command?: string[], options?: { cwd?: string }): Promise<ChildProcess>;
   waitForStatus(campaignId: number, status: CampaignStatus, timeoutMs?: number): Promise<void>;
   /** Messages accepted per subscriber email. */
   counts(): Map<string, number>;
@@ -155,9 +155,9 @@ export async function createHarness(opts: HarnessOptions): Promise<Harness> {
       runtimes.push(rt);
       return rt;
     },
-    async spawnWorker(overrides = {}, command) {
+    async spawnWorker(overrides = {}, command, options = {}) {
       const child = command
-        ? spawn(process.execPath, command, { cwd: ROOT, env: { ...process.env, ...env, ...overrides }, stdio: ['pipe', 'pipe', 'pipe'] })
+        ? spawn(process.execPath, command, { cwd: options.cwd ?? ROOT, env: { ...process.env, ...env, ...overrides }, stdio: ['pipe', 'pipe', 'pipe'] })
         : spawnTs(join(ROOT, 'workers/index.ts'), [], { ...env, ...overrides });
       children.push(child);
       let stderr = '';
