@@ -9,12 +9,12 @@
  * and simulator in its own process (`newsletter ses-simulator`, how a bench with
  * separate worker processes runs it). Prints a Markdown table row per run.
  */
-import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { readFileSync } from 'node:fs';
 import { Agent, request } from 'node:http';
 import { SesTransport } from '../src/ses/ses-transport.js';
 import { startSesSimulator } from '../src/simulator/ses-simulator.js';
+import { startSimulatorProcess } from '../test/support/ses-simulator-process.js';
 
 function arg(name: string, fallback: number): number {
   const i = process.argv.indexOf(`--${name}`);
@@ -117,19 +117,7 @@ const rows: string[] = [];
 }
 
 {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'ses-simulator', '--rate', '1000000000', '--quota', '1000000000'], {
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  let out = '';
-  child.stdout.setEncoding('utf8');
-  const url = await new Promise<string>((resolve, reject) => {
-    child.stdout.on('data', (c: string) => {
-      out += c;
-      const m = /SES_ENDPOINT=(\S+)/.exec(out);
-      if (m) resolve(m[1]!);
-    });
-    child.once('exit', () => reject(new Error(`simulator exited: ${out}`)));
-  });
+  const { child, url } = await startSimulatorProcess(['--rate', '1000000000', '--quota', '1000000000'], 'inherit');
   let cpu0 = cpuSeconds(child.pid!);
   const r = await drive(url);
   const cpuSdk = cpuSeconds(child.pid!) - cpu0;

@@ -24,6 +24,7 @@ import { buildApp } from '../src/http/app.js';
 import { createSnsSigningIdentity, signedNotification } from '../src/simulator/sns-signer.js';
 import type { DialectName } from '../src/store/db.js';
 import { createTestStore } from '../test/support/store.js';
+import { seedCampaign, seedDeliveries, seedList } from '../test/events/seed.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -68,25 +69,9 @@ async function main() {
   const address = await app.listen({ port: 0, host: '127.0.0.1' });
 
   // Seed: one sending campaign with COUNT ledger rows awaiting their Delivery event.
-  const list = await db.insertInto('lists').values({ name: 'bench', created_at: 1 }).returning('id').executeTakeFirstOrThrow();
-  const campaign = await db
-    .insertInto('campaigns')
-    .values({ list_id: Number(list.id), status: 'sending', subject: 's', issue_title: 't', issue_slug: 't', issue_date: null, source_path: null, source_markdown: '', compiled_json: null, scheduled_at: null, started_at: 1, finished_at: null, audience_max_subscriber_id: null, fanout_cursor: 0, paused_reason: null, created_at: 1, updated_at: 1 })
-    .returning('id')
-    .executeTakeFirstOrThrow();
-  const campaignId = Number(campaign.id);
-  for (let start = 0; start < COUNT; start += 500) {
-    const emails = Array.from({ length: Math.min(500, COUNT - start) }, (_, k) => `b${start + k}@example.com`);
-    const ids = await db
-      .insertInto('subscribers')
-      .values(emails.map((email) => ({ email, name: null, status: 'active' as const, attributes: '{}', status_reason: null, created_at: 1, updated_at: 1 })))
-      .returning('id')
-      .execute();
-    await db
-      .insertInto('deliveries')
-      .values(ids.map((r, k) => ({ campaign_id: campaignId, subscriber_id: Number(r.id), email: emails[k]!, status: 'sent' as const, ses_message_id: `bench-${start + k}`, last_error: null, claimed_by: null, claimed_at: null, sent_at: 1, confirmed_at: null, outcome_at: null, opened_at: null, clicked_at: null, created_at: 1, updated_at: 1 })))
-      .execute();
-  }
+  const listId = await seedList(db, 'bench');
+  const campaignId = await seedCampaign(db, listId);
+  await seedDeliveries(db, campaignId, COUNT, { emailPrefix: 'b', sesPrefix: 'bench-' });
 
   const delivery = (i: number) => ({
     eventType: 'Delivery',
@@ -169,7 +154,6 @@ async function main() {
   await sim.close();
   const audience = new AudienceRepository(db);
   const clickLatencies: number[] = [];
-  const listId = Number(list.id);
   for (let i = 0; i < 50; i++) {
     const sub = await db.insertInto('subscribers').values({ email: `u${i}@example.com`, name: null, status: 'active', attributes: '{}', status_reason: null, created_at: 1, updated_at: 1 }).returning('id').executeTakeFirstOrThrow();
     await db.insertInto('list_members').values({ list_id: listId, subscriber_id: Number(sub.id), status: 'subscribed', created_at: 1, updated_at: 1 }).execute();

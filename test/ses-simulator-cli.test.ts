@@ -3,32 +3,18 @@
  * processes and users run it): prints its endpoint, enforces --rate, reports stats,
  * writes the signing certificate for SNS_CERTS, exits cleanly on SIGTERM.
  */
-import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { SesTransport } from '../src/ses/ses-transport.js';
+import { startSimulatorProcess } from './support/ses-simulator-process.js';
 
 describe('newsletter ses-simulator', () => {
   it('runs as a process with the given rate and exits 0 on SIGTERM', async () => {
     const certsOut = join(mkdtempSync(join(tmpdir(), 'sesim-')), 'certs.json');
-    const child = spawn(
-      process.execPath,
-      ['--import', 'tsx', 'src/cli/main.ts', 'ses-simulator', '--rate', '2', '--notify-url', 'http://127.0.0.1:9/unused', '--certs-out', certsOut],
-      { stdio: ['ignore', 'pipe', 'pipe'] },
-    );
-    let out = '';
-    child.stdout.setEncoding('utf8');
-    const url = await new Promise<string>((resolve, reject) => {
-      child.stdout.on('data', (c: string) => {
-        out += c;
-        const m = /SES_ENDPOINT=(\S+)/.exec(out);
-        if (m) resolve(m[1]!);
-      });
-      child.once('exit', (code) => reject(new Error(`exited ${code}: ${out}`)));
-    });
+    const { child, url, output } = await startSimulatorProcess(['--rate', '2', '--notify-url', 'http://127.0.0.1:9/unused', '--certs-out', certsOut]);
     const transport = new SesTransport({ region: 'us-east-1', endpoint: url });
     try {
       const raw = Buffer.from('From: e@example.com\r\nTo: r@example.com\r\n\r\nx');
@@ -45,6 +31,6 @@ describe('newsletter ses-simulator', () => {
     }
     const [code] = (await once(child, 'exit')) as [number | null];
     expect(code).toBe(0);
-    expect(out).toMatch(/accepted 2 messages, throttled 1, worst second 2/);
+    expect(output()).toMatch(/accepted 2 messages, throttled 1, worst second 2/);
   });
 });

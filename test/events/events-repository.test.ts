@@ -3,7 +3,7 @@ import { loadConfig } from '../../src/config.js';
 import { parseSesNotification } from '../../src/events/ses-notification.js';
 import { EventsRepository } from '../../src/store/events-repository.js';
 import { BACKENDS, createTestStore, type TestStore } from '../support/store.js';
-import { delivery, seedCampaign, seedDelivery, seedList, seedSubscriber } from './seed.js';
+import { delivery, seedCampaign, seedDeliveries, seedDelivery, seedList, seedSubscriber } from './seed.js';
 
 describe.each(BACKENDS)('EventsRepository group commit (%s)', (dialect) => {
   let store: TestStore;
@@ -27,12 +27,7 @@ describe.each(BACKENDS)('EventsRepository group commit (%s)', (dialect) => {
     const db = store.db;
     const list = await seedList(db, 'default');
     const c = await seedCampaign(db, list);
-    const ids: number[] = [];
-    for (let i = 0; i < 5; i++) {
-      const s = await seedSubscriber(db, `g${i}@example.com`, [list]);
-      ids.push(s);
-      await seedDelivery(db, { campaignId: c, subscriberId: s, email: `g${i}@example.com`, sesMessageId: `ses-g${i}` });
-    }
+    const ids = await seedDeliveries(db, c, 5, { emailPrefix: 'g', sesPrefix: 'ses-g' });
     const repo = new EventsRepository(db, loadConfig({}));
     const calls = ids.map((_, i) => {
       const message = deliveryMessage(`ses-g${i}`);
@@ -115,12 +110,8 @@ describe.each(BACKENDS)('EventsRepository group commit (%s)', (dialect) => {
     const db = store.db;
     const list = await seedList(db, 'default');
     const c = await seedCampaign(db, list);
-    const subs: number[] = [];
-    for (let i = 0; i < 6; i++) {
-      const s = await seedSubscriber(db, `d${i}@example.com`, [list]);
-      subs.push(s);
-      await seedDelivery(db, { campaignId: c, subscriberId: s, email: `d${i}@example.com`, sesMessageId: `ses-d${i}`, status: i === 5 ? 'complained' : 'sent' });
-    }
+    const subs = await seedDeliveries(db, c, 6, { emailPrefix: 'd', sesPrefix: 'ses-d' });
+    await db.updateTable('deliveries').set({ status: 'complained' }).where('subscriber_id', '=', subs[5]!).execute();
     const repo = new EventsRepository(db, loadConfig({}));
     const apply = (i: number, now: number) => {
       const message = JSON.stringify({ eventType: 'Delivery', mail: { messageId: `ses-d${i}`, destination: [`d${i}@example.com`] }, delivery: { timestamp: new Date(1_000_000 + i).toISOString() } });

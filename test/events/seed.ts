@@ -73,6 +73,52 @@ export async function seedDelivery(
     .execute();
 }
 
+/**
+ * `count` subscribers `${emailPrefix}${i}@example.com` (not on any list) with a ledger row each
+ * in `campaignId`, SES message id `${sesPrefix}${i}`, inserted 500 at a time. Returns the
+ * subscriber ids in order.
+ */
+export async function seedDeliveries(
+  db: Kysely<Database>,
+  campaignId: number,
+  count: number,
+  opts: { emailPrefix: string; sesPrefix: string; status?: DeliveryStatus },
+): Promise<number[]> {
+  const out: number[] = [];
+  for (let start = 0; start < count; start += 500) {
+    const emails = Array.from({ length: Math.min(500, count - start) }, (_, k) => `${opts.emailPrefix}${start + k}@example.com`);
+    const ids = await db
+      .insertInto('subscribers')
+      .values(emails.map((email) => ({ email, name: null, status: 'active' as const, attributes: '{}', status_reason: null, created_at: 1, updated_at: 1 })))
+      .returning('id')
+      .execute();
+    await db
+      .insertInto('deliveries')
+      .values(
+        ids.map((r, k) => ({
+          campaign_id: campaignId,
+          subscriber_id: Number(r.id),
+          email: emails[k]!,
+          status: opts.status ?? ('sent' as const),
+          ses_message_id: `${opts.sesPrefix}${start + k}`,
+          last_error: null,
+          claimed_by: null,
+          claimed_at: null,
+          sent_at: 1,
+          confirmed_at: null,
+          outcome_at: null,
+          opened_at: null,
+          clicked_at: null,
+          created_at: 1,
+          updated_at: 1,
+        })),
+      )
+      .execute();
+    out.push(...ids.map((r) => Number(r.id)));
+  }
+  return out;
+}
+
 export async function delivery(db: Kysely<Database>, campaignId: number, subscriberId: number) {
   return db.selectFrom('deliveries').selectAll().where('campaign_id', '=', campaignId).where('subscriber_id', '=', subscriberId).executeTakeFirstOrThrow();
 }

@@ -6,7 +6,7 @@ import type { SnsEnvelope } from '../../src/events/sns-message.js';
 import { BACKENDS } from '../support/store.js';
 import { changeAt, docExamples, signedExample, TEST_TOPIC } from './fixtures.js';
 import { createHarness, type Harness } from './harness.js';
-import { delivery, seedCampaign, seedDelivery, seedList, seedSubscriber, subscriberByEmail, suppression } from './seed.js';
+import { delivery, seedCampaign, seedDeliveries, seedDelivery, seedList, seedSubscriber, subscriberByEmail, suppression } from './seed.js';
 
 let identity: SnsSigningIdentity;
 beforeAll(async () => {
@@ -265,15 +265,7 @@ describe.each(BACKENDS)('POST /webhooks/ses (%s)', (dialect) => {
     const c = await seedCampaign(db, list, 'sending');
     const other = await seedCampaign(db, list, 'sending');
     const emails = Array.from({ length: 200 }, (_, i) => `p${i}@example.com`);
-    const ids = await db
-      .insertInto('subscribers')
-      .values(emails.map((email) => ({ email, name: null, status: 'active' as const, attributes: '{}', status_reason: null, created_at: 1, updated_at: 1 })))
-      .returning('id')
-      .execute();
-    await db
-      .insertInto('deliveries')
-      .values(ids.map((r, i) => ({ campaign_id: c, subscriber_id: Number(r.id), email: emails[i]!, status: 'delivered' as const, ses_message_id: `msg-${i}`, last_error: null, claimed_by: null, claimed_at: null, sent_at: 1, confirmed_at: null, outcome_at: null, opened_at: null, clicked_at: null, created_at: 1, updated_at: 1 })))
-      .execute();
+    await seedDeliveries(db, c, emails.length, { emailPrefix: 'p', sesPrefix: 'msg-', status: 'delivered' });
     await h.post(signedNotification(complaintMessage(emails[0]!, 'msg-0'), identity, { topicArn: TEST_TOPIC }));
     expect((await db.selectFrom('campaigns').select('status').where('id', '=', c).executeTakeFirstOrThrow()).status).toBe('sending');
     const res = await h.post(signedNotification(complaintMessage(emails[1]!, 'msg-1'), identity, { topicArn: TEST_TOPIC }));

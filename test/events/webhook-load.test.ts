@@ -13,6 +13,7 @@ import { CachingCertificateSource, ChainedCertificateSource } from '../../src/ev
 import { buildApp } from '../../src/http/app.js';
 import { createSnsSigningIdentity, signedNotification } from '../../src/simulator/sns-signer.js';
 import { BACKENDS, createTestStore, type TestStore } from '../support/store.js';
+import { seedCampaign, seedDeliveries, seedList } from './seed.js';
 
 const TOPIC = 'arn:aws:sns:us-east-1:123456789012:load-test';
 const COUNT = 2000;
@@ -44,25 +45,8 @@ describe.each(BACKENDS)('SES webhook under load (%s)', (dialect) => {
     app = await buildApp({ config, store, logger: pino({ level: 'silent' }), certificateSource: new ChainedCertificateSource(undefined, new CachingCertificateSource(network)) });
     const address = await app.listen({ port: 0, host: '127.0.0.1' });
 
-    const list = await db.insertInto('lists').values({ name: 'load', created_at: 1 }).returning('id').executeTakeFirstOrThrow();
-    const campaign = await db
-      .insertInto('campaigns')
-      .values({ list_id: Number(list.id), status: 'sending', subject: 's', issue_title: 't', issue_slug: 't', issue_date: null, source_path: null, source_markdown: '', compiled_json: null, scheduled_at: null, started_at: 1, finished_at: null, audience_max_subscriber_id: null, fanout_cursor: 0, paused_reason: null, created_at: 1, updated_at: 1 })
-      .returning('id')
-      .executeTakeFirstOrThrow();
-    const campaignId = Number(campaign.id);
-    for (let start = 0; start < COUNT; start += 500) {
-      const emails = Array.from({ length: 500 }, (_, k) => `l${start + k}@example.com`);
-      const ids = await db
-        .insertInto('subscribers')
-        .values(emails.map((email) => ({ email, name: null, status: 'active' as const, attributes: '{}', status_reason: null, created_at: 1, updated_at: 1 })))
-        .returning('id')
-        .execute();
-      await db
-        .insertInto('deliveries')
-        .values(ids.map((r, k) => ({ campaign_id: campaignId, subscriber_id: Number(r.id), email: emails[k]!, status: 'sent' as const, ses_message_id: `load-${start + k}`, last_error: null, claimed_by: null, claimed_at: null, sent_at: 1, confirmed_at: null, outcome_at: null, opened_at: null, clicked_at: null, created_at: 1, updated_at: 1 })))
-        .execute();
-    }
+    const campaignId = await seedCampaign(db, await seedList(db, 'load'));
+    await seedDeliveries(db, campaignId, COUNT, { emailPrefix: 'l', sesPrefix: 'load-' });
     const bodies = Array.from({ length: COUNT }, (_, i) =>
       JSON.stringify(
         signedNotification(

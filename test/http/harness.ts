@@ -142,17 +142,7 @@ export async function createSurfaceHarness(options: { sendRate?: number; sim?: S
   };
 }
 
-export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
-
-export async function waitFor<T>(what: string, fn: () => Promise<T | false | undefined | null>, timeoutMs = 30_000, everyMs = 100): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn();
-    if (v) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(everyMs);
-  }
-}
+export { sleep, waitFor } from '../support/wait.js';
 
 /** A small but real issue (front matter + sections), our own text. */
 export const SAMPLE_MARKDOWN = `---

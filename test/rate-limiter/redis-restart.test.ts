@@ -3,41 +3,17 @@
  * neither fails nor deadlocks the callers, and the sliding-second bound still holds.
  * Runs a private redis-server on a free port so the shared one is never touched.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createRedisConnection } from '../../src/queue/connection.js';
 import { RateLimiter } from '../../src/queue/rate-limiter.js';
 import { averageRate, worstSlidingWindow } from '../../src/queue/sliding-window.js';
+import { freePort } from '../../src/demo/local-services.js';
+import { spawnRedisServer } from '../support/redis.js';
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const address = server.address();
-  await new Promise<void>((r) => server.close(() => r()));
-  if (address === null || typeof address === 'string') throw new Error('no port');
-  return address.port;
-}
-
-async function startRedis(port: number, dir: string): Promise<ChildProcess> {
-  const proc = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  await new Promise<void>((resolve, reject) => {
-    let out = '';
-    proc.stdout?.on('data', (d: Buffer) => {
-      out += d.toString();
-      if (out.includes('Ready to accept connections')) resolve();
-    });
-    proc.on('exit', (code) => reject(new Error(`redis-server exited with ${code}: ${out}`)));
-  });
-  return proc;
-}
 
 const cleanups: (() => void)[] = [];
 afterEach(() => {
@@ -48,7 +24,7 @@ describe('RateLimiter and a Redis restart', () => {
   it('keeps granting after redis-server is killed and restarted, within the bound', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'nl-redis-'));
     const port = await freePort();
-    let server = await startRedis(port, dir);
+    let server = await spawnRedisServer(port, dir);
     cleanups.push(() => {
       server.kill('SIGKILL');
       rmSync(dir, { recursive: true, force: true });
@@ -76,7 +52,7 @@ describe('RateLimiter and a Redis restart', () => {
     await new Promise((r) => server.once('exit', r));
     const killedAt = performance.timeOrigin + performance.now();
     await sleep(400);
-    server = await startRedis(port, dir);
+    server = await spawnRedisServer(port, dir);
     const restartedAt = performance.timeOrigin + performance.now();
     await sleep(1500);
     ac.abort();

@@ -4,11 +4,12 @@
  * everything is counted from the simulator's record.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { freePort } from '../../src/demo/local-services.js';
+import { spawnRedisServer } from '../support/redis.js';
 import { createHarness, type Harness } from './harness.js';
 import { sleep, waitFor } from './support.js';
 
@@ -93,7 +94,7 @@ describe('crash safety', () => {
   it('Redis restarted mid-campaign (data lost): the campaign completes, nothing lost, no duplicates', async () => {
     const port = await freePort();
     const dir = mkdtempSync(join(tmpdir(), 'nl-redis-'));
-    let redis = await startRedis(port, dir);
+    let redis = await spawnRedisServer(port, dir);
     cleanups.push(async () => {
       await killed(redis);
       rmSync(dir, { recursive: true, force: true });
@@ -104,32 +105,8 @@ describe('crash safety', () => {
     await waitFor('some sends', () => h!.sim.messages.length >= 200);
     await killed(redis);
     await sleep(1000);
-    redis = await startRedis(port, dir);
+    redis = await spawnRedisServer(port, dir);
     await h.waitForStatus(id, 'sent', 90_000);
     exactlyOnce(h);
   });
 });
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = createServer();
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
-
-/** A private redis-server without persistence: a restart loses every job and limiter key. */
-async function startRedis(port: number, dir: string): Promise<ChildProcess> {
-  const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir], { stdio: ['ignore', 'pipe', 'pipe'] });
-  await new Promise<void>((resolve, reject) => {
-    let out = '';
-    child.stdout!.on('data', (d: Buffer) => {
-      out += d.toString();
-      if (out.includes('Ready to accept connections')) resolve();
-    });
-    child.on('exit', (code) => reject(new Error(`redis-server exited ${code}: ${out}`)));
-  });
-  return child;
-}

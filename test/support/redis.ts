@@ -1,4 +1,5 @@
 /** Redis for integration tests: the machine's server, a unique key prefix per test. */
+import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
 
@@ -21,4 +22,23 @@ export async function deletePrefix(prefix: string, url = TEST_REDIS_URL): Promis
   } finally {
     redis.disconnect();
   }
+}
+
+/**
+ * A private redis-server on `port` that persists nothing (killed and started again on the
+ * same port, it has lost every key). Resolves once it accepts connections.
+ */
+export async function spawnRedisServer(port: number, dir: string): Promise<ChildProcess> {
+  const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  await new Promise<void>((resolve, reject) => {
+    let out = '';
+    child.stdout!.on('data', (d: Buffer) => {
+      out += d.toString();
+      if (out.includes('Ready to accept connections')) resolve();
+    });
+    child.on('exit', (code) => reject(new Error(`redis-server exited ${code}: ${out}`)));
+  });
+  return child;
 }
