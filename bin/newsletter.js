@@ -16,14 +16,12 @@ if (compiledWorker) {
   const capArgs = workerHeapArgs();
   if (capArgs.length > 0) await runWithNodeFlags(compiledWorker, capArgs);
   const { startWorker } = await import(pathToFileURL(compiledWorker).href);
-  const { NewsletterError } = await import(pathToFileURL(join(root, 'dist/src/errors.js')).href);
   try {
     await startWorker(compiledWorker);
   } catch (err) {
-    // Typed errors in one line, with the CLI's exit codes (2 = configuration or input).
-    if (!(err instanceof NewsletterError)) throw err;
-    console.error(`newsletter: ${err.message}`);
-    process.exit(err.code === 'CONFIG' || err.code === 'INPUT' ? 2 : 1);
+    // As the CLI reports errors (src/cli/report-error.ts).
+    const { reportError } = await import(pathToFileURL(join(root, 'dist/src/cli/report-error.js')).href);
+    process.exit(reportError(err));
   }
 } else {
   const { register } = await import('tsx/esm/api');

@@ -5,7 +5,7 @@
  * (check found errors, a send failed), 2 usage or configuration error.
  */
 import { Command, CommanderError } from 'commander';
-import { NewsletterError, ConfigError, InputError } from '../errors.js';
+import { reportError } from './report-error.js';
 import { registerMigrate } from './migrate.js';
 import { registerSubscribers } from './subscribers.js';
 import { registerSesSimulator } from './ses-simulator.js';
@@ -40,14 +40,7 @@ try {
 } catch (err) {
   if (err instanceof CommanderError) {
     process.exitCode = err.exitCode === 0 ? 0 : 2;
-  } else if (err instanceof ConfigError || err instanceof InputError) {
-    console.error(`newsletter: ${err.message}`);
-    process.exitCode = 2;
-  } else if (err instanceof NewsletterError) {
-    console.error(`newsletter: ${err.message}`);
-    process.exitCode = 1;
   } else {
-    console.error(err);
-    process.exitCode = 1;
+    process.exitCode = reportError(err);
   }
 }
