@@ -97,25 +97,12 @@ function hotStatements(db: Db) {
       parameter: (ids: string[]): unknown => (postgres ? ids : JSON.stringify(ids)),
     },
     /**
-     * Postgres only: insert a Delivery's event and move its ledger row in one round trip.
-     * A data-modifying CTE always runs; the update sees the insert's RETURNING and happens
-     * only if the insert did (a replay changes nothing). Returns id null on a replay.
-     * (insert's 11 parameters, then outcome_at, updated_at, ses_message_id, campaign_id, subscriber_id)
+     * Postgres only: Delivery notifications (one or a batch's worth) in one round trip,
+     * set-based (arrays zipped by unnest): insert their events, and move the ledger rows of
+     * the inserted ones (a replayed SNS MessageId inserts nothing, so moves nothing). Returns
+     * the SNS MessageIds inserted. Parameters from `deliveryColumns`.
      */
     insertDelivered: postgres
-      ? new Statement<{ id: number | null }>(
-          db,
-          sql`with ins as (insert into events (sns_message_id, type, subtype, ses_message_id, email, campaign_id, subscriber_id, detail, occurred_at, payload, created_at) values (${p()}, ${p()}, ${p()}, ${p()}, ${p()}, ${p()}, ${p()}, ${p()}, ${p()}, ${p()}, ${p()}) on conflict (sns_message_id) do nothing returning id), upd as (update deliveries set status = ${sql.lit('delivered')}, outcome_at = ${p()}, updated_at = ${p()}, ses_message_id = coalesce(ses_message_id, ${p()}) where campaign_id = ${p()} and subscriber_id = ${p()} and status in (${statusList(MOVABLE_TO.delivered)}) and exists (select 1 from ins) returning 1) select (select id from ins) as id`,
-        )
-      : undefined,
-    /**
-     * Postgres only: a batch's Delivery notifications in one round trip, set-based (arrays
-     * zipped by unnest): insert their events, and move the ledger rows of the inserted ones
-     * (a replayed SNS MessageId inserts nothing, so moves nothing). Returns the SNS MessageIds
-     * inserted. (sns_message_id[], subtype[], ses_message_id[], email[], campaign_id[],
-     * subscriber_id[], detail[], occurred_at[], payload[], created_at[]; created_at is also the ledger's updated_at)
-     */
-    insertDeliveredBatch: postgres
       ? new Statement<{ sns_message_id: string }>(
           db,
           sql`with input as (select * from unnest(${p()}::text[], ${p()}::text[], ${p()}::text[], ${p()}::text[], ${p()}::bigint[], ${p()}::bigint[], ${p()}::text[], ${p()}::bigint[], ${p()}::text[], ${p()}::bigint[]) as t(sns_message_id, subtype, ses_message_id, email, campaign_id, subscriber_id, detail, occurred_at, payload, created_at)), ins as (insert into events (sns_message_id, type, subtype, ses_message_id, email, campaign_id, subscriber_id, detail, occurred_at, payload, created_at) select sns_message_id, ${sql.lit('delivery')}, subtype, ses_message_id, email, campaign_id, subscriber_id, detail, occurred_at, payload, created_at from input on conflict (sns_message_id) do nothing returning sns_message_id, ses_message_id, campaign_id, subscriber_id, occurred_at, created_at), upd as (update deliveries d set status = ${sql.lit('delivered')}, outcome_at = ins.occurred_at, updated_at = ins.created_at, ses_message_id = coalesce(d.ses_message_id, ins.ses_message_id) from ins where d.campaign_id = ins.campaign_id and d.subscriber_id = ins.subscriber_id and d.status in (${statusList(MOVABLE_TO.delivered)}) returning 1) select sns_message_id from ins`,
@@ -140,6 +127,31 @@ function hotStatements(db: Db) {
   };
 }
 type HotStatements = ReturnType<typeof hotStatements>;
+
+/** One Delivery for `insertDelivered`: its event row's values and the ledger row it moves. */
+interface DeliveryRow {
+  snsMessageId: string;
+  event: SesEvent;
+  ledger: LedgerKey;
+  message: string;
+  now: number;
+}
+
+/** insertDelivered's parameters, one array per column (created_at is also the ledger's updated_at). */
+function deliveryColumns(rows: DeliveryRow[]): unknown[][] {
+  return [
+    rows.map((r) => r.snsMessageId),
+    rows.map((r) => r.event.subtype),
+    rows.map((r) => r.event.sesMessageId),
+    rows.map((r) => r.event.email),
+    rows.map((r) => r.ledger.campaign_id),
+    rows.map((r) => r.ledger.subscriber_id),
+    rows.map((r) => r.event.detail),
+    rows.map((r) => r.event.occurredAt),
+    rows.map((r) => r.message),
+    rows.map((r) => r.now),
+  ];
+}
 
 interface Pending {
   input: ApplyInput;
@@ -187,7 +199,7 @@ export class EventsRepository {
         try {
           const results = await this.db.transaction().execute(async (trx) => {
             const known = batch.length > 1 ? await this.prefetchLedger(trx, batch) : undefined;
-            const out = known ? await this.applyDeliveriesAsSet(trx, batch, known) : new Map<number, ApplyResult>();
+            const out = known && this.statements.insertDelivered ? await this.applyDeliveriesAsSet(trx, batch, known) : new Map<number, ApplyResult>();
             const results: ApplyResult[] = [];
             for (const [i, item] of batch.entries()) results.push(out.get(i) ?? (await this.applyInTransaction(trx, item.input, item.now, known)));
             return results;
@@ -222,26 +234,27 @@ export class EventsRepository {
    */
   private async applyDeliveriesAsSet(trx: Db, batch: Pending[], known: Map<string, LedgerKey>): Promise<Map<number, ApplyResult>> {
     const out = new Map<number, ApplyResult>();
-    const statement = this.statements.insertDeliveredBatch;
-    if (!statement) return out;
     const seen = new Set<string>();
-    const picked: Array<{ index: number; snsMessageId: string }> = [];
-    const columns: unknown[][] = Array.from({ length: 10 }, () => []);
+    const picked: Array<DeliveryRow & { index: number }> = [];
     for (const [index, { input, now }] of batch.entries()) {
       const event = input.events.length === 1 ? input.events[0]! : undefined;
       const ledger = event?.type === 'delivery' && event.sesMessageId ? known.get(event.sesMessageId) : undefined;
       if (!event || !ledger || seen.has(input.snsMessageId)) continue;
       seen.add(input.snsMessageId);
-      picked.push({ index, snsMessageId: input.snsMessageId });
-      const row = [input.snsMessageId, event.subtype, event.sesMessageId, event.email, ledger.campaign_id, ledger.subscriber_id, event.detail, event.occurredAt, input.message, now];
-      row.forEach((value, c) => columns[c]!.push(value));
+      picked.push({ index, snsMessageId: input.snsMessageId, event, ledger, message: input.message, now });
     }
     if (picked.length < 2) return out;
-    const inserted = new Set((await statement.rows(trx, columns)).map((r) => r.sns_message_id));
+    const inserted = await this.insertDelivered(trx, picked);
     for (const { index, snsMessageId } of picked) {
       out.set(index, inserted.has(snsMessageId) ? { applied: true, stored: 1, paused: [] } : { applied: false, stored: 0, paused: [] });
     }
     return out;
+  }
+
+  /** Postgres: insert Delivery events and move their ledger rows in one statement; returns the SNS MessageIds inserted. */
+  private async insertDelivered(trx: Db, rows: DeliveryRow[]): Promise<Set<string>> {
+    const statement = this.statements.insertDelivered!;
+    return new Set((await statement.rows(trx, deliveryColumns(rows))).map((r) => r.sns_message_id));
   }
 
   /**
@@ -270,8 +283,9 @@ export class EventsRepository {
       const ledger = (event.sesMessageId ? known?.get(event.sesMessageId) : undefined) ?? (await this.findLedgerRow(trx, event));
       const campaignId = ledger?.campaign_id ?? event.campaignId;
       const subscriberId = ledger?.subscriber_id ?? event.subscriberId;
+      const snsMessageId = i === 0 ? input.snsMessageId : `${input.snsMessageId}#${i}`;
       const eventRow = [
-        i === 0 ? input.snsMessageId : `${input.snsMessageId}#${i}`,
+        snsMessageId,
         event.type,
         event.subtype,
         event.sesMessageId,
@@ -283,11 +297,10 @@ export class EventsRepository {
         input.message,
         now,
       ];
-      const { insertDelivered } = this.statements;
-      if (insertDelivered && event.type === 'delivery' && ledger) {
+      if (this.statements.insertDelivered && event.type === 'delivery' && ledger) {
         // The commonest notification, in one round trip; same effect as insert + applyEvent below.
-        const [row] = await insertDelivered.rows(trx, [...eventRow, event.occurredAt, now, event.sesMessageId, ledger.campaign_id, ledger.subscriber_id]);
-        if (row?.id === null || row?.id === undefined) {
+        const inserted = await this.insertDelivered(trx, [{ snsMessageId, event, ledger, message: input.message, now }]);
+        if (inserted.size === 0) {
           if (i === 0) return { applied: false, stored: 0, paused: [] };
           continue;
         }
