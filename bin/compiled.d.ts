@@ -1,3 +1,2 @@
 /** Types of bin/compiled.js (plain JS: the package bin runs before any TypeScript loader). */
-export function newestSourceMtime(root?: string): number;
 export function currentCompiled(relative: string, root?: string): string | null;

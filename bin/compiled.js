@@ -12,7 +12,7 @@ const SOURCE_DIRS = ['src', 'workers'];
 const STAMP = '.built';
 
 /** Newest modification time (ms) of the TypeScript sources a build compiles (tests excluded). */
-export function newestSourceMtime(root = ROOT) {
+function newestSourceMtime(root) {
   let newest = 0;
   const walk = (dir) => {
     for (const entry of readdirSync(dir, { withFileTypes: true })) {

@@ -47,12 +47,14 @@ export async function startWorker(entry: string, loaderArgs: readonly string[] =
     const loader = process.execArgv.some((a) => a.includes('tsx')) ? [] : loaderArgs;
     await runWithNodeFlags(entry, [...loader, ...capArgs]);
   }
+  await runAndAnnounce();
+}
+
+/** Run the worker here and print the ready line tests and supervisors wait for. */
+async function runAndAnnounce(): Promise<void> {
   await runWorkerProcess();
   process.stdout.write('worker ready\n');
 }
 
 const isMain = process.argv[1] !== undefined && import.meta.url.endsWith(process.argv[1].replace(/\\/g, '/'));
-if (isMain) {
-  await runWorkerProcess();
-  process.stdout.write('worker ready\n');
-}
+if (isMain) await runAndAnnounce();
