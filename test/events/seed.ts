@@ -47,30 +47,30 @@ export async function seedCampaign(db: Kysely<Database>, listId: number, status:
   return Number(row.id);
 }
 
-export async function seedDelivery(
-  db: Kysely<Database>,
-  row: { campaignId: number; subscriberId: number; email: string; status?: DeliveryStatus; sesMessageId?: string | null },
-): Promise<void> {
-  await db
-    .insertInto('deliveries')
-    .values({
-      campaign_id: row.campaignId,
-      subscriber_id: row.subscriberId,
-      email: row.email,
-      status: row.status ?? 'sent',
-      ses_message_id: row.sesMessageId ?? null,
-      last_error: null,
-      claimed_by: null,
-      claimed_at: null,
-      sent_at: row.status === 'sending' ? null : 1,
-      confirmed_at: null,
-      outcome_at: null,
-      opened_at: null,
-      clicked_at: null,
-      created_at: 1,
-      updated_at: 1,
-    })
-    .execute();
+type DeliveryFixture = { campaignId: number; subscriberId: number; email: string; status?: DeliveryStatus; sesMessageId?: string | null };
+
+function deliveryRow(row: DeliveryFixture) {
+  return {
+    campaign_id: row.campaignId,
+    subscriber_id: row.subscriberId,
+    email: row.email,
+    status: row.status ?? ('sent' as const),
+    ses_message_id: row.sesMessageId ?? null,
+    last_error: null,
+    claimed_by: null,
+    claimed_at: null,
+    sent_at: row.status === 'sending' ? null : 1,
+    confirmed_at: null,
+    outcome_at: null,
+    opened_at: null,
+    clicked_at: null,
+    created_at: 1,
+    updated_at: 1,
+  };
+}
+
+export async function seedDelivery(db: Kysely<Database>, row: DeliveryFixture): Promise<void> {
+  await db.insertInto('deliveries').values(deliveryRow(row)).execute();
 }
 
 /**
@@ -94,25 +94,7 @@ export async function seedDeliveries(
       .execute();
     await db
       .insertInto('deliveries')
-      .values(
-        ids.map((r, k) => ({
-          campaign_id: campaignId,
-          subscriber_id: Number(r.id),
-          email: emails[k]!,
-          status: opts.status ?? ('sent' as const),
-          ses_message_id: `${opts.sesPrefix}${start + k}`,
-          last_error: null,
-          claimed_by: null,
-          claimed_at: null,
-          sent_at: 1,
-          confirmed_at: null,
-          outcome_at: null,
-          opened_at: null,
-          clicked_at: null,
-          created_at: 1,
-          updated_at: 1,
-        })),
-      )
+      .values(ids.map((r, k) => deliveryRow({ campaignId, subscriberId: Number(r.id), email: emails[k]!, status: opts.status, sesMessageId: `${opts.sesPrefix}${start + k}` })))
       .execute();
     out.push(...ids.map((r) => Number(r.id)));
   }
