@@ -11,7 +11,7 @@
  */
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
-import { PAUSE_REASON_QUOTA, type CampaignOrchestrator } from '../src/campaigns/campaign-orchestrator.js';
+import type { CampaignOrchestrator } from '../src/campaigns/campaign-orchestrator.js';
 import type { MailTransport } from '../src/campaigns/ports.js';
 import type { CampaignsRepository } from '../src/store/campaigns-repository.js';
 import type { DeliveryLedger } from '../src/store/delivery-ledger.js';
@@ -76,7 +76,7 @@ export function createReconciler(deps: ReconcilerDeps, options: ReconcilerOption
         }
       }
 
-      const quotaPaused = (await deps.campaigns.byStatus(['paused'])).filter((c) => c.paused_reason === PAUSE_REASON_QUOTA);
+      const quotaPaused = (await deps.campaigns.byStatus(['paused'])).filter((c) => c.paused_reason === 'quota');
       if (quotaPaused.length > 0 && now - lastQuotaCheck >= quotaRecheckMs) {
         lastQuotaCheck = now;
         const quota = await deps.transport.getSendQuota();

@@ -11,7 +11,6 @@ import { DelayedError, type Job } from 'bullmq';
 import type { Logger } from 'pino';
 import type { AudienceSource, MailTransport, PrepareMessages, RateLimiter } from '../src/campaigns/ports.js';
 import type { CampaignOrchestrator } from '../src/campaigns/campaign-orchestrator.js';
-import { PAUSE_REASON_ACCOUNT, PAUSE_REASON_QUOTA } from '../src/campaigns/campaign-orchestrator.js';
 import type { CampaignsRepository } from '../src/store/campaigns-repository.js';
 import type { DeliveryLedger } from '../src/store/delivery-ledger.js';
 import type { CampaignStatus } from '../src/store/schema.js';
@@ -183,13 +182,13 @@ export function createSendProcessor(deps: SendProcessorDeps) {
       }
       case 'quota-exceeded': {
         await deps.ledger.release(campaignId, subscriberId, deps.workerId, message);
-        await deps.orchestrator.pause(campaignId, PAUSE_REASON_QUOTA);
+        await deps.orchestrator.pause(campaignId, { code: 'quota', note: message });
         statuses.delete(campaignId);
         return 'quota';
       }
       case 'account-paused': {
         await deps.ledger.release(campaignId, subscriberId, deps.workerId, message);
-        const paused = await deps.orchestrator.pauseAll(PAUSE_REASON_ACCOUNT);
+        const paused = await deps.orchestrator.pauseAll({ code: 'account-paused', note: message });
         statuses.clear();
         deps.logger?.error({ alert: 'ses-account-paused', paused }, 'SES has paused sending for this account: every sending campaign is paused');
         return 'account-paused';

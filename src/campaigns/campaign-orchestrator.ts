@@ -12,6 +12,7 @@ import { enqueueFanout, fanoutJobId, type SendQueues } from '../queue/send-queue
 import type { AudienceSource } from './ports.js';
 import { canTransition, transition, type CampaignAction } from './state-machine.js';
 import { deriveCampaignStats, type CampaignStats } from './campaign-stats.js';
+import { describePause, type PauseCode, type PauseReason } from './pause-reason.js';
 
 export interface OrchestratorDeps {
   campaigns: CampaignsRepository;
@@ -24,9 +25,6 @@ export interface OrchestratorDeps {
   now?: () => number;
 }
 
-export const PAUSE_REASON_QUOTA = 'quota';
-export const PAUSE_REASON_ACCOUNT = 'account-paused';
-export const SCHEDULE_MISSED = 'schedule-missed';
 
 export class CampaignOrchestrator {
   private readonly now: () => number;
@@ -60,6 +58,7 @@ export class CampaignOrchestrator {
       audience_max_subscriber_id: maxId,
       total,
       paused_reason: null,
+      paused_note: null,
     }, startedAt);
     if (!won) return false;
     await enqueueFanout(this.deps.queues.fanout, { campaignId: id });
@@ -67,15 +66,16 @@ export class CampaignOrchestrator {
     return true;
   }
 
-  async pause(id: number, reason: string | null = null): Promise<boolean> {
+  /** sending → paused, with a reason code (and a note for people); true if this caller paused it. */
+  async pause(id: number, reason: PauseReason): Promise<boolean> {
     const { from, to } = transition('pause');
-    const won = await this.deps.campaigns.transition(id, from, to, { paused_reason: reason }, this.now());
-    if (won) this.deps.logger?.warn({ campaignId: id, reason }, 'campaign paused');
+    const won = await this.deps.campaigns.transition(id, from, to, { paused_reason: reason.code, paused_note: reason.note ?? null }, this.now());
+    if (won) this.deps.logger?.warn({ campaignId: id, reason: reason.code, note: reason.note }, 'campaign paused');
     return won;
   }
 
   /** Pause every sending campaign (SES paused the account). */
-  async pauseAll(reason: string): Promise<number[]> {
+  async pauseAll(reason: PauseReason): Promise<number[]> {
     const paused: number[] = [];
     for (const c of await this.deps.campaigns.byStatus(['sending'])) {
       if (await this.pause(c.id, reason)) paused.push(c.id);
@@ -92,7 +92,7 @@ export class CampaignOrchestrator {
     if (c.status === 'scheduled') return this.start(id);
     if (!canTransition(c.status, 'resume')) throw new StateError(`campaign ${id} is ${c.status}; only a paused campaign can resume`);
     const { from, to } = transition('resume');
-    const won = await this.deps.campaigns.transition(id, from, to, { paused_reason: null }, this.now());
+    const won = await this.deps.campaigns.transition(id, from, to, { paused_reason: null, paused_note: null }, this.now());
     if (!won) return false;
     await this.requeue(id, {});
     this.deps.logger?.info({ campaignId: id }, 'campaign resumed');
@@ -147,8 +147,8 @@ export class CampaignOrchestrator {
       if (c.scheduled_at === null || c.scheduled_at > now) continue;
       if (now - c.scheduled_at <= graceMs) {
         if (await this.start(c.id).catch(() => false)) fired.push(c.id);
-      } else if (c.paused_reason !== SCHEDULE_MISSED) {
-        await this.deps.campaigns.patch(c.id, ['scheduled'], { paused_reason: SCHEDULE_MISSED }, now);
+      } else if (c.paused_reason !== 'schedule-missed') {
+        await this.deps.campaigns.patch(c.id, ['scheduled'], { paused_reason: 'schedule-missed' }, now);
         this.deps.logger?.warn({ campaignId: c.id, scheduledAt: new Date(c.scheduled_at).toISOString() },
           'scheduled send missed its time while the system was down; run `campaigns resume ID` to send it now');
         missed.push(c.id);
@@ -157,7 +157,7 @@ export class CampaignOrchestrator {
     return { fired, missed };
   }
 
-  async stats(id: number): Promise<CampaignStats & { id: number; paused_reason: string | null }> {
+  async stats(id: number): Promise<CampaignStats & { id: number; pause_code: PauseCode | null; paused_reason: string | null }> {
     const c = await this.get(id);
     const now = this.now();
     const counts = await this.deps.ledger.counts(id, now - (this.deps.uncertainAfterMs ?? 30_000));
@@ -174,7 +174,7 @@ export class CampaignOrchestrator {
       rows: counts.rows,
       now,
     });
-    return { id, ...stats, paused_reason: c.paused_reason };
+    return { id, ...stats, pause_code: c.paused_reason, paused_reason: describePause(c.paused_reason, c.paused_note) };
   }
 
   can(status: Campaign['status'], action: CampaignAction): boolean {

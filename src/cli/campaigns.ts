@@ -5,6 +5,7 @@ import { SesTransport } from '../ses/ses-transport.js';
 import { sendTestCopies } from '../campaigns/test-send.js';
 import { createRedisConnection } from '../queue/connection.js';
 import { InputError } from '../errors.js';
+import { describePause } from '../campaigns/pause-reason.js';
 import { openSendContext, type SendContext } from '../campaigns/send-context.js';
 
 function parseId(value: string): number {
@@ -49,7 +50,8 @@ export function registerCampaigns(program: Command): void {
           scheduled_at: c.scheduled_at ? new Date(c.scheduled_at).toISOString() : null,
           started_at: c.started_at ? new Date(c.started_at).toISOString() : null,
           finished_at: c.finished_at ? new Date(c.finished_at).toISOString() : null,
-          paused_reason: c.paused_reason,
+          pause_code: c.paused_reason,
+          paused_reason: describePause(c.paused_reason, c.paused_note),
         }));
         if (opts.json) console.log(JSON.stringify(out, null, 2));
         else for (const c of out) console.log(`${c.id}\t${c.status}\t${c.total}\t${c.subject}`);
@@ -79,7 +81,7 @@ export function registerCampaigns(program: Command): void {
     .command('pause <id>')
     .action((id: string) =>
       withContext(async (ctx) => {
-        const ok = await ctx.orchestrator.pause(parseId(id), 'paused by editor');
+        const ok = await ctx.orchestrator.pause(parseId(id), { code: 'editor' });
         if (!ok) throw new InputError(`campaign ${id} is not sending; nothing to pause`);
         console.log(`campaign ${id} paused`);
       }),

@@ -22,7 +22,7 @@ export interface NewCampaign {
 export type CampaignPatch = Partial<
   Pick<
     Campaign,
-    'started_at' | 'finished_at' | 'audience_max_subscriber_id' | 'total' | 'paused_reason' | 'fanout_cursor' | 'fanout_done'
+    'started_at' | 'finished_at' | 'audience_max_subscriber_id' | 'total' | 'paused_reason' | 'paused_note' | 'fanout_cursor' | 'fanout_done'
   >
 >;
 
@@ -48,6 +48,7 @@ export class CampaignsRepository {
         audience_max_subscriber_id: null,
         fanout_cursor: 0,
         paused_reason: null,
+        paused_note: null,
         created_at: now,
         updated_at: now,
       })

@@ -434,7 +434,7 @@ export class EventsRepository {
     if (!decision.trip) return null;
     const result = await trx
       .updateTable('campaigns')
-      .set({ status: 'paused', paused_reason: `reputation breaker: ${decision.reason}`, updated_at: now })
+      .set({ status: 'paused', paused_reason: 'breaker', paused_note: decision.reason, updated_at: now })
       .where('id', '=', campaignId)
       .where('status', '=', 'sending')
       .executeTakeFirst();

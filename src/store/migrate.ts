@@ -4,6 +4,7 @@ import { initialSchema } from './migrations/0001-initial-schema.js';
 import { importSeen } from './migrations/0002-import-seen.js';
 import { signupRequests } from './migrations/0003-signup-requests.js';
 import { sendingIndex } from './migrations/0004-sending-index.js';
+import { pauseNote } from './migrations/0005-pause-note.js';
 
 /** Migrations in order; each is a function of the dialect so one list serves both. */
 const migrations: Record<string, (dialect: DialectName) => Migration> = {
@@ -11,6 +12,7 @@ const migrations: Record<string, (dialect: DialectName) => Migration> = {
   '0002-import-seen': importSeen,
   '0003-signup-requests': signupRequests,
   '0004-sending-index': sendingIndex,
+  '0005-pause-note': pauseNote,
 };
 
 class StaticMigrationProvider implements MigrationProvider {

@@ -4,6 +4,7 @@
  * so one query code path serves both dialects.
  */
 import type { ColumnType, Generated, Insertable, Selectable, Updateable } from 'kysely';
+import type { PauseCode } from '../campaigns/pause-reason.js';
 
 export type SubscriberStatus = 'active' | 'unsubscribed' | 'bounced' | 'complained';
 export type MembershipStatus = 'subscribed' | 'unsubscribed';
@@ -86,7 +87,10 @@ export interface CampaignsTable {
   fanout_cursor: number;
   fanout_done: ColumnType<number, number | undefined, number>;
   total: ColumnType<number, number | undefined, number>;
-  paused_reason: string | null;
+  /** Why the campaign is held: a code of src/campaigns/pause-reason.ts. */
+  paused_reason: PauseCode | null;
+  /** Detail for people (e.g. the breaker's measured rate). */
+  paused_note: ColumnType<string | null, string | null | undefined, string | null>;
   created_at: CreatedAt;
   updated_at: number;
 }

@@ -73,15 +73,16 @@ describe('SES mailbox simulator through the real pipeline', () => {
     await subscribe(harness, 'breaker', emails);
     await harness.startWorker();
     const id = await sendCampaign(harness, 'breaker');
-    let campaign: { status: string; paused_reason: string | null } | undefined;
+    let campaign: { status: string; paused_reason: string | null; paused_note: string | null } | undefined;
     const deadline = Date.now() + 20_000;
     while (Date.now() < deadline) {
-      campaign = await harness.store.db.selectFrom('campaigns').select(['status', 'paused_reason']).where('id', '=', id).executeTakeFirst();
+      campaign = await harness.store.db.selectFrom('campaigns').select(['status', 'paused_reason', 'paused_note']).where('id', '=', id).executeTakeFirst();
       if (campaign?.status === 'paused') break;
       await sleep(50);
     }
     expect(campaign?.status).toBe('paused');
-    expect(campaign?.paused_reason).toMatch(/complaint/i);
+    expect(campaign?.paused_reason).toBe('breaker');
+    expect(campaign?.paused_note).toMatch(/complaint/i);
     // Paused before everyone was mailed: the breaker stopped the rest.
     await sleep(1000);
     expect(harness.sim.messages.length).toBeLessThan(emails.length);

@@ -270,9 +270,10 @@ describe.each(BACKENDS)('POST /webhooks/ses (%s)', (dialect) => {
     expect((await db.selectFrom('campaigns').select('status').where('id', '=', c).executeTakeFirstOrThrow()).status).toBe('sending');
     const res = await h.post(signedNotification(complaintMessage(emails[1]!, 'msg-1'), identity, { topicArn: TEST_TOPIC }));
     expect(res.status).toBe(200);
-    const paused = await db.selectFrom('campaigns').select(['status', 'paused_reason']).where('id', '=', c).executeTakeFirstOrThrow();
+    const paused = await db.selectFrom('campaigns').select(['status', 'paused_reason', 'paused_note']).where('id', '=', c).executeTakeFirstOrThrow();
     expect(paused.status).toBe('paused');
-    expect(paused.paused_reason).toMatch(/complaint rate 1\.00% \(2\/200\)/);
+    expect(paused.paused_reason).toBe('breaker');
+    expect(paused.paused_note).toMatch(/complaint rate 1\.00% \(2\/200\)/);
     expect((await db.selectFrom('campaigns').select('status').where('id', '=', other).executeTakeFirstOrThrow()).status).toBe('sending');
     expect(h.logs.some((l) => l.msg === 'reputation breaker paused a campaign')).toBe(true);
     expect((await subscriberByEmail(db, emails[0]!)).status).toBe('complained');

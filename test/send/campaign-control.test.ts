@@ -27,7 +27,7 @@ describe('campaign control', () => {
     await h.startWorker();
     const id = await h.startCampaign();
     await waitFor('some sends', () => h!.sim.messages.length >= 100);
-    expect(await h.ctx.orchestrator.pause(id, 'editor')).toBe(true);
+    expect(await h.ctx.orchestrator.pause(id, { code: 'editor' })).toBe(true);
     const pausedAt = Date.now();
     await sleep(2000);
     const late = h.sim.messages.filter((m) => m.at > pausedAt + 1000);

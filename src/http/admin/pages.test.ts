@@ -16,6 +16,7 @@ const campaign: CampaignView = {
   scheduled_at: null,
   started_at: '2026-11-26T10:00:00.000Z',
   finished_at: null,
+  pause_code: null,
   paused_reason: null,
   created_at: '2026-11-26T09:00:00.000Z',
 };

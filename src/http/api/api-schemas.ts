@@ -1,5 +1,6 @@
 /** Zod schemas of the /api request and response bodies; the OpenAPI document is generated from these. */
 import { z } from 'zod';
+import { PAUSE_CODES } from '../../campaigns/pause-reason.js';
 
 const campaignStatus = z.enum(['draft', 'scheduled', 'sending', 'paused', 'sent', 'cancelled']);
 const subscriberStatus = z.enum(['active', 'unsubscribed', 'bounced', 'complained']);
@@ -21,6 +22,7 @@ export const campaignView = z
     scheduled_at: z.string().nullable(),
     started_at: z.string().nullable(),
     finished_at: z.string().nullable(),
+    pause_code: z.enum(PAUSE_CODES).nullable(),
     paused_reason: z.string().nullable(),
     created_at: z.string(),
   })

@@ -5,6 +5,7 @@
  */
 import { InputError, NotFoundError, StateError } from '../../errors.js';
 import type { CampaignOrchestrator } from '../../campaigns/campaign-orchestrator.js';
+import { describePause } from '../../campaigns/pause-reason.js';
 import type { CompiledIssue, Diagnostic } from '../../render/types.js';
 import type { CampaignsRepository } from '../../store/campaigns-repository.js';
 import type { Store } from '../../store/db.js';
@@ -62,7 +63,8 @@ export function createCampaignsService(deps: CampaignsServiceDeps): CampaignsPor
       scheduled_at: iso(c.scheduled_at),
       started_at: iso(c.started_at),
       finished_at: iso(c.finished_at),
-      paused_reason: c.paused_reason,
+      pause_code: c.paused_reason,
+      paused_reason: describePause(c.paused_reason, c.paused_note),
       created_at: new Date(c.created_at).toISOString(),
     };
   }
@@ -123,7 +125,7 @@ export function createCampaignsService(deps: CampaignsServiceDeps): CampaignsPor
         // worker's sweep fires it when due.
         const result = await deps.store.db
           .updateTable('campaigns')
-          .set({ status: 'scheduled', scheduled_at: at.getTime(), paused_reason: null, updated_at: now() })
+          .set({ status: 'scheduled', scheduled_at: at.getTime(), paused_reason: null, paused_note: null, updated_at: now() })
           .where('id', '=', id)
           .where('status', 'in', ['draft', 'scheduled'])
           .executeTakeFirst();
@@ -136,7 +138,7 @@ export function createCampaignsService(deps: CampaignsServiceDeps): CampaignsPor
 
     async pause(id) {
       const c = await load(id);
-      if (!(await deps.orchestrator.pause(id, 'paused by editor'))) throw new StateError(`campaign ${id} is ${c.status}; only a sending campaign can pause`);
+      if (!(await deps.orchestrator.pause(id, { code: 'editor' }))) throw new StateError(`campaign ${id} is ${c.status}; only a sending campaign can pause`);
       return view(await load(id));
     },
 

@@ -3,6 +3,7 @@
  * src/app-context.ts implements them over the store repositories, the campaign
  * orchestrator and the compiler; the HTTP layer knows nothing else.
  */
+import type { PauseCode } from '../../campaigns/pause-reason.js';
 import type { Readable } from 'node:stream';
 import type { CampaignStats } from '../../campaigns/campaign-stats.js';
 import type { Diagnostic } from '../../render/types.js';
@@ -27,6 +28,8 @@ export interface CampaignView {
   scheduled_at: string | null;
   started_at: string | null;
   finished_at: string | null;
+  /** Machine code (src/campaigns/pause-reason.ts); paused_reason is its text for people. */
+  pause_code: PauseCode | null;
   paused_reason: string | null;
   created_at: string;
 }
