@@ -1,6 +1,8 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { BACKENDS, createTestStore, type TestStore } from './support/store.js';
+import type { Kysely } from 'kysely';
+import { BACKENDS, createTestDatabase, createTestStore, type TestStore } from './support/store.js';
 import { migrateToLatest } from '../src/store/migrate.js';
+import { openStore } from '../src/store/db.js';
 
 describe.each(BACKENDS)('store schema on %s', (dialect) => {
   let store: TestStore | undefined;
@@ -28,5 +30,42 @@ describe.each(BACKENDS)('store schema on %s', (dialect) => {
     const values = { email: 'dup@example.com', name: null, status: 'active' as const, attributes: '{}', status_reason: null, created_at: 1, updated_at: 1 };
     await store.db.insertInto('subscribers').values(values).execute();
     await expect(store.db.insertInto('subscribers').values(values).execute()).rejects.toThrow();
+  });
+});
+
+describe.each(BACKENDS)('migration 0005 (pause reason codes) on %s', (dialect) => {
+  let remove: (() => Promise<void>) | undefined;
+  afterEach(async () => {
+    await remove?.();
+    remove = undefined;
+  });
+
+  it('turns the free-text reasons written before it into codes and notes', async () => {
+    const database = await createTestDatabase(dialect);
+    remove = database.remove;
+    const store = await openStore(database.url, { migrate: false });
+    try {
+      await migrateToLatest(store.db, dialect, { upTo: '0004-sending-index' });
+      const list = await store.db.insertInto('lists').values({ name: 'l', created_at: 1 }).returning('id').executeTakeFirstOrThrow();
+      const campaign = (paused_reason: string | null) => ({
+        list_id: list.id, status: 'paused' as const, subject: 's', issue_title: 't', issue_slug: 's', issue_date: null,
+        source_path: null, source_markdown: '', compiled_json: '{}', scheduled_at: null, started_at: 1, finished_at: null,
+        audience_max_subscriber_id: 1, fanout_cursor: 0, paused_reason, created_at: 1, updated_at: 1,
+      });
+      // Rows as the code before 0005 wrote them (paused_reason was free text, no paused_note).
+      const legacy = store.db as unknown as Kysely<{ campaigns: ReturnType<typeof campaign> }>;
+      for (const reason of ['paused by editor', 'reputation breaker: bounce rate 6.00% (6/100) reached the limit 5.00%', 'quota']) {
+        await legacy.insertInto('campaigns').values(campaign(reason)).execute();
+      }
+      expect(await migrateToLatest(store.db, dialect)).toContain('0005-pause-note');
+      const rows = await store.db.selectFrom('campaigns').select(['paused_reason', 'paused_note']).orderBy('id').execute();
+      expect(rows).toEqual([
+        { paused_reason: 'editor', paused_note: null },
+        { paused_reason: 'breaker', paused_note: 'bounce rate 6.00% (6/100) reached the limit 5.00%' },
+        { paused_reason: 'quota', paused_note: null },
+      ]);
+    } finally {
+      await store.destroy();
+    }
   });
 });
