@@ -1,12 +1,12 @@
 /**
- * Everything a long-running surface (serve, demo) opens once: config, logger, store,
- * Redis, the send queues and orchestrator, and the ports the API and dashboard use.
- * `close()` releases all of it in reverse order.
+ * What a long-running surface (serve, demo) uses: the shared objects from the composition
+ * root (config, logger, store, Redis, the send queues and orchestrator) and the ports the
+ * API and dashboard build on them. `close()` releases all of it in reverse order.
  */
 import type { Redis } from 'ioredis';
 import type { Config } from './config.js';
-import { ConfigError } from './errors.js';
-import { createLogger, type Logger } from './logger.js';
+import type { Logger } from './logger.js';
+import { openCompositionRoot, type CompositionRoot } from './composition-root.js';
 import { openSendContext, type SendContext } from './campaigns/send-context.js';
 import { createCampaignsService, type CampaignsServiceDeps } from './http/api/campaigns-service.js';
 import type { CampaignsPort, SubscribersPort } from './http/api/ports.js';
@@ -14,13 +14,14 @@ import { createSubscribersService } from './http/api/subscribers-service.js';
 import type { TokenVerifier } from './http/auth.js';
 import type { ServerDeps } from './http/server.js';
 import { metrics as processMetrics, type Metrics } from './metrics/registry.js';
-import { createRedisConnection } from './queue/connection.js';
-import { ApiTokensRepository } from './store/api-tokens-repository.js';
-import { openStore, type Store } from './store/db.js';
+import type { ApiTokensRepository } from './store/api-tokens-repository.js';
+import type { Store } from './store/db.js';
 import { createCompilerBridge } from './http/api/compiler-bridge.js';
 import { openSignupPages } from './signup/signup-pages.js';
 
 export interface AppContext {
+  /** What everything here is built from; a worker runtime in the same process (demo) shares it. */
+  root: CompositionRoot;
   config: Config;
   logger: Logger;
   store: Store;
@@ -45,35 +46,24 @@ export interface OpenAppContextOptions {
   redisTimeoutMs?: number;
 }
 
-/** Resolve when Redis answers PING, or throw a ConfigError naming REDIS_URL. */
-export async function checkRedis(redis: Redis, url: string, timeoutMs: number): Promise<void> {
-  let timer: NodeJS.Timeout | undefined;
+/** A view over a composition root for the long-running surfaces; close() closes the root. */
+export async function openAppContext(config: Config, options: OpenAppContextOptions = {}): Promise<AppContext> {
+  const root = openCompositionRoot(config, { logger: options.logger, redisTimeoutMs: options.redisTimeoutMs });
   try {
-    await Promise.race([
-      redis.ping(),
-      new Promise((_, reject) => {
-        timer = setTimeout(() => reject(new Error('timeout')), timeoutMs);
-      }),
-    ]);
+    return await buildAppContext(root, options);
   } catch (err) {
-    throw new ConfigError(`Redis at ${url} does not answer (${(err as Error).message}); start it (docker compose up -d redis) or set REDIS_URL`);
-  } finally {
-    clearTimeout(timer);
+    await root.close();
+    throw err;
   }
 }
 
-export async function openAppContext(config: Config, options: OpenAppContextOptions = {}): Promise<AppContext> {
-  const logger = options.logger ?? createLogger(config.LOG_LEVEL);
-  const redis = createRedisConnection(config.REDIS_URL, { lazyConnect: false });
-  try {
-    await checkRedis(redis, config.REDIS_URL, options.redisTimeoutMs ?? 3000);
-  } catch (err) {
-    redis.disconnect();
-    throw err;
-  }
-  const store = await openStore(config.DATABASE_URL);
-  const send = await openSendContext(config, { store });
-  const tokens = new ApiTokensRepository(store.db);
+async function buildAppContext(root: CompositionRoot, options: OpenAppContextOptions): Promise<AppContext> {
+  const { config, logger } = root;
+  // Redis first: without it nothing here works, and the ConfigError names REDIS_URL.
+  const redis = await root.redis();
+  const store = await root.store();
+  const send = await openSendContext(config, { root });
+  const tokens = await root.apiTokens();
   const verifyToken: TokenVerifier = async (token) => {
     const t = await tokens.verify(token);
     return t ? { tokenId: t.id, name: t.name, role: t.role } : null;
@@ -93,6 +83,7 @@ export async function openAppContext(config: Config, options: OpenAppContextOpti
   const signupPages = config.SIGNUP_SECRET || config.UNSUBSCRIBE_SECRET ? openSignupPages(config, redis) : null;
 
   return {
+    root,
     config,
     logger,
     store,
@@ -120,10 +111,8 @@ export async function openAppContext(config: Config, options: OpenAppContextOpti
     }),
     async close() {
       await bridge.close();
-      await send.close();
       await signupPages?.close();
-      redis.disconnect();
-      await store.destroy();
+      await root.close();
     },
   };
 }

@@ -1,9 +1,10 @@
 /**
  * A worker process's moving parts: BullMQ workers for the fan-out and send queues, the
- * periodic reconciler, and their IO (store, Redis, SES transport, rate limiter, message
- * factory), wired from the config. Several runtimes (processes, machines) share one Redis
- * and one database; correctness comes from the ledger's conditional updates, not from
- * there being one worker.
+ * periodic reconciler, the sent-writer, fleet counters and the confirmation worker. The
+ * objects they share with other entry points (store, Redis, queues, repositories,
+ * orchestrator, SES transport, rate limiter) come from the composition root. Several
+ * runtimes (processes, machines) share one Redis and one database; correctness comes from
+ * the ledger's conditional updates, not from there being one worker.
  */
 import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
@@ -11,34 +12,46 @@ import { Worker } from 'bullmq';
 import type { Logger } from 'pino';
 import type { Config } from '../src/config.js';
 import { requireConfig } from '../src/config.js';
-import { openStore, type Store } from '../src/store/db.js';
-import { CampaignsRepository } from '../src/store/campaigns-repository.js';
-import { DeliveryLedger } from '../src/store/delivery-ledger.js';
-import { CampaignOrchestrator } from '../src/campaigns/campaign-orchestrator.js';
+import type { Store } from '../src/store/db.js';
+import type { CampaignOrchestrator } from '../src/campaigns/campaign-orchestrator.js';
 import type { MailTransport, PrepareMessages, RateLimiter } from '../src/campaigns/ports.js';
+import { openCompositionRoot, type CompositionRoot } from '../src/composition-root.js';
 import { createRedisConnection } from '../src/queue/connection.js';
-import { createSendQueues, FANOUT_QUEUE, SEND_QUEUE, type FanoutJobData, type SendJobData } from '../src/queue/send-queues.js';
+import { FANOUT_QUEUE, SEND_QUEUE, type FanoutJobData, type SendJobData } from '../src/queue/send-queues.js';
+import type { ResolvedSendRate } from '../src/ses/send-rate.js';
 import { createFanoutProcessor, type FanoutOptions } from './fanout-processor.js';
 import { createSendProcessor } from './send-processor.js';
 import { SentWriter } from './sent-writer.js';
 import { createReconciler } from './reconciler.js';
-import { storeAudience } from '../src/campaigns/send-context.js';
 import { countOutcome, instrumentTransport } from '../src/metrics/instrument.js';
 import { FleetCounters } from '../src/metrics/fleet-counters.js';
 import { metrics } from '../src/metrics/registry.js';
 import { startConfirmationRuntime } from '../src/signup/confirmation-runtime.js';
+import { createDefaultDeps } from './default-deps.js';
 
 export interface RuntimeDeps {
   transport: MailTransport;
   limiter: RateLimiter & { close?: () => Promise<void> | void };
   prepareMessages: PrepareMessages;
+  /** The rate the limiter runs at and where it came from (the production deps say). */
+  sendRate?: ResolvedSendRate;
+}
+
+export interface CreateDepsContext {
+  redisUrl: string;
+  prefix: string;
+  logger?: Logger;
+  /** The runtime's composition root, to take the shared transport and limiter from. */
+  root?: CompositionRoot;
 }
 
 export interface WorkerRuntimeOptions {
   config: Config;
   logger?: Logger;
-  /** Builds the SES transport, rate limiter and message factory (defaults: the project's own). */
-  createDeps: (config: Config, ctx: { redisUrl: string; prefix: string; logger?: Logger }) => Promise<RuntimeDeps>;
+  /** The process's composition root (the demo shares its server's); default: one of its own, closed with the runtime. */
+  root?: CompositionRoot;
+  /** Builds the SES transport, rate limiter and message factory (default: the root's, createDefaultDeps); tests inject fakes. */
+  createDeps?: (config: Config, ctx: CreateDepsContext) => Promise<RuntimeDeps>;
   sweepIntervalMs?: number;
   fanout?: FanoutOptions;
   /** Start the BullMQ workers (default true); false = sweep only (tests). */
@@ -49,6 +62,8 @@ export interface WorkerRuntime {
   workerId: string;
   store: Store;
   orchestrator: CampaignOrchestrator;
+  /** The send rate the limiter was built with, when the deps report it. */
+  sendRate?: ResolvedSendRate;
   sweep(): Promise<void>;
   /** Stop taking jobs, let in-flight ones finish, close connections. */
   close(): Promise<void>;
@@ -56,28 +71,21 @@ export interface WorkerRuntime {
 
 export async function startWorkerRuntime(options: WorkerRuntimeOptions): Promise<WorkerRuntime> {
   const config = requireConfig(options.config, ['FROM_ADDRESS', 'UNSUBSCRIBE_SECRET'], 'the send worker');
-  const logger = options.logger;
+  const root = options.root ?? openCompositionRoot(config, { logger: options.logger });
+  const logger = options.logger ?? root.logger;
   const workerId = `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`;
-  const store = await openStore(config.DATABASE_URL);
-  const campaigns = new CampaignsRepository(store.db);
-  const ledger = new DeliveryLedger(store.db);
-  const audience = storeAudience(store.db);
-  const queueConnection = createRedisConnection(config.REDIS_URL);
-  const queues = createSendQueues(queueConnection, config.QUEUE_PREFIX);
-  const redis = createRedisConnection(config.REDIS_URL);
+  let parts: Awaited<ReturnType<typeof sharedParts>>;
+  try {
+    parts = await sharedParts(root, options, logger);
+  } catch (err) {
+    if (!options.root) await root.close();
+    throw err;
+  }
+  const { store, campaigns, ledger, audience, queues, orchestrator, redis, deps } = parts;
+  const graceMs = config.UNCERTAIN_GRACE_S * 1000;
   // Workers serve no /metrics: their send and SES-error counts reach the server's through Redis.
   const fleet = new FleetCounters(redis, config.QUEUE_PREFIX);
   const detachFleet = metrics.attachFleet(fleet);
-  const deps = await options.createDeps(config, { redisUrl: config.REDIS_URL, prefix: config.QUEUE_PREFIX, logger });
-  const graceMs = config.UNCERTAIN_GRACE_S * 1000;
-  const orchestrator = new CampaignOrchestrator({
-    campaigns,
-    ledger,
-    audience,
-    queues,
-    logger,
-    uncertainAfterMs: Math.min(graceMs, 30_000),
-  });
   const sentWriter = new SentWriter(ledger);
   const sendProcessor = createSendProcessor({
     workerId,
@@ -151,6 +159,7 @@ export async function startWorkerRuntime(options: WorkerRuntimeOptions): Promise
     workerId,
     store,
     orchestrator,
+    ...(deps.sendRate ? { sendRate: deps.sendRate } : {}),
     sweep: runSweep,
     async close() {
       if (closed) return;
@@ -164,10 +173,25 @@ export async function startWorkerRuntime(options: WorkerRuntimeOptions): Promise
       await deps.limiter.close?.();
       detachFleet();
       await fleet.close();
-      await queues.close();
-      queueConnection.disconnect();
-      redis.disconnect();
-      await store.destroy();
+      if (!options.root) await root.close();
     },
+  };
+}
+
+/** What the runtime takes from the root; Redis first, so an unreachable one is a ConfigError naming REDIS_URL. */
+async function sharedParts(root: CompositionRoot, options: WorkerRuntimeOptions, logger: Logger) {
+  const { config } = root;
+  const redis = await root.redis();
+  const store = await root.store();
+  const createDeps = options.createDeps ?? createDefaultDeps;
+  return {
+    redis,
+    store,
+    campaigns: await root.campaigns(),
+    ledger: await root.ledger(),
+    audience: await root.audience(),
+    queues: await root.queues(),
+    orchestrator: await root.orchestrator(),
+    deps: await createDeps(config, { redisUrl: config.REDIS_URL, prefix: config.QUEUE_PREFIX, logger, root }),
   };
 }

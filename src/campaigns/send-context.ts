@@ -1,15 +1,16 @@
 /**
  * What the CLI and the HTTP API need to act on campaigns: the store, the BullMQ queues
- * and the orchestrator, opened from the config and closed together.
+ * and the orchestrator, as the composition root (src/composition-root.ts) builds them.
  */
 import type { Config } from '../config.js';
-import { openStore, type Store } from '../store/db.js';
-import { CampaignsRepository } from '../store/campaigns-repository.js';
-import { DeliveryLedger } from '../store/delivery-ledger.js';
-import { createRedisConnection } from '../queue/connection.js';
-import { createSendQueues, type SendQueues } from '../queue/send-queues.js';
+import { openCompositionRoot, type CompositionRoot } from '../composition-root.js';
+import { createLogger, type Logger } from '../logger.js';
+import type { Store } from '../store/db.js';
+import type { CampaignsRepository } from '../store/campaigns-repository.js';
+import type { DeliveryLedger } from '../store/delivery-ledger.js';
+import type { SendQueues } from '../queue/send-queues.js';
 import { AudienceRepository } from '../store/audience-repository.js';
-import { CampaignOrchestrator } from './campaign-orchestrator.js';
+import type { CampaignOrchestrator } from './campaign-orchestrator.js';
 import type { AudienceSource } from './ports.js';
 import type { Kysely } from 'kysely';
 import type { Database } from '../store/schema.js';
@@ -35,31 +36,30 @@ export function storeAudience(db: Kysely<Database>): AudienceSource {
   };
 }
 
-export async function openSendContext(config: Config, opts: { store?: Store } = {}): Promise<SendContext> {
-  const store = opts.store ?? (await openStore(config.DATABASE_URL));
-  const campaigns = new CampaignsRepository(store.db);
-  const ledger = new DeliveryLedger(store.db);
-  const audience = storeAudience(store.db);
-  const connection = createRedisConnection(config.REDIS_URL);
-  const queues = createSendQueues(connection, config.QUEUE_PREFIX);
-  const orchestrator = new CampaignOrchestrator({
-    campaigns,
-    ledger,
-    audience,
-    queues,
-    uncertainAfterMs: Math.min(config.UNCERTAIN_GRACE_S * 1000, 30_000),
-  });
-  return {
-    store,
-    campaigns,
-    ledger,
-    audience,
-    queues,
-    orchestrator,
-    async close() {
-      await queues.close();
-      connection.disconnect();
-      if (!opts.store) await store.destroy();
-    },
-  };
+/**
+ * A view over a composition root. Without `root` it opens one of its own (with `store`, if
+ * given, used as is) and closes it on close(); with `root`, close() leaves it to its owner.
+ * CLI commands print their own lines: the root's process log is silent unless `logger` says.
+ */
+export async function openSendContext(
+  config: Config,
+  opts: { store?: Store; root?: CompositionRoot; logger?: Logger } = {},
+): Promise<SendContext> {
+  const root = opts.root ?? openCompositionRoot(config, { store: opts.store, logger: opts.logger ?? createLogger('silent') });
+  try {
+    return {
+      store: await root.store(),
+      campaigns: await root.campaigns(),
+      ledger: await root.ledger(),
+      audience: await root.audience(),
+      queues: await root.queues(),
+      orchestrator: await root.orchestrator(),
+      close: async () => {
+        if (!opts.root) await root.close();
+      },
+    };
+  } catch (err) {
+    if (!opts.root) await root.close();
+    throw err;
+  }
 }

@@ -21,7 +21,6 @@ import { createSnsSigningIdentity } from '../simulator/sns-signer.js';
 import { freePort, redisAnswers, startLocalSes, startRedisServer, which, type StartedRedis } from '../demo/local-services.js';
 import { NotificationFeeder } from '../demo/notification-feeder.js';
 import { startWorkerRuntime } from '../../workers/runtime.js';
-import { createDefaultDeps } from '../../workers/default-deps.js';
 
 const EXAMPLES = resolve(import.meta.dirname, '../../examples');
 const TOPIC_ARN = 'arn:aws:sns:us-east-1:123456789012:newsletter-demo-events';
@@ -200,7 +199,8 @@ export async function runDemo(opts: DemoOptions): Promise<number> {
     const id = created.campaign.id;
     out(`compiled ${issuePath.slice(EXAMPLES.length - 'examples'.length)} → campaign #${id} "${created.campaign.subject}"`);
 
-    const worker = await startWorkerRuntime({ config, logger, createDeps: createDefaultDeps });
+    // In this process: the worker shares the server's composition root (one store, one set of queues).
+    const worker = await startWorkerRuntime({ config, logger, root: ctx.root });
     cleanups.push(() => worker.close());
     await api('POST', `/campaigns/${id}/send`, {});
     out(`sending at ${config.SEND_RATE}/s through an in-process worker…`);

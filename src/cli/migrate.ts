@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { loadConfig } from '../config.js';
-import { openStore } from '../store/db.js';
+import { openCompositionRoot } from '../composition-root.js';
 import { migrateToLatest } from '../store/migrate.js';
 
 export function registerMigrate(program: Command): void {
@@ -9,12 +9,13 @@ export function registerMigrate(program: Command): void {
     .description('apply pending database migrations (also done on every start)')
     .action(async () => {
       const config = loadConfig();
-      const store = await openStore(config.DATABASE_URL, { migrate: false });
+      const root = openCompositionRoot(config, { migrate: false });
       try {
+        const store = await root.store();
         const applied = await migrateToLatest(store.db, store.dialect);
         console.log(applied.length ? `applied: ${applied.join(', ')}` : 'database is up to date');
       } finally {
-        await store.destroy();
+        await root.close();
       }
     });
 }

@@ -4,39 +4,35 @@ import cliProgress from 'cli-progress';
 import type { Command } from 'commander';
 import { loadConfig } from '../config.js';
 import { InputError, NotFoundError } from '../errors.js';
-import { openStore, type Store } from '../store/db.js';
+import type { Store } from '../store/db.js';
+import { openCompositionRoot, type CompositionRoot } from '../composition-root.js';
 import { createSubscriberRepositories, type SubscriberRepositories } from '../store/repositories.js';
 import { importSubscribersCsv } from '../subscribers/csv-import.js';
 import { exportSubscribersCsv } from '../subscribers/csv-export.js';
-import { createRedisConnection } from '../queue/connection.js';
 import { inviteSubscriber } from '../signup/invite.js';
 import { addSubscriber, removeSubscriber, showSubscriber, unsubscribeByEmail, type SubscriberView } from '../subscribers/subscriber-service.js';
 
 const DEFAULT_LIST = 'default';
 
 async function inviteFromCli(email: string, opts: { name?: string; list: string }): Promise<void> {
-  const config = loadConfig();
-  const redis = createRedisConnection(config.REDIS_URL);
-  try {
-    await withRepositories(async (_repos, store) => {
-      const outcome = await inviteSubscriber(config, store, redis, { email, name: opts.name, listName: opts.list });
-      console.log(
-        outcome === 'requested'
-          ? `confirmation email queued for ${email.trim().toLowerCase()} (list ${opts.list}; the link works for ${config.PENDING_EXPIRY_H} h; a worker sends it)`
-          : `${email.trim().toLowerCase()} is already subscribed to ${opts.list}; nothing sent`,
-      );
-    });
-  } finally {
-    redis.disconnect();
-  }
+  await withRepositories(async (_repos, store, root) => {
+    const { config } = root;
+    const outcome = await inviteSubscriber(config, store, await root.redis(), { email, name: opts.name, listName: opts.list });
+    console.log(
+      outcome === 'requested'
+        ? `confirmation email queued for ${email.trim().toLowerCase()} (list ${opts.list}; the link works for ${config.PENDING_EXPIRY_H} h; a worker sends it)`
+        : `${email.trim().toLowerCase()} is already subscribed to ${opts.list}; nothing sent`,
+    );
+  });
 }
 
-async function withRepositories<T>(fn: (repos: SubscriberRepositories, store: Store) => Promise<T>): Promise<T> {
-  const store = await openStore(loadConfig().DATABASE_URL);
+async function withRepositories<T>(fn: (repos: SubscriberRepositories, store: Store, root: CompositionRoot) => Promise<T>): Promise<T> {
+  const root = openCompositionRoot(loadConfig());
   try {
-    return await fn(createSubscriberRepositories(store.db), store);
+    const store = await root.store();
+    return await fn(createSubscriberRepositories(store.db), store, root);
   } finally {
-    await store.destroy();
+    await root.close();
   }
 }
 

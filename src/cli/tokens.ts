@@ -5,16 +5,16 @@
 import type { Command } from 'commander';
 import { loadConfig } from '../config.js';
 import { InputError, NotFoundError } from '../errors.js';
-import { ApiTokensRepository } from '../store/api-tokens-repository.js';
-import { openStore } from '../store/db.js';
+import { openCompositionRoot } from '../composition-root.js';
+import type { ApiTokensRepository } from '../store/api-tokens-repository.js';
 import type { TokenRole } from '../store/schema.js';
 
 async function withTokens<T>(fn: (repo: ApiTokensRepository) => Promise<T>): Promise<T> {
-  const store = await openStore(loadConfig().DATABASE_URL);
+  const root = openCompositionRoot(loadConfig());
   try {
-    return await fn(new ApiTokensRepository(store.db));
+    return await fn(await root.apiTokens());
   } finally {
-    await store.destroy();
+    await root.close();
   }
 }
 

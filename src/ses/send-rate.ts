@@ -2,7 +2,9 @@
  * The global send rate (messages per second) the pipeline shapes to:
  * SEND_RATE when set; else the account's MaxSendRate from GetSendQuota; else 14
  * (a fresh production account's rate). GetSendQuota is called with a timeout
- * because aws-ses-v2-local never answers it.
+ * because aws-ses-v2-local never answers it. Production calls this once per process,
+ * through the composition root (src/composition-root.ts `sendRate()`), which logs the
+ * source and reason and builds the worker's rate limiter from the result.
  */
 import type { Config } from '../config.js';
 import type { SesTransport } from './ses-transport.js';

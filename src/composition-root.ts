@@ -1,0 +1,216 @@
+/**
+ * The composition root: the one place that builds the objects every entry point shares
+ * (serve, worker, the CLI commands, the demo) from the config — store, Redis connections,
+ * send queues, repositories, audience source, campaign orchestrator, SES transport and its
+ * MailTransport adapter, the send rate and the global rate limiter, the logger.
+ *
+ * Each object is built on first use and at most once, so a command that needs only the
+ * store never connects to Redis. `close()` releases what was opened, in reverse order of
+ * opening. Process-specific parts (the BullMQ workers, the HTTP server, the API services)
+ * are built by their entry points from what this root hands out.
+ */
+import type { Redis } from 'ioredis';
+import type { Config } from './config.js';
+import { ConfigError } from './errors.js';
+import { createLogger, type Logger } from './logger.js';
+import { CampaignOrchestrator } from './campaigns/campaign-orchestrator.js';
+import type { AudienceSource, MailTransport, RateLimiter as RateLimiterPort } from './campaigns/ports.js';
+import { storeAudience } from './campaigns/send-context.js';
+import { createRedisConnection } from './queue/connection.js';
+import { RateLimiter } from './queue/rate-limiter.js';
+import { createSendQueues, type SendQueues } from './queue/send-queues.js';
+import { resolveSendRate, type ResolvedSendRate } from './ses/send-rate.js';
+import { sesMailTransport } from './ses/ses-mail-transport.js';
+import { SesTransport } from './ses/ses-transport.js';
+import { ApiTokensRepository } from './store/api-tokens-repository.js';
+import { CampaignsRepository } from './store/campaigns-repository.js';
+import { openStore, type Store } from './store/db.js';
+import { DeliveryLedger } from './store/delivery-ledger.js';
+
+export interface CompositionRootOptions {
+  /** Default: a logger at LOG_LEVEL (JSON on stderr). */
+  logger?: Logger;
+  /** A store the caller opened (tests, benches): used as is and left to the caller to close. */
+  store?: Store;
+  /** Apply pending migrations when opening the store (default true; `migrate` applies them itself). */
+  migrate?: boolean;
+  /** How long to wait for Redis to answer PING before giving up (ms, default 3000). */
+  redisTimeoutMs?: number;
+}
+
+export interface CompositionRoot {
+  readonly config: Config;
+  readonly logger: Logger;
+  store(): Promise<Store>;
+  /** The process's Redis connection for its own commands, checked to answer (ConfigError naming REDIS_URL if not). */
+  redis(): Promise<Redis>;
+  /** The fan-out and send queues (on a connection of their own). */
+  queues(): Promise<SendQueues>;
+  campaigns(): Promise<CampaignsRepository>;
+  ledger(): Promise<DeliveryLedger>;
+  audience(): Promise<AudienceSource>;
+  apiTokens(): Promise<ApiTokensRepository>;
+  /** The one owner of campaign state transitions. */
+  orchestrator(): Promise<CampaignOrchestrator>;
+  ses(): SesTransport;
+  /** The SES transport as the send pipeline's port. */
+  mailTransport(): MailTransport;
+  /** SEND_RATE, else the account's MaxSendRate, else 14/s; resolved once and logged with its source. */
+  sendRate(): Promise<ResolvedSendRate>;
+  /** The fleet-wide send-rate limiter in Redis, at sendRate(). */
+  rateLimiter(): Promise<RateLimiterPort>;
+  /** Release everything opened, last opened first. */
+  close(): Promise<void>;
+}
+
+/** Resolve when Redis answers PING, or throw a ConfigError naming REDIS_URL. */
+export async function checkRedis(redis: Redis, url: string, timeoutMs: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    await Promise.race([
+      redis.ping(),
+      new Promise((_, reject) => {
+        timer = setTimeout(() => reject(new Error('timeout')), timeoutMs);
+      }),
+    ]);
+  } catch (err) {
+    throw new ConfigError(`Redis at ${url} does not answer (${(err as Error).message}); start it (docker compose up -d redis) or set REDIS_URL`);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+export function openCompositionRoot(config: Config, options: CompositionRootOptions = {}): CompositionRoot {
+  const logger = options.logger ?? createLogger(config.LOG_LEVEL);
+  const closers: Array<() => Promise<void> | void> = [];
+  const opening = new Set<Promise<unknown>>();
+  let closed = false;
+
+  /** Build on first call, once; later calls share the same promise. */
+  const lazy = <T>(open: () => Promise<T>): (() => Promise<T>) => {
+    let value: Promise<T> | undefined;
+    return () => {
+      if (closed) return Promise.reject(new Error('the composition root is closed'));
+      if (!value) {
+        value = open();
+        const pending = value;
+        opening.add(pending);
+        void pending.catch(() => undefined).finally(() => opening.delete(pending));
+      }
+      return value;
+    };
+  };
+  const once = <T>(build: () => T): (() => T) => {
+    let value: { v: T } | undefined;
+    return () => {
+      if (closed) throw new Error('the composition root is closed');
+      return (value ??= { v: build() }).v;
+    };
+  };
+
+  const store = lazy(async () => {
+    if (options.store) return options.store;
+    const s = await openStore(config.DATABASE_URL, { migrate: options.migrate });
+    closers.push(() => s.destroy());
+    return s;
+  });
+
+  const redis = lazy(async () => {
+    const r = createRedisConnection(config.REDIS_URL, { lazyConnect: false });
+    try {
+      await checkRedis(r, config.REDIS_URL, options.redisTimeoutMs ?? 3000);
+    } catch (err) {
+      r.disconnect();
+      throw err;
+    }
+    closers.push(() => r.disconnect());
+    return r;
+  });
+
+  const queues = lazy(async () => {
+    const connection = createRedisConnection(config.REDIS_URL);
+    closers.push(() => connection.disconnect());
+    const q = createSendQueues(connection, config.QUEUE_PREFIX);
+    closers.push(() => q.close());
+    return q;
+  });
+
+  const campaigns = lazy(async () => new CampaignsRepository((await store()).db));
+  const ledger = lazy(async () => new DeliveryLedger((await store()).db));
+  const audience = lazy(async () => storeAudience((await store()).db));
+  const apiTokens = lazy(async () => new ApiTokensRepository((await store()).db));
+  const orchestrator = lazy(
+    async () =>
+      new CampaignOrchestrator({
+        campaigns: await campaigns(),
+        ledger: await ledger(),
+        audience: await audience(),
+        queues: await queues(),
+        logger,
+        // A send older than this with no answer is "uncertain" (the reconciler settles it);
+        // capped so that the stats' in-flight count does not lag a long grace.
+        uncertainAfterMs: Math.min(config.UNCERTAIN_GRACE_S * 1000, 30_000),
+      }),
+  );
+
+  const ses = once(() => {
+    const s = SesTransport.fromConfig(config);
+    closers.push(() => s.destroy());
+    return s;
+  });
+  const mailTransport = once(() => sesMailTransport(ses()));
+
+  const sendRate = lazy(async () => {
+    const resolved = await resolveSendRate(config, ses());
+    // GetSendQuota is always called once at start, SEND_RATE or not: it also warms the SDK
+    // (credentials, middleware) and opens its keep-alive connection, so the first send is not slow.
+    if (resolved.source === 'config') await mailTransport().getSendQuota().catch(() => null);
+    logger.info({ rate: resolved.rate, source: resolved.source, ...(resolved.reason ? { reason: resolved.reason } : {}) }, 'send rate');
+    return resolved;
+  });
+
+  const rateLimiter = lazy(async (): Promise<RateLimiterPort> => {
+    const { rate } = await sendRate();
+    // Its own connection: a permit's round trip must not queue behind other commands.
+    const connection = createRedisConnection(config.REDIS_URL);
+    closers.push(() => connection.disconnect());
+    // Permits are spaced (1000 + 32) ms / rate: 97% of the rate at most, and 32 ms of bunching
+    // between permit and SES's clock is absorbed. A permit that wakes more than 12 ms late is
+    // given back rather than sent late (a late send bunches with the next one). Tuned with the
+    // 200/s acceptance test: worst sliding second 196–197, average ≥ 190, no Throttling.
+    const limiter = new RateLimiter({ redis: connection, prefix: config.QUEUE_PREFIX, ratePerSecond: rate, marginMs: 32, staleMs: 12 });
+    return { acquire: () => limiter.acquire(), reportThrottled: () => limiter.reportThrottled() };
+  });
+
+  return {
+    config,
+    logger,
+    store,
+    redis,
+    queues,
+    campaigns,
+    ledger,
+    audience,
+    apiTokens,
+    orchestrator,
+    ses,
+    mailTransport,
+    sendRate,
+    rateLimiter,
+    async close() {
+      if (closed) return;
+      closed = true;
+      // Something still opening registers its closer when done; wait for it.
+      await Promise.allSettled([...opening]);
+      let first: unknown;
+      for (const release of closers.reverse()) {
+        try {
+          await release();
+        } catch (err) {
+          first ??= err;
+        }
+      }
+      if (first !== undefined) throw first;
+    },
+  };
+}
