@@ -6,6 +6,10 @@
  * the API, the dashboard, the workers and the event pipeline call these methods, never the
  * repository's `transition`/`patch`.
  *
+ * An action that reads the row first (schedule, start) updates on the status it read, so
+ * a caller acting on a stale view loses; the others update on every status the state
+ * machine allows them from.
+ *
  * Refusals: a status the transition does not start from throws StateError (the caller asked
  * for something impossible); losing a race to another caller returns false. `pause` is the
  * exception: it only returns false, because its automatic callers (quota, account, breaker)
@@ -62,8 +66,8 @@ export class CampaignOrchestrator {
     if (!Number.isFinite(scheduledAt)) throw new StateError(`campaign ${id}: the scheduled time is not a date`);
     const c = await this.get(id);
     if (!canTransition(c.status, 'schedule')) throw new StateError(`campaign ${id} is ${c.status}; it cannot be scheduled`);
-    const { from, to } = transition('schedule');
-    const won = await this.deps.campaigns.transition(id, from, to, { scheduled_at: scheduledAt, paused_reason: null, paused_note: null }, this.now());
+    const { to } = transition('schedule');
+    const won = await this.deps.campaigns.transition(id, [c.status], to, { scheduled_at: scheduledAt, paused_reason: null, paused_note: null }, this.now());
     if (won) this.deps.logger?.info({ campaignId: id, scheduledAt: new Date(scheduledAt).toISOString() }, 'campaign scheduled');
     return won;
   }
@@ -76,15 +80,21 @@ export class CampaignOrchestrator {
     return this.startIf(await this.get(id), {});
   }
 
-  /** `guard.scheduledAt`: the sweep fires only the schedule it saw, not one an editor moved meanwhile. */
+  /**
+   * Start `c` as this caller saw it. Like `schedule`, the update is conditional on the status
+   * the caller read (legal per the state machine), not on every status `start` allows: of a
+   * "send now" and a "schedule for tomorrow" that both saw the draft, one wins and the other
+   * is told the state changed, instead of the later one silently overriding the earlier.
+   * `guard.scheduledAt`: the sweep fires only the schedule it saw, not one an editor moved meanwhile.
+   */
   private async startIf(c: Campaign, guard: { scheduledAt?: number }): Promise<boolean> {
     const id = c.id;
     if (!canTransition(c.status, 'start')) throw new StateError(`campaign ${id} is ${c.status}; it cannot start`);
     const startedAt = this.now();
     const maxId = await this.deps.campaigns.maxSubscriberId();
     const total = await this.deps.audience.audienceCount({ listId: c.list_id, maxSubscriberId: maxId, joinedBefore: startedAt });
-    const { from, to } = transition('start');
-    const won = await this.deps.campaigns.transition(id, from, to, {
+    const { to } = transition('start');
+    const won = await this.deps.campaigns.transition(id, [c.status], to, {
       started_at: startedAt,
       audience_max_subscriber_id: maxId,
       total,
