@@ -14,6 +14,9 @@ import { CampaignsRepository } from '../../src/store/campaigns-repository.js';
 import { DeliveryLedger } from '../../src/store/delivery-ledger.js';
 import type { CampaignStatus } from '../../src/store/schema.js';
 import { createReconciler } from '../../workers/reconciler.js';
+import { createFanoutProcessor } from '../../workers/fanout-processor.js';
+import type { Job } from 'bullmq';
+import type { FanoutJobData } from '../../src/queue/send-queues.js';
 import { BACKENDS, createTestStore, type TestStore } from '../support/store.js';
 import { deletePrefix, TEST_REDIS_URL, uniquePrefix } from '../support/redis.js';
 import { seedAudience } from '../send/support.js';
@@ -82,7 +85,7 @@ describe.each(BACKENDS)('campaign orchestrator on %s', (dialect) => {
     queues = createSendQueues(redis, prefix);
     campaigns = new CampaignsRepository(store.db);
     listId = await seedAudience(store.db, 5);
-    clock = Date.UTC(2026, 0, 5, 9);
+    clock = Date.now();
   });
 
   afterEach(async () => {
@@ -265,6 +268,24 @@ describe.each(BACKENDS)('campaign orchestrator on %s', (dialect) => {
       const results = await Promise.all([orchestrator(shared).resume(id), orchestrator(shared).resume(id)]);
       expect(results.filter(Boolean)).toHaveLength(1);
       expect((await row(id)).status).toBe('sending');
+    });
+
+    it('a cancel that wins while the fan-out writes a page leaves no row of it queued', async () => {
+      const id = await sending();
+      const ledger = new DeliveryLedger(store.db);
+      const racingLedger = Object.create(ledger) as DeliveryLedger;
+      // The fan-out has read the campaign as sending; the editor cancels before its page lands.
+      racingLedger.insertQueued = async (campaignId, recipients, now) => {
+        expect((await orchestrator().cancel(id)).cancelled).toBe(true);
+        return ledger.insertQueued(campaignId, recipients, now);
+      };
+      const fanout = createFanoutProcessor({ campaigns, ledger: racingLedger, audience: storeAudience(store.db), queues });
+      const job = { data: { campaignId: id }, updateData: async () => undefined } as unknown as Job<FanoutJobData>;
+      expect(await fanout(job)).toBe('not-sending');
+      const counts = await ledger.counts(id, 0);
+      expect(counts.byStatus.cancelled).toBe(5);
+      expect(counts.byStatus.queued ?? 0).toBe(0);
+      expect(await queues.send.getJobCounts('wait')).toEqual({ wait: 0 });
     });
 
     it('a second cancel is refused, and finishing a cancelled campaign does nothing', async () => {
