@@ -11,6 +11,7 @@ import type { AudienceSource } from '../src/campaigns/ports.js';
 import type { CampaignsRepository } from '../src/store/campaigns-repository.js';
 import type { DeliveryLedger } from '../src/store/delivery-ledger.js';
 import { enqueueSends, type FanoutJobData, type SendQueues } from '../src/queue/send-queues.js';
+import { isSending } from '../src/campaigns/state-machine.js';
 
 export interface FanoutOptions {
   /** Upper bound of waiting send jobs (default 10,000). */
@@ -53,7 +54,7 @@ export function createFanoutProcessor(deps: FanoutDeps, options: FanoutOptions =
     // paused, or lost with Redis). Existing job ids make this a no-op for live jobs.
     while (job.data.requeue) {
       const c = await deps.campaigns.status(campaignId);
-      if (!c || c.status !== 'sending') return 'not-sending';
+      if (!c || !isSending(c.status)) return 'not-sending';
       if ((await waitingSends()) >= window) await delay(job, token);
       const { after, updatedBefore } = job.data.requeue;
       const ids = await deps.ledger.queuedPage(campaignId, after, pageSize, updatedBefore);
@@ -66,7 +67,7 @@ export function createFanoutProcessor(deps: FanoutDeps, options: FanoutOptions =
     let first = true;
     for (;;) {
       const c = await deps.campaigns.get(campaignId);
-      if (!c || c.status !== 'sending') return 'not-sending';
+      if (!c || !isSending(c.status)) return 'not-sending';
       if (c.fanout_done) return 'done';
       if ((await waitingSends()) >= window) await delay(job, token);
       const limit = first && c.fanout_cursor === 0 ? firstPageSize : pageSize;
@@ -79,9 +80,21 @@ export function createFanoutProcessor(deps: FanoutDeps, options: FanoutOptions =
         joinedBefore: c.started_at ?? undefined,
       });
       await deps.ledger.insertQueued(campaignId, page.map((m) => ({ subscriberId: m.id, email: m.email })));
+      // A cancel that won after the status read above may have marked the queued rows before
+      // this page was written: look again and mark them ourselves. (A cancel after this read
+      // marks them itself: it changes the status first, then cancels the queued rows.)
+      if ((await deps.campaigns.status(campaignId))?.status === 'cancelled') {
+        await deps.ledger.cancelQueued(campaignId, Date.now());
+        return 'not-sending';
+      }
       await enqueueSends(deps.queues.send, campaignId, page.map((m) => m.id));
       const done = page.length < limit;
       const next = page.length > 0 ? page[page.length - 1]!.id : c.fanout_cursor;
+      // The cursor CAS is the fan-out's own bookkeeping, not a status change, so it does not
+      // go through the orchestrator: no lifecycle rule applies to it, and what it guards
+      // (two fan-out chains of one campaign) is a question only this processor asks. A pause
+      // racing it is harmless: the rows it just added stay queued (resume re-enqueues them)
+      // and the next page sees the new status above; a racing cancel is handled just above.
       if (!(await deps.campaigns.advanceFanout(campaignId, c.fanout_cursor, next, done))) {
         deps.logger?.warn({ campaignId }, 'another fan-out advanced this campaign; stopping this one');
         return 'superseded';

@@ -82,7 +82,8 @@ export function createReconciler(deps: ReconcilerDeps, options: ReconcilerOption
         const quota = await deps.transport.getSendQuota();
         if (quota && quota.sentLast24Hours < quota.max24HourSend) {
           for (const c of quotaPaused) {
-            if (await deps.orchestrator.resume(c.id)) deps.logger?.info({ campaignId: c.id }, 'daily quota freed: campaign resumed');
+            // Guarded by the code: a campaign an editor paused since this list was read stays paused.
+            if (await deps.orchestrator.resume(c.id, { pausedFor: 'quota' })) deps.logger?.info({ campaignId: c.id }, 'daily quota freed: campaign resumed');
           }
         }
       }

@@ -1,7 +1,19 @@
 /**
- * The one owner of campaign state. Every transition is a conditional update (see
- * state-machine.ts); side effects (enqueueing the fan-out, cancelling ledger rows) follow
- * only when this caller won the transition.
+ * The one owner of campaign state. Every status change (create, schedule, start, pause for
+ * any reason, resume, cancel, finish, and the schedule-missed mark) is made here, as a
+ * conditional update of a transition from state-machine.ts; side effects (enqueueing the
+ * fan-out, cancelling ledger rows) follow only when this caller won the transition. The CLI,
+ * the API, the dashboard, the workers and the event pipeline call these methods, never the
+ * repository's `transition`/`patch`.
+ *
+ * An action that reads the row first (schedule, start) updates on the status it read, so
+ * a caller acting on a stale view loses; the others update on every status the state
+ * machine allows them from.
+ *
+ * Refusals: a status the transition does not start from throws StateError (the caller asked
+ * for something impossible); losing a race to another caller returns false. `pause` is the
+ * exception: it only returns false, because its automatic callers (quota, account, breaker)
+ * routinely find the campaign already paused.
  */
 import type { Logger } from 'pino';
 import { NotFoundError, StateError } from '../errors.js';
@@ -10,7 +22,7 @@ import type { DeliveryLedger } from '../store/delivery-ledger.js';
 import type { Campaign } from '../store/schema.js';
 import { enqueueFanout, fanoutJobId, type SendQueues } from '../queue/send-queues.js';
 import type { AudienceSource } from './ports.js';
-import { canTransition, transition, type CampaignAction } from './state-machine.js';
+import { canTransition, resumeMeans, transition } from './state-machine.js';
 import { deriveCampaignStats, type CampaignStats } from './campaign-stats.js';
 import { describePause, type PauseCode, type PauseReason } from './pause-reason.js';
 
@@ -32,7 +44,9 @@ export class CampaignOrchestrator {
     this.now = deps.now ?? Date.now;
   }
 
+  /** A new campaign: a draft, or scheduled at once (`scheduledAt` required then). */
   async create(c: NewCampaign): Promise<Campaign> {
+    if (c.status === 'scheduled' && c.scheduledAt === null) throw new StateError('a scheduled campaign needs its time');
     return this.deps.campaigns.create(c, this.now());
   }
 
@@ -43,23 +57,50 @@ export class CampaignOrchestrator {
   }
 
   /**
+   * draft|scheduled → scheduled at `at`, or move a pending schedule, as one conditional
+   * update; a missed-schedule mark is cleared. The worker's sweep fires it when due (a time
+   * already past fires on the next sweep, within the schedule grace).
+   */
+  async schedule(id: number, at: Date | number): Promise<boolean> {
+    const scheduledAt = typeof at === 'number' ? at : at.getTime();
+    if (!Number.isFinite(scheduledAt)) throw new StateError(`campaign ${id}: the scheduled time is not a date`);
+    const c = await this.get(id);
+    if (!canTransition(c.status, 'schedule')) throw new StateError(`campaign ${id} is ${c.status}; it cannot be scheduled`);
+    const { to } = transition('schedule');
+    const won = await this.deps.campaigns.transition(id, [c.status], to, { scheduled_at: scheduledAt, paused_reason: null, paused_note: null }, this.now());
+    if (won) this.deps.logger?.info({ campaignId: id, scheduledAt: new Date(scheduledAt).toISOString() }, 'campaign scheduled');
+    return won;
+  }
+
+  /**
    * draft|scheduled → sending: freeze the audience (highest subscriber id and start time,
    * so later sign-ups are not added) and its size, then enqueue the fan-out.
    */
   async start(id: number): Promise<boolean> {
-    const c = await this.get(id);
+    return this.startIf(await this.get(id), {});
+  }
+
+  /**
+   * Start `c` as this caller saw it. Like `schedule`, the update is conditional on the status
+   * the caller read (legal per the state machine), not on every status `start` allows: of a
+   * "send now" and a "schedule for tomorrow" that both saw the draft, one wins and the other
+   * is told the state changed, instead of the later one silently overriding the earlier.
+   * `guard.scheduledAt`: the sweep fires only the schedule it saw, not one an editor moved meanwhile.
+   */
+  private async startIf(c: Campaign, guard: { scheduledAt?: number }): Promise<boolean> {
+    const id = c.id;
     if (!canTransition(c.status, 'start')) throw new StateError(`campaign ${id} is ${c.status}; it cannot start`);
     const startedAt = this.now();
     const maxId = await this.deps.campaigns.maxSubscriberId();
     const total = await this.deps.audience.audienceCount({ listId: c.list_id, maxSubscriberId: maxId, joinedBefore: startedAt });
-    const { from, to } = transition('start');
-    const won = await this.deps.campaigns.transition(id, from, to, {
+    const { to } = transition('start');
+    const won = await this.deps.campaigns.transition(id, [c.status], to, {
       started_at: startedAt,
       audience_max_subscriber_id: maxId,
       total,
       paused_reason: null,
       paused_note: null,
-    }, startedAt);
+    }, startedAt, guard);
     if (!won) return false;
     await enqueueFanout(this.deps.queues.fanout, { campaignId: id });
     this.deps.logger?.info({ campaignId: id, total }, 'campaign started');
@@ -86,13 +127,19 @@ export class CampaignOrchestrator {
   /**
    * paused → sending, re-enqueueing the rows that were handed back; or, for a scheduled
    * campaign whose time passed while everything was down, the editor's confirmation to start.
+   * `pausedFor`: resume only a campaign paused for that reason (the quota recheck resumes
+   * what the quota paused, never what an editor, the breaker or SES paused); false otherwise.
    */
-  async resume(id: number): Promise<boolean> {
+  async resume(id: number, opts: { pausedFor?: PauseCode } = {}): Promise<boolean> {
     const c = await this.get(id);
-    if (c.status === 'scheduled') return this.start(id);
-    if (!canTransition(c.status, 'resume')) throw new StateError(`campaign ${id} is ${c.status}; only a paused campaign can resume`);
+    const means = resumeMeans(c.status);
+    if (opts.pausedFor !== undefined && (means !== 'resume' || c.paused_reason !== opts.pausedFor)) return false;
+    if (means === 'start') return this.startIf(c, {});
+    if (means === null) throw new StateError(`campaign ${id} is ${c.status}; only a paused campaign can resume`);
     const { from, to } = transition('resume');
-    const won = await this.deps.campaigns.transition(id, from, to, { paused_reason: null, paused_note: null }, this.now());
+    const won = await this.deps.campaigns.transition(id, from, to, { paused_reason: null, paused_note: null }, this.now(), {
+      pausedReason: opts.pausedFor,
+    });
     if (!won) return false;
     await this.requeue(id, {});
     this.deps.logger?.info({ campaignId: id }, 'campaign resumed');
@@ -113,6 +160,7 @@ export class CampaignOrchestrator {
   /** Cancel: rows not sent yet are marked cancelled; returns how many people will not get it. */
   async cancel(id: number): Promise<{ cancelled: boolean; unsent: number }> {
     const c = await this.get(id);
+    if (!canTransition(c.status, 'cancel')) throw new StateError(`campaign ${id} is ${c.status}; it cannot be cancelled`);
     const { from, to } = transition('cancel');
     const won = await this.deps.campaigns.transition(id, from, to, { finished_at: this.now() }, this.now());
     if (!won) throw new StateError(`campaign ${id} is ${c.status}; it cannot be cancelled`);
@@ -127,7 +175,7 @@ export class CampaignOrchestrator {
   /** sending → sent once the fan-out is done and no row is queued or in flight. */
   async checkCompletion(id: number): Promise<boolean> {
     const c = await this.deps.campaigns.get(id);
-    if (!c || c.status !== 'sending' || !c.fanout_done) return false;
+    if (!c || !canTransition(c.status, 'finish') || !c.fanout_done) return false;
     if ((await this.deps.ledger.openCount(id)) > 0) return false;
     const { from, to } = transition('finish');
     const won = await this.deps.campaigns.transition(id, from, to, { finished_at: this.now() }, this.now());
@@ -146,9 +194,14 @@ export class CampaignOrchestrator {
     for (const c of await this.deps.campaigns.byStatus(['scheduled'])) {
       if (c.scheduled_at === null || c.scheduled_at > now) continue;
       if (now - c.scheduled_at <= graceMs) {
-        if (await this.start(c.id).catch(() => false)) fired.push(c.id);
+        if (await this.startIf(c, { scheduledAt: c.scheduled_at }).catch(() => false)) fired.push(c.id);
       } else if (c.paused_reason !== 'schedule-missed') {
-        await this.deps.campaigns.patch(c.id, ['scheduled'], { paused_reason: 'schedule-missed' }, now);
+        // Not a status change: the campaign stays scheduled, marked, until an editor resumes
+        // (starts) or reschedules it. Guarded by the time seen, so a moved schedule is not marked.
+        const marked = await this.deps.campaigns.patch(c.id, [c.status], { paused_reason: 'schedule-missed', paused_note: null }, now, {
+          scheduledAt: c.scheduled_at,
+        });
+        if (!marked) continue;
         this.deps.logger?.warn({ campaignId: c.id, scheduledAt: new Date(c.scheduled_at).toISOString() },
           'scheduled send missed its time while the system was down; run `campaigns resume ID` to send it now');
         missed.push(c.id);
@@ -177,7 +230,4 @@ export class CampaignOrchestrator {
     return { id, ...stats, pause_code: c.paused_reason, paused_reason: describePause(c.paused_reason, c.paused_note) };
   }
 
-  can(status: Campaign['status'], action: CampaignAction): boolean {
-    return canTransition(status, action);
-  }
 }

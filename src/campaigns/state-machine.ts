@@ -1,18 +1,25 @@
 /**
- * Campaign lifecycle, pure: which transitions exist. The orchestrator turns each into a
- * conditional UPDATE … WHERE status IN (from), so two racing callers cannot both win.
+ * Campaign lifecycle, pure: which transitions exist and, from them, which actions a status
+ * allows. The orchestrator turns each transition into a conditional UPDATE … WHERE status
+ * IN (from), so two racing callers cannot both win; the CLI, the API and the dashboard ask
+ * `allowedActions` / `canTransition` instead of restating status lists.
  *
  *   draft ─▶ scheduled ─▶ sending ⇄ paused
- *     └──────────────────────┘  │       │
- *                               ▼       ▼
- *                              sent   cancelled (from any non-final state)
+ *     │        ↺ │           │        │
+ *     └──────────┴──────▶    ▼        ▼
+ *                           sent   cancelled (from any non-final state)
+ *
+ * (↺: scheduling a scheduled campaign moves its time.)
  */
 import type { CampaignStatus } from '../store/schema.js';
 
 export type CampaignAction = 'schedule' | 'start' | 'pause' | 'resume' | 'cancel' | 'finish';
 
+export const CAMPAIGN_ACTIONS: readonly CampaignAction[] = ['schedule', 'start', 'pause', 'resume', 'cancel', 'finish'];
+
 const TRANSITIONS: Record<CampaignAction, { from: readonly CampaignStatus[]; to: CampaignStatus }> = {
-  schedule: { from: ['draft'], to: 'scheduled' },
+  // scheduled → scheduled is explicit: it moves a pending schedule (and clears a missed mark).
+  schedule: { from: ['draft', 'scheduled'], to: 'scheduled' },
   start: { from: ['draft', 'scheduled'], to: 'sending' },
   pause: { from: ['sending'], to: 'paused' },
   resume: { from: ['paused'], to: 'sending' },
@@ -28,6 +35,33 @@ export function canTransition(status: CampaignStatus, action: CampaignAction): b
   return TRANSITIONS[action].from.includes(status);
 }
 
+/** Every action a campaign in `status` allows, in CAMPAIGN_ACTIONS order. */
+export function allowedActions(status: CampaignStatus): CampaignAction[] {
+  return CAMPAIGN_ACTIONS.filter((action) => canTransition(status, action));
+}
+
+/**
+ * What "resume" means in a status: a paused campaign resumes; a scheduled one starts now
+ * (the editor's confirmation of a schedule whose time passed while the system was down).
+ * null: resume is refused.
+ */
+export function resumeMeans(status: CampaignStatus): 'resume' | 'start' | null {
+  if (canTransition(status, 'resume')) return 'resume';
+  if (status === transition('schedule').to && canTransition(status, 'start')) return 'start';
+  return null;
+}
+
+/** The one status in which the pipeline works on a campaign (fan-out, sends, completion). */
+export function isSending(status: CampaignStatus): boolean {
+  return status === transition('start').to;
+}
+
+/** Scheduled, sending or paused: its numbers or its status may still move without an editor. */
+export function isLive(status: CampaignStatus): boolean {
+  return !isFinal(status) && status !== 'draft';
+}
+
+/** Sent or cancelled: no action leads anywhere from it. */
 export function isFinal(status: CampaignStatus): boolean {
-  return status === 'sent' || status === 'cancelled';
+  return allowedActions(status).length === 0;
 }

@@ -1,7 +1,7 @@
 /** `send FILE --list NAME [--at ISO] [--wait]`: create a campaign from an issue and start (or schedule) it. */
 import type { Command } from 'commander';
 import { loadConfig, requireConfig } from '../config.js';
-import { InputError } from '../errors.js';
+import { InputError, StateError } from '../errors.js';
 import { openSendContext } from '../campaigns/send-context.js';
 import { createCampaignFromFile } from '../campaigns/prepare-campaign.js';
 import { formatStats } from './campaigns.js';
@@ -23,9 +23,11 @@ export function registerSend(program: Command): void {
       }
       const ctx = await openSendContext(config);
       try {
-        const { campaign, warnings } = await createCampaignFromFile(ctx, config, { file, listName: opts.list, at });
+        // Created as a draft, then scheduled or started by the orchestrator, like the API's send.
+        const { campaign, warnings } = await createCampaignFromFile(ctx, config, { file, listName: opts.list });
         for (const w of warnings) console.error(`warning: ${file}: ${w}`);
         if (at) {
+          if (!(await ctx.orchestrator.schedule(campaign.id, at))) throw new StateError(`campaign ${campaign.id} changed state meanwhile; not scheduled`);
           console.error(`campaign ${campaign.id} scheduled for ${at.toISOString()}`);
         } else {
           await ctx.orchestrator.start(campaign.id);

@@ -2,6 +2,10 @@
  * Campaign rows. State changes are conditional updates (WHERE status IN …) so that two
  * callers racing (CLI pause vs. worker finishing, two workers firing a schedule) cannot
  * both win; every method that changes state says whether it did.
+ *
+ * Only src/campaigns/campaign-orchestrator.ts calls `transition` and `patch`: it decides
+ * which transition is legal (state-machine.ts) and what follows from winning it. The
+ * fan-out's cursor (`advanceFanout`) is the one other writer; it changes no status.
  */
 import type { Kysely } from 'kysely';
 import type { Campaign, CampaignStatus, Database } from './schema.js';
@@ -22,9 +26,23 @@ export interface NewCampaign {
 export type CampaignPatch = Partial<
   Pick<
     Campaign,
-    'started_at' | 'finished_at' | 'audience_max_subscriber_id' | 'total' | 'paused_reason' | 'paused_note' | 'fanout_cursor' | 'fanout_done'
+    | 'scheduled_at'
+    | 'started_at'
+    | 'finished_at'
+    | 'audience_max_subscriber_id'
+    | 'total'
+    | 'paused_reason'
+    | 'paused_note'
+    | 'fanout_cursor'
+    | 'fanout_done'
   >
 >;
+
+/** Extra conditions on a conditional update: the row must still be as the caller saw it. */
+export interface Guard {
+  scheduledAt?: number;
+  pausedReason?: Campaign['paused_reason'] & string;
+}
 
 export class CampaignsRepository {
   constructor(private readonly db: Kysely<Database>) {}
@@ -65,39 +83,60 @@ export class CampaignsRepository {
     return this.db.selectFrom('campaigns').select(['status', 'list_id']).where('id', '=', id).executeTakeFirst();
   }
 
-  list(limit = 100): Promise<Campaign[]> {
-    return this.db.selectFrom('campaigns').selectAll().orderBy('id', 'desc').limit(limit).execute();
+  /** Newest first. */
+  list(limit = 100, offset = 0): Promise<Campaign[]> {
+    return this.db.selectFrom('campaigns').selectAll().orderBy('id', 'desc').limit(limit).offset(offset).execute();
   }
 
   byStatus(statuses: readonly CampaignStatus[]): Promise<Campaign[]> {
     return this.db.selectFrom('campaigns').selectAll().where('status', 'in', statuses).orderBy('id').execute();
   }
 
-  /** Move `from` → `to` with extra fields; true if this caller made the change. */
-  async transition(id: number, from: readonly CampaignStatus[], to: CampaignStatus, patch: CampaignPatch = {}, now = Date.now()): Promise<boolean> {
-    const result = await this.db
-      .updateTable('campaigns')
-      .set({ ...patch, status: to, updated_at: now })
-      .where('id', '=', id)
-      .where('status', 'in', from)
-      .executeTakeFirst();
-    return Number(result.numUpdatedRows) === 1;
+  /**
+   * Move `from` → `to` with extra fields; true if this caller made the change.
+   * `guard`: only while the row still has the schedule / pause code the caller saw (a sweep
+   * firing a due schedule loses to an editor who moved it meanwhile; the quota recheck does
+   * not resume a campaign an editor paused since).
+   */
+  async transition(
+    id: number,
+    from: readonly CampaignStatus[],
+    to: CampaignStatus,
+    patch: CampaignPatch = {},
+    now = Date.now(),
+    guard: Guard = {},
+  ): Promise<boolean> {
+    return this.update(id, from, { ...patch, status: to }, now, guard);
   }
 
   /** Update fields only while the campaign is in one of `inStatus` (no state change). */
-  async patch(id: number, inStatus: readonly CampaignStatus[], patch: CampaignPatch, now = Date.now()): Promise<boolean> {
-    const result = await this.db
+  async patch(id: number, inStatus: readonly CampaignStatus[], patch: CampaignPatch, now = Date.now(), guard: Guard = {}): Promise<boolean> {
+    return this.update(id, inStatus, patch, now, guard);
+  }
+
+  private async update(
+    id: number,
+    inStatus: readonly CampaignStatus[],
+    set: CampaignPatch & { status?: CampaignStatus },
+    now: number,
+    guard: Guard,
+  ): Promise<boolean> {
+    let query = this.db
       .updateTable('campaigns')
-      .set({ ...patch, updated_at: now })
+      .set({ ...set, updated_at: now })
       .where('id', '=', id)
-      .where('status', 'in', inStatus)
-      .executeTakeFirst();
+      .where('status', 'in', inStatus);
+    if (guard.scheduledAt !== undefined) query = query.where('scheduled_at', '=', guard.scheduledAt);
+    if (guard.pausedReason !== undefined) query = query.where('paused_reason', '=', guard.pausedReason);
+    const result = await query.executeTakeFirst();
     return Number(result.numUpdatedRows) === 1;
   }
 
   /**
    * Advance the fan-out cursor from `expected` (compare-and-set): a second fan-out chain
    * for the same campaign (after a lost Redis or a racing resume) loses and stops.
+   * Not an orchestrator transition: it changes no status and decides nothing about the
+   * lifecycle; the cursor belongs to the fan-out alone (see workers/fanout-processor.ts).
    */
   async advanceFanout(id: number, expected: number, next: number, done: boolean, now = Date.now()): Promise<boolean> {
     const result = await this.db

@@ -17,6 +17,7 @@ import { FastifyAdapter } from '@bull-board/fastify';
 import type { Queue } from 'bullmq';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { NewsletterError } from '../../errors.js';
+import { isLive } from '../../campaigns/state-machine.js';
 import type { CampaignsPort, SubscribersPort } from '../api/ports.js';
 import { roleAllows, type TokenVerifier } from '../auth.js';
 import type { DashboardQueries } from './dashboard-queries.js';
@@ -27,6 +28,7 @@ import {
   campaignListPage,
   campaignPage,
   campaignRowsHtml,
+  DASHBOARD_ACTIONS,
   loginPage,
   progressOf,
   subscribersPage,
@@ -59,7 +61,6 @@ declare module 'fastify' {
 export const SESSION_COOKIE = 'nl_session';
 const LOGIN_CSRF_COOKIE = 'nl_login_csrf';
 const PUBLIC_PATHS = ['/admin/login', '/admin/assets/'];
-const ACTIONS = ['pause', 'resume', 'cancel'] as const;
 const FLASH: Record<string, string> = {
   pause: 'Campaign paused.',
   resume: 'Campaign resumed.',
@@ -74,7 +75,6 @@ const ASSETS: Record<string, { type: string; body: string }> = {
 
 const CSP = "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
 
-const isLive = (status: string) => status === 'sending' || status === 'paused' || status === 'scheduled';
 /** Poll every second while something moves, every 5 s otherwise. */
 const pollInterval = (live: boolean) => (live ? 1000 : 5000);
 
@@ -259,7 +259,7 @@ export async function adminPlugin(app: FastifyInstance, deps: AdminDeps): Promis
     });
   });
 
-  for (const action of ACTIONS) {
+  for (const action of DASHBOARD_ACTIONS) {
     app.post(`/admin/campaigns/:id/${action}`, async (request, reply) => {
       const id = campaignId(request);
       const json = (request.headers.accept ?? '').includes('application/json') && !(request.headers.accept ?? '').includes('text/html');

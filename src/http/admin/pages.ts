@@ -5,6 +5,7 @@
  * swaps in the counters and the fragments rendered by the same functions below.
  */
 import type { CampaignStatsView, CampaignView, SubscriberView } from '../api/ports.js';
+import { allowedActions, type CampaignAction } from '../../campaigns/state-machine.js';
 import type { Principal } from '../auth.js';
 import { renderChartSvg, type SeriesPoint } from './chart-svg.js';
 import type { LinkClicks, ProblemEvent } from './dashboard-queries.js';
@@ -146,19 +147,19 @@ export function campaignFragments(data: CampaignPageData): Record<string, string
   };
 }
 
-function actionButton(c: CampaignView, action: 'pause' | 'resume' | 'cancel', csrf: string, visible: boolean): SafeHtml {
+function actionButton(c: CampaignView, action: DashboardAction, csrf: string, visible: boolean): SafeHtml {
   const confirm = action === 'cancel' ? 'Cancel this campaign for good?' : '';
   return html`<form method="post" action="/admin/campaigns/${c.id}/${action}" class="inline" data-action="${action}" ${visible ? '' : html`hidden`}>
 <input type="hidden" name="_csrf" value="${csrf}"><button type="submit" name="action" value="${action}" data-confirm="${confirm}">${action[0]!.toUpperCase() + action.slice(1)}</button></form>`;
 }
 
-/** Which actions make sense in each status (the orchestrator enforces it again). */
-export function actionsFor(status: CampaignView['status']): { pause: boolean; resume: boolean; cancel: boolean } {
-  return {
-    pause: status === 'sending',
-    resume: status === 'paused',
-    cancel: status === 'draft' || status === 'scheduled' || status === 'sending' || status === 'paused',
-  };
+/** The dashboard's buttons, each shown when the state machine allows it (the orchestrator enforces it again). */
+export const DASHBOARD_ACTIONS = ['pause', 'resume', 'cancel'] as const satisfies readonly CampaignAction[];
+export type DashboardAction = (typeof DASHBOARD_ACTIONS)[number];
+
+export function actionsFor(status: CampaignView['status']): Record<DashboardAction, boolean> {
+  const allowed = allowedActions(status);
+  return { pause: allowed.includes('pause'), resume: allowed.includes('resume'), cancel: allowed.includes('cancel') };
 }
 
 export function campaignPage(data: CampaignPageData, session: { principal: Principal; csrf: string }, flash?: string): string {
@@ -174,7 +175,7 @@ ${flash ? html`<p class="flash" role="status">${flash}</p>` : ''}
 ${c.paused_reason ? html` · <span class="paused-reason">${c.paused_reason}</span>` : ''}
 · <span data-field="rate_per_s">${stats.rate_per_s}</span> msg/s</p>
 ${progressBar(stats)}
-<div class="actions">${actionButton(c, 'pause', session.csrf, can.pause)}${actionButton(c, 'resume', session.csrf, can.resume)}${actionButton(c, 'cancel', session.csrf, can.cancel)}</div>
+<div class="actions">${DASHBOARD_ACTIONS.map((action) => actionButton(c, action, session.csrf, can[action]))}</div>
 <section class="counters">${COUNTERS.map((k) => html`<div class="counter"><span class="label">${k}</span><span class="value" data-stat="${k}">${stats[k]}</span></div>`)}</section>
 <p class="times">Started <span data-field="started_at">${stats.started_at ?? '—'}</span> · finished <span data-field="finished_at">${stats.finished_at ?? '—'}</span></p>
 <section class="rates" data-fragment="rates">${new SafeHtml(f.rates!)}</section>

@@ -82,8 +82,7 @@ export function createCampaignsService(deps: CampaignsServiceDeps): CampaignsPor
 
   return {
     async list({ limit, offset }) {
-      const rows = await deps.store.db.selectFrom('campaigns').selectAll().orderBy('id', 'desc').limit(limit).offset(offset).execute();
-      return Promise.all(rows.map(view));
+      return Promise.all((await deps.campaigns.list(limit, offset)).map(view));
     },
 
     get: async (id) => view(await load(id)),
@@ -118,27 +117,20 @@ export function createCampaignsService(deps: CampaignsServiceDeps): CampaignsPor
     },
 
     async send(id, at) {
-      const c = await load(id);
+      // A time more than a second ahead schedules (or moves the schedule); otherwise start now.
       if (at && at.getTime() > now() + 1000) {
-        if (c.status !== 'draft' && c.status !== 'scheduled') throw new StateError(`campaign ${id} is ${c.status}; it cannot be scheduled`);
-        // draft → scheduled (or move a pending schedule) as one conditional update; the
-        // worker's sweep fires it when due.
-        const result = await deps.store.db
-          .updateTable('campaigns')
-          .set({ status: 'scheduled', scheduled_at: at.getTime(), paused_reason: null, paused_note: null, updated_at: now() })
-          .where('id', '=', id)
-          .where('status', 'in', ['draft', 'scheduled'])
-          .executeTakeFirst();
-        if (Number(result.numUpdatedRows) !== 1) throw new StateError(`campaign ${id} changed state meanwhile; not scheduled`);
-        return view(await load(id));
+        if (!(await deps.orchestrator.schedule(id, at))) throw new StateError(`campaign ${id} changed state meanwhile; not scheduled`);
+      } else if (!(await deps.orchestrator.start(id))) {
+        throw new StateError(`campaign ${id} changed state meanwhile; not started`);
       }
-      if (!(await deps.orchestrator.start(id))) throw new StateError(`campaign ${id} changed state meanwhile; not started`);
       return view(await load(id));
     },
 
     async pause(id) {
-      const c = await load(id);
-      if (!(await deps.orchestrator.pause(id, { code: 'editor' }))) throw new StateError(`campaign ${id} is ${c.status}; only a sending campaign can pause`);
+      if (!(await deps.orchestrator.pause(id, { code: 'editor' }))) {
+        const c = await load(id);
+        throw new StateError(`campaign ${id} is ${c.status}; only a sending campaign can pause`);
+      }
       return view(await load(id));
     },
 

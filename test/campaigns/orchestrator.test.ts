@@ -1,0 +1,300 @@
+/**
+ * The campaign orchestrator over a real store (both backends) and real BullMQ queues on
+ * Redis (unique prefix, no worker): every status change, the pause codes, the reconciler's
+ * quota recheck, and that a second caller racing the first loses.
+ */
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { Redis } from 'ioredis';
+import { CampaignOrchestrator } from '../../src/campaigns/campaign-orchestrator.js';
+import type { MailTransport, SendQuota } from '../../src/campaigns/ports.js';
+import { storeAudience } from '../../src/campaigns/send-context.js';
+import { StateError } from '../../src/errors.js';
+import { createSendQueues, fanoutJobId, type SendQueues } from '../../src/queue/send-queues.js';
+import { CampaignsRepository } from '../../src/store/campaigns-repository.js';
+import { DeliveryLedger } from '../../src/store/delivery-ledger.js';
+import type { CampaignStatus } from '../../src/store/schema.js';
+import { createReconciler } from '../../workers/reconciler.js';
+import { createFanoutProcessor } from '../../workers/fanout-processor.js';
+import type { Job } from 'bullmq';
+import type { FanoutJobData } from '../../src/queue/send-queues.js';
+import { BACKENDS, createTestStore, type TestStore } from '../support/store.js';
+import { deletePrefix, TEST_REDIS_URL, uniquePrefix } from '../support/redis.js';
+import { seedAudience } from '../send/support.js';
+
+const HOUR = 3_600_000;
+
+describe.each(BACKENDS)('campaign orchestrator on %s', (dialect) => {
+  let store: TestStore;
+  let redis: Redis;
+  let queues: SendQueues;
+  let prefix: string;
+  let campaigns: CampaignsRepository;
+  let listId: number;
+  let clock: number;
+
+  function orchestrator(repo: CampaignsRepository = campaigns): CampaignOrchestrator {
+    return new CampaignOrchestrator({
+      campaigns: repo,
+      ledger: new DeliveryLedger(store.db),
+      audience: storeAudience(store.db),
+      queues,
+      now: () => clock,
+    });
+  }
+
+  async function draft(): Promise<number> {
+    const c = await orchestrator().create({
+      listId, subject: 'Week 1', issueTitle: 'Week 1', issueSlug: 'week-1', issueDate: null, sourcePath: null,
+      sourceMarkdown: '# Week 1', compiledJson: '{}', scheduledAt: null, status: 'draft',
+    });
+    return c.id;
+  }
+
+  async function sending(): Promise<number> {
+    const id = await draft();
+    expect(await orchestrator().start(id)).toBe(true);
+    return id;
+  }
+
+  /** A repository whose `get` answers only once `callers` have read: all of them act on the same view. */
+  function readTogether(callers: number): CampaignsRepository {
+    const repo = new CampaignsRepository(store.db);
+    const get = repo.get.bind(repo);
+    let reads = 0;
+    let release!: () => void;
+    const allRead = new Promise<void>((resolve) => (release = resolve));
+    repo.get = async (id) => {
+      const c = await get(id);
+      if (++reads === callers) release();
+      await allRead;
+      return c;
+    };
+    return repo;
+  }
+
+  async function row(id: number) {
+    const c = await campaigns.get(id);
+    if (!c) throw new Error(`campaign ${id} vanished`);
+    return c;
+  }
+
+  beforeEach(async () => {
+    store = await createTestStore(dialect);
+    redis = new Redis(TEST_REDIS_URL, { maxRetriesPerRequest: null });
+    prefix = uniquePrefix('orchestrator');
+    queues = createSendQueues(redis, prefix);
+    campaigns = new CampaignsRepository(store.db);
+    listId = await seedAudience(store.db, 5);
+    clock = Date.now();
+  });
+
+  afterEach(async () => {
+    await queues.close();
+    redis.disconnect();
+    await deletePrefix(prefix);
+    await store.drop();
+  });
+
+  describe('schedule', () => {
+    it('moves a draft to scheduled with the time, then moves the pending schedule', async () => {
+      const o = orchestrator();
+      const id = await draft();
+      const first = clock + HOUR;
+      expect(await o.schedule(id, new Date(first))).toBe(true);
+      expect(await row(id)).toMatchObject({ status: 'scheduled', scheduled_at: first });
+
+      // The sweep marks it missed once its time is long past; rescheduling clears the mark.
+      clock = first + 2 * HOUR;
+      expect(await o.fireDueSchedules(60_000)).toEqual({ fired: [], missed: [id] });
+      expect((await o.stats(id)).pause_code).toBe('schedule-missed');
+
+      const second = clock + HOUR;
+      expect(await o.schedule(id, second)).toBe(true);
+      expect(await row(id)).toMatchObject({ status: 'scheduled', scheduled_at: second, paused_reason: null });
+      // Not due yet: the sweep leaves it alone; once due (within the grace) it fires.
+      expect(await o.fireDueSchedules(60_000)).toEqual({ fired: [], missed: [] });
+      clock = second + 1000;
+      expect(await o.fireDueSchedules(60_000)).toEqual({ fired: [id], missed: [] });
+      expect((await row(id)).status).toBe('sending');
+    });
+
+    it('refuses a sending campaign and leaves it as it was', async () => {
+      const id = await sending();
+      const before = await row(id);
+      await expect(orchestrator().schedule(id, clock + HOUR)).rejects.toThrow(StateError);
+      await expect(orchestrator().schedule(id, clock + HOUR)).rejects.toThrow(`campaign ${id} is sending; it cannot be scheduled`);
+      expect(await row(id)).toMatchObject({ status: 'sending', scheduled_at: before.scheduled_at });
+    });
+
+    it('a sweep that saw a due schedule loses to an editor who moved it meanwhile', async () => {
+      const id = await draft();
+      const due = clock - 1000;
+      expect(await orchestrator().schedule(id, due)).toBe(true);
+      const later = clock + HOUR;
+      // The sweep reads the due campaign; the editor moves the schedule before the sweep acts.
+      const racing = new CampaignsRepository(store.db);
+      const byStatus = racing.byStatus.bind(racing);
+      racing.byStatus = async (statuses) => {
+        const seen = await byStatus(statuses);
+        if (statuses.includes('scheduled')) expect(await orchestrator().schedule(id, later)).toBe(true);
+        return seen;
+      };
+      expect(await orchestrator(racing).fireDueSchedules(60_000)).toEqual({ fired: [], missed: [] });
+      expect(await row(id)).toMatchObject({ status: 'scheduled', scheduled_at: later });
+      expect(await queues.fanout.getJob(fanoutJobId(id))).toBeUndefined();
+    });
+  });
+
+  describe('pause', () => {
+    it('an editor pause is stored as the code and shown as derived text; resume clears it', async () => {
+      const o = orchestrator();
+      const id = await sending();
+      expect(await o.pause(id, { code: 'editor' })).toBe(true);
+      expect(await row(id)).toMatchObject({ status: 'paused', paused_reason: 'editor', paused_note: null });
+      expect(await o.stats(id)).toMatchObject({ status: 'paused', pause_code: 'editor', paused_reason: 'paused by an editor' });
+      // Already paused: a second pause changes nothing, whatever its reason.
+      expect(await o.pause(id, { code: 'quota', note: 'later' })).toBe(false);
+      expect((await row(id)).paused_reason).toBe('editor');
+      expect(await o.resume(id)).toBe(true);
+      expect(await row(id)).toMatchObject({ status: 'sending', paused_reason: null });
+    });
+
+    it('refuses to pause a campaign that is not sending', async () => {
+      const id = await draft();
+      expect(await orchestrator().pause(id, { code: 'editor' })).toBe(false);
+      expect((await row(id)).status).toBe('draft');
+    });
+
+    it('an account pause pauses every sending campaign and nothing else', async () => {
+      const o = orchestrator();
+      const a = await sending();
+      const b = await sending();
+      const editorPaused = await sending();
+      await o.pause(editorPaused, { code: 'editor' });
+      const untouched = await draft();
+      const paused = await o.pauseAll({ code: 'account-paused', note: 'SES review' });
+      expect([...paused].sort((x, y) => x - y)).toEqual([a, b]);
+      for (const id of [a, b]) {
+        expect(await o.stats(id)).toMatchObject({ status: 'paused', pause_code: 'account-paused', paused_reason: 'SES paused sending for the account: SES review' });
+      }
+      expect((await row(editorPaused)).paused_reason).toBe('editor');
+      expect((await row(untouched)).status).toBe('draft');
+    });
+  });
+
+  describe('quota pause and the reconciler', () => {
+    function reconcilerWith(quota: () => SendQuota | null, repo = campaigns, o = orchestrator()) {
+      const transport: MailTransport = {
+        sendRaw: () => Promise.reject(new Error('no sends in this test')),
+        getSendQuota: async () => quota(),
+        classify: () => ({ kind: 'permanent', maybeSent: false }),
+      };
+      return createReconciler(
+        { campaigns: repo, ledger: new DeliveryLedger(store.db), orchestrator: o, queues, transport, redis, prefix, workerId: 'w1' },
+        { uncertainGraceMs: HOUR, scheduleGraceMs: HOUR, quotaRecheckMs: 0 },
+      );
+    }
+
+    it('resumes only campaigns paused for the quota, once the quota has room', async () => {
+      const o = orchestrator();
+      const quotaPaused = await sending();
+      const editorPaused = await sending();
+      const breakerPaused = await sending();
+      expect(await o.pause(quotaPaused, { code: 'quota', note: 'Daily message quota exceeded' })).toBe(true);
+      await o.pause(editorPaused, { code: 'editor' });
+      await o.pause(breakerPaused, { code: 'breaker', note: 'bounce rate 9%' });
+      expect(await o.stats(quotaPaused)).toMatchObject({ pause_code: 'quota', paused_reason: expect.stringContaining('Daily message quota exceeded') });
+
+      let quota: SendQuota = { max24HourSend: 100, maxSendRate: 10, sentLast24Hours: 100 };
+      const sweeper = reconcilerWith(() => quota);
+      await sweeper.sweep(clock);
+      expect((await row(quotaPaused)).status).toBe('paused');
+
+      quota = { ...quota, sentLast24Hours: 40 };
+      await sweeper.sweep(clock + 1);
+      expect(await row(quotaPaused)).toMatchObject({ status: 'sending', paused_reason: null, paused_note: null });
+      expect(await row(editorPaused)).toMatchObject({ status: 'paused', paused_reason: 'editor' });
+      expect(await row(breakerPaused)).toMatchObject({ status: 'paused', paused_reason: 'breaker' });
+    });
+
+    it('does not resume a campaign an editor re-paused while the quota was being read', async () => {
+      const o = orchestrator();
+      const id = await sending();
+      await o.pause(id, { code: 'quota' });
+      // Right after the sweep has read the quota-paused campaigns, the editor resumes and
+      // pauses again: the sweep's resume must not undo the editor's pause.
+      const racing = new CampaignsRepository(store.db);
+      const byStatus = racing.byStatus.bind(racing);
+      let raced = false;
+      racing.byStatus = async (statuses) => {
+        const seen = await byStatus(statuses);
+        if (statuses.includes('paused') && !raced) {
+          raced = true;
+          expect(await o.resume(id)).toBe(true);
+          expect(await o.pause(id, { code: 'editor' })).toBe(true);
+        }
+        return seen;
+      };
+      const sweeper = reconcilerWith(() => ({ max24HourSend: 100, maxSendRate: 10, sentLast24Hours: 0 }), racing);
+      await sweeper.sweep(clock);
+      expect(raced).toBe(true);
+      expect(await row(id)).toMatchObject({ status: 'paused', paused_reason: 'editor' });
+    });
+  });
+
+  describe('racing callers', () => {
+    it('of two concurrent pauses exactly one wins', async () => {
+      const id = await sending();
+      const results = await Promise.all([orchestrator().pause(id, { code: 'editor' }), orchestrator().pause(id, { code: 'quota' })]);
+      expect(results.filter(Boolean)).toHaveLength(1);
+      expect((await row(id)).paused_reason).toBe(results[0] ? 'editor' : 'quota');
+    });
+
+    it('of a schedule and a start that both saw the draft, exactly one takes effect', async () => {
+      const id = await draft();
+      const at = clock + HOUR;
+      const shared = readTogether(2);
+      const [scheduled, started] = await Promise.all([orchestrator(shared).schedule(id, at), orchestrator(shared).start(id)]);
+      expect([scheduled, started].filter(Boolean)).toHaveLength(1);
+      const expected: CampaignStatus = scheduled ? 'scheduled' : 'sending';
+      expect((await row(id)).status).toBe(expected);
+      expect((await queues.fanout.getJob(fanoutJobId(id))) !== undefined).toBe(started);
+    });
+
+    it('of two resumes of the same pause exactly one wins', async () => {
+      const id = await sending();
+      await orchestrator().pause(id, { code: 'editor' });
+      const shared = readTogether(2);
+      const results = await Promise.all([orchestrator(shared).resume(id), orchestrator(shared).resume(id)]);
+      expect(results.filter(Boolean)).toHaveLength(1);
+      expect((await row(id)).status).toBe('sending');
+    });
+
+    it('a cancel that wins while the fan-out writes a page leaves no row of it queued', async () => {
+      const id = await sending();
+      const ledger = new DeliveryLedger(store.db);
+      const racingLedger = Object.create(ledger) as DeliveryLedger;
+      // The fan-out has read the campaign as sending; the editor cancels before its page lands.
+      racingLedger.insertQueued = async (campaignId, recipients, now) => {
+        expect((await orchestrator().cancel(id)).cancelled).toBe(true);
+        return ledger.insertQueued(campaignId, recipients, now);
+      };
+      const fanout = createFanoutProcessor({ campaigns, ledger: racingLedger, audience: storeAudience(store.db), queues });
+      const job = { data: { campaignId: id }, updateData: async () => undefined } as unknown as Job<FanoutJobData>;
+      expect(await fanout(job)).toBe('not-sending');
+      const counts = await ledger.counts(id, 0);
+      expect(counts.byStatus.cancelled).toBe(5);
+      expect(counts.byStatus.queued ?? 0).toBe(0);
+      expect(await queues.send.getJobCounts('wait')).toEqual({ wait: 0 });
+    });
+
+    it('a second cancel is refused, and finishing a cancelled campaign does nothing', async () => {
+      const o = orchestrator();
+      const id = await sending();
+      expect((await o.cancel(id)).cancelled).toBe(true);
+      await expect(o.cancel(id)).rejects.toThrow(`campaign ${id} is cancelled; it cannot be cancelled`);
+      expect(await o.checkCompletion(id)).toBe(false);
+      expect((await row(id)).status).toBe('cancelled');
+    });
+  });
+});
