@@ -111,6 +111,7 @@ export async function openAppContext(config: Config, options: OpenAppContextOpti
       campaigns,
       subscribers,
       verifyToken,
+      campaignPauser: send.orchestrator,
       queues: [send.queues.fanout, send.queues.send, ...(signupPages ? [signupPages.queue] : [])],
       ...(signupPages ? { signup: signupPages.signup } : {}),
       metrics,

@@ -1,11 +1,12 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.js';
 import { parseSesNotification } from '../../src/events/ses-notification.js';
-import { EventsRepository } from '../../src/store/events-repository.js';
+import { eventRules } from '../../src/events/event-effects.js';
+import { EventWriter } from '../../src/store/event-writer.js';
 import { BACKENDS, createTestStore, type TestStore } from '../support/store.js';
 import { delivery, seedCampaign, seedDeliveries, seedDelivery, seedList, seedSubscriber } from './seed.js';
 
-describe.each(BACKENDS)('EventsRepository group commit (%s)', (dialect) => {
+describe.each(BACKENDS)('EventWriter group commit (%s)', (dialect) => {
   let store: TestStore;
   afterEach(async () => {
     await store?.drop();
@@ -15,9 +16,9 @@ describe.each(BACKENDS)('EventsRepository group commit (%s)', (dialect) => {
 
   it('applies concurrent copies of one SNS message exactly once', async () => {
     store = await createTestStore(dialect);
-    const repo = new EventsRepository(store.db, loadConfig({}));
+    const repo = new EventWriter(store.db, eventRules(loadConfig({})));
     const message = deliveryMessage('ses-1');
-    const results = await Promise.all(Array.from({ length: 20 }, () => repo.applyNotification({ snsMessageId: 'sns-1', message, events: parseSesNotification(message) })));
+    const results = await Promise.all(Array.from({ length: 20 }, () => repo.write({ snsMessageId: 'sns-1', message, events: parseSesNotification(message) })));
     expect(results.filter((r) => r.applied)).toHaveLength(1);
     expect(await store.db.selectFrom('events').selectAll().execute()).toHaveLength(1);
   });
@@ -28,13 +29,13 @@ describe.each(BACKENDS)('EventsRepository group commit (%s)', (dialect) => {
     const list = await seedList(db, 'default');
     const c = await seedCampaign(db, list);
     const ids = await seedDeliveries(db, c, 5, { emailPrefix: 'g', sesPrefix: 'ses-g' });
-    const repo = new EventsRepository(db, loadConfig({}));
+    const repo = new EventWriter(db, eventRules(loadConfig({})));
     const calls = ids.map((_, i) => {
       const message = deliveryMessage(`ses-g${i}`);
       const events = parseSesNotification(message);
       // occurred_at is NOT NULL: a NaN timestamp makes this one insert fail on both dialects.
       if (i === 2) events[0]!.occurredAt = Number.NaN;
-      return repo.applyNotification({ snsMessageId: `sns-g${i}`, message, events });
+      return repo.write({ snsMessageId: `sns-g${i}`, message, events });
     });
     const settled = await Promise.allSettled(calls);
     expect(settled.map((s) => s.status)).toEqual(['fulfilled', 'fulfilled', 'rejected', 'fulfilled', 'fulfilled']);
@@ -55,10 +56,10 @@ describe.each(BACKENDS)('EventsRepository group commit (%s)', (dialect) => {
     await seedDelivery(db, { campaignId: c, subscriberId: a, email: 'a@example.com', sesMessageId: null });
     await seedDelivery(db, { campaignId: c, subscriberId: b, email: 'b@example.com', sesMessageId: 'ses-b' });
     await seedDelivery(db, { campaignId: c, subscriberId: d, email: 'd@example.com', sesMessageId: 'ses-d', status: 'complained' });
-    const repo = new EventsRepository(db, loadConfig({}));
+    const repo = new EventWriter(db, eventRules(loadConfig({})));
     const apply = (snsMessageId: string, body: object) => {
       const message = JSON.stringify(body);
-      return repo.applyNotification({ snsMessageId, message, events: parseSesNotification(message, 1000) }, 2000);
+      return repo.write({ snsMessageId, message, events: parseSesNotification(message, 1000) }, 2000);
     };
     const tags = (s: number) => ({ campaign: [String(c)], subscriber: [String(s)] });
     // Unknown SES id, found by tags: delivered, and the row learns the id.
@@ -83,10 +84,10 @@ describe.each(BACKENDS)('EventsRepository group commit (%s)', (dialect) => {
     const b = await seedSubscriber(db, 'b@example.com', [list]);
     await seedDelivery(db, { campaignId: c, subscriberId: a, email: 'a@example.com', sesMessageId: null });
     await seedDelivery(db, { campaignId: c, subscriberId: b, email: 'b@example.com', sesMessageId: 'ses-b' });
-    const repo = new EventsRepository(db, loadConfig({}));
+    const repo = new EventWriter(db, eventRules(loadConfig({})));
     const apply = (snsMessageId: string, body: object) => {
       const message = JSON.stringify(body);
-      return repo.applyNotification({ snsMessageId, message, events: parseSesNotification(message, 1000) }, 2000);
+      return repo.write({ snsMessageId, message, events: parseSesNotification(message, 1000) }, 2000);
     };
     // Issued together: they share one transaction (group commit).
     const results = await Promise.all([
@@ -112,10 +113,10 @@ describe.each(BACKENDS)('EventsRepository group commit (%s)', (dialect) => {
     const c = await seedCampaign(db, list);
     const subs = await seedDeliveries(db, c, 6, { emailPrefix: 'd', sesPrefix: 'ses-d' });
     await db.updateTable('deliveries').set({ status: 'complained' }).where('subscriber_id', '=', subs[5]!).execute();
-    const repo = new EventsRepository(db, loadConfig({}));
+    const repo = new EventWriter(db, eventRules(loadConfig({})));
     const apply = (i: number, now: number) => {
       const message = JSON.stringify({ eventType: 'Delivery', mail: { messageId: `ses-d${i}`, destination: [`d${i}@example.com`] }, delivery: { timestamp: new Date(1_000_000 + i).toISOString() } });
-      return repo.applyNotification({ snsMessageId: `sns-d${i}`, message, events: parseSesNotification(message, 0) }, now);
+      return repo.write({ snsMessageId: `sns-d${i}`, message, events: parseSesNotification(message, 0) }, now);
     };
     expect((await apply(0, 5000)).applied).toBe(true);
     // One batch: a replay of an earlier batch (0), four new ones, a copy of one of them, and a
