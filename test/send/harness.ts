@@ -98,8 +98,8 @@ export async function createHarness(opts: HarnessOptions): Promise<Harness> {
   const prefix = uniquePrefix('send');
   const redisUrl = opts.redisUrl ?? TEST_REDIS_URL;
   // Set once the send context is open (it needs the simulator's URL); no event arrives before a send.
-  let events: EventApplier | undefined;
-  const receiver = opts.sendEvents ? await startSendEventReceiver((input) => events!.apply(input)) : undefined;
+  const late: { events?: EventApplier } = {};
+  const receiver = opts.sendEvents ? await startSendEventReceiver((input) => late.events!.apply(input)) : undefined;
   const sim = await startSesSimulator({
     maxSendRate: 100_000,
     max24HourSend: 10_000_000,
@@ -127,7 +127,7 @@ export async function createHarness(opts: HarnessOptions): Promise<Harness> {
   };
   const config = loadConfig(env);
   const ctx = await openSendContext(config, { store });
-  events = createEventApplier(store, config, ctx.orchestrator);
+  late.events = createEventApplier(store, config, ctx.orchestrator);
   const runtimes: WorkerRuntime[] = [];
   const children: ChildProcess[] = [];
 
