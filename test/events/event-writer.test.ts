@@ -14,6 +14,28 @@ describe.each(BACKENDS)('EventWriter group commit (%s)', (dialect) => {
 
   const deliveryMessage = (sesId: string) => JSON.stringify({ eventType: 'Delivery', mail: { messageId: sesId, destination: ['a@example.com'] }, delivery: {} });
 
+  /** A fresh store with campaign c and two ledger rows: a (no SES id yet) and b ('ses-b'). */
+  async function seedRowsAB() {
+    store = await createTestStore(dialect);
+    const db = store.db;
+    const list = await seedList(db, 'default');
+    const c = await seedCampaign(db, list);
+    const a = await seedSubscriber(db, 'a@example.com', [list]);
+    const b = await seedSubscriber(db, 'b@example.com', [list]);
+    await seedDelivery(db, { campaignId: c, subscriberId: a, email: 'a@example.com', sesMessageId: null });
+    await seedDelivery(db, { campaignId: c, subscriberId: b, email: 'b@example.com', sesMessageId: 'ses-b' });
+    return { db, list, c, a, b };
+  }
+
+  /** Writes an SES message body (events parsed at 1000) at now = 2000. */
+  function writeAt2000(db: TestStore['db']) {
+    const writer = new EventWriter(db, eventRules(loadConfig({})));
+    return (snsMessageId: string, body: object) => {
+      const message = JSON.stringify(body);
+      return writer.write({ snsMessageId, message, events: parseSesNotification(message, 1000) }, 2000);
+    };
+  }
+
   it('applies concurrent copies of one SNS message exactly once', async () => {
     store = await createTestStore(dialect);
     const repo = new EventWriter(store.db, eventRules(loadConfig({})));
@@ -46,21 +68,10 @@ describe.each(BACKENDS)('EventWriter group commit (%s)', (dialect) => {
   });
 
   it('finds rows by tags (learning their SES id), moves them forward only, and records rejects as failed', async () => {
-    store = await createTestStore(dialect);
-    const db = store.db;
-    const list = await seedList(db, 'default');
-    const c = await seedCampaign(db, list);
-    const a = await seedSubscriber(db, 'a@example.com', [list]);
-    const b = await seedSubscriber(db, 'b@example.com', [list]);
+    const { db, list, c, a, b } = await seedRowsAB();
     const d = await seedSubscriber(db, 'd@example.com', [list]);
-    await seedDelivery(db, { campaignId: c, subscriberId: a, email: 'a@example.com', sesMessageId: null });
-    await seedDelivery(db, { campaignId: c, subscriberId: b, email: 'b@example.com', sesMessageId: 'ses-b' });
     await seedDelivery(db, { campaignId: c, subscriberId: d, email: 'd@example.com', sesMessageId: 'ses-d', status: 'complained' });
-    const repo = new EventWriter(db, eventRules(loadConfig({})));
-    const apply = (snsMessageId: string, body: object) => {
-      const message = JSON.stringify(body);
-      return repo.write({ snsMessageId, message, events: parseSesNotification(message, 1000) }, 2000);
-    };
+    const apply = writeAt2000(db);
     const tags = (s: number) => ({ campaign: [String(c)], subscriber: [String(s)] });
     // Unknown SES id, found by tags: delivered, and the row learns the id.
     await apply('n1', { eventType: 'Delivery', mail: { messageId: 'ses-a', destination: ['a@example.com'], tags: tags(a) }, delivery: { timestamp: '2026-01-01T00:00:00.000Z' } });
@@ -76,19 +87,8 @@ describe.each(BACKENDS)('EventWriter group commit (%s)', (dialect) => {
   });
 
   it('in one batch, a later event finds a row by the SES id an earlier event of the batch taught it', async () => {
-    store = await createTestStore(dialect);
-    const db = store.db;
-    const list = await seedList(db, 'default');
-    const c = await seedCampaign(db, list);
-    const a = await seedSubscriber(db, 'a@example.com', [list]);
-    const b = await seedSubscriber(db, 'b@example.com', [list]);
-    await seedDelivery(db, { campaignId: c, subscriberId: a, email: 'a@example.com', sesMessageId: null });
-    await seedDelivery(db, { campaignId: c, subscriberId: b, email: 'b@example.com', sesMessageId: 'ses-b' });
-    const repo = new EventWriter(db, eventRules(loadConfig({})));
-    const apply = (snsMessageId: string, body: object) => {
-      const message = JSON.stringify(body);
-      return repo.write({ snsMessageId, message, events: parseSesNotification(message, 1000) }, 2000);
-    };
+    const { db, c, a, b } = await seedRowsAB();
+    const apply = writeAt2000(db);
     // Issued together: they share one transaction (group commit).
     const results = await Promise.all([
       apply('m1', { eventType: 'Delivery', mail: { messageId: 'ses-b', destination: ['b@example.com'] }, delivery: {} }),
@@ -130,5 +130,22 @@ describe.each(BACKENDS)('EventWriter group commit (%s)', (dialect) => {
     }
     const events = await db.selectFrom('events').select(['sns_message_id', 'type', 'campaign_id', 'subscriber_id', 'created_at']).orderBy('sns_message_id').execute();
     expect(events).toEqual([0, 1, 2, 3, 4, 5].map((i) => ({ sns_message_id: `sns-d${i}`, type: 'delivery', campaign_id: c, subscriber_id: subs[i], created_at: [5000, 6001, 6002, 6003, 6005, 6006][i] })));
+  });
+
+  it('reports a tripped breaker and leaves the campaign to the orchestrator (the store does not pause it); a replay reports nothing', async () => {
+    store = await createTestStore(dialect);
+    const db = store.db;
+    const c = await seedCampaign(db, await seedList(db, 'default'), 'sending');
+    await seedDeliveries(db, c, 10, { emailPrefix: 'k', sesPrefix: 'ses-k', status: 'delivered' });
+    const writer = new EventWriter(db, eventRules(loadConfig({ COMPLAINT_RATE_LIMIT: '0.1', BREAKER_MIN_DELIVERIES: '10' })));
+    const complaint = (i: number) => {
+      const message = JSON.stringify({ notificationType: 'Complaint', complaint: { complainedRecipients: [{ emailAddress: `k${i}@example.com` }] }, mail: { messageId: `ses-k${i}`, destination: [`k${i}@example.com`] } });
+      return writer.write({ snsMessageId: `sns-k${i}`, message, events: parseSesNotification(message, 1000) }, 2000);
+    };
+    const tripped = await complaint(0);
+    expect(tripped).toMatchObject({ applied: true, stored: 1, tripped: [{ campaignId: c, reason: expect.stringMatching(/^complaint rate 10\.00% \(1\/10\)/) }] });
+    expect((await db.selectFrom('campaigns').select('status').where('id', '=', c).executeTakeFirstOrThrow()).status).toBe('sending');
+    expect((await delivery(db, c, (await db.selectFrom('deliveries').select('subscriber_id').where('ses_message_id', '=', 'ses-k0').executeTakeFirstOrThrow()).subscriber_id)).status).toBe('complained');
+    expect(await complaint(0)).toEqual({ applied: false, stored: 0, tripped: [] });
   });
 });
