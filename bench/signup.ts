@@ -11,6 +11,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pino } from 'pino';
 import { buildApp } from '../src/http/app.js';
+import { campaignPauser } from '../test/support/campaign-pauser.js';
 import { createRedisConnection } from '../src/queue/connection.js';
 import { openSignupPages } from '../src/signup/signup-pages.js';
 import { TEST_REDIS_URL } from '../test/support/redis.js';
@@ -26,7 +27,7 @@ const pct = (xs: number[], p: number) => [...xs].sort((a, b) => a - b)[Math.min(
 const h = await createHarness({ subscribers: SUBSCRIBERS, sendRate: RATE, sim: { maxSendRate: RATE }, env: { WORKER_CONCURRENCY: String(CONCURRENCY) } });
 const redis = createRedisConnection(TEST_REDIS_URL);
 const pages = openSignupPages(h.config, redis);
-const app = await buildApp({ config: h.config, store: h.store, logger: pino({ level: 'silent' }), signup: pages.signup });
+const app = await buildApp({ config: h.config, store: h.store, campaignPauser: campaignPauser(h.store), logger: pino({ level: 'silent' }), signup: pages.signup });
 try {
   await h.startWorker();
   const campaignId = await h.startCampaign();

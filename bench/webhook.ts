@@ -21,6 +21,7 @@ import { signUnsubscribeToken } from '../src/unsubscribe/token.js';
 import { loadConfig } from '../src/config.js';
 import { CachingCertificateSource, ChainedCertificateSource, type CertificateSource } from '../src/events/sns-verify.js';
 import { buildApp } from '../src/http/app.js';
+import { campaignPauser } from '../test/support/campaign-pauser.js';
 import { createSnsSigningIdentity, signedNotification } from '../src/simulator/sns-signer.js';
 import type { DialectName } from '../src/store/db.js';
 import { createTestStore } from '../test/support/store.js';
@@ -65,7 +66,7 @@ async function main() {
   };
   const certificateSource = new ChainedCertificateSource(undefined, new CachingCertificateSource(network));
   const config = loadConfig({ DATABASE_URL: store.url, SNS_TOPIC_ARNS: TOPIC, UNSUBSCRIBE_SECRET: 'bench' });
-  const app = await buildApp({ config, store, logger: pino({ name: 'newsletter', level: args['log-level'] }, pino.destination({ dest: '/dev/null', sync: true })), certificateSource });
+  const app = await buildApp({ config, store, campaignPauser: campaignPauser(store), logger: pino({ name: 'newsletter', level: args['log-level'] }, pino.destination({ dest: '/dev/null', sync: true })), certificateSource });
   const address = await app.listen({ port: 0, host: '127.0.0.1' });
 
   // Seed: one sending campaign with COUNT ledger rows awaiting their Delivery event.

@@ -102,6 +102,7 @@ async function buildAppContext(root: CompositionRoot, options: OpenAppContextOpt
       campaigns,
       subscribers,
       verifyToken,
+      campaignPauser: send.orchestrator,
       queues: [send.queues.fanout, send.queues.send, ...(signupPages ? [signupPages.queue] : [])],
       ...(signupPages ? { signup: signupPages.signup } : {}),
       metrics,

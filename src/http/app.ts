@@ -7,6 +7,7 @@ import type { Config } from '../config.js';
 import type { Logger } from '../logger.js';
 import type { Store } from '../store/db.js';
 import { createCertificateSource, type CertificateSource } from '../events/sns-verify.js';
+import type { CampaignPauser } from '../events/event-applier.js';
 import { sesWebhookRoutes, type SubscriptionConfirmer } from './webhooks/ses-webhook.js';
 import { unsubscribeRoutes } from './unsubscribe/unsubscribe-routes.js';
 import { archiveRoutes } from './pages/archive-routes.js';
@@ -16,6 +17,8 @@ export interface AppDeps {
   config: Config;
   store: Store;
   logger: Logger;
+  /** Pauses a campaign whose reputation breaker tripped (the SES webhook): the campaign orchestrator. */
+  campaignPauser: CampaignPauser;
   /** SNS signing certificates; default: SNS_CERTS, then a cached HTTPS fetch. */
   certificateSource?: CertificateSource;
   /** GETs an SNS SubscribeURL; default: fetch. */
@@ -41,6 +44,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(sesWebhookRoutes, {
     config: deps.config,
     store: deps.store,
+    campaignPauser: deps.campaignPauser,
     certificateSource: deps.certificateSource ?? createCertificateSource(deps.config),
     confirmSubscription: deps.confirmSubscription,
   });

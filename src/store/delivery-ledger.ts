@@ -193,28 +193,6 @@ export class DeliveryLedger {
     );
   }
 
-  /**
-   * Confirmation by SES's `Send` event (event publishing carries the campaign and
-   * subscriber tags): settles a row left 'sending' by a worker that died between the SES
-   * call and its own 'sent' write. Idempotent.
-   */
-  async confirmSend(campaignId: number, subscriberId: number, sesMessageId: string, now = Date.now()): Promise<void> {
-    await this.db
-      .updateTable('deliveries')
-      .set({ status: 'sent', ses_message_id: sesMessageId, confirmed_at: now, sent_at: now, updated_at: now })
-      .where('campaign_id', '=', campaignId)
-      .where('subscriber_id', '=', subscriberId)
-      .where('status', 'in', ['queued', 'sending'])
-      .execute();
-    await this.db
-      .updateTable('deliveries')
-      .set({ confirmed_at: now, updated_at: now })
-      .where('campaign_id', '=', campaignId)
-      .where('subscriber_id', '=', subscriberId)
-      .where('confirmed_at', 'is', null)
-      .execute();
-  }
-
   /** The reconciler's scan, every second in every worker: served by the partial index of migration 0004. */
   uncertainRows(olderThan: number, limit: number) {
     return this.db

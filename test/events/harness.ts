@@ -9,6 +9,7 @@ import { buildApp } from '../../src/http/app.js';
 import type { SnsEnvelope } from '../../src/events/sns-message.js';
 import type { SnsSigningIdentity } from '../../src/simulator/sns-signer.js';
 import type { DialectName } from '../../src/store/db.js';
+import { campaignPauser, type RecordingPauser } from '../support/campaign-pauser.js';
 import { createTestStore, type TestStore } from '../support/store.js';
 import { exampleTopics } from './fixtures.js';
 
@@ -19,6 +20,8 @@ export interface Harness {
   logs: Array<{ level: number; msg: string; [k: string]: unknown }>;
   certificateSource: CertificateSource & { getCertificate: ReturnType<typeof vi.fn> };
   confirmSubscription: ReturnType<typeof vi.fn>;
+  /** The orchestrator's pause as the webhook got it, recording each call. */
+  pauser: RecordingPauser;
   post(body: SnsEnvelope | string, contentType?: string): Promise<{ status: number; json: Record<string, unknown> }>;
   close(): Promise<void>;
 }
@@ -42,7 +45,8 @@ export async function createHarness(dialect: DialectName, identity: SnsSigningId
   const preloaded = new PreloadedCertificateSource({ [identity.certUrl]: identity.certPem });
   const certificateSource = { getCertificate: vi.fn((url: string) => preloaded.getCertificate(url)) };
   const confirmSubscription = vi.fn(async (_url: string) => {});
-  const app = await buildApp({ config, store, logger: pino({ level: 'info' }, sink), certificateSource, confirmSubscription });
+  const pauser = campaignPauser(store);
+  const app = await buildApp({ config, store, campaignPauser: pauser, logger: pino({ level: 'info' }, sink), certificateSource, confirmSubscription });
   return {
     app,
     store,
@@ -50,6 +54,7 @@ export async function createHarness(dialect: DialectName, identity: SnsSigningId
     logs,
     certificateSource,
     confirmSubscription,
+    pauser,
     async post(body, contentType = 'text/plain; charset=UTF-8') {
       const res = await app.inject({ method: 'POST', url: '/webhooks/ses', headers: { 'content-type': contentType }, payload: typeof body === 'string' ? body : JSON.stringify(body) });
       return { status: res.statusCode, json: res.body ? (JSON.parse(res.body) as Record<string, unknown>) : {} };

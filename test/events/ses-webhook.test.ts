@@ -1,7 +1,8 @@
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { request } from 'undici';
 import { createSnsSigningIdentity, signedNotification, signSnsEnvelope, type SnsSigningIdentity } from '../../src/simulator/sns-signer.js';
-import { EventsRepository } from '../../src/store/events-repository.js';
+// The dashboard's production queries (engineer A moves them into src/store/: update this import then).
+import { DashboardQueries } from '../../src/http/admin/dashboard-queries.js';
 import type { SnsEnvelope } from '../../src/events/sns-message.js';
 import { BACKENDS } from '../support/store.js';
 import { changeAt, docExamples, signedExample, TEST_TOPIC } from './fixtures.js';
@@ -116,10 +117,14 @@ describe.each(BACKENDS)('POST /webhooks/ses (%s)', (dialect) => {
       expect(rec.clicked_at).toBe(Date.parse('2017-08-09T23:51:25.570Z'));
       expect((await delivery(db, c3, mary)).status).toBe('sent');
 
-      const repo = new EventsRepository(db, h.config);
-      expect(await repo.clicksPerLink(c3)).toEqual([{ link: 'http://docs.aws.amazon.com/ses/latest/DeveloperGuide/send-email-smtp.html', clicks: 1, subscribers: 1 }]);
-      const counts = await repo.countsByType(c3);
-      expect(counts).toMatchObject({ bounce: 1, complaint: 1, delivery: 1, send: 1, reject: 1, open: 1, click: 1, rendering_failure: 1, delivery_delay: 1 });
+      // The click as the dashboard shows it, and every event type stored once against its campaign and subscriber.
+      const dashboard = new DashboardQueries(h.store);
+      expect(await dashboard.topLinks(c3)).toEqual([{ url: 'http://docs.aws.amazon.com/ses/latest/DeveloperGuide/send-email-smtp.html', clicks: 1 }]);
+      expect((await dashboard.recentProblems(c3)).map((e) => e.type).sort()).toEqual(['bounce', 'complaint']);
+      const c3Events = await db.selectFrom('events').select(['type', 'subscriber_id']).where('campaign_id', '=', c3).orderBy('type').execute();
+      expect(c3Events).toEqual(
+        ['bounce', 'click', 'complaint', 'delivery', 'delivery_delay', 'open', 'reject', 'rendering_failure', 'send'].map((type) => ({ type, subscriber_id: recipient })),
+      );
 
       // Unknown ids are stored, not fatal: the Subscription event and the plain "Hello world!" notification.
       const other = await db.selectFrom('events').select(['type', 'campaign_id']).where('type', 'in', ['other', 'subscription']).execute();
@@ -276,6 +281,8 @@ describe.each(BACKENDS)('POST /webhooks/ses (%s)', (dialect) => {
     expect(paused.paused_note).toMatch(/complaint rate 1\.00% \(2\/200\)/);
     expect((await db.selectFrom('campaigns').select('status').where('id', '=', other).executeTakeFirstOrThrow()).status).toBe('sending');
     expect(h.logs.some((l) => l.msg === 'reputation breaker paused a campaign')).toBe(true);
+    // Paused through the orchestrator, once, for the second complaint only.
+    expect(h.pauser.calls).toEqual([{ campaignId: c, reason: { code: 'breaker', note: paused.paused_note }, paused: true }]);
     expect((await subscriberByEmail(db, emails[0]!)).status).toBe('complained');
     expect((await suppression(db, emails[0]!))?.reason).toBe('complained');
     // A late bounce for the same message never moves the complaint backwards.

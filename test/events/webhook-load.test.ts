@@ -11,6 +11,7 @@ import type { FastifyInstance } from 'fastify';
 import { loadConfig } from '../../src/config.js';
 import { CachingCertificateSource, ChainedCertificateSource } from '../../src/events/sns-verify.js';
 import { buildApp } from '../../src/http/app.js';
+import { campaignPauser } from '../support/campaign-pauser.js';
 import { createSnsSigningIdentity, signedNotification } from '../../src/simulator/sns-signer.js';
 import { BACKENDS, createTestStore, type TestStore } from '../support/store.js';
 import { seedCampaign, seedDeliveries, seedList } from './seed.js';
@@ -42,7 +43,7 @@ describe.each(BACKENDS)('SES webhook under load (%s)', (dialect) => {
       },
     };
     const config = loadConfig({ DATABASE_URL: store.url, SNS_TOPIC_ARNS: TOPIC, UNSUBSCRIBE_SECRET: 'load-test-secret' });
-    app = await buildApp({ config, store, logger: pino({ level: 'silent' }), certificateSource: new ChainedCertificateSource(undefined, new CachingCertificateSource(network)) });
+    app = await buildApp({ config, store, campaignPauser: campaignPauser(store), logger: pino({ level: 'silent' }), certificateSource: new ChainedCertificateSource(undefined, new CachingCertificateSource(network)) });
     const address = await app.listen({ port: 0, host: '127.0.0.1' });
 
     const campaignId = await seedCampaign(db, await seedList(db, 'load'));

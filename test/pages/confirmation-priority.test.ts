@@ -6,6 +6,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { pino } from 'pino';
 import { buildApp } from '../../src/http/app.js';
+import { campaignPauser } from '../support/campaign-pauser.js';
 import { createRedisConnection } from '../../src/queue/connection.js';
 import { openSignupPages } from '../../src/signup/signup-pages.js';
 import { TEST_REDIS_URL } from '../support/redis.js';
@@ -30,7 +31,7 @@ describe('confirmation mails during a campaign', () => {
     await h.startWorker();
     const redis = createRedisConnection(TEST_REDIS_URL);
     const pages = openSignupPages(h.config, redis);
-    const app = await buildApp({ config: h.config, store: h.store, logger: pino({ level: 'silent' }), signup: pages.signup });
+    const app = await buildApp({ config: h.config, store: h.store, campaignPauser: campaignPauser(h.store), logger: pino({ level: 'silent' }), signup: pages.signup });
     cleanups.push(async () => {
       await app.close();
       await pages.close();

@@ -11,6 +11,7 @@ import { pino } from 'pino';
 import { simpleParser } from 'mailparser';
 import { loadConfig, type Config } from '../../src/config.js';
 import { buildApp } from '../../src/http/app.js';
+import { campaignPauser } from '../support/campaign-pauser.js';
 import { createRedisConnection } from '../../src/queue/connection.js';
 import { RateLimiter } from '../../src/queue/rate-limiter.js';
 import { SesTransport } from '../../src/ses/ses-transport.js';
@@ -83,6 +84,7 @@ export async function createPagesHarness(dialect: DialectName, options: PagesHar
   const app = await buildApp({
     config,
     store,
+    campaignPauser: campaignPauser(store),
     logger: pino({ level: 'silent' }),
     signup: { redis, now, enqueueConfirmation: (id) => enqueueConfirmation(queue, id) },
   });

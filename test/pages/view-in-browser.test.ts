@@ -9,6 +9,7 @@ import { simpleParser } from 'mailparser';
 import { parseIssueFile } from '../../src/issue/parse-issue.js';
 import { compileIssue } from '../../src/render/compile-issue.js';
 import { buildApp } from '../../src/http/app.js';
+import { campaignPauser } from '../support/campaign-pauser.js';
 import { createHarness, type Harness } from '../send/harness.js';
 import { EXAMPLE_ISSUE, EXAMPLE_SITE_URL } from '../support/example-issue.js';
 
@@ -46,7 +47,7 @@ describe('view in browser', () => {
       expect(mail.text).toContain(`View in your browser: ${archiveUrl}`);
     }
 
-    const app = await buildApp({ config: h.config, store: h.store, logger: pino({ level: 'silent' }) });
+    const app = await buildApp({ config: h.config, store: h.store, campaignPauser: campaignPauser(h.store), logger: pino({ level: 'silent' }) });
     try {
       const page = await app.inject({ method: 'GET', url: new URL(archiveUrl).pathname });
       expect(page.statusCode).toBe(200);

@@ -11,6 +11,9 @@ import { join } from 'node:path';
 import { startSesSimulator, type SesSimulator, type SesSimulatorOptions } from '../../src/simulator/ses-simulator.js';
 import { loadConfig, type Config } from '../../src/config.js';
 import { openSendContext, type SendContext } from '../../src/campaigns/send-context.js';
+import { createEventApplier, type EventApplier } from '../../src/events/event-applier.js';
+import { parseSesNotification } from '../../src/events/ses-notification.js';
+import type { NotificationInput } from '../../src/store/event-writer.js';
 import { startWorkerRuntime, type WorkerRuntime } from '../../workers/runtime.js';
 import { createDefaultDeps } from '../../workers/default-deps.js';
 import type { CompiledIssue } from '../../src/render/types.js';
@@ -60,20 +63,23 @@ export interface Harness {
   close(): Promise<void>;
 }
 
-/** Minimal SNS endpoint: applies SES `Send` events (event publishing, with our tags) to the ledger. */
-async function startSendEventReceiver(onSend: (campaignId: number, subscriberId: number, messageId: string) => Promise<void>): Promise<{ server: Server; url: string }> {
+/**
+ * Minimal SNS endpoint: applies the simulator's SES `Send` events (event publishing, with our
+ * tags) through the production event path, as the webhook does after verifying the signature
+ * (not checked here: the simulator is in this process).
+ */
+async function startSendEventReceiver(apply: (input: NotificationInput) => Promise<unknown>): Promise<{ server: Server; url: string }> {
   const server = createServer((req, res) => {
     let body = '';
     req.on('data', (d: Buffer) => (body += d.toString()));
     req.on('end', () => {
       void (async () => {
         try {
-          const envelope = JSON.parse(body) as { Type: string; Message: string };
+          const envelope = JSON.parse(body) as { Type: string; MessageId: string; Message: string };
           if (envelope.Type === 'Notification') {
-            const msg = JSON.parse(envelope.Message) as { eventType?: string; mail: { messageId: string; tags?: Record<string, string[]> } };
-            const c = msg.mail.tags?.campaign?.[0];
-            const s = msg.mail.tags?.subscriber?.[0];
-            if (msg.eventType === 'Send' && c && s) await onSend(Number(c), Number(s), msg.mail.messageId);
+            const parsed = parseSesNotification(envelope.Message);
+            const sends = parsed.filter((e) => e.type === 'send');
+            if (sends.length > 0) await apply({ snsMessageId: envelope.MessageId, message: envelope.Message, events: sends });
           }
           res.writeHead(200).end();
         } catch {
@@ -91,11 +97,9 @@ export async function createHarness(opts: HarnessOptions): Promise<Harness> {
   const listId = await seedAudience(store.db, opts.subscribers);
   const prefix = uniquePrefix('send');
   const redisUrl = opts.redisUrl ?? TEST_REDIS_URL;
-  const receiver = opts.sendEvents
-    ? await startSendEventReceiver(async (c, s, id) => {
-        await ctx.ledger.confirmSend(c, s, id);
-      })
-    : undefined;
+  // Set once the send context is open (it needs the simulator's URL); no event arrives before a send.
+  const late: { events?: EventApplier } = {};
+  const receiver = opts.sendEvents ? await startSendEventReceiver((input) => late.events!.apply(input)) : undefined;
   const sim = await startSesSimulator({
     maxSendRate: 100_000,
     max24HourSend: 10_000_000,
@@ -123,6 +127,7 @@ export async function createHarness(opts: HarnessOptions): Promise<Harness> {
   };
   const config = loadConfig(env);
   const ctx = await openSendContext(config, { store });
+  late.events = createEventApplier(store, config, ctx.orchestrator);
   const runtimes: WorkerRuntime[] = [];
   const children: ChildProcess[] = [];
 

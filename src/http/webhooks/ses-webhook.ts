@@ -8,8 +8,8 @@ import type { FastifyPluginAsync } from 'fastify';
 import type { Config } from '../../config.js';
 import { parseSesNotification } from '../../events/ses-notification.js';
 import { isValidSubscribeUrl, SnsVerificationError, verifySnsMessage, type CertificateSource } from '../../events/sns-verify.js';
+import { createEventApplier, type CampaignPauser } from '../../events/event-applier.js';
 import type { Store } from '../../store/db.js';
-import { EventsRepository } from '../../store/events-repository.js';
 import { recordWebhookEvent } from '../../metrics/registry.js';
 
 /** GETs a validated SubscribeURL; injectable so tests and offline runs never touch the network. */
@@ -21,6 +21,8 @@ export interface SesWebhookOptions {
     'SNS_TOPIC_ARNS' | 'BOUNCE_RATE_LIMIT' | 'COMPLAINT_RATE_LIMIT' | 'BREAKER_MIN_DELIVERIES' | 'TRANSIENT_BOUNCE_LIMIT' | 'TRANSIENT_BOUNCE_WINDOW_DAYS'
   >;
   store: Store;
+  /** Pauses a campaign whose reputation breaker tripped: the campaign orchestrator. */
+  campaignPauser: CampaignPauser;
   certificateSource: CertificateSource;
   confirmSubscription?: SubscriptionConfirmer;
   now?: () => number;
@@ -37,7 +39,7 @@ export const fetchSubscribeUrl: SubscriptionConfirmer = async (url) => {
 const BODY_LIMIT = 320 * 1024;
 
 export const sesWebhookRoutes: FastifyPluginAsync<SesWebhookOptions> = async (app, options) => {
-  const repository = new EventsRepository(options.store.db, options.config);
+  const applier = createEventApplier(options.store, options.config, options.campaignPauser);
   const confirm = options.confirmSubscription ?? fetchSubscribeUrl;
   const now = options.now ?? Date.now;
 
@@ -99,7 +101,7 @@ export const sesWebhookRoutes: FastifyPluginAsync<SesWebhookOptions> = async (ap
     }
 
     const events = parseSesNotification(envelope.Message, now());
-    const result = await repository.applyNotification({ snsMessageId: envelope.MessageId, message: envelope.Message, events }, now());
+    const result = await applier.apply({ snsMessageId: envelope.MessageId, message: envelope.Message, events }, now());
     for (const p of result.paused) {
       request.log.warn({ campaignId: p.campaignId, reason: p.reason }, 'reputation breaker paused a campaign');
     }

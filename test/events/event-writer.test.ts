@@ -1,11 +1,12 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.js';
 import { parseSesNotification } from '../../src/events/ses-notification.js';
-import { EventsRepository } from '../../src/store/events-repository.js';
+import { eventRules } from '../../src/events/event-effects.js';
+import { EventWriter } from '../../src/store/event-writer.js';
 import { BACKENDS, createTestStore, type TestStore } from '../support/store.js';
 import { delivery, seedCampaign, seedDeliveries, seedDelivery, seedList, seedSubscriber } from './seed.js';
 
-describe.each(BACKENDS)('EventsRepository group commit (%s)', (dialect) => {
+describe.each(BACKENDS)('EventWriter group commit (%s)', (dialect) => {
   let store: TestStore;
   afterEach(async () => {
     await store?.drop();
@@ -13,11 +14,33 @@ describe.each(BACKENDS)('EventsRepository group commit (%s)', (dialect) => {
 
   const deliveryMessage = (sesId: string) => JSON.stringify({ eventType: 'Delivery', mail: { messageId: sesId, destination: ['a@example.com'] }, delivery: {} });
 
+  /** A fresh store with campaign c and two ledger rows: a (no SES id yet) and b ('ses-b'). */
+  async function seedRowsAB() {
+    store = await createTestStore(dialect);
+    const db = store.db;
+    const list = await seedList(db, 'default');
+    const c = await seedCampaign(db, list);
+    const a = await seedSubscriber(db, 'a@example.com', [list]);
+    const b = await seedSubscriber(db, 'b@example.com', [list]);
+    await seedDelivery(db, { campaignId: c, subscriberId: a, email: 'a@example.com', sesMessageId: null });
+    await seedDelivery(db, { campaignId: c, subscriberId: b, email: 'b@example.com', sesMessageId: 'ses-b' });
+    return { db, list, c, a, b };
+  }
+
+  /** Writes an SES message body (events parsed at 1000) at now = 2000. */
+  function writeAt2000(db: TestStore['db']) {
+    const writer = new EventWriter(db, eventRules(loadConfig({})));
+    return (snsMessageId: string, body: object) => {
+      const message = JSON.stringify(body);
+      return writer.write({ snsMessageId, message, events: parseSesNotification(message, 1000) }, 2000);
+    };
+  }
+
   it('applies concurrent copies of one SNS message exactly once', async () => {
     store = await createTestStore(dialect);
-    const repo = new EventsRepository(store.db, loadConfig({}));
+    const repo = new EventWriter(store.db, eventRules(loadConfig({})));
     const message = deliveryMessage('ses-1');
-    const results = await Promise.all(Array.from({ length: 20 }, () => repo.applyNotification({ snsMessageId: 'sns-1', message, events: parseSesNotification(message) })));
+    const results = await Promise.all(Array.from({ length: 20 }, () => repo.write({ snsMessageId: 'sns-1', message, events: parseSesNotification(message) })));
     expect(results.filter((r) => r.applied)).toHaveLength(1);
     expect(await store.db.selectFrom('events').selectAll().execute()).toHaveLength(1);
   });
@@ -28,13 +51,13 @@ describe.each(BACKENDS)('EventsRepository group commit (%s)', (dialect) => {
     const list = await seedList(db, 'default');
     const c = await seedCampaign(db, list);
     const ids = await seedDeliveries(db, c, 5, { emailPrefix: 'g', sesPrefix: 'ses-g' });
-    const repo = new EventsRepository(db, loadConfig({}));
+    const repo = new EventWriter(db, eventRules(loadConfig({})));
     const calls = ids.map((_, i) => {
       const message = deliveryMessage(`ses-g${i}`);
       const events = parseSesNotification(message);
       // occurred_at is NOT NULL: a NaN timestamp makes this one insert fail on both dialects.
       if (i === 2) events[0]!.occurredAt = Number.NaN;
-      return repo.applyNotification({ snsMessageId: `sns-g${i}`, message, events });
+      return repo.write({ snsMessageId: `sns-g${i}`, message, events });
     });
     const settled = await Promise.allSettled(calls);
     expect(settled.map((s) => s.status)).toEqual(['fulfilled', 'fulfilled', 'rejected', 'fulfilled', 'fulfilled']);
@@ -45,21 +68,10 @@ describe.each(BACKENDS)('EventsRepository group commit (%s)', (dialect) => {
   });
 
   it('finds rows by tags (learning their SES id), moves them forward only, and records rejects as failed', async () => {
-    store = await createTestStore(dialect);
-    const db = store.db;
-    const list = await seedList(db, 'default');
-    const c = await seedCampaign(db, list);
-    const a = await seedSubscriber(db, 'a@example.com', [list]);
-    const b = await seedSubscriber(db, 'b@example.com', [list]);
+    const { db, list, c, a, b } = await seedRowsAB();
     const d = await seedSubscriber(db, 'd@example.com', [list]);
-    await seedDelivery(db, { campaignId: c, subscriberId: a, email: 'a@example.com', sesMessageId: null });
-    await seedDelivery(db, { campaignId: c, subscriberId: b, email: 'b@example.com', sesMessageId: 'ses-b' });
     await seedDelivery(db, { campaignId: c, subscriberId: d, email: 'd@example.com', sesMessageId: 'ses-d', status: 'complained' });
-    const repo = new EventsRepository(db, loadConfig({}));
-    const apply = (snsMessageId: string, body: object) => {
-      const message = JSON.stringify(body);
-      return repo.applyNotification({ snsMessageId, message, events: parseSesNotification(message, 1000) }, 2000);
-    };
+    const apply = writeAt2000(db);
     const tags = (s: number) => ({ campaign: [String(c)], subscriber: [String(s)] });
     // Unknown SES id, found by tags: delivered, and the row learns the id.
     await apply('n1', { eventType: 'Delivery', mail: { messageId: 'ses-a', destination: ['a@example.com'], tags: tags(a) }, delivery: { timestamp: '2026-01-01T00:00:00.000Z' } });
@@ -75,19 +87,8 @@ describe.each(BACKENDS)('EventsRepository group commit (%s)', (dialect) => {
   });
 
   it('in one batch, a later event finds a row by the SES id an earlier event of the batch taught it', async () => {
-    store = await createTestStore(dialect);
-    const db = store.db;
-    const list = await seedList(db, 'default');
-    const c = await seedCampaign(db, list);
-    const a = await seedSubscriber(db, 'a@example.com', [list]);
-    const b = await seedSubscriber(db, 'b@example.com', [list]);
-    await seedDelivery(db, { campaignId: c, subscriberId: a, email: 'a@example.com', sesMessageId: null });
-    await seedDelivery(db, { campaignId: c, subscriberId: b, email: 'b@example.com', sesMessageId: 'ses-b' });
-    const repo = new EventsRepository(db, loadConfig({}));
-    const apply = (snsMessageId: string, body: object) => {
-      const message = JSON.stringify(body);
-      return repo.applyNotification({ snsMessageId, message, events: parseSesNotification(message, 1000) }, 2000);
-    };
+    const { db, c, a, b } = await seedRowsAB();
+    const apply = writeAt2000(db);
     // Issued together: they share one transaction (group commit).
     const results = await Promise.all([
       apply('m1', { eventType: 'Delivery', mail: { messageId: 'ses-b', destination: ['b@example.com'] }, delivery: {} }),
@@ -112,10 +113,10 @@ describe.each(BACKENDS)('EventsRepository group commit (%s)', (dialect) => {
     const c = await seedCampaign(db, list);
     const subs = await seedDeliveries(db, c, 6, { emailPrefix: 'd', sesPrefix: 'ses-d' });
     await db.updateTable('deliveries').set({ status: 'complained' }).where('subscriber_id', '=', subs[5]!).execute();
-    const repo = new EventsRepository(db, loadConfig({}));
+    const repo = new EventWriter(db, eventRules(loadConfig({})));
     const apply = (i: number, now: number) => {
       const message = JSON.stringify({ eventType: 'Delivery', mail: { messageId: `ses-d${i}`, destination: [`d${i}@example.com`] }, delivery: { timestamp: new Date(1_000_000 + i).toISOString() } });
-      return repo.applyNotification({ snsMessageId: `sns-d${i}`, message, events: parseSesNotification(message, 0) }, now);
+      return repo.write({ snsMessageId: `sns-d${i}`, message, events: parseSesNotification(message, 0) }, now);
     };
     expect((await apply(0, 5000)).applied).toBe(true);
     // One batch: a replay of an earlier batch (0), four new ones, a copy of one of them, and a
@@ -129,5 +130,22 @@ describe.each(BACKENDS)('EventsRepository group commit (%s)', (dialect) => {
     }
     const events = await db.selectFrom('events').select(['sns_message_id', 'type', 'campaign_id', 'subscriber_id', 'created_at']).orderBy('sns_message_id').execute();
     expect(events).toEqual([0, 1, 2, 3, 4, 5].map((i) => ({ sns_message_id: `sns-d${i}`, type: 'delivery', campaign_id: c, subscriber_id: subs[i], created_at: [5000, 6001, 6002, 6003, 6005, 6006][i] })));
+  });
+
+  it('reports a tripped breaker and leaves the campaign to the orchestrator (the store does not pause it); a replay reports nothing', async () => {
+    store = await createTestStore(dialect);
+    const db = store.db;
+    const c = await seedCampaign(db, await seedList(db, 'default'), 'sending');
+    await seedDeliveries(db, c, 10, { emailPrefix: 'k', sesPrefix: 'ses-k', status: 'delivered' });
+    const writer = new EventWriter(db, eventRules(loadConfig({ COMPLAINT_RATE_LIMIT: '0.1', BREAKER_MIN_DELIVERIES: '10' })));
+    const complaint = (i: number) => {
+      const message = JSON.stringify({ notificationType: 'Complaint', complaint: { complainedRecipients: [{ emailAddress: `k${i}@example.com` }] }, mail: { messageId: `ses-k${i}`, destination: [`k${i}@example.com`] } });
+      return writer.write({ snsMessageId: `sns-k${i}`, message, events: parseSesNotification(message, 1000) }, 2000);
+    };
+    const tripped = await complaint(0);
+    expect(tripped).toMatchObject({ applied: true, stored: 1, tripped: [{ campaignId: c, reason: expect.stringMatching(/^complaint rate 10\.00% \(1\/10\)/) }] });
+    expect((await db.selectFrom('campaigns').select('status').where('id', '=', c).executeTakeFirstOrThrow()).status).toBe('sending');
+    expect((await delivery(db, c, (await db.selectFrom('deliveries').select('subscriber_id').where('ses_message_id', '=', 'ses-k0').executeTakeFirstOrThrow()).subscriber_id)).status).toBe('complained');
+    expect(await complaint(0)).toEqual({ applied: false, stored: 0, tripped: [] });
   });
 });

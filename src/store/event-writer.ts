@@ -1,0 +1,465 @@
+/**
+ * The event log's batched writer: stores SES events and executes their effects, once per
+ * SNS MessageId. It decides nothing: what an event does is asked of the rules
+ * (src/events/event-effects.ts) and carried out here as store operations — move a ledger
+ * row to an outcome never backwards, fail it, confirm a Send, keep the first open/click,
+ * set a subscriber's status conditionally, suppress an address, count recent soft bounces,
+ * count a campaign's outcomes for the breaker. Campaign state is not touched: a tripped
+ * breaker is returned, and the caller (src/events/event-applier.ts) pauses the campaign
+ * through the orchestrator after the commit.
+ *
+ * Exactly once (the replay gate): the first event row of a notification is inserted with
+ * the SNS MessageId itself (unique), and every effect of the notification runs in the same
+ * transaction only if that insert happened, so a replayed notification changes nothing.
+ */
+import { PostgresAdapter, sql, type CompiledQuery, type Kysely, type RawBuilder } from 'kysely';
+import type { Effect, EventRules, EventSubscriberStatus, LedgerOutcome } from '../events/event-effects.js';
+import { isDeliveredOnly, LEDGER_MOVABLE_FROM, SUBSCRIBER_REPLACEABLE } from '../events/event-effects.js';
+import type { CampaignOutcomeCounts } from '../events/reputation-breaker.js';
+import type { SesEvent } from '../events/ses-notification.js';
+import type { Store } from './db.js';
+import type { Database, DeliveryStatus, SuppressionReason } from './schema.js';
+import { SuppressionsRepository } from './suppressions-repository.js';
+
+export interface NotificationInput {
+  snsMessageId: string;
+  /** The SNS Message text, kept as the payload of every event row. */
+  message: string;
+  events: SesEvent[];
+}
+
+/** A campaign whose reputation breaker tripped in this notification's transaction. */
+export interface TrippedBreaker {
+  campaignId: number;
+  reason: string;
+}
+
+export interface WriteResult {
+  /** False when this SNS MessageId was seen before: nothing changed. */
+  applied: boolean;
+  /** Event rows written. */
+  stored: number;
+  /** Campaigns whose breaker tripped on this notification's bounces/complaints (counted in its transaction). */
+  tripped: TrippedBreaker[];
+}
+
+type Db = Kysely<Database>;
+
+interface LedgerKey {
+  campaign_id: number;
+  subscriber_id: number;
+  status: DeliveryStatus;
+  ses_message_id: string | null;
+}
+
+/**
+ * A statement compiled once for the store's dialect (placeholders `?` or `$n`) and run
+ * with fresh parameters, given in the order the template names them. For the statements
+ * every notification runs: building and compiling a Kysely query each time cost more
+ * CPU than SQLite executing it.
+ */
+class Statement<R> {
+  private readonly compiled: CompiledQuery<R>;
+  constructor(db: Db, query: RawBuilder<R>) {
+    this.compiled = query.compile(db);
+  }
+  async rows(trx: Db, parameters: unknown[]): Promise<R[]> {
+    const result = await trx.executeQuery<R>({ ...this.compiled, parameters });
+    return result.rows;
+  }
+}
+
+/** Placeholder values for compiling a template; the real ones are passed to Statement.rows. */
+const p = (): RawBuilder<unknown> => sql.val(null);
+/** A fixed status list, inlined as literals (constants of this module, never input). */
+const statusList = (statuses: readonly string[]) => sql.join(statuses.map((st) => sql.lit(st)));
+
+const LEDGER_COLUMNS = sql`campaign_id, subscriber_id, status, ses_message_id`;
+
+/** The hot statements: find the ledger row, insert the event (the replay gate), and the per-row effects. */
+function hotStatements(db: Db) {
+  const moveOutcome = (to: LedgerOutcome) =>
+    new Statement<never>(
+      db,
+      sql`update deliveries set status = ${sql.lit(to)}, outcome_at = ${p()}, updated_at = ${p()}, ses_message_id = coalesce(ses_message_id, ${p()}) where campaign_id = ${p()} and subscriber_id = ${p()} and status in (${statusList(LEDGER_MOVABLE_FROM[to])})`,
+    );
+  const postgres = db.getExecutor().adapter instanceof PostgresAdapter;
+  return {
+    /** (ses_message_ids: an array on Postgres, a JSON array text on SQLite): one lookup for a whole batch. */
+    ledgerBySesIds: {
+      statement: new Statement<LedgerKey>(
+        db,
+        postgres
+          ? sql`select ${LEDGER_COLUMNS} from deliveries where ses_message_id = any(${p()}::text[])`
+          : sql`select ${LEDGER_COLUMNS} from deliveries where ses_message_id in (select value from json_each(${p()}))`,
+      ),
+      parameter: (ids: string[]): unknown => (postgres ? ids : JSON.stringify(ids)),
+    },
+    /**
+     * Postgres only: Delivery notifications (one or a batch's worth) in one round trip,
+     * set-based (arrays zipped by unnest): insert their events, and move the ledger rows of
+     * the inserted ones (a replayed SNS MessageId inserts nothing, so moves nothing). Returns
+     * the SNS MessageIds inserted. Parameters from `deliveryColumns`.
+     */
+    insertDelivered: postgres
+      ? new Statement<{ sns_message_id: string }>(
+          db,
+          sql`with input as (select * from unnest(${p()}::text[], ${p()}::text[], ${p()}::text[], ${p()}::text[], ${p()}::bigint[], ${p()}::bigint[], ${p()}::text[], ${p()}::bigint[], ${p()}::text[], ${p()}::bigint[]) as t(sns_message_id, subtype, ses_message_id, email, campaign_id, subscriber_id, detail, occurred_at, payload, created_at)), ins as (insert into events (sns_message_id, type, subtype, ses_message_id, email, campaign_id, subscriber_id, detail, occurred_at, payload, created_at) select sns_message_id, ${sql.lit('delivery')}, subtype, ses_message_id, email, campaign_id, subscriber_id, detail, occurred_at, payload, created_at from input on conflict (sns_message_id) do nothing returning sns_message_id, ses_message_id, campaign_id, subscriber_id, occurred_at, created_at), upd as (update deliveries d set status = ${sql.lit('delivered')}, outcome_at = ins.occurred_at, updated_at = ins.created_at, ses_message_id = coalesce(d.ses_message_id, ins.ses_message_id) from ins where d.campaign_id = ins.campaign_id and d.subscriber_id = ins.subscriber_id and d.status in (${statusList(LEDGER_MOVABLE_FROM.delivered)}) returning 1) select sns_message_id from ins`,
+        )
+      : undefined,
+    /** (ses_message_id) */
+    ledgerBySesId: new Statement<LedgerKey>(db, sql`select ${LEDGER_COLUMNS} from deliveries where ses_message_id = ${p()} limit 1`),
+    /** (campaign_id, subscriber_id) */
+    ledgerByTags: new Statement<LedgerKey>(db, sql`select ${LEDGER_COLUMNS} from deliveries where campaign_id = ${p()} and subscriber_id = ${p()} limit 1`),
+    /** (sns_message_id, type, subtype, ses_message_id, email, campaign_id, subscriber_id, detail, occurred_at, payload, created_at) */
+    insertEvent: new Statement<{ id: number }>(
+      db,
+      sql`insert into events (sns_message_id, type, subtype, ses_message_id, email, campaign_id, subscriber_id, detail, occurred_at, payload, created_at) values (${p()}, ${p()}, ${p()}, ${p()}, ${p()}, ${p()}, ${p()}, ${p()}, ${p()}, ${p()}, ${p()}) on conflict (sns_message_id) do nothing returning id`,
+    ),
+    /** (outcome_at, updated_at, ses_message_id, campaign_id, subscriber_id) */
+    moveLedger: { delivered: moveOutcome('delivered'), bounced: moveOutcome('bounced'), complained: moveOutcome('complained') },
+    /** (last_error, updated_at, ses_message_id, campaign_id, subscriber_id) */
+    failLedger: new Statement<never>(
+      db,
+      sql`update deliveries set status = ${sql.lit('failed')}, last_error = ${p()}, updated_at = ${p()}, ses_message_id = coalesce(ses_message_id, ${p()}) where campaign_id = ${p()} and subscriber_id = ${p()} and status in (${statusList(LEDGER_MOVABLE_FROM.failed)})`,
+    ),
+    /** (occurred_at, updated_at, campaign_id, subscriber_id): the first open/click only. */
+    markOpened: new Statement<never>(
+      db,
+      sql`update deliveries set opened_at = ${p()}, updated_at = ${p()} where campaign_id = ${p()} and subscriber_id = ${p()} and opened_at is null`,
+    ),
+    markClicked: new Statement<never>(
+      db,
+      sql`update deliveries set clicked_at = ${p()}, updated_at = ${p()} where campaign_id = ${p()} and subscriber_id = ${p()} and clicked_at is null`,
+    ),
+  };
+}
+type HotStatements = ReturnType<typeof hotStatements>;
+
+/** One Delivery for `insertDelivered`: its event row's values and the ledger row it moves. */
+interface DeliveryRow {
+  snsMessageId: string;
+  event: SesEvent;
+  ledger: LedgerKey;
+  message: string;
+  now: number;
+}
+
+/** insertDelivered's parameters, one array per column (created_at is also the ledger's updated_at). */
+function deliveryColumns(rows: DeliveryRow[]): unknown[][] {
+  return [
+    rows.map((r) => r.snsMessageId),
+    rows.map((r) => r.event.subtype),
+    rows.map((r) => r.event.sesMessageId),
+    rows.map((r) => r.event.email),
+    rows.map((r) => r.ledger.campaign_id),
+    rows.map((r) => r.ledger.subscriber_id),
+    rows.map((r) => r.event.detail),
+    rows.map((r) => r.event.occurredAt),
+    rows.map((r) => r.message),
+    rows.map((r) => r.now),
+  ];
+}
+
+interface Pending {
+  input: NotificationInput;
+  now: number;
+  resolve: (result: WriteResult) => void;
+  reject: (err: unknown) => void;
+}
+
+export class EventWriter {
+  private readonly queue: Pending[] = [];
+  private draining = false;
+  private readonly statements: HotStatements;
+
+  constructor(
+    private readonly db: Db,
+    private readonly rules: EventRules,
+    /** Most notifications applied in one transaction (group commit). */
+    private readonly maxBatch = 100,
+  ) {
+    this.statements = hotStatements(db);
+  }
+
+  /**
+   * Store a notification's events and execute their effects, once per SNS MessageId; the
+   * promise settles after the commit. Notifications arriving while a transaction runs are
+   * grouped into the next one: one commit for many notifications is what makes thousands
+   * per second possible, on SQLite (one writer) and on Postgres (one fsync per commit). A
+   * batch that fails is retried one notification per transaction, so a bad one fails alone.
+   */
+  write(input: NotificationInput, now: number = Date.now()): Promise<WriteResult> {
+    return new Promise<WriteResult>((resolve, reject) => {
+      this.queue.push({ input, now, resolve, reject });
+      if (!this.draining) void this.drain();
+    });
+  }
+
+  private async drain(): Promise<void> {
+    this.draining = true;
+    try {
+      while (this.queue.length > 0) {
+        // Let already-received requests reach the queue first: with a synchronous driver
+        // (better-sqlite3) a transaction never yields to I/O, so without this every batch is one.
+        await new Promise<void>((resolve) => setImmediate(resolve));
+        const batch = this.queue.splice(0, this.maxBatch);
+        try {
+          const results = await this.db.transaction().execute(async (trx) => {
+            const known = batch.length > 1 ? await this.prefetchLedger(trx, batch) : undefined;
+            const out = known && this.statements.insertDelivered ? await this.applyDeliveriesAsSet(trx, batch, known) : new Map<number, WriteResult>();
+            const results: WriteResult[] = [];
+            for (const [i, item] of batch.entries()) results.push(out.get(i) ?? (await this.applyInTransaction(trx, item.input, item.now, known)));
+            return results;
+          });
+          batch.forEach((item, i) => item.resolve(results[i]!));
+        } catch (err) {
+          if (batch.length === 1) {
+            batch[0]!.reject(err);
+            continue;
+          }
+          for (const item of batch) {
+            try {
+              item.resolve(await this.db.transaction().execute((trx) => this.applyInTransaction(trx, item.input, item.now)));
+            } catch (itemErr) {
+              item.reject(itemErr);
+            }
+          }
+        }
+      }
+    } finally {
+      this.draining = false;
+    }
+  }
+
+  /**
+   * Postgres: the batch's notifications whose whole effect is a Delivery's (one event, ledger
+   * row known by SES id, the rules' effects exactly moveLedger → delivered) in one set-based
+   * statement instead of a round trip each. Returns their results by position in the batch;
+   * everything else (and a second copy of an SNS MessageId within the batch, which then finds
+   * the first one's event row: a replay) is applied one by one afterwards. Order does not
+   * matter: 'delivered' only replaces sending/sent, and nothing moves a row back to those.
+   */
+  private async applyDeliveriesAsSet(trx: Db, batch: Pending[], known: Map<string, LedgerKey>): Promise<Map<number, WriteResult>> {
+    const out = new Map<number, WriteResult>();
+    const seen = new Set<string>();
+    const picked: Array<DeliveryRow & { index: number }> = [];
+    for (const [index, { input, now }] of batch.entries()) {
+      const event = input.events.length === 1 ? input.events[0]! : undefined;
+      const ledger = event?.sesMessageId ? known.get(event.sesMessageId) : undefined;
+      if (!event || !ledger || seen.has(input.snsMessageId) || !this.fusesWithInsert(event, ledger)) continue;
+      seen.add(input.snsMessageId);
+      picked.push({ index, snsMessageId: input.snsMessageId, event, ledger, message: input.message, now });
+    }
+    if (picked.length < 2) return out;
+    const inserted = await this.insertDelivered(trx, picked);
+    for (const { index, snsMessageId } of picked) {
+      out.set(index, inserted.has(snsMessageId) ? { applied: true, stored: 1, tripped: [] } : { applied: false, stored: 0, tripped: [] });
+    }
+    return out;
+  }
+
+  /** Whether an event with a known ledger row has, per the rules, only the effect insertDelivered carries out with its insert. */
+  private fusesWithInsert(event: SesEvent, ledger: LedgerKey): boolean {
+    return this.rules.softBouncesSince(event) === null && isDeliveredOnly(this.rules.decide(event, { ledgerFound: true, campaignId: ledger.campaign_id, recentSoftBounces: 0 }));
+  }
+
+  /** Postgres: insert Delivery events and move their ledger rows in one statement; returns the SNS MessageIds inserted. */
+  private async insertDelivered(trx: Db, rows: DeliveryRow[]): Promise<Set<string>> {
+    const statement = this.statements.insertDelivered!;
+    return new Set((await statement.rows(trx, deliveryColumns(rows))).map((r) => r.sns_message_id));
+  }
+
+  /**
+   * Ledger rows of a whole batch by SES message id, in one query instead of one per event
+   * (a round trip each on Postgres). Only a positive cache: campaign_id and subscriber_id
+   * never change, and a row's ses_message_id is only ever set once (null → id), so an id
+   * missing here (or set by an earlier notification of this batch) is looked up as before.
+   */
+  private async prefetchLedger(trx: Db, batch: Pending[]): Promise<Map<string, LedgerKey>> {
+    const ids = new Set<string>();
+    for (const item of batch) for (const e of item.input.events) if (e.sesMessageId) ids.add(e.sesMessageId);
+    const known = new Map<string, LedgerKey>();
+    if (ids.size === 0) return known;
+    const { statement, parameter } = this.statements.ledgerBySesIds;
+    for (const row of await statement.rows(trx, [parameter([...ids])])) {
+      if (row.ses_message_id !== null && !known.has(row.ses_message_id)) known.set(row.ses_message_id, row);
+    }
+    return known;
+  }
+
+  private async applyInTransaction(trx: Db, input: NotificationInput, now: number, known?: Map<string, LedgerKey>): Promise<WriteResult> {
+    const breakerCampaigns = new Set<number>();
+    let stored = 0;
+    for (const [i, event] of input.events.entries()) {
+      const ledger = (event.sesMessageId ? known?.get(event.sesMessageId) : undefined) ?? (await this.findLedgerRow(trx, event));
+      const campaignId = ledger?.campaign_id ?? event.campaignId;
+      const subscriberId = ledger?.subscriber_id ?? event.subscriberId;
+      const snsMessageId = i === 0 ? input.snsMessageId : `${input.snsMessageId}#${i}`;
+      // A decision that needs no soft-bounce count is made before the insert (it reads
+      // nothing the insert writes); one that needs the count waits for it (this event included).
+      const softSince = this.rules.softBouncesSince(event);
+      let effects = softSince === null ? this.rules.decide(event, { ledgerFound: ledger !== undefined, campaignId, recentSoftBounces: 0 }) : undefined;
+      if (this.statements.insertDelivered && ledger && effects && isDeliveredOnly(effects)) {
+        // The commonest notification, in one round trip; same as the insert + moveLedger below.
+        const inserted = await this.insertDelivered(trx, [{ snsMessageId, event, ledger, message: input.message, now }]);
+        if (inserted.size === 0) {
+          if (i === 0) return { applied: false, stored: 0, tripped: [] };
+          continue;
+        }
+        stored++;
+        continue;
+      }
+      const [inserted] = await this.statements.insertEvent.rows(trx, [
+        snsMessageId,
+        event.type,
+        event.subtype,
+        event.sesMessageId,
+        event.email,
+        campaignId,
+        subscriberId,
+        event.detail,
+        event.occurredAt,
+        input.message,
+        now,
+      ]);
+      if (!inserted) {
+        // Replay: the first row is the gate, and nothing was written before it.
+        if (i === 0) return { applied: false, stored: 0, tripped: [] };
+        continue;
+      }
+      stored++;
+      effects ??= this.rules.decide(event, {
+        ledgerFound: ledger !== undefined,
+        campaignId,
+        recentSoftBounces: await this.countSoftBounces(trx, event.email!, softSince!),
+      });
+      for (const effect of effects) {
+        if (effect.kind === 'checkBreaker') breakerCampaigns.add(effect.campaignId);
+        else await this.execute(trx, effect, event, ledger, now);
+      }
+    }
+    const tripped: TrippedBreaker[] = [];
+    for (const campaignId of breakerCampaigns) {
+      // Counted here, after this notification's moves, in its transaction: consistent rates.
+      const decision = this.rules.breaker(await this.campaignOutcomeCounts(trx, campaignId));
+      if (decision.trip) tripped.push({ campaignId, reason: decision.reason });
+    }
+    return { applied: true, stored, tripped };
+  }
+
+  /** Carry out one effect of `event`; ledger effects act on its ledger row, address effects on its recipient. */
+  private async execute(trx: Db, effect: Exclude<Effect, { kind: 'checkBreaker' }>, event: SesEvent, ledger: LedgerKey | undefined, now: number): Promise<void> {
+    switch (effect.kind) {
+      case 'setSubscriberStatus':
+        if (event.email) await setSubscriberStatus(trx, event.email, effect.status, effect.reason, now);
+        return;
+      case 'suppress':
+        if (event.email) await suppress(trx, event.email, effect.reason, effect.detail, now);
+        return;
+    }
+    if (!ledger) return;
+    const { campaign_id, subscriber_id } = ledger;
+    switch (effect.kind) {
+      case 'moveLedger':
+        // A row found through its tags learns its SES message id here if it never did (dead worker).
+        await this.statements.moveLedger[effect.to].rows(trx, [event.occurredAt, now, event.sesMessageId, campaign_id, subscriber_id]);
+        return;
+      case 'failLedger':
+        await this.statements.failLedger.rows(trx, [effect.error, now, event.sesMessageId, campaign_id, subscriber_id]);
+        return;
+      case 'confirmSend':
+        await confirmSend(trx, ledger, event, now);
+        return;
+      case 'markOpened':
+        await this.statements.markOpened.rows(trx, [event.occurredAt, now, campaign_id, subscriber_id]);
+        return;
+      case 'markClicked':
+        await this.statements.markClicked.rows(trx, [event.occurredAt, now, campaign_id, subscriber_id]);
+        return;
+    }
+  }
+
+  /** The ledger row for an event: by SES message id, else by our campaign + subscriber tags. */
+  private async findLedgerRow(trx: Db, event: SesEvent): Promise<LedgerKey | undefined> {
+    if (event.sesMessageId) {
+      const [bySesId] = await this.statements.ledgerBySesId.rows(trx, [event.sesMessageId]);
+      if (bySesId) return bySesId;
+    }
+    if (event.campaignId !== null && event.subscriberId !== null) {
+      const [byTags] = await this.statements.ledgerByTags.rows(trx, [event.campaignId, event.subscriberId]);
+      return byTags;
+    }
+    return undefined;
+  }
+
+  /** Soft (non-Permanent) bounces recorded for an address since `since`. */
+  private async countSoftBounces(trx: Db, email: string, since: number): Promise<number> {
+    const row = await trx
+      .selectFrom('events')
+      .select((eb) => eb.fn.countAll<number>().as('n'))
+      .where('email', '=', email)
+      .where('type', '=', 'bounce')
+      .where('subtype', '!=', 'Permanent')
+      .where('occurred_at', '>=', since)
+      .executeTakeFirst();
+    return Number(row?.n ?? 0);
+  }
+
+  /** A campaign's messages SES accepted, and how many of them bounced or drew a complaint. */
+  private async campaignOutcomeCounts(trx: Db, campaignId: number): Promise<CampaignOutcomeCounts> {
+    const rows = await trx
+      .selectFrom('deliveries')
+      .select(['status', (eb) => eb.fn.countAll<number>().as('n')])
+      .where('campaign_id', '=', campaignId)
+      .where('status', 'in', ['sent', 'delivered', 'bounced', 'complained'])
+      .groupBy('status')
+      .execute();
+    const count = (s: DeliveryStatus) => Number(rows.find((r) => r.status === s)?.n ?? 0);
+    return { sent: rows.reduce((sum, r) => sum + Number(r.n), 0), bounced: count('bounced'), complained: count('complained') };
+  }
+}
+
+/** The writer over a store's database, one per process (its queue is the group commit). */
+export function createEventWriter(store: Store, rules: EventRules): EventWriter {
+  return new EventWriter(store.db, rules);
+}
+
+/**
+ * Confirm a Send: SES accepted the message. A row left 'sending' by a dead worker becomes
+ * 'sent' with the message id, which is how the send pipeline's reconciliation tells "sent
+ * but unrecorded" from "never sent". Any other status stays; the times are kept once.
+ */
+async function confirmSend(trx: Db, ledger: LedgerKey, event: SesEvent, now: number): Promise<void> {
+  await trx
+    .updateTable('deliveries')
+    .set((eb) => ({
+      confirmed_at: eb.fn.coalesce('confirmed_at', eb.val(event.occurredAt)),
+      ses_message_id: eb.fn.coalesce('ses_message_id', eb.val(event.sesMessageId)),
+      sent_at: eb.fn.coalesce('sent_at', eb.val(event.occurredAt)),
+      status: eb.case().when('status', '=', 'sending').then('sent' as DeliveryStatus).else(eb.ref('status')).end(),
+      updated_at: now,
+    }))
+    .where('campaign_id', '=', ledger.campaign_id)
+    .where('subscriber_id', '=', ledger.subscriber_id)
+    .execute();
+}
+
+/**
+ * Subscriber status by address (applies even for mail we cannot tie to a ledger row).
+ * Conditional, unlike SubscribersRepository.setStatusByEmail: events arrive out of order,
+ * and a late bounce must not turn a complained subscriber back into a bounced one.
+ */
+async function setSubscriberStatus(trx: Db, email: string, status: EventSubscriberStatus, reason: string, now: number): Promise<void> {
+  await trx
+    .updateTable('subscribers')
+    .set({ status, status_reason: reason.slice(0, 500), updated_at: now })
+    .where('email', '=', email)
+    .where('status', 'in', SUBSCRIBER_REPLACEABLE[status])
+    .execute();
+}
+
+async function suppress(trx: Db, email: string, reason: SuppressionReason, detail: string, now: number): Promise<void> {
+  // The store's rule: the first reason wins (a later complaint leaves an earlier 'bounced' as is).
+  await new SuppressionsRepository(trx, () => now).suppress(email, reason, detail.slice(0, 500));
+}
