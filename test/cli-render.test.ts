@@ -4,8 +4,11 @@ import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { simpleParser } from 'mailparser';
-import { describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { verifyUnsubscribeToken } from '../src/unsubscribe/token.js';
 import { EXAMPLE_ISSUE, EXAMPLE_SITE_URL } from './support/example-issue.js';
+import { createTestStore, type TestStore } from './support/store.js';
+import { seedAudience } from './send/support.js';
 
 const ROOT = join(import.meta.dirname, '..');
 const dir = mkdtempSync(join(tmpdir(), 'cli-render-'));
@@ -85,6 +88,54 @@ describe('newsletter render', () => {
     expect([badFormat?.code, badFormat?.stderr]).toEqual([2, expect.stringContaining('unknown --format pdf')]);
     for (const r of [nofm, missing, utf8, big, badTo, badFormat]) expect(r?.stderr).not.toMatch(/\n\s+at /); // no stack trace
   });
+});
+
+describe('newsletter render --to: a subscriber gets their own message, anyone else a sample', () => {
+  const SECRET = 'render-secret-render-secret-render-secret';
+  let store: TestStore;
+  let listId: number;
+  let env: Record<string, string>;
+  beforeAll(async () => {
+    store = await createTestStore('sqlite');
+    listId = await seedAudience(store.db, 2); // reader1@, reader2@example.com on list "default"
+    await seedAudience(store.db, 0, { listName: 'other' });
+    env = { SITE_URL: EXAMPLE_SITE_URL, DATABASE_URL: store.url, UNSUBSCRIBE_SECRET: SECRET, PUBLIC_URL: 'https://news.example.com' };
+  });
+  afterAll(async () => {
+    await store?.drop();
+  });
+  const unsubscribeUrl = (mail: Awaited<ReturnType<typeof simpleParser>>) => (mail.headers.get('list') as { unsubscribe: { url: string } }).unsubscribe.url;
+
+  it('a subscriber of --list (default `default`): their address, the list\'s List-Id and a real signed unsubscribe link', async () => {
+    const r = await cli(['render', EXAMPLE_ISSUE, '--format', 'eml', '--to', 'reader2@example.com'], env);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).not.toMatch(/sample/);
+    const mail = await simpleParser(r.stdout);
+    expect(mail.to).toMatchObject({ value: [{ address: 'reader2@example.com', name: 'Reader 2' }] });
+    expect(mail.headerLines.find((h) => h.key === 'list-id')?.line).toBe(`List-Id: Newsletter <list-${listId}.news.example.com>`);
+    const url = unsubscribeUrl(mail);
+    expect(url.startsWith('https://news.example.com/u/')).toBe(true);
+    const reader2 = await store.db.selectFrom('subscribers').select('id').where('email', '=', 'reader2@example.com').executeTakeFirstOrThrow();
+    expect(verifyUnsubscribeToken(url.slice('https://news.example.com/u/'.length), [SECRET])).toEqual({ subscriberId: reader2.id, listId });
+  }, 120_000);
+
+  it('an unknown address, or no database: a sample, said on stderr; not a member or no secret: refused plainly', async () => {
+    const [unknown, noDb, notMember, noSecret] = await Promise.all([
+      cli(['render', EXAMPLE_ISSUE, '--format', 'eml', '--to', 'stranger@example.net'], env),
+      cli(['render', EXAMPLE_ISSUE, '--format', 'eml', '--to', 'reader1@example.com'], { ...env, DATABASE_URL: `sqlite:${join(dir, 'none.db')}` }),
+      cli(['render', EXAMPLE_ISSUE, '--format', 'eml', '--to', 'reader1@example.com', '--list', 'other'], env),
+      cli(['render', EXAMPLE_ISSUE, '--format', 'eml', '--to', 'reader1@example.com'], { ...env, UNSUBSCRIBE_SECRET: '' }),
+    ]);
+    for (const [r, why] of [[unknown, 'stranger@example.net is not a subscriber'], [noDb, 'no database']] as const) {
+      expect(r.code, r.stderr).toBe(0);
+      expect(r.stderr).toContain(why);
+      expect(r.stderr).toContain('sample recipient');
+      expect(unsubscribeUrl(await simpleParser(r.stdout))).toBe('https://news.example.com/u/sample-token');
+    }
+    expect(readdirSync(dir)).not.toContain('none.db'); // a preview creates no database
+    expect([notMember.code, notMember.stdout.length, notMember.stderr]).toEqual([2, 0, expect.stringContaining('reader1@example.com is not a member of list "other"')]);
+    expect([noSecret.code, noSecret.stdout.length, noSecret.stderr]).toEqual([2, 0, expect.stringContaining('UNSUBSCRIBE_SECRET is not set')]);
+  }, 120_000);
 });
 
 describe('newsletter check', () => {

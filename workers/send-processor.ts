@@ -14,13 +14,12 @@ import type { CampaignOrchestrator } from '../src/campaigns/campaign-orchestrato
 import type { CampaignsRepository } from '../src/store/campaigns-repository.js';
 import type { DeliveryLedger } from '../src/store/delivery-ledger.js';
 import type { CampaignStatus } from '../src/store/schema.js';
-import type { CompiledIssue, MessageFactory } from '../src/render/types.js';
 import type { SendJobData } from '../src/queue/send-queues.js';
-import { signUnsubscribeToken } from '../src/unsubscribe/token.js';
-import { archiveUrlFor } from '../src/archive/archive-repository.js';
+import { messageSourceOf, prepareCampaignMessages, sendTags, type CampaignMessages, type SenderSettings } from '../src/campaigns/campaign-message.js';
 import type { SentWriter } from './sent-writer.js';
 
-export interface SendProcessorDeps {
+/** The sender settings (from, publicUrl, listName, unsubscribeSecret) feed the one message builder. */
+export interface SendProcessorDeps extends SenderSettings {
   workerId: string;
   campaigns: CampaignsRepository;
   ledger: DeliveryLedger;
@@ -30,10 +29,6 @@ export interface SendProcessorDeps {
   prepareMessages: PrepareMessages;
   orchestrator: CampaignOrchestrator;
   logger?: Logger;
-  from: string;
-  publicUrl: string;
-  unsubscribeSecret: string;
-  listName: string;
   /** How long a cached campaign status is trusted (ms); bounds how fast a pause takes effect. */
   statusTtlMs?: number;
   /** Batches the 'sent' writes (default: one write per message through the ledger). */
@@ -44,15 +39,10 @@ export interface SendProcessorDeps {
 
 export type SendOutcome = 'sent' | 'not-sending' | 'not-queued' | 'skipped' | 'failed' | 'throttled' | 'quota' | 'account-paused' | 'uncertain';
 
-interface CampaignEntry {
-  listId: number;
-  factory: MessageFactory;
-}
-
 export function createSendProcessor(deps: SendProcessorDeps) {
   const statusTtl = deps.statusTtlMs ?? 200;
   const statuses = new Map<number, { status: CampaignStatus | undefined; at: number }>();
-  const factories = new Map<number, Promise<CampaignEntry>>();
+  const builders = new Map<number, Promise<CampaignMessages>>();
   const completionTimers = new Map<number, NodeJS.Timeout>();
 
   async function campaignStatus(id: number): Promise<CampaignStatus | undefined> {
@@ -64,25 +54,16 @@ export function createSendProcessor(deps: SendProcessorDeps) {
   }
 
   /** Compiled issue loaded and templates prepared once per campaign per process. */
-  function campaignEntry(id: number): Promise<CampaignEntry> {
-    let entry = factories.get(id);
+  function campaignMessages(id: number): Promise<CampaignMessages> {
+    let entry = builders.get(id);
     if (!entry) {
       entry = (async () => {
         const c = await deps.campaigns.get(id);
-        if (!c?.compiled_json) throw new Error(`campaign ${id} has no compiled issue`);
-        const compiled = JSON.parse(c.compiled_json) as CompiledIssue;
-        const host = new URL(deps.publicUrl).hostname;
-        const factory = deps.prepareMessages(compiled, {
-          from: deps.from,
-          campaignId: id,
-          listId: `${deps.listName.replace(/[<>\r\n"]/g, '')} <list-${c.list_id}.${host}>`,
-          // "View in browser": the issue's public archive page (src/http/pages/archive-routes.ts).
-          archiveUrl: archiveUrlFor(deps.publicUrl, c.issue_slug),
-        });
-        return { listId: c.list_id, factory };
+        if (!c) throw new Error(`campaign ${id} not found`);
+        return prepareCampaignMessages(messageSourceOf(c), deps, deps.prepareMessages);
       })();
-      entry.catch(() => factories.delete(id));
-      factories.set(id, entry);
+      entry.catch(() => builders.delete(id));
+      builders.set(id, entry);
     }
     return entry;
   }
@@ -106,7 +87,8 @@ export function createSendProcessor(deps: SendProcessorDeps) {
     if ((await campaignStatus(campaignId)) !== 'sending') return 'not-sending';
 
     // Loaded before the claim (cached per campaign): a failure here leaves the row queued.
-    const { listId, factory } = await campaignEntry(campaignId);
+    const messages = await campaignMessages(campaignId);
+    const { listId } = messages.source;
     // Claim and the unsubscribe re-check in one statement (the common case: one round trip).
     let claimed = await deps.ledger.claimIfMailable(campaignId, subscriberId, listId, deps.workerId);
     let recheck = false;
@@ -125,14 +107,9 @@ export function createSendProcessor(deps: SendProcessorDeps) {
         pokeCompletion(campaignId);
         return 'skipped';
       }
-      const unsubscribeToken = signUnsubscribeToken({ subscriberId, listId }, deps.unsubscribeSecret);
       try {
-        raw = factory.build({
-          subscriberId,
-          email: claimed.email,
-          name: claimed.name,
-          unsubscribeUrl: `${deps.publicUrl}/u/${unsubscribeToken}`,
-        }).raw;
+        // Signs the unsubscribe token and encodes only this recipient's values (factory cached above).
+        raw = messages.build({ id: subscriberId, email: claimed.email, name: claimed.name }).raw;
       } catch (err) {
         // This recipient cannot be rendered (an address the MIME builder refuses): fail the row, not the campaign.
         await deps.ledger.markFailed(campaignId, subscriberId, deps.workerId, `message build failed: ${String(err)}`);
@@ -150,7 +127,7 @@ export function createSendProcessor(deps: SendProcessorDeps) {
         raw,
         from: deps.from,
         to: claimed.email,
-        tags: { campaign: String(campaignId), subscriber: String(subscriberId) },
+        tags: sendTags(campaignId, subscriberId),
       });
       messageId = sent.messageId;
     } catch (err) {

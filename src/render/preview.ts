@@ -1,4 +1,5 @@
 import Handlebars from 'handlebars';
+import { stripControl } from './mime.js';
 import { TEMPLATE_CONSTANTS } from './template-text.js';
 import type { CompiledIssue, Recipient } from './types.js';
 
@@ -9,7 +10,8 @@ import type { CompiledIssue, Recipient } from './types.js';
 export function renderForRecipient(compiled: CompiledIssue, recipient: Recipient, archiveUrl?: string): { subject: string; html: string; text: string } {
   const data = { ...TEMPLATE_CONSTANTS, archiveUrl: archiveUrl ?? '', name: recipient.name ?? '', email: recipient.email, unsubscribeUrl: recipient.unsubscribeUrl };
   return {
-    subject: Handlebars.compile(compiled.subjectTemplate, { noEscape: true })(data),
+    // Cleaned as the Subject header is (prepareMessages), so a preview shows the subject received.
+    subject: stripControl(Handlebars.compile(compiled.subjectTemplate, { noEscape: true })(data)),
     html: Handlebars.compile(compiled.htmlTemplate)(data),
     text: Handlebars.compile(compiled.textTemplate, { noEscape: true })(data),
   };

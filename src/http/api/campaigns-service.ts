@@ -6,29 +6,20 @@
 import { InputError, NotFoundError, StateError } from '../../errors.js';
 import type { CampaignOrchestrator } from '../../campaigns/campaign-orchestrator.js';
 import { describePause } from '../../campaigns/pause-reason.js';
-import type { CompiledIssue, Diagnostic } from '../../render/types.js';
+import type { CampaignIssue, IssueSource } from '../../campaigns/campaign-issue.js';
+import type { CompiledIssue } from '../../render/types.js';
 import type { CampaignsRepository } from '../../store/campaigns-repository.js';
 import type { Store } from '../../store/db.js';
 import { createSubscriberRepositories } from '../../store/repositories.js';
 import type { Campaign } from '../../store/schema.js';
 import type { CampaignsPort, CampaignStatsView, CampaignView, CreateCampaignInput } from './ports.js';
 
-export interface CompiledSource {
-  compiled: CompiledIssue;
-  title: string;
-  slug: string;
-  date: string | null;
-  /** SUBJECT_TEMPLATE rendered without recipient fields; used when no subject is given. */
-  subject: string;
-  warnings: Diagnostic[];
-}
-
 export interface CampaignsServiceDeps {
   store: Store;
   campaigns: CampaignsRepository;
   orchestrator: CampaignOrchestrator;
-  /** Parse + compile Markdown; throws InputError (with the diagnostics) when it cannot. */
-  compile: (markdown: string, file: string) => Promise<CompiledSource>;
+  /** Parse + compile Markdown and derive the subject (the CLI's path too); throws InputError (with the diagnostics) when it cannot. */
+  compile: (source: IssueSource) => Promise<CampaignIssue>;
   /** The HTML a sample subscriber would see. */
   renderPreview: (compiled: CompiledIssue, campaign: Campaign) => string;
   /** Send the campaign's message to these addresses, outside the ledger; returns the addresses sent to. */
@@ -90,10 +81,11 @@ export function createCampaignsService(deps: CampaignsServiceDeps): CampaignsPor
     async create(input: CreateCampaignInput) {
       const list = await lists.findByName(input.list);
       if (!list) throw new InputError(`no list named "${input.list}"`, 'list');
-      const source = await deps.compile(input.markdown, input.sourcePath ?? 'issue.md');
+      // An override becomes the compiled subject template, so the stored subject is what subscribers receive.
+      const source = await deps.compile({ markdown: input.markdown, file: input.sourcePath ?? 'issue.md', subject: input.subject });
       const campaign = await deps.orchestrator.create({
         listId: list.id,
-        subject: input.subject ?? source.subject,
+        subject: source.subject,
         issueTitle: source.title,
         issueSlug: source.slug,
         issueDate: source.date,

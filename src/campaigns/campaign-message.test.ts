@@ -1,0 +1,49 @@
+import { describe, expect, it } from 'vitest';
+import { archiveUrlFor } from '../archive/archive-repository.js';
+import { loadConfig } from '../config.js';
+import { InputError } from '../errors.js';
+import { parseIssueFile } from '../issue/parse-issue.js';
+import { compileIssue } from '../render/compile-issue.js';
+import { verifyUnsubscribeToken } from '../unsubscribe/token.js';
+import { EXAMPLE_ISSUE, EXAMPLE_SITE_URL } from '../../test/support/example-issue.js';
+import { splitMessage } from '../../test/support/message-parity.js';
+import { messageSourceOf, prepareCampaignMessages, senderSettings, sendTags, testTags } from './campaign-message.js';
+
+const SECRET = 'unit-secret-unit-secret-unit-secret';
+const config = loadConfig({ FROM_ADDRESS: 'Tidewater <news@tidewater.example.org>', UNSUBSCRIBE_SECRET: SECRET, PUBLIC_URL: 'https://news.example.org', LIST_NAME: 'Tidewater Weekly' });
+
+describe('campaign messages', async () => {
+  const compiled = await compileIssue(parseIssueFile(EXAMPLE_ISSUE, { siteUrl: EXAMPLE_SITE_URL }), { siteUrl: EXAMPLE_SITE_URL });
+  const campaign = { id: 12, list_id: 3, issue_slug: compiled.meta.slug, compiled_json: JSON.stringify(compiled) };
+  const messages = prepareCampaignMessages(messageSourceOf(campaign), senderSettings(config));
+
+  it('a subscriber gets List-Id, archive link, campaign id and an unsubscribe link signed for them and the list', async () => {
+    const m = await splitMessage(messages.build({ id: 77, email: 'ana@example.com', name: null }).raw, 'ana@example.com');
+    expect(m.shared['list-id']).toBe('Tidewater Weekly <list-3.news.example.org>');
+    expect(m.shared['x-newsletter-campaign']).toBe('12');
+    expect(m.html).toContain(archiveUrlFor(config.PUBLIC_URL, compiled.meta.slug));
+    expect(m.own['x-newsletter-test']).toBeUndefined();
+    expect(verifyUnsubscribeToken(m.unsubscribeUrl.replace('https://news.example.org/u/', ''), [SECRET])).toEqual({ subscriberId: 77, listId: 3 });
+    expect(sendTags(12, 77)).toEqual({ campaign: '12', subscriber: '77' });
+  });
+
+  it('a test copy is the same message but for recipient, ids, date, token and the test marker', async () => {
+    const sub = await splitMessage(messages.build({ id: 77, email: 'ana@example.com', name: null }).raw, 'ana@example.com');
+    const test = await splitMessage(messages.buildTest('editor@example.net').raw, 'editor@example.net');
+    expect(test.shared).toEqual(sub.shared);
+    expect(test.text).toBe(sub.text);
+    expect(test.html).toBe(sub.html);
+    expect(test.own['x-newsletter-test']).toBe('1');
+    expect(test.own.to).toContain('editor@example.net');
+    expect(test.own['message-id']).not.toBe(sub.own['message-id']);
+    // Signed for no subscriber: the link cannot unsubscribe anyone.
+    expect(verifyUnsubscribeToken(test.unsubscribeUrl.replace('https://news.example.org/u/', ''), [SECRET])).toEqual({ subscriberId: 0, listId: 3 });
+    expect(testTags(12)).toEqual({ test: 'c12' });
+  });
+
+  it('refuses without FROM_ADDRESS or UNSUBSCRIBE_SECRET, or without a compiled issue', () => {
+    expect(() => senderSettings(loadConfig({ UNSUBSCRIBE_SECRET: SECRET }), 'to')).toThrow(new InputError('FROM_ADDRESS is not set', 'to'));
+    expect(() => senderSettings(loadConfig({ FROM_ADDRESS: 'a@example.com' }))).toThrow(/UNSUBSCRIBE_SECRET is not set/);
+    expect(() => messageSourceOf({ ...campaign, compiled_json: null })).toThrow(/campaign 12 has no compiled issue/);
+  });
+});
