@@ -20,7 +20,7 @@ import { NewsletterError } from '../../errors.js';
 import type { CampaignsPort, SubscribersPort } from '../api/ports.js';
 import { roleAllows, type TokenVerifier } from '../auth.js';
 import type { DashboardQueries } from './dashboard-queries.js';
-import { esc } from './html.js';
+import { escapeHtml } from '../../html/html.js';
 import {
   actionsFor,
   campaignFragments,
@@ -132,7 +132,7 @@ export async function adminPlugin(app: FastifyInstance, deps: AdminDeps): Promis
     if (status >= 500) request.log.error({ err }, 'admin error');
     const message = status >= 500 ? 'internal error' : err.message;
     if (request.url.endsWith('.json') || !wantsHtml(request)) return reply.code(status).send({ error: message });
-    return sendHtml(reply, `<!doctype html><title>Error</title><p>${status}: ${esc(message)}</p><p><a href="/admin">Dashboard</a></p>`, status);
+    return sendHtml(reply, `<!doctype html><title>Error</title><p>${status}: ${escapeHtml(message)}</p><p><a href="/admin">Dashboard</a></p>`, status);
   });
 
   // Session on every non-public request; CSRF and origin on every state change.

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { renderChartSvg } from './chart-svg.js';
 import { bucketWidth, cumulativeSeries } from './dashboard-queries.js';
-import { esc, html } from './html.js';
+import { escapeHtml, html } from '../../html/html.js';
 import { actionsFor, campaignPage, problemsHtml, progressOf, reputationRates, subscribersPage } from './pages.js';
 import type { CampaignStatsView, CampaignView } from '../api/ports.js';
 
@@ -27,7 +27,7 @@ const stats: CampaignStatsView = {
 
 describe('escaping', () => {
   it('escapes every interpolation unless it is SafeHtml', () => {
-    expect(esc(`<a href="x" onclick='y'>&\``)).toBe('&lt;a href=&quot;x&quot; onclick=&#39;y&#39;&gt;&amp;&#96;');
+    expect(escapeHtml(`<a href="x" onclick='y'>&\``)).toBe('&lt;a href=&quot;x&quot; onclick=&#39;y&#39;&gt;&amp;&#96;');
     expect(html`<td>${'<b>'}</td>${html`<i>${'&'}</i>`}`.value).toBe('<td>&lt;b&gt;</td><i>&amp;</i>');
   });
 
