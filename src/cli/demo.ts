@@ -20,6 +20,7 @@ import { mailboxOutcome } from '../simulator/mailbox-simulator.js';
 import { createSnsSigningIdentity } from '../simulator/sns-signer.js';
 import { freePort, redisAnswers, startLocalSes, startRedisServer, which, type StartedRedis } from '../demo/local-services.js';
 import { NotificationFeeder } from '../demo/notification-feeder.js';
+import { redisKeys } from '../queue/redis-keys.js';
 import { startWorkerRuntime } from '../../workers/runtime.js';
 import { createDefaultDeps } from '../../workers/default-deps.js';
 
@@ -153,7 +154,7 @@ export async function runDemo(opts: DemoOptions): Promise<number> {
         const r = new Redis(redisUrl, { maxRetriesPerRequest: null });
         let cursor = '0';
         do {
-          const [next, keys] = await r.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
+          const [next, keys] = await r.scan(cursor, 'MATCH', redisKeys(prefix).everything(), 'COUNT', 1000);
           cursor = next;
           if (keys.length > 0) await r.unlink(...keys);
         } while (cursor !== '0');

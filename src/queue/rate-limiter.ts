@@ -33,6 +33,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { Redis } from 'ioredis';
+import { redisKeys } from './redis-keys.js';
 
 export interface RateLimiterOptions {
   redis: Redis;
@@ -320,7 +321,7 @@ export class RateLimiter {
     // A follower (a one-off test send, a CLI) uses the fleet's rate and never imposes its own.
     if (opts.assertRate === false) this.rateAsserted = true;
     this.redis = opts.redis;
-    this.key = `${opts.prefix}:ratelimit:${opts.name ?? 'send'}`;
+    this.key = redisKeys(opts.prefix).rateLimit(opts.name ?? 'send');
     this.rate = opts.ratePerSecond;
     const marginMs = opts.marginMs ?? 25;
     if (!(marginMs >= 0)) throw new RangeError(`marginMs must be >= 0, got ${marginMs}`);

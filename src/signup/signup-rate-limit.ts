@@ -6,6 +6,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { Redis } from 'ioredis';
+import { redisKeys } from '../queue/redis-keys.js';
 
 // INCR, and start the window on the first hit. Returns {count, ttlMs}.
 const HIT = `
@@ -36,11 +37,11 @@ export class SignupRateLimit {
   }
 
   byIp(ip: string): Promise<WindowHit> {
-    return this.hit(`${this.prefix}:signup:ip:${hash(ip)}`, this.limits.perIpPerHour, 3600_000);
+    return this.hit(redisKeys(this.prefix).signupWindow('ip', hash(ip)), this.limits.perIpPerHour, 3600_000);
   }
 
   byAddress(email: string): Promise<WindowHit> {
-    return this.hit(`${this.prefix}:signup:addr:${hash(email)}`, this.limits.perAddressPerDay, 24 * 3600_000);
+    return this.hit(redisKeys(this.prefix).signupWindow('addr', hash(email)), this.limits.perAddressPerDay, 24 * 3600_000);
   }
 }
 
