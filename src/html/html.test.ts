@@ -2,8 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { escapeHtml, escapeXml, html, readerPage, SafeHtml } from './html.js';
 
 describe('escapeHtml', () => {
-  it('escapes markup, both quotes and the backtick; null and undefined are empty', () => {
-    expect(escapeHtml(`<a b="c" d='e'>&\``)).toBe('&lt;a b=&quot;c&quot; d=&#39;e&#39;&gt;&amp;&#96;');
+  it('escapes markup, both quotes, the backtick and =; null and undefined are empty', () => {
+    expect(escapeHtml(`<a b="c" d='e'>&\`=`)).toBe('&lt;a b&#61;&quot;c&quot; d&#61;&#39;e&#39;&gt;&amp;&#96;&#61;');
     expect(escapeHtml(null)).toBe('');
     expect(escapeHtml(undefined)).toBe('');
     expect(escapeHtml(42)).toBe('42');

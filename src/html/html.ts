@@ -6,13 +6,14 @@
  * of those pages (CSP, cache) are src/http/pages/page-html.ts.
  */
 
-// Both quotes and the backtick: an escaped value cannot end the attribute it sits in. Every
-// template here quotes its attributes, so `=` needs no escaping (it stays readable in URLs).
-const HTML_ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;', '`': '&#96;' };
+// Both quotes, the backtick and `=` too (as Handlebars does): an escaped value cannot end
+// the attribute it sits in, even an unquoted one. Browsers decode the entities in attribute
+// values, so an escaped URL still works as a link.
+const HTML_ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;', '`': '&#96;', '=': '&#61;' };
 
-/** Text (any value; null/undefined as empty) made safe for an element body or a quoted attribute. */
+/** Text (any value; null/undefined as empty) made safe for an element body or an attribute. */
 export function escapeHtml(value: unknown): string {
-  return String(value ?? '').replace(/[&<>"'`]/g, (c) => HTML_ESCAPES[c]!);
+  return String(value ?? '').replace(/[&<>"'`=]/g, (c) => HTML_ESCAPES[c]!);
 }
 
 const XML_ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&apos;' };
