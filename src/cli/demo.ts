@@ -91,12 +91,14 @@ export async function runDemo(opts: DemoOptions): Promise<number> {
 
   try {
     // ── Redis ────────────────────────────────────────────────────────────────
-    const envRedis = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+    // The user's own configuration: where their Redis is, where redis-server might be.
+    const userConfig = loadConfig();
+    const envRedis = userConfig.REDIS_URL;
     let redisUrl = envRedis;
     let redisNote = `${envRedis} (REDIS_URL)`;
     let sharedRedis = true;
     if (!(await redisAnswers(envRedis))) {
-      const binary = which('redis-server');
+      const binary = which('redis-server', userConfig.PATH);
       if (!binary) {
         process.stderr.write(
           `newsletter demo: no Redis answers at ${envRedis} and there is no redis-server on PATH.\n` +
@@ -128,8 +130,6 @@ export async function runDemo(opts: DemoOptions): Promise<number> {
       QUEUE_PREFIX: prefix,
       SES_ENDPOINT: ses.endpoint,
       SES_REGION: 'us-east-1',
-      AWS_ACCESS_KEY_ID: process.env.AWS_ACCESS_KEY_ID ?? 'demo',
-      AWS_SECRET_ACCESS_KEY: process.env.AWS_SECRET_ACCESS_KEY ?? 'demo',
       SEND_RATE: opts.rate,
       FROM_ADDRESS: from,
       PUBLIC_URL: `http://127.0.0.1:${port}`,
@@ -145,9 +145,8 @@ export async function runDemo(opts: DemoOptions): Promise<number> {
       UNCERTAIN_GRACE_S: process.env.UNCERTAIN_GRACE_S ?? '5',
       PORT: String(port),
     });
-    // The SDK reads credentials from the environment; aws-ses-v2-local accepts any.
-    process.env.AWS_ACCESS_KEY_ID ??= 'demo';
-    process.env.AWS_SECRET_ACCESS_KEY ??= 'demo';
+    // No AWS credentials needed: without any in the environment the SES transport signs with
+    // dummy ones for a local endpoint (aws-ses-v2-local accepts any).
     if (sharedRedis) {
       cleanups.push(async () => {
         const { Redis } = await import('ioredis');
