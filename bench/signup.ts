@@ -14,8 +14,8 @@ import { buildApp } from '../src/http/app.js';
 import { createRedisConnection } from '../src/queue/connection.js';
 import { openSignupPages } from '../src/signup/signup-pages.js';
 import { TEST_REDIS_URL } from '../test/support/redis.js';
-import { createHarness } from '../test/send/harness.js';
-import { sleep, waitFor } from '../test/send/support.js';
+import { createHarness } from '../test/support/send-harness.js';
+import { sleep, waitFor } from '../test/support/pipeline.js';
 
 const RATE = 14;
 const CONCURRENCY = 50;

@@ -24,7 +24,7 @@ import { buildApp } from '../src/http/app.js';
 import { createSnsSigningIdentity, signedNotification } from '../src/simulator/sns-signer.js';
 import type { DialectName } from '../src/store/db.js';
 import { createTestStore } from '../test/support/store.js';
-import { seedCampaign, seedDeliveries, seedList } from '../test/events/seed.js';
+import { seedCampaign, seedDeliveries, seedList } from '../test/support/seed.js';
 
 const { values: args } = parseArgs({
   options: {

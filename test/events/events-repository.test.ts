@@ -3,7 +3,7 @@ import { loadConfig } from '../../src/config.js';
 import { parseSesNotification } from '../../src/events/ses-notification.js';
 import { EventsRepository } from '../../src/store/events-repository.js';
 import { BACKENDS, createTestStore, type TestStore } from '../support/store.js';
-import { delivery, seedCampaign, seedDeliveries, seedDelivery, seedList, seedSubscriber } from './seed.js';
+import { delivery, seedCampaign, seedDeliveries, seedDelivery, seedList, seedSubscriber } from '../support/seed.js';
 
 describe.each(BACKENDS)('EventsRepository group commit (%s)', (dialect) => {
   let store: TestStore;

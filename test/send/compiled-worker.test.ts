@@ -9,8 +9,8 @@ import { copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { copyAssets, currentCompiled as compiled } from '../../bin/compiled.js';
-import { createHarness, type Harness } from './harness.js';
-import { ROOT } from './support.js';
+import { createHarness, type Harness } from '../support/send-harness.js';
+import { ROOT } from '../support/pipeline.js';
 
 describe('currentCompiled (which worker `newsletter worker` runs)', () => {
   let root: string;
