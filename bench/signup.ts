@@ -15,8 +15,8 @@ import { campaignPauser } from '../test/support/campaign-pauser.js';
 import { createRedisConnection } from '../src/queue/connection.js';
 import { openSignupPages } from '../src/signup/signup-pages.js';
 import { TEST_REDIS_URL } from '../test/support/redis.js';
-import { createHarness } from '../test/send/harness.js';
-import { sleep, waitFor } from '../test/send/support.js';
+import { createHarness } from '../test/support/send-harness.js';
+import { sleep, waitFor } from '../test/support/pipeline.js';
 
 const RATE = 14;
 const CONCURRENCY = 50;

@@ -5,7 +5,7 @@
  *   tsx bench/surfaces.ts
  */
 import { randomBytes } from 'node:crypto';
-import { createSurfaceHarness } from '../test/http/harness.js';
+import { createSurfaceHarness } from '../test/support/surface-harness.js';
 import type { DeliveryStatus } from '../src/store/schema.js';
 
 const N = 20_000;

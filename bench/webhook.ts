@@ -25,7 +25,7 @@ import { campaignPauser } from '../test/support/campaign-pauser.js';
 import { createSnsSigningIdentity, signedNotification } from '../src/simulator/sns-signer.js';
 import type { DialectName } from '../src/store/db.js';
 import { createTestStore } from '../test/support/store.js';
-import { seedCampaign, seedDeliveries, seedList } from '../test/events/seed.js';
+import { seedCampaign, seedDeliveries, seedList } from '../test/support/seed.js';
 
 const { values: args } = parseArgs({
   options: {

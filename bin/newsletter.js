@@ -11,12 +11,13 @@ import { currentCompiled } from './compiled.js';
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const compiledWorker = process.argv[2] === 'worker' && process.argv.length === 3 ? currentCompiled('workers/index.js', root) : null;
 if (compiledWorker) {
-  // Heap flags first, from the small module alone: a relaying parent should stay small.
-  const { workerHeapArgs, runWithNodeFlags } = await import(pathToFileURL(join(root, 'dist/workers/heap-cap.js')).href);
-  const capArgs = workerHeapArgs();
-  if (capArgs.length > 0) await runWithNodeFlags(compiledWorker, capArgs);
-  const { startWorker } = await import(pathToFileURL(compiledWorker).href);
+  const load = (path) => import(pathToFileURL(join(root, path)).href);
   try {
+    // Heap flags first, from the small modules alone (the config and heap-cap): a relaying parent should stay small.
+    const [{ loadConfig }, { workerHeapArgsFor, runWithNodeFlags }] = await Promise.all([load('dist/src/config.js'), load('dist/workers/heap-cap.js')]);
+    const capArgs = workerHeapArgsFor(loadConfig());
+    if (capArgs.length > 0) await runWithNodeFlags(compiledWorker, capArgs);
+    const { startWorker } = await import(pathToFileURL(compiledWorker).href);
     await startWorker(compiledWorker);
   } catch (err) {
     // As the CLI reports errors (src/cli/report-error.ts).

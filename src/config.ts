@@ -62,6 +62,16 @@ export const configSchema = z.object({
   TRUST_PROXY: optionalString,
   /** Optional V8 old-generation cap for `newsletter worker` (workers/heap-cap.ts); unset = V8's default. */
   WORKER_HEAP_MB: z.coerce.number().int().positive().optional(),
+  /** Node's own flags; read only to see whether a heap size is already given (workers/heap-cap.ts). */
+  NODE_OPTIONS: z.string().default(''),
+  /**
+   * Whether the environment names AWS credentials (the SDK reads them itself). Without either,
+   * a local SES_ENDPOINT gets dummy credentials, so nobody has to invent keys for a simulator.
+   */
+  AWS_ACCESS_KEY_ID: optionalString,
+  AWS_PROFILE: optionalString,
+  /** Where `newsletter demo` looks for redis-server when no Redis answers. */
+  PATH: z.string().default(''),
   /** How often a campaign paused for the daily quota checks GetSendQuota to resume. */
   QUOTA_RECHECK_S: positiveNumber(300),
   /** BullMQ job lock: a job held by a killed worker returns to the queue after this. */

@@ -1,10 +1,19 @@
 /**
  * Typed errors. Each names what was wrong (file, line, field or address) so the
- * CLI and HTTP layers can print it as is; `code` steers control flow.
+ * CLI and HTTP layers can print it as is; `code` steers control flow. The codes are a
+ * closed set: the HTTP status of each is decided once (src/http/error-status.ts).
  */
+
+/** A failed SES call (src/ses/ses-error.ts): one code per SesErrorKind. */
+export const SES_ERROR_CODES = ['SES_RATE_THROTTLED', 'SES_QUOTA_EXCEEDED', 'SES_REJECTED', 'SES_ACCOUNT_PAUSED', 'SES_PERMANENT', 'SES_TRANSIENT'] as const;
+export type SesErrorCode = (typeof SES_ERROR_CODES)[number];
+
+export const ERROR_CODES = ['CONFIG', 'INPUT', 'NOT_FOUND', 'STATE', ...SES_ERROR_CODES] as const;
+export type ErrorCode = (typeof ERROR_CODES)[number];
+
 export class NewsletterError extends Error {
-  readonly code: string;
-  constructor(code: string, message: string, options?: { cause?: unknown }) {
+  readonly code: ErrorCode;
+  constructor(code: ErrorCode, message: string, options?: { cause?: unknown }) {
     super(message, options);
     this.name = new.target.name;
     this.code = code;

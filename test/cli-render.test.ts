@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { verifyUnsubscribeToken } from '../src/unsubscribe/token.js';
 import { EXAMPLE_ISSUE, EXAMPLE_SITE_URL } from './support/example-issue.js';
 import { createTestStore, type TestStore } from './support/store.js';
-import { seedAudience } from './send/support.js';
+import { seedAudience } from './support/pipeline.js';
 
 const ROOT = join(import.meta.dirname, '..');
 const dir = mkdtempSync(join(tmpdir(), 'cli-render-'));

@@ -10,17 +10,19 @@
  * process: docker-compose.yml's workers run that way).
  */
 import { spawn } from 'node:child_process';
+import type { Config } from '../src/config.js';
 
 /** Node flags to add for the worker: [] unless WORKER_HEAP_MB is set and no heap size is given. */
-export function workerHeapArgs(
-  execArgv: readonly string[] = process.execArgv,
-  nodeOptions = process.env.NODE_OPTIONS ?? '',
-  heapMb: string | undefined = process.env.WORKER_HEAP_MB,
-): string[] {
+export function workerHeapArgs(execArgv: readonly string[], nodeOptions: string, heapMb: string | number | undefined): string[] {
   const mb = Number(heapMb);
   if (!heapMb || !Number.isInteger(mb) || mb <= 0) return [];
   const given = [...execArgv, ...nodeOptions.split(/\s+/)].some((a) => /^--max[-_]old[-_]space[-_]size(=|$)/.test(a));
   return given ? [] : [`--max-old-space-size=${mb}`];
+}
+
+/** workerHeapArgs for this process: its node flags and the configuration. */
+export function workerHeapArgsFor(config: Pick<Config, 'NODE_OPTIONS' | 'WORKER_HEAP_MB'>): string[] {
+  return workerHeapArgs(process.execArgv, config.NODE_OPTIONS, config.WORKER_HEAP_MB);
 }
 
 /**

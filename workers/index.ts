@@ -3,14 +3,13 @@
  * and send processors and the reconciler until SIGTERM/SIGINT, then stops taking jobs,
  * lets in-flight sends finish (their ledger rows settle) and exits 0.
  */
-import { loadConfig } from '../src/config.js';
+import { loadConfig, type Config } from '../src/config.js';
 import { createLogger } from '../src/logger.js';
 import { startWorkerRuntime, type WorkerRuntime } from './runtime.js';
 import { createDefaultDeps } from './default-deps.js';
-import { runWithNodeFlags, workerHeapArgs } from './heap-cap.js';
+import { runWithNodeFlags, workerHeapArgsFor } from './heap-cap.js';
 
-export async function runWorkerProcess(env: NodeJS.ProcessEnv = process.env): Promise<WorkerRuntime> {
-  const config = loadConfig(env);
+export async function runWorkerProcess(config: Config): Promise<WorkerRuntime> {
   const logger = createLogger(config.LOG_LEVEL, 'worker');
   const runtime = await startWorkerRuntime({ config, logger, createDeps: createDefaultDeps });
   logger.info({ workerId: runtime.workerId, concurrency: config.WORKER_CONCURRENCY }, 'worker started');
@@ -42,19 +41,20 @@ export async function runWorkerProcess(env: NodeJS.ProcessEnv = process.env): Pr
  * Prints the ready line tests and supervisors wait for.
  */
 export async function startWorker(entry: string, loaderArgs: readonly string[] = []): Promise<void> {
-  const capArgs = workerHeapArgs();
+  const config = loadConfig();
+  const capArgs = workerHeapArgsFor(config);
   if (capArgs.length > 0) {
     const loader = process.execArgv.some((a) => a.includes('tsx')) ? [] : loaderArgs;
     await runWithNodeFlags(entry, [...loader, ...capArgs]);
   }
-  await runAndAnnounce();
+  await runAndAnnounce(config);
 }
 
 /** Run the worker here and print the ready line tests and supervisors wait for. */
-async function runAndAnnounce(): Promise<void> {
-  await runWorkerProcess();
+async function runAndAnnounce(config: Config): Promise<void> {
+  await runWorkerProcess(config);
   process.stdout.write('worker ready\n');
 }
 
 const isMain = process.argv[1] !== undefined && import.meta.url.endsWith(process.argv[1].replace(/\\/g, '/'));
-if (isMain) await runAndAnnounce();
+if (isMain) await runAndAnnounce(loadConfig());

@@ -15,6 +15,7 @@ import type { CampaignOrchestrator } from '../src/campaigns/campaign-orchestrato
 import type { MailTransport } from '../src/campaigns/ports.js';
 import type { CampaignsRepository } from '../src/store/campaigns-repository.js';
 import type { DeliveryLedger } from '../src/store/delivery-ledger.js';
+import { redisKeys } from '../src/queue/redis-keys.js';
 import { enqueueSends, fanoutJobId, type SendQueues } from '../src/queue/send-queues.js';
 
 export interface ReconcilerDeps {
@@ -43,7 +44,7 @@ export function createReconciler(deps: ReconcilerDeps, options: ReconcilerOption
   let lastQuotaCheck = 0;
   // Re-adding a campaign's stale queued rows is idempotent but not free: at most once per staleQueuedMs.
   const lastRequeue = new Map<number, number>();
-  const lockKey = `${deps.prefix}:send-sweep-lock`;
+  const lockKey = redisKeys(deps.prefix).sendSweepLock();
 
   async function sweep(now = Date.now()): Promise<void> {
     const got = await deps.redis.set(lockKey, deps.workerId, 'PX', 5000, 'NX');

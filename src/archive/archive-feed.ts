@@ -1,4 +1,5 @@
 /** RSS 2.0 feed of the archive (pure). Every text value is XML-escaped. */
+import { escapeXml } from '../html/html.js';
 
 export interface FeedItem {
   title: string;
@@ -16,14 +17,6 @@ export interface FeedChannel {
   selfLink: string;
   description: string;
   items: FeedItem[];
-}
-
-const XML_ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&apos;' };
-
-export function escapeXml(value: string): string {
-  // Characters XML 1.0 forbids are dropped rather than escaped (they cannot be).
-  // eslint-disable-next-line no-control-regex
-  return value.replace(/[\u0000-\u0008\u000b\u000c\u000e-\u001f\ufffe\uffff]/g, '').replace(/[&<>"']/g, (c) => XML_ESCAPES[c]!);
 }
 
 export function renderRssFeed(channel: FeedChannel): string {

@@ -10,7 +10,7 @@ import { randomBytes } from 'node:crypto';
 import Handlebars from 'handlebars';
 import { TEMPLATE_CONSTANTS } from '../render/template-text.js';
 import type { CompiledIssue } from '../render/types.js';
-import { escapeHtml } from '../http/unsubscribe/unsubscribe-routes.js';
+import { escapeHtml } from '../html/html.js';
 
 export interface ArchiveRenderOptions {
   /** PUBLIC_URL, no trailing slash. */

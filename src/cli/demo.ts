@@ -20,6 +20,7 @@ import { mailboxOutcome } from '../simulator/mailbox-simulator.js';
 import { createSnsSigningIdentity } from '../simulator/sns-signer.js';
 import { freePort, redisAnswers, startLocalSes, startRedisServer, which, type StartedRedis } from '../demo/local-services.js';
 import { NotificationFeeder } from '../demo/notification-feeder.js';
+import { redisKeys } from '../queue/redis-keys.js';
 import { startWorkerRuntime } from '../../workers/runtime.js';
 
 const EXAMPLES = resolve(import.meta.dirname, '../../examples');
@@ -89,12 +90,14 @@ export async function runDemo(opts: DemoOptions): Promise<number> {
 
   try {
     // ── Redis ────────────────────────────────────────────────────────────────
-    const envRedis = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+    // The user's own configuration: where their Redis is, where redis-server might be.
+    const userConfig = loadConfig();
+    const envRedis = userConfig.REDIS_URL;
     let redisUrl = envRedis;
     let redisNote = `${envRedis} (REDIS_URL)`;
     let sharedRedis = true;
     if (!(await redisAnswers(envRedis))) {
-      const binary = which('redis-server');
+      const binary = which('redis-server', userConfig.PATH);
       if (!binary) {
         process.stderr.write(
           `newsletter demo: no Redis answers at ${envRedis} and there is no redis-server on PATH.\n` +
@@ -126,8 +129,6 @@ export async function runDemo(opts: DemoOptions): Promise<number> {
       QUEUE_PREFIX: prefix,
       SES_ENDPOINT: ses.endpoint,
       SES_REGION: 'us-east-1',
-      AWS_ACCESS_KEY_ID: process.env.AWS_ACCESS_KEY_ID ?? 'demo',
-      AWS_SECRET_ACCESS_KEY: process.env.AWS_SECRET_ACCESS_KEY ?? 'demo',
       SEND_RATE: opts.rate,
       FROM_ADDRESS: from,
       PUBLIC_URL: `http://127.0.0.1:${port}`,
@@ -143,16 +144,15 @@ export async function runDemo(opts: DemoOptions): Promise<number> {
       UNCERTAIN_GRACE_S: process.env.UNCERTAIN_GRACE_S ?? '5',
       PORT: String(port),
     });
-    // The SDK reads credentials from the environment; aws-ses-v2-local accepts any.
-    process.env.AWS_ACCESS_KEY_ID ??= 'demo';
-    process.env.AWS_SECRET_ACCESS_KEY ??= 'demo';
+    // No AWS credentials needed: without any in the environment the SES transport signs with
+    // dummy ones for a local endpoint (aws-ses-v2-local accepts any).
     if (sharedRedis) {
       cleanups.push(async () => {
         const { Redis } = await import('ioredis');
         const r = new Redis(redisUrl, { maxRetriesPerRequest: null });
         let cursor = '0';
         do {
-          const [next, keys] = await r.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
+          const [next, keys] = await r.scan(cursor, 'MATCH', redisKeys(prefix).everything(), 'COUNT', 1000);
           cursor = next;
           if (keys.length > 0) await r.unlink(...keys);
         } while (cursor !== '0');

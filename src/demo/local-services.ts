@@ -39,7 +39,7 @@ export async function redisAnswers(url: string, timeoutMs = 1500): Promise<boole
 }
 
 /** Absolute path of an executable on PATH, or null. */
-export function which(command: string, path = process.env.PATH ?? ''): string | null {
+export function which(command: string, path: string): string | null {
   for (const dir of path.split(delimiter)) {
     if (!dir) continue;
     const candidate = join(dir, command);

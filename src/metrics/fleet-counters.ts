@@ -8,6 +8,7 @@
  * persistence that restarts resets the totals (Prometheus handles counter resets).
  */
 import type { Redis } from 'ioredis';
+import { redisKeys } from '../queue/redis-keys.js';
 
 export type FleetMetric = 'sends' | 'ses_errors';
 export type FleetTotals = Record<FleetMetric, Record<string, number>>;
@@ -29,7 +30,7 @@ export class FleetCounters {
   }
 
   private key(metric: FleetMetric): string {
-    return `${this.prefix}:metrics:${metric}`;
+    return redisKeys(this.prefix).fleetMetric(metric);
   }
 
   add(metric: FleetMetric, label: string, count = 1): void {

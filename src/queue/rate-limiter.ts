@@ -31,8 +31,9 @@
  * was given and hands it in as a floor, so a restart does not let new slots overlap
  * that instance's already reserved ones.
  */
-import { createHash } from 'node:crypto';
 import type { Redis } from 'ioredis';
+import { loadLuaScript, type LuaScript } from './lua-script.js';
+import { redisKeys } from './redis-keys.js';
 
 export interface RateLimiterOptions {
   redis: Redis;
@@ -85,117 +86,21 @@ export interface RateLimiterCounters {
   redisRetries: number;
 }
 
-// Shared head of every script: server time in microseconds and the state with the
-// effective rate derived from it. Numbers are stored with '%.3f' because Lua 5.1's
-// tostring keeps 14 digits, too few for microsecond timestamps.
-const PRELUDE = `
-local key = KEYS[1]
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
-local function fmt(x) return string.format('%.3f', x) end
-local h = redis.call('HMGET', key, 'target', 'last', 'thrEff', 'thrAt', 'notBefore')
-local target = tonumber(h[1])
-local last = tonumber(h[2])
-local thrEff = tonumber(h[3])
-local thrAt = tonumber(h[4])
-local notBefore = tonumber(h[5])
-local function setTarget(r)
-  target = r
-  if thrEff ~= nil and thrEff > r then
-    thrEff = r
-    redis.call('HSET', key, 'thrEff', fmt(r))
-  end
-  redis.call('HSET', key, 'target', fmt(r))
-end
-local function effective(recovery)
-  if thrEff == nil or thrAt == nil then return target end
-  local e = thrEff + recovery * target * math.max(0, now - thrAt) / 1000000
-  if e > target then return target end
-  return e
-end
-`;
-
-// ARGV: localRate, assertRate (1|0), marginUs, ttlMs, recovery, floorUs
-// Returns { waitUs, slotUs, effectiveRate, nowUs, intervalUs }.
-const ACQUIRE = `${PRELUDE}
-local localRate = tonumber(ARGV[1])
-if target == nil or ARGV[2] == '1' then setTarget(localRate) end
-local eff = effective(tonumber(ARGV[5]))
--- A window holds a whole number of permits: space for floor(rate) per second.
-local cap = eff
-if eff >= 1 then cap = math.floor(eff) end
-local interval = (1000000 + tonumber(ARGV[3])) / cap
-local floor = tonumber(ARGV[6])
--- The client's floor only matters after state loss; ignore absurd ones (clock change).
-if floor > 0 and floor - now < 60000000 and (last == nil or floor > last) then last = floor end
-local slot = now
-if last ~= nil and last + interval > now then slot = last + interval end
-if notBefore ~= nil and notBefore > slot then slot = notBefore end
-redis.call('HSET', key, 'last', fmt(slot))
-redis.call('PEXPIRE', key, tonumber(ARGV[4]))
-return { math.ceil(slot - now), fmt(slot), fmt(eff), fmt(now), fmt(interval) }
-`;
-
-// A permit granted `lateUs` after its slot `slotUs` is safe if every slot handed
-// out from now on is pushed back by that lateness, provided the slots already
-// reserved after it span less than a second (then any one-second window holding the
-// late permit holds no more slots than it would have on time).
-// ARGV: slotUs, lateUs, intervalUs, ttlMs. Returns 1 if the schedule was pushed back, 0 if not possible.
-const LATE = `${PRELUDE}
-local s = tonumber(ARGV[1])
-if last == nil or last < s or last - s >= 1000000 then return 0 end
-local nb = last + tonumber(ARGV[2]) + tonumber(ARGV[3])
-if notBefore == nil or nb > notBefore then redis.call('HSET', key, 'notBefore', fmt(nb)) end
-redis.call('PEXPIRE', key, tonumber(ARGV[4]))
-return 1
-`;
-
-// ARGV: localRate, decreaseFactor, cooldownUs, recovery, minFraction, ttlMs
-// Returns { decreased (1|0), effectiveRate }.
-const THROTTLE = `${PRELUDE}
-if target == nil then setTarget(tonumber(ARGV[1])) end
-local eff = effective(tonumber(ARGV[4]))
-if thrAt ~= nil and now - thrAt < tonumber(ARGV[3]) then return { 0, fmt(eff) } end
-local n = math.max(eff * tonumber(ARGV[2]), target * tonumber(ARGV[5]))
-redis.call('HSET', key, 'thrEff', fmt(n), 'thrAt', fmt(now))
-redis.call('PEXPIRE', key, tonumber(ARGV[6]))
-return { 1, fmt(n) }
-`;
-
-// ARGV: rate, recovery, ttlMs. Returns effectiveRate.
-const SET_RATE = `${PRELUDE}
-setTarget(tonumber(ARGV[1]))
-redis.call('PEXPIRE', key, tonumber(ARGV[3]))
-return fmt(effective(tonumber(ARGV[2])))
-`;
-
-// ARGV: localRate, recovery. Returns effectiveRate. Read-only.
-const READ = `${PRELUDE}
-if target == nil then target = tonumber(ARGV[1]) end
-return fmt(effective(tonumber(ARGV[2])))
-`;
-
-interface Script {
-  source: string;
-  sha: string;
-}
-
-function script(source: string): Script {
-  return { source, sha: createHash('sha1').update(source).digest('hex') };
-}
-
 /** Slack added to a measured lateness before pushing the schedule back by it (covers the extra round trip). */
 const LATE_GUARD_MS = 3;
 
 /** Cap of the stale-discard token bucket (and twice its initial fill). */
 const STALE_TOKENS_MAX = 20;
 
+// The scripts (rate-limiter-lua/*.lua), each run after the shared prelude: server time in
+// microseconds and the state with the effective rate derived from it.
+const lua = (name: string) => loadLuaScript(import.meta.url, './rate-limiter-lua/prelude.lua', `./rate-limiter-lua/${name}.lua`);
 const SCRIPTS = {
-  acquire: script(ACQUIRE),
-  late: script(LATE),
-  throttle: script(THROTTLE),
-  setRate: script(SET_RATE),
-  read: script(READ),
+  acquire: lua('acquire'),
+  late: lua('late'),
+  throttle: lua('throttle'),
+  setRate: lua('set-rate'),
+  read: lua('read'),
 };
 
 function assertRate(rate: number): void {
@@ -320,7 +225,7 @@ export class RateLimiter {
     // A follower (a one-off test send, a CLI) uses the fleet's rate and never imposes its own.
     if (opts.assertRate === false) this.rateAsserted = true;
     this.redis = opts.redis;
-    this.key = `${opts.prefix}:ratelimit:${opts.name ?? 'send'}`;
+    this.key = redisKeys(opts.prefix).rateLimit(opts.name ?? 'send');
     this.rate = opts.ratePerSecond;
     const marginMs = opts.marginMs ?? 25;
     if (!(marginMs >= 0)) throw new RangeError(`marginMs must be >= 0, got ${marginMs}`);
@@ -450,7 +355,7 @@ export class RateLimiter {
    * while Redis is unreachable or still loading: a restart delays permits, it does
    * not fail the sends waiting for them.
    */
-  private call(s: Script, args: (string | number)[], signal?: AbortSignal): Promise<unknown> {
+  private call(s: LuaScript, args: (string | number)[], signal?: AbortSignal): Promise<unknown> {
     return this.callRaw(async () => {
       try {
         return await this.redis.evalsha(s.sha, 1, this.key, ...args);

@@ -11,7 +11,7 @@
  *   codes and `$retryable` cannot steer retries; names can.
  * - Network failures carry a Node `code` (ECONNRESET…) and no `$metadata`.
  */
-import { NewsletterError } from '../errors.js';
+import { NewsletterError, type SesErrorCode } from '../errors.js';
 
 export type SesErrorKind =
   /** Over the per-second rate: slow the whole queue, retry the message. */
@@ -136,10 +136,19 @@ export function classifySesError(err: unknown): SesErrorClassification {
 }
 
 /** A failed SES call, classified; `kind` steers the send job's control flow. */
+const ERROR_CODE: Record<SesErrorKind, SesErrorCode> = {
+  'rate-throttled': 'SES_RATE_THROTTLED',
+  'quota-exceeded': 'SES_QUOTA_EXCEEDED',
+  rejected: 'SES_REJECTED',
+  'account-paused': 'SES_ACCOUNT_PAUSED',
+  transient: 'SES_TRANSIENT',
+  permanent: 'SES_PERMANENT',
+};
+
 export class SesSendError extends NewsletterError {
   readonly classification: SesErrorClassification;
   constructor(classification: SesErrorClassification, options?: { cause?: unknown }) {
-    super(`SES_${classification.kind.toUpperCase().replace(/-/g, '_')}`, `SES ${classification.code}: ${classification.message}`, options);
+    super(ERROR_CODE[classification.kind], `SES ${classification.code}: ${classification.message}`, options);
     this.classification = classification;
   }
   get kind(): SesErrorKind {

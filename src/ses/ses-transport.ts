@@ -6,7 +6,6 @@
  * `maxAttempts: 1`: BullMQ owns retries; the SDK's own three Throttling
  * retries would hide back-pressure from the queue and multiply requests.
  */
-process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true'; // lock file pins this SDK; we support Node 20
 import { Agent as HttpAgent } from 'node:http';
 import { Agent as HttpsAgent } from 'node:https';
 import { GetSendQuotaCommand, SESClient, SendRawEmailCommand, type SESClientConfig } from '@aws-sdk/client-ses';
@@ -21,6 +20,11 @@ export interface SesTransportOptions {
   configurationSet?: string;
   /** Explicit credentials; default: the SDK's provider chain, or dummy ones for a local endpoint. */
   credentials?: { accessKeyId: string; secretAccessKey: string; sessionToken?: string };
+  /**
+   * Whether the environment names AWS credentials (AWS_ACCESS_KEY_ID or AWS_PROFILE, from the
+   * config): then the SDK's provider chain is used even for a local endpoint.
+   */
+  environmentCredentials?: boolean;
   /** TCP connect timeout (ms); default 3,000. */
   connectionTimeoutMs?: number;
   /** Whole request/response timeout (ms); default 15,000. SES answers in well under a second. */
@@ -81,15 +85,19 @@ export class SesTransport {
     if (options.endpoint) config.endpoint = options.endpoint;
     if (options.credentials) {
       config.credentials = options.credentials;
-    } else if (options.endpoint && !process.env.AWS_ACCESS_KEY_ID && !process.env.AWS_PROFILE) {
+    } else if (options.endpoint && !options.environmentCredentials) {
       // A local SES accepts any signature; don't make users invent AWS credentials.
       config.credentials = { accessKeyId: 'local', secretAccessKey: 'local' };
     }
     this.client = new SESClient(config);
   }
 
-  static fromConfig(config: Pick<Config, 'SES_REGION' | 'SES_ENDPOINT' | 'SES_CONFIGURATION_SET'>, overrides: Partial<SesTransportOptions> = {}): SesTransport {
-    const options: SesTransportOptions = { region: config.SES_REGION, ...overrides };
+  static fromConfig(
+    config: Pick<Config, 'SES_REGION' | 'SES_ENDPOINT' | 'SES_CONFIGURATION_SET'> & Partial<Pick<Config, 'AWS_ACCESS_KEY_ID' | 'AWS_PROFILE'>>,
+    overrides: Partial<SesTransportOptions> = {},
+  ): SesTransport {
+    const environmentCredentials = config.AWS_ACCESS_KEY_ID !== undefined || config.AWS_PROFILE !== undefined;
+    const options: SesTransportOptions = { region: config.SES_REGION, environmentCredentials, ...overrides };
     if (config.SES_ENDPOINT && options.endpoint === undefined) options.endpoint = config.SES_ENDPOINT;
     if (config.SES_CONFIGURATION_SET && options.configurationSet === undefined) options.configurationSet = config.SES_CONFIGURATION_SET;
     return new SesTransport(options);

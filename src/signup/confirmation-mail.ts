@@ -3,7 +3,7 @@
  * asked for it), so no List-Unsubscribe; `Auto-Submitted` keeps auto-responders quiet.
  */
 import { randomBytes } from 'node:crypto';
-import { escapeHtml } from '../http/unsubscribe/unsubscribe-routes.js';
+import { escapeHtml } from '../html/html.js';
 import { assertEmailAddress, assertHeaderUrl, encodeUnstructured, formatAddress, formatRfc5322Date, parseAddress, qpEncode } from '../render/mime.js';
 
 export interface ConfirmationMailInput {

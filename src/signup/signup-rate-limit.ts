@@ -6,15 +6,10 @@
  */
 import { createHash } from 'node:crypto';
 import type { Redis } from 'ioredis';
+import { loadLuaScript } from '../queue/lua-script.js';
+import { redisKeys } from '../queue/redis-keys.js';
 
-// INCR, and start the window on the first hit. Returns {count, ttlMs}.
-const HIT = `
-local n = redis.call('INCR', KEYS[1])
-if n == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end
-local ttl = redis.call('PTTL', KEYS[1])
-if ttl < 0 then redis.call('PEXPIRE', KEYS[1], ARGV[1]); ttl = tonumber(ARGV[1]) end
-return { n, ttl }
-`;
+const HIT = loadLuaScript(import.meta.url, './signup-window-hit.lua');
 
 export interface WindowHit {
   allowed: boolean;
@@ -31,16 +26,16 @@ export class SignupRateLimit {
   ) {}
 
   private async hit(key: string, max: number, windowMs: number): Promise<WindowHit> {
-    const [count, ttl] = (await this.redis.eval(HIT, 1, key, String(windowMs))) as [number, number];
+    const [count, ttl] = (await this.redis.eval(HIT.source, 1, key, String(windowMs))) as [number, number];
     return { allowed: count <= max, count, retryAfterMs: ttl };
   }
 
   byIp(ip: string): Promise<WindowHit> {
-    return this.hit(`${this.prefix}:signup:ip:${hash(ip)}`, this.limits.perIpPerHour, 3600_000);
+    return this.hit(redisKeys(this.prefix).signupWindow('ip', hash(ip)), this.limits.perIpPerHour, 3600_000);
   }
 
   byAddress(email: string): Promise<WindowHit> {
-    return this.hit(`${this.prefix}:signup:addr:${hash(email)}`, this.limits.perAddressPerDay, 24 * 3600_000);
+    return this.hit(redisKeys(this.prefix).signupWindow('addr', hash(email)), this.limits.perAddressPerDay, 24 * 3600_000);
   }
 }
 

@@ -4,13 +4,9 @@
  * `<Action>Result` plus `ResponseMetadata/RequestId`; errors as `ErrorResponse`.
  * Pure: values in, strings out.
  */
-export const SES_XML_NAMESPACE = 'http://ses.amazonaws.com/doc/2010-12-01/';
+import { escapeXml } from '../html/html.js';
 
-export function escapeXml(value: string): string {
-  return value.replace(/[<>&'"]/g, (c) =>
-    c === '<' ? '&lt;' : c === '>' ? '&gt;' : c === '&' ? '&amp;' : c === "'" ? '&apos;' : '&quot;',
-  );
-}
+export const SES_XML_NAMESPACE = 'http://ses.amazonaws.com/doc/2010-12-01/';
 
 /** A successful `<Action>Response`; `resultXml` is the inner XML of `<Action>Result` (may be empty). */
 export function queryResponseXml(action: string, resultXml: string, requestId: string): string {

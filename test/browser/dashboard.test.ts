@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Readable } from 'node:stream';
-import { createSurfaceHarness, sleep, SAMPLE_MARKDOWN, waitFor, type SurfaceHarness } from '../http/harness.js';
+import { createSurfaceHarness, sleep, SAMPLE_MARKDOWN, waitFor, type SurfaceHarness } from '../support/surface-harness.js';
 
 const ROOT = join(import.meta.dirname, '../..');
 const ARTIFACTS = join(ROOT, 'artifacts');

@@ -19,7 +19,7 @@ import type { Job } from 'bullmq';
 import type { FanoutJobData } from '../../src/queue/send-queues.js';
 import { BACKENDS, createTestStore, type TestStore } from '../support/store.js';
 import { deletePrefix, TEST_REDIS_URL, uniquePrefix } from '../support/redis.js';
-import { seedAudience } from '../send/support.js';
+import { seedAudience } from '../support/pipeline.js';
 
 const HOUR = 3_600_000;
 

@@ -70,7 +70,7 @@ describe('npm run demo', () => {
   }, 60_000);
 
   it('falls back to a throwaway redis-server from PATH', async () => {
-    const binary = which('redis-server');
+    const binary = which('redis-server', process.env.PATH ?? '');
     if (!binary) {
       console.warn('[demo] redis-server not on PATH: fallback test skipped');
       return;

@@ -4,7 +4,7 @@ import { parseSesNotification } from '../../src/events/ses-notification.js';
 import { eventRules } from '../../src/events/event-effects.js';
 import { EventWriter } from '../../src/store/event-writer.js';
 import { BACKENDS, createTestStore, type TestStore } from '../support/store.js';
-import { delivery, seedCampaign, seedDeliveries, seedDelivery, seedList, seedSubscriber } from './seed.js';
+import { delivery, seedCampaign, seedDeliveries, seedDelivery, seedList, seedSubscriber } from '../support/seed.js';
 
 describe.each(BACKENDS)('EventWriter group commit (%s)', (dialect) => {
   let store: TestStore;

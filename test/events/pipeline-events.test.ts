@@ -3,7 +3,7 @@
  * simulator → signed SNS notifications → POST /webhooks/ses → subscriber store.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { createSurfaceHarness, SAMPLE_MARKDOWN, sleep, type SurfaceHarness } from '../http/harness.js';
+import { createSurfaceHarness, SAMPLE_MARKDOWN, sleep, type SurfaceHarness } from '../support/surface-harness.js';
 
 describe('SES mailbox simulator through the real pipeline', () => {
   let h: SurfaceHarness | undefined;

@@ -7,7 +7,7 @@ import type { SnsEnvelope } from '../../src/events/sns-message.js';
 import { BACKENDS } from '../support/store.js';
 import { changeAt, docExamples, signedExample, TEST_TOPIC } from './fixtures.js';
 import { createHarness, type Harness } from './harness.js';
-import { delivery, seedCampaign, seedDeliveries, seedDelivery, seedList, seedSubscriber, subscriberByEmail, suppression } from './seed.js';
+import { delivery, seedCampaign, seedDeliveries, seedDelivery, seedList, seedSubscriber, subscriberByEmail, suppression } from '../support/seed.js';
 
 let identity: SnsSigningIdentity;
 beforeAll(async () => {

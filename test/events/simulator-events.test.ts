@@ -11,7 +11,7 @@ import { createSnsSigningIdentity, type SnsSigningIdentity } from '../../src/sim
 import { BACKENDS } from '../support/store.js';
 import { TEST_TOPIC } from './fixtures.js';
 import { createHarness, type Harness } from './harness.js';
-import { delivery, seedCampaign, seedDelivery, seedList, seedSubscriber, subscriberByEmail, suppression } from './seed.js';
+import { delivery, seedCampaign, seedDelivery, seedList, seedSubscriber, subscriberByEmail, suppression } from '../support/seed.js';
 
 let identity: SnsSigningIdentity;
 beforeAll(async () => {

@@ -7,7 +7,7 @@ import { signUnsubscribeToken } from '../../src/unsubscribe/token.js';
 import { AudienceRepository } from '../../src/store/audience-repository.js';
 import { BACKENDS } from '../support/store.js';
 import { createHarness, type Harness } from './harness.js';
-import { seedList, seedSubscriber } from './seed.js';
+import { seedList, seedSubscriber } from '../support/seed.js';
 
 let identity: SnsSigningIdentity;
 beforeAll(async () => {

@@ -14,7 +14,7 @@ import { buildApp } from '../../src/http/app.js';
 import { campaignPauser } from '../support/campaign-pauser.js';
 import { createSnsSigningIdentity, signedNotification } from '../../src/simulator/sns-signer.js';
 import { BACKENDS, createTestStore, type TestStore } from '../support/store.js';
-import { seedCampaign, seedDeliveries, seedList } from './seed.js';
+import { seedCampaign, seedDeliveries, seedList } from '../support/seed.js';
 
 const TOPIC = 'arn:aws:sns:us-east-1:123456789012:load-test';
 const COUNT = 2000;

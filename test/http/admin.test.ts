@@ -5,7 +5,7 @@
  * login rate limit.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createSurfaceHarness, type SurfaceHarness } from './harness.js';
+import { createSurfaceHarness, type SurfaceHarness } from '../support/surface-harness.js';
 
 let h: SurfaceHarness;
 beforeAll(async () => {
@@ -86,7 +86,7 @@ describe('/admin', () => {
   it('requires the CSRF token and same origin on actions', async () => {
     const s = await session();
     await h.api('POST', '/api/subscribers', { token: h.tokens.admin, body: { email: 'someone@example.com', list: 'default' } });
-    const campaign = await h.api('POST', '/api/campaigns', { token: h.tokens.admin, body: { markdown: (await import('./harness.js')).SAMPLE_MARKDOWN, list: 'default' } });
+    const campaign = await h.api('POST', '/api/campaigns', { token: h.tokens.admin, body: { markdown: (await import('../support/surface-harness.js')).SAMPLE_MARKDOWN, list: 'default' } });
     expect(campaign.status).toBe(201);
     const id = (campaign.json.campaign as { id: number }).id;
     const post = (payload: string, headers: Record<string, string> = {}) =>

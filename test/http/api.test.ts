@@ -4,7 +4,7 @@
  * OpenAPI document, and an editor running a whole send through the API alone.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createSurfaceHarness, SAMPLE_MARKDOWN, waitFor, type SurfaceHarness } from './harness.js';
+import { createSurfaceHarness, SAMPLE_MARKDOWN, waitFor, type SurfaceHarness } from '../support/surface-harness.js';
 
 let h: SurfaceHarness;
 

@@ -5,7 +5,7 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { recordSesError, recordWebhookEvent } from '../../src/metrics/registry.js';
-import { createSurfaceHarness, SAMPLE_MARKDOWN, waitFor, type SurfaceHarness } from './harness.js';
+import { createSurfaceHarness, SAMPLE_MARKDOWN, waitFor, type SurfaceHarness } from '../support/surface-harness.js';
 
 let h: SurfaceHarness;
 beforeAll(async () => {

@@ -10,8 +10,8 @@ import { campaignPauser } from '../support/campaign-pauser.js';
 import { createRedisConnection } from '../../src/queue/connection.js';
 import { openSignupPages } from '../../src/signup/signup-pages.js';
 import { TEST_REDIS_URL } from '../support/redis.js';
-import { createHarness, type Harness } from '../send/harness.js';
-import { sleep, waitFor } from '../send/support.js';
+import { createHarness, type Harness } from '../support/send-harness.js';
+import { sleep, waitFor } from '../support/pipeline.js';
 import { FORM } from './harness.js';
 
 const RATE = 12;

@@ -3,7 +3,7 @@
  * the confirmation queue, the worker runtime sends the mail. Over real HTTP.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createSurfaceHarness, type SurfaceHarness } from '../http/harness.js';
+import { createSurfaceHarness, type SurfaceHarness } from '../support/surface-harness.js';
 import { sleep } from './harness.js';
 
 describe('serve + worker wiring of the subscriber pages', () => {

@@ -10,7 +10,7 @@ import { parseIssueFile } from '../../src/issue/parse-issue.js';
 import { compileIssue } from '../../src/render/compile-issue.js';
 import { buildApp } from '../../src/http/app.js';
 import { campaignPauser } from '../support/campaign-pauser.js';
-import { createHarness, type Harness } from '../send/harness.js';
+import { createHarness, type Harness } from '../support/send-harness.js';
 import { EXAMPLE_ISSUE, EXAMPLE_SITE_URL } from '../support/example-issue.js';
 
 describe('view in browser', () => {

@@ -3,8 +3,8 @@
  * MessageRejected, scheduled sends. Counted from the simulator's record.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { createHarness, type Harness } from './harness.js';
-import { sleep, waitFor } from './support.js';
+import { createHarness, type Harness } from '../support/send-harness.js';
+import { sleep, waitFor } from '../support/pipeline.js';
 import { SubscribersRepository } from '../../src/store/subscribers-repository.js';
 
 let h: Harness | undefined;

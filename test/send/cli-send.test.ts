@@ -3,8 +3,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { simpleParser } from 'mailparser';
-import { createHarness, type Harness } from './harness.js';
-import { ROOT } from './support.js';
+import { createHarness, type Harness } from '../support/send-harness.js';
+import { ROOT } from '../support/pipeline.js';
 import { EXAMPLE_ISSUE, EXAMPLE_SITE_URL } from '../support/example-issue.js';
 
 let h: Harness | undefined;

@@ -5,12 +5,12 @@
  */
 import { afterEach, describe, expect, it, onTestFinished } from 'vitest';
 import { execFileSync } from 'node:child_process';
-import { copyFileSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { currentCompiled as compiled } from '../../bin/compiled.js';
-import { createHarness, type Harness } from './harness.js';
-import { ROOT } from './support.js';
+import { copyAssets, currentCompiled as compiled } from '../../bin/compiled.js';
+import { createHarness, type Harness } from '../support/send-harness.js';
+import { ROOT } from '../support/pipeline.js';
 
 describe('currentCompiled (which worker `newsletter worker` runs)', () => {
   let root: string;
@@ -35,6 +35,21 @@ describe('currentCompiled (which worker `newsletter worker` runs)', () => {
     expect(compiled('workers/index.js', root)).toBe(join(root, 'dist/workers/index.js'));
     file('src/deep/er/b.ts', 2000); // an edit after the build: back to the TypeScript
     expect(compiled('workers/index.js', root)).toBeNull();
+  });
+
+  it('copies the runtime files tsc does not emit (Lua scripts) into dist/, and an edit to one makes the build stale', () => {
+    root = mkdtempSync(join(tmpdir(), 'nl-compiled-'));
+    file('src/q/limiter.ts', 1000);
+    file('src/q/scripts/hit.lua', 1000);
+    file('src/q/limiter.test.ts', 1000);
+    file('dist/src/q/limiter.js', 1001);
+    copyAssets(root);
+    expect(existsSync(join(root, 'dist/src/q/scripts/hit.lua'))).toBe(true);
+    expect(existsSync(join(root, 'dist/src/q/limiter.test.ts'))).toBe(false);
+    file('dist/.built', 1001);
+    expect(compiled('src/q/limiter.js', root)).toBe(join(root, 'dist/src/q/limiter.js'));
+    file('src/q/scripts/hit.lua', 2000);
+    expect(compiled('src/q/limiter.js', root)).toBeNull();
   });
 });
 

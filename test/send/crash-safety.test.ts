@@ -10,8 +10,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort } from '../../src/demo/local-services.js';
 import { spawnRedisServer } from '../support/redis.js';
-import { createHarness, type Harness } from './harness.js';
-import { sleep, waitFor } from './support.js';
+import { createHarness, type Harness } from '../support/send-harness.js';
+import { sleep, waitFor } from '../support/pipeline.js';
 
 let h: Harness | undefined;
 const cleanups: (() => Promise<void> | void)[] = [];

@@ -7,7 +7,7 @@ import { Redis } from 'ioredis';
 import { Metrics } from '../../src/metrics/registry.js';
 import { FleetCounters } from '../../src/metrics/fleet-counters.js';
 import { deletePrefix, TEST_REDIS_URL, uniquePrefix } from '../support/redis.js';
-import { createHarness, type Harness } from './harness.js';
+import { createHarness, type Harness } from '../support/send-harness.js';
 
 const series = (text: string, name: string) =>
   Object.fromEntries(

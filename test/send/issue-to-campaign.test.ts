@@ -11,9 +11,9 @@ import { join } from 'node:path';
 import { simpleParser } from 'mailparser';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { SimulatedMail } from '../../src/simulator/ses-simulator.js';
-import { createSurfaceHarness, waitFor, type SurfaceHarness } from '../http/harness.js';
+import { createSurfaceHarness, waitFor, type SurfaceHarness } from '../support/surface-harness.js';
 import { splitMessage } from '../support/message-parity.js';
-import { ROOT } from './support.js';
+import { ROOT } from '../support/pipeline.js';
 
 const TITLE = 'Week {1} \\ {{name}}';
 const OVERRIDE = 'Override {x} \\ {{email}}';

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { BACKENDS, createTestStore, type TestStore } from '../support/store.js';
 import { DeliveryLedger } from '../../src/store/delivery-ledger.js';
 import { CampaignsRepository } from '../../src/store/campaigns-repository.js';
-import { seedAudience, spawnTs } from './support.js';
+import { seedAudience, spawnTs } from '../support/pipeline.js';
 
 const ROWS = 1000;
 

@@ -2,7 +2,7 @@
  * Issue 4 acceptance: rate and exactly-once, counted from the simulator's record.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { averageRate, createHarness, exampleCompiled, type Harness } from './harness.js';
+import { averageRate, createHarness, exampleCompiled, type Harness } from '../support/send-harness.js';
 
 let h: Harness | undefined;
 afterEach(async () => {

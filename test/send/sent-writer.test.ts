@@ -8,7 +8,7 @@ import { BACKENDS, createTestStore, type TestStore } from '../support/store.js';
 import { DeliveryLedger } from '../../src/store/delivery-ledger.js';
 import { CampaignsRepository } from '../../src/store/campaigns-repository.js';
 import { SentWriter } from '../../workers/sent-writer.js';
-import { seedAudience } from './support.js';
+import { seedAudience } from '../support/pipeline.js';
 
 describe.each(BACKENDS)('SentWriter on %s', (dialect) => {
   let store: TestStore | undefined;

@@ -8,7 +8,7 @@ import { sql } from 'kysely';
 import { BACKENDS, createTestStore, type TestStore } from '../support/store.js';
 import { DeliveryLedger } from '../../src/store/delivery-ledger.js';
 import { CampaignsRepository } from '../../src/store/campaigns-repository.js';
-import { seedAudience } from './support.js';
+import { seedAudience } from '../support/pipeline.js';
 
 describe.each(BACKENDS)('uncertain-row scan on %s', (dialect) => {
   let store: TestStore | undefined;

@@ -10,7 +10,7 @@ import { pino } from 'pino';
 import { loadConfig } from '../../src/config.js';
 import { RateLimiter } from '../../src/queue/rate-limiter.js';
 import { startWorkerRuntime, type WorkerRuntime } from '../../workers/runtime.js';
-import { createHarness, type Harness } from './harness.js';
+import { createHarness, type Harness } from '../support/send-harness.js';
 
 function captureLog() {
   const lines: Array<Record<string, unknown>> = [];

@@ -21,7 +21,8 @@ import { isLive } from '../../campaigns/state-machine.js';
 import type { CampaignsPort, SubscribersPort } from '../api/ports.js';
 import { roleAllows, type TokenVerifier } from '../auth.js';
 import type { DashboardQueries } from './dashboard-queries.js';
-import { esc } from './html.js';
+import { escapeHtml } from '../../html/html.js';
+import { httpStatusOf } from '../error-status.js';
 import {
   actionsFor,
   campaignFragments,
@@ -128,11 +129,11 @@ export async function adminPlugin(app: FastifyInstance, deps: AdminDeps): Promis
   });
 
   app.setErrorHandler((err: Error & { statusCode?: number }, request, reply) => {
-    const status = err instanceof NewsletterError ? (err.code === 'NOT_FOUND' ? 404 : 409) : (err.statusCode ?? 500);
+    const status = httpStatusOf(err);
     if (status >= 500) request.log.error({ err }, 'admin error');
     const message = status >= 500 ? 'internal error' : err.message;
     if (request.url.endsWith('.json') || !wantsHtml(request)) return reply.code(status).send({ error: message });
-    return sendHtml(reply, `<!doctype html><title>Error</title><p>${status}: ${esc(message)}</p><p><a href="/admin">Dashboard</a></p>`, status);
+    return sendHtml(reply, `<!doctype html><title>Error</title><p>${status}: ${escapeHtml(message)}</p><p><a href="/admin">Dashboard</a></p>`, status);
   });
 
   // Session on every non-public request; CSRF and origin on every state change.

@@ -3,7 +3,7 @@
  * series in, markup out (no scripts, no CDN). Numbers only reach the markup, never text
  * from subscribers.
  */
-import { html, type SafeHtml } from './html.js';
+import { html, type SafeHtml } from '../../html/html.js';
 
 export interface SeriesPoint {
   /** Milliseconds since the campaign started (bucket end). */

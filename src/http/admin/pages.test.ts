@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { renderChartSvg } from './chart-svg.js';
 import { bucketWidth, cumulativeSeries } from './dashboard-queries.js';
-import { esc, html } from './html.js';
+import { escapeHtml, html } from '../../html/html.js';
 import { actionsFor, campaignPage, problemsHtml, progressOf, reputationRates, subscribersPage } from './pages.js';
 import type { CampaignStatsView, CampaignView } from '../api/ports.js';
 
@@ -27,7 +27,7 @@ const stats: CampaignStatsView = {
 
 describe('escaping', () => {
   it('escapes every interpolation unless it is SafeHtml', () => {
-    expect(esc(`<a href="x" onclick='y'>&\``)).toBe('&lt;a href=&quot;x&quot; onclick=&#39;y&#39;&gt;&amp;&#96;');
+    expect(escapeHtml(`<a href="x" onclick='y'>&\``)).toBe('&lt;a href&#61;&quot;x&quot; onclick&#61;&#39;y&#39;&gt;&amp;&#96;');
     expect(html`<td>${'<b>'}</td>${html`<i>${'&'}</i>`}`.value).toBe('<td>&lt;b&gt;</td><i>&amp;</i>');
   });
 
@@ -43,13 +43,13 @@ describe('escaping', () => {
       { principal, csrf: 'tok"en' },
     );
     expect(page).not.toMatch(/<script>alert|<img src=x|<script>x|<b>@/);
-    expect(page).toContain('&lt;img src=x onerror=alert(1)&gt; &amp; &quot;news&quot;');
+    expect(page).toContain('&lt;img src&#61;x onerror&#61;alert(1)&gt; &amp; &quot;news&quot;');
     expect(page).toContain('550 &lt;script&gt;x&lt;/script&gt;');
     expect(page).toContain('value="tok&quot;en"');
     expect(page).toContain('Ops &lt;script&gt;');
     expect(problemsHtml([]).value).toContain('No bounces');
     const subs = subscribersPage({ q: '"><svg onload=1>', results: { items: [], total: 0 } }, { principal, csrf: 'c' });
-    expect(subs).toContain('value="&quot;&gt;&lt;svg onload=1&gt;"');
+    expect(subs).toContain('value="&quot;&gt;&lt;svg onload&#61;1&gt;"');
   });
 });
 

@@ -9,7 +9,7 @@ import { allowedActions, type CampaignAction } from '../../campaigns/state-machi
 import type { Principal } from '../auth.js';
 import { renderChartSvg, type SeriesPoint } from './chart-svg.js';
 import type { LinkClicks, ProblemEvent } from './dashboard-queries.js';
-import { html, SafeHtml } from './html.js';
+import { html, SafeHtml } from '../../html/html.js';
 
 /** SES reviews an account at these rates (bounces 5%, complaints 0.1%). */
 export const SES_REVIEW = { bounce: 0.05, complaint: 0.001 } as const;

@@ -5,6 +5,7 @@
  */
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { Redis } from 'ioredis';
+import { redisKeys } from '../../queue/redis-keys.js';
 import type { Principal } from '../auth.js';
 
 export interface Session {
@@ -36,7 +37,7 @@ export class SessionStore {
   ) {}
 
   private key(id: string): string {
-    return `${this.prefix}:session:${createHash('sha256').update(id).digest('hex')}`;
+    return redisKeys(this.prefix).session(createHash('sha256').update(id).digest('hex'));
   }
 
   async create(principal: Principal, now = Date.now()): Promise<{ id: string; session: Session }> {

@@ -17,6 +17,7 @@ import { AuthError, parseBearer, roleAllows, type Principal, type Role, type Tok
 import * as s from './api-schemas.js';
 import type { CampaignsPort, SubscribersPort } from './ports.js';
 import { RequestValidationError, useZodSchemas } from './zod-schemas.js';
+import { httpStatusOf } from '../error-status.js';
 
 export interface ApiDeps {
   campaigns: CampaignsPort;
@@ -46,16 +47,11 @@ export function apiErrorReply(err: unknown): { status: number; body: { error: st
   if (err instanceof RequestValidationError) return { status: 400, body: { error: err.message, field: err.field } };
   if (err instanceof AuthError) return { status: err.statusCode, body: { error: err.message } };
   if (err instanceof InputError) return { status: 400, body: { error: err.message, field: err.location ?? 'body' } };
-  if (err instanceof NewsletterError) {
-    const status = { NOT_FOUND: 404, STATE: 409, CONFIG: 503 }[err.code] ?? 422;
-    return { status, body: { error: err.message } };
-  }
-  const e = err as { statusCode?: number; message?: string; code?: string };
-  if (typeof e.statusCode === 'number' && e.statusCode >= 400 && e.statusCode < 500) {
-    // Fastify's own client errors (bad JSON, body too large, unsupported media type).
-    return { status: e.statusCode, body: { error: e.message ?? 'bad request', field: 'body' } };
-  }
-  return { status: 500, body: { error: 'internal error' } };
+  const status = httpStatusOf(err);
+  if (err instanceof NewsletterError) return { status, body: { error: err.message } };
+  // Fastify's own client errors (bad JSON, body too large, unsupported media type).
+  if (status < 500) return { status, body: { error: (err as { message?: string }).message ?? 'bad request', field: 'body' } };
+  return { status, body: { error: 'internal error' } };
 }
 
 export async function apiPlugin(app: FastifyInstance, deps: ApiDeps): Promise<void> {

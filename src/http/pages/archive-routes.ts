@@ -11,7 +11,8 @@ import type { Store } from '../../store/db.js';
 import { ArchiveRepository, archiveUrlFor } from '../../archive/archive-repository.js';
 import { renderArchivedIssue } from '../../archive/render-archive.js';
 import { renderRssFeed } from '../../archive/archive-feed.js';
-import { escapeHtml, page, sendHtml } from './page-html.js';
+import { escapeHtml, readerPage as page } from '../../html/html.js';
+import { sendHtml } from './page-html.js';
 
 export interface ArchiveRoutesOptions {
   config: Pick<Config, 'PUBLIC_URL' | 'LIST_NAME'>;

@@ -1,26 +1,13 @@
 /**
- * The small HTML shell of the subscriber pages: every value goes through escapeHtml, no
- * script, and a CSP that would refuse one anyway.
+ * The HTTP side of the reader pages: the headers every one is sent with (no cache unless
+ * asked, no referrer, and a CSP that refuses any script). The markup and its escaping are
+ * src/html/html.ts.
  */
 import type { FastifyReply } from 'fastify';
-import { escapeHtml } from '../unsubscribe/unsubscribe-routes.js';
 
-export { escapeHtml };
-
-const STYLE = `body{font-family:system-ui,sans-serif;max-width:34rem;margin:3rem auto;padding:0 1rem;color:#222;line-height:1.5}
-label{display:block;font-weight:600;margin:.8rem 0 .2rem}input[type=email],input[type=text]{font-size:1rem;padding:.5rem;width:100%;box-sizing:border-box}
-button{font-size:1rem;padding:.6rem 1.2rem;margin-top:1rem;cursor:pointer}.error{color:#a61b1b;font-weight:600}
-.hp{position:absolute;left:-10000px;width:1px;height:1px;overflow:hidden}a{color:#326ce5}ul.issues{padding-left:1.2rem}`;
-
-export function page(title: string, body: string, options: { noindex?: boolean; head?: string } = {}): string {
-  return `<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
-${options.noindex === false ? '' : '<meta name="robots" content="noindex,nofollow">\n'}<title>${escapeHtml(title)}</title>${options.head ?? ''}
-<style>${STYLE}</style>
-</head><body><main>${body}</main></body></html>`;
-}
-
-export function sendHtml(reply: FastifyReply, status: number, html: string, options: { cache?: string; csp?: string } = {}): FastifyReply {
+/** `noindex` adds `X-Robots-Tag: noindex` (pages reached through a personal link). */
+export function sendHtml(reply: FastifyReply, status: number, html: string, options: { cache?: string; csp?: string; noindex?: boolean } = {}): FastifyReply {
+  if (options.noindex) reply.header('x-robots-tag', 'noindex');
   return reply
     .code(status)
     .header('content-type', 'text/html; charset=utf-8')

@@ -15,7 +15,8 @@ import { HONEYPOT_FIELD, parseSignupForm, type SignupFormValues } from '../../si
 import { SignupRateLimit } from '../../signup/signup-rate-limit.js';
 import { confirmSignup, findSignupRequest, requestSignup } from '../../signup/signup-service.js';
 import { signupSecrets, verifyConfirmationToken } from '../../signup/signed-links.js';
-import { displayListName, escapeHtml, page, sendHtml } from './page-html.js';
+import { escapeHtml, readerPage as page } from '../../html/html.js';
+import { displayListName, sendHtml } from './page-html.js';
 
 export interface SignupRoutesOptions {
   config: Pick<

@@ -11,6 +11,8 @@ import { verifyUnsubscribeToken, type UnsubscribeClaim } from '../../unsubscribe
 import { findUnsubscribeTarget, unsubscribeMember } from '../../unsubscribe/unsubscribe-service.js';
 import { signResubscribeToken, signupSecrets, verifyResubscribeToken } from '../../signup/signed-links.js';
 import { resubscribe, resubscribeState } from '../../signup/resubscribe-service.js';
+import { escapeHtml, readerPage as page } from '../../html/html.js';
+import { sendHtml } from '../pages/page-html.js';
 
 export interface UnsubscribeRoutesOptions {
   config: Pick<Config, 'UNSUBSCRIBE_SECRET' | 'UNSUBSCRIBE_SECRET_OLD' | 'LIST_NAME'> & Partial<Pick<Config, 'SIGNUP_SECRET'>>;
@@ -18,31 +20,8 @@ export interface UnsubscribeRoutesOptions {
   now?: () => number;
 }
 
-const HTML_ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;', '`': '&#96;', '=': '&#61;' };
-
-export function escapeHtml(value: unknown): string {
-  return String(value ?? '').replace(/[&<>"'`=]/g, (c) => HTML_ESCAPES[c]!);
-}
-
-function page(title: string, body: string): string {
-  return `<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
-<meta name="robots" content="noindex,nofollow"><title>${escapeHtml(title)}</title>
-<style>body{font-family:system-ui,sans-serif;max-width:32rem;margin:4rem auto;padding:0 1rem;color:#222}button{font-size:1rem;padding:.6rem 1.2rem;cursor:pointer}</style>
-</head><body>${body}</body></html>`;
-}
-
-function sendPage(reply: FastifyReply, status: number, html: string): FastifyReply {
-  return reply
-    .code(status)
-    .header('content-type', 'text/html; charset=utf-8')
-    .header('cache-control', 'no-store')
-    .header('x-robots-tag', 'noindex')
-    .header('referrer-policy', 'no-referrer')
-    .header('x-content-type-options', 'nosniff')
-    .header('content-security-policy', "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'")
-    .send(html);
-}
+// Personal links: never indexed, whatever a crawler was handed.
+const sendPage = (reply: FastifyReply, status: number, html: string): FastifyReply => sendHtml(reply, status, html, { noindex: true });
 
 const INVALID_PAGE = page('Link not valid', '<h1>This link is not valid</h1><p>It may be incomplete or mistyped. Use the unsubscribe link from the most recent email.</p>');
 

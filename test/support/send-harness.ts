@@ -19,12 +19,12 @@ import { createDefaultDeps } from '../../workers/default-deps.js';
 import type { CompiledIssue } from '../../src/render/types.js';
 import { compileIssue } from '../../src/render/compile-issue.js';
 import { parseIssueFile } from '../../src/issue/parse-issue.js';
-import { EXAMPLE_ISSUE, EXAMPLE_SITE_URL } from '../support/example-issue.js';
+import { EXAMPLE_ISSUE, EXAMPLE_SITE_URL } from './example-issue.js';
 import type { CampaignStatus } from '../../src/store/schema.js';
 import type { DialectName } from '../../src/store/db.js';
-import { createTestStore, type TestStore } from '../support/store.js';
-import { deletePrefix, TEST_REDIS_URL, uniquePrefix } from '../support/redis.js';
-import { ROOT, seedAudience, sleep, spawnTs, waitFor } from './support.js';
+import { createTestStore, type TestStore } from './store.js';
+import { deletePrefix, TEST_REDIS_URL, uniquePrefix } from './redis.js';
+import { ROOT, seedAudience, sleep, spawnTs, waitFor } from './pipeline.js';
 
 /** The project's example issue, compiled once by the real compiler. */
 let compiledOnce: Promise<CompiledIssue> | undefined;

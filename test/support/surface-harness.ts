@@ -17,8 +17,8 @@ import { startSesSimulator, type SesSimulator, type SesSimulatorOptions } from '
 import { startWorkerRuntime, type WorkerRuntime } from '../../workers/runtime.js';
 import { createDefaultDeps } from '../../workers/default-deps.js';
 import type { FastifyInstance } from 'fastify';
-import { createTestStore, type TestStore } from '../support/store.js';
-import { deletePrefix, TEST_REDIS_URL, uniquePrefix } from '../support/redis.js';
+import { createTestStore, type TestStore } from './store.js';
+import { deletePrefix, TEST_REDIS_URL, uniquePrefix } from './redis.js';
 
 export const TOPIC_ARN = 'arn:aws:sns:us-east-1:123456789012:surfaces-test';
 
@@ -142,7 +142,7 @@ export async function createSurfaceHarness(options: { sendRate?: number; sim?: S
   };
 }
 
-export { sleep, waitFor } from '../support/wait.js';
+export { sleep, waitFor } from './wait.js';
 
 /** A small but real issue (front matter + sections), our own text. */
 export const SAMPLE_MARKDOWN = `---

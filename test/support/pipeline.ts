@@ -1,4 +1,4 @@
-/** Shared helpers for the send pipeline tests. */
+/** Shared helpers for the send pipeline tests and benches: TypeScript child processes, seeding an audience. */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import type { Kysely } from 'kysely';
@@ -51,4 +51,4 @@ export async function seedAudience(db: Kysely<Database>, n: number, opts: { list
   return list.id;
 }
 
-export { sleep, waitFor } from '../support/wait.js';
+export { sleep, waitFor } from './wait.js';

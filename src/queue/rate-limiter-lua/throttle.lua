@@ -1,0 +1,10 @@
+-- KEYS[1]: the limiter state hash. Runs after prelude.lua (prepended at load).
+-- ARGV: localRate, decreaseFactor, cooldownUs, recovery, minFraction, ttlMs
+-- Returns { decreased (1|0), effectiveRate }.
+if target == nil then setTarget(tonumber(ARGV[1])) end
+local eff = effective(tonumber(ARGV[4]))
+if thrAt ~= nil and now - thrAt < tonumber(ARGV[3]) then return { 0, fmt(eff) } end
+local n = math.max(eff * tonumber(ARGV[2]), target * tonumber(ARGV[5]))
+redis.call('HSET', key, 'thrEff', fmt(n), 'thrAt', fmt(now))
+redis.call('PEXPIRE', key, tonumber(ARGV[6]))
+return { 1, fmt(n) }
