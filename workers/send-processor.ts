@@ -17,7 +17,7 @@ import type { CampaignStatus } from '../src/store/schema.js';
 import type { CompiledIssue, MessageFactory } from '../src/render/types.js';
 import type { SendJobData } from '../src/queue/send-queues.js';
 import { signUnsubscribeToken } from '../src/unsubscribe/token.js';
-import { archiveUrlFor } from '../src/archive/archive-repository.js';
+import { archiveUrlFor } from '../src/archive/archive-url.js';
 import type { SentWriter } from './sent-writer.js';
 
 export interface SendProcessorDeps {

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { loadConfig } from '../config.js';
 import { openStore } from '../store/db.js';
-import { migrateToLatest } from '../store/migrate.js';
+import { migrateStore } from '../store/migrate.js';
 
 export function registerMigrate(program: Command): void {
   program
@@ -11,7 +11,7 @@ export function registerMigrate(program: Command): void {
       const config = loadConfig();
       const store = await openStore(config.DATABASE_URL, { migrate: false });
       try {
-        const applied = await migrateToLatest(store.db, store.dialect);
+        const applied = await migrateStore(store);
         console.log(applied.length ? `applied: ${applied.join(', ')}` : 'database is up to date');
       } finally {
         await store.destroy();

@@ -5,7 +5,7 @@ import type { Command } from 'commander';
 import { loadConfig } from '../config.js';
 import { InputError, NotFoundError } from '../errors.js';
 import { openStore, type Store } from '../store/db.js';
-import { createSubscriberRepositories, type SubscriberRepositories } from '../store/repositories.js';
+import { openRepositories, type Repositories } from '../store/repositories.js';
 import { importSubscribersCsv } from '../subscribers/csv-import.js';
 import { exportSubscribersCsv } from '../subscribers/csv-export.js';
 import { createRedisConnection } from '../queue/connection.js';
@@ -31,10 +31,10 @@ async function inviteFromCli(email: string, opts: { name?: string; list: string 
   }
 }
 
-async function withRepositories<T>(fn: (repos: SubscriberRepositories, store: Store) => Promise<T>): Promise<T> {
+async function withRepositories<T>(fn: (repos: Repositories, store: Store) => Promise<T>): Promise<T> {
   const store = await openStore(loadConfig().DATABASE_URL);
   try {
-    return await fn(createSubscriberRepositories(store.db), store);
+    return await fn(openRepositories(store), store);
   } finally {
     await store.destroy();
   }
@@ -68,12 +68,12 @@ export function registerSubscribers(program: Command): void {
     .option('--list <name>', 'list name', DEFAULT_LIST)
     .action(async (file: string, opts: { list: string }) => {
       const input = await openFile(file);
-      await withRepositories(async (repos, store) => {
+      await withRepositories(async (repos) => {
         const list = await repos.lists.ensureList(opts.list);
         const progress = createProgress(input, file);
         let report;
         try {
-          report = await importSubscribersCsv(store.db, input, { listId: list.id, onProgress: progress.update });
+          report = await importSubscribersCsv(repos.subscriberImport, input, { listId: list.id, onProgress: progress.update });
         } finally {
           progress.stop();
         }

@@ -5,14 +5,15 @@
 import type { Command } from 'commander';
 import { loadConfig } from '../config.js';
 import { InputError, NotFoundError } from '../errors.js';
-import { ApiTokensRepository } from '../store/api-tokens-repository.js';
+import type { ApiTokensRepository } from '../store/api-tokens-repository.js';
 import { openStore } from '../store/db.js';
+import { openRepositories } from '../store/repositories.js';
 import type { TokenRole } from '../store/schema.js';
 
 async function withTokens<T>(fn: (repo: ApiTokensRepository) => Promise<T>): Promise<T> {
   const store = await openStore(loadConfig().DATABASE_URL);
   try {
-    return await fn(new ApiTokensRepository(store.db));
+    return await fn(openRepositories(store).apiTokens);
   } finally {
     await store.destroy();
   }
