@@ -1,6 +1,6 @@
 /**
  * SubscribersPort over the store: the subscriber service's rules (suppressions, never
- * resubscribing) plus a search query for the API and the dashboard.
+ * resubscribing) plus the subscriber search (SubscribersRepository.search) for the API and the dashboard.
  */
 import type { Readable } from 'node:stream';
 import { NotFoundError } from '../../errors.js';
