@@ -1,6 +1,25 @@
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
+/**
+ * SQL lives only in src/store/ (issue #11). Outside it, code reaches the database through
+ * repository methods (src/store/repositories.ts: openRepositories), never through Kysely,
+ * a driver, or the Store's `db` handle. test/ and bench/ seed data directly and are exempt.
+ */
+const STORE_BOUNDARY_MESSAGE = 'SQL lives in src/store/: call a repository method (openRepositories(store)) instead.';
+
+/**
+ * Files that still build queries and belong to other engineers of #11.
+ * TODO(#11 merge): remove — every entry, once its owner's branch is merged.
+ */
+const STORE_BOUNDARY_PENDING = [
+  'src/http/api/campaigns-service.ts',
+  'src/app-context.ts',
+  'src/campaigns/send-context.ts',
+  'workers/runtime.ts',
+  'src/http/webhooks/ses-webhook.ts',
+];
+
 export default tseslint.config(
   { ignores: ['node_modules/**', 'data/**', 'artifacts/**', 'dist/**', 'coverage/**'] },
   js.configs.recommended,
@@ -15,5 +34,31 @@ export default tseslint.config(
   {
     files: ['bin/**/*.js'],
     languageOptions: { globals: { process: 'readonly', console: 'readonly' } },
+  },
+  {
+    files: ['src/**/*.ts', 'workers/**/*.ts'],
+    ignores: ['src/store/**', ...STORE_BOUNDARY_PENDING],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            // Type imports too: a `Kysely<Database>` parameter is a db handle passed around.
+            // Row types (Subscriber, Campaign, …) come from src/store/schema.ts, which is allowed.
+            { group: ['kysely', 'kysely/*'], message: STORE_BOUNDARY_MESSAGE },
+            { group: ['better-sqlite3', 'pg', 'pg/*'], message: `${STORE_BOUNDARY_MESSAGE} (database drivers are opened by src/store/db.ts)` },
+            { group: ['**/store/migrations/*'], message: 'Migrations run through src/store/migrate.ts (migrateStore).' },
+            { group: ['**/store/migrate.js'], importNames: ['migrateToLatest'], message: 'migrateToLatest takes the db handle: use migrateStore(store).' },
+          ],
+        },
+      ],
+      // An import rule cannot see `store.db`: forbid reading (or destructuring) a `db`
+      // property outside the store, which is how the handle would leak back in.
+      'no-restricted-syntax': [
+        'error',
+        { selector: "MemberExpression[property.name='db']", message: STORE_BOUNDARY_MESSAGE },
+        { selector: "ObjectPattern > Property[key.name='db']", message: STORE_BOUNDARY_MESSAGE },
+      ],
+    },
   },
 );

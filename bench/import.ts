@@ -14,7 +14,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { openStore } from '../src/store/db.js';
-import { ListsRepository } from '../src/store/lists-repository.js';
+import { openRepositories } from '../src/store/repositories.js';
 import { importSubscribersCsv } from '../src/subscribers/csv-import.js';
 
 interface Result {
@@ -49,10 +49,11 @@ async function child(rows: number): Promise<Result> {
     const csvPath = join(dir, 'subscribers.csv');
     await writeCsv(csvPath, rows);
     const store = await openStore(`sqlite:${join(dir, 'bench.db')}`);
-    const list = await new ListsRepository(store.db).ensureList('default');
+    const repos = openRepositories(store);
+    const list = await repos.lists.ensureList('default');
     const cpu = process.cpuUsage();
     const started = performance.now();
-    const report = await importSubscribersCsv(store.db, createReadStream(csvPath), { listId: list.id });
+    const report = await importSubscribersCsv(repos.subscriberImport, createReadStream(csvPath), { listId: list.id });
     const seconds = (performance.now() - started) / 1000;
     const cpuUsed = process.cpuUsage(cpu);
     await store.destroy();

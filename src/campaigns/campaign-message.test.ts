@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { archiveUrlFor } from '../archive/archive-repository.js';
+import { archiveUrlFor } from '../archive/archive-url.js';
 import { loadConfig } from '../config.js';
 import { InputError } from '../errors.js';
 import { parseIssueFile } from '../issue/parse-issue.js';

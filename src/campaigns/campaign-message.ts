@@ -5,7 +5,7 @@
  * `render --to` all build here, so a test copy or a preview is the subscribers' message
  * but for the recipient fields. No IO: the caller loads the campaign.
  */
-import { archiveUrlFor } from '../archive/archive-repository.js';
+import { archiveUrlFor } from '../archive/archive-url.js';
 import type { Config } from '../config.js';
 import { InputError } from '../errors.js';
 import { prepareMessages } from '../render/prepare-messages.js';

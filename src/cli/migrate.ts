@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { loadConfig } from '../config.js';
 import { openCompositionRoot } from '../composition-root.js';
-import { migrateToLatest } from '../store/migrate.js';
+import { migrateStore } from '../store/migrate.js';
 
 export function registerMigrate(program: Command): void {
   program
@@ -12,7 +12,7 @@ export function registerMigrate(program: Command): void {
       const root = openCompositionRoot(config, { migrate: false });
       try {
         const store = await root.store();
-        const applied = await migrateToLatest(store.db, store.dialect);
+        const applied = await migrateStore(store);
         console.log(applied.length ? `applied: ${applied.join(', ')}` : 'database is up to date');
       } finally {
         await root.close();

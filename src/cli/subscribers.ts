@@ -6,7 +6,7 @@ import { loadConfig } from '../config.js';
 import { InputError, NotFoundError } from '../errors.js';
 import type { Store } from '../store/db.js';
 import { openCompositionRoot, type CompositionRoot } from '../composition-root.js';
-import { createSubscriberRepositories, type SubscriberRepositories } from '../store/repositories.js';
+import { openRepositories, type Repositories } from '../store/repositories.js';
 import { importSubscribersCsv } from '../subscribers/csv-import.js';
 import { exportSubscribersCsv } from '../subscribers/csv-export.js';
 import { inviteSubscriber } from '../signup/invite.js';
@@ -26,11 +26,11 @@ async function inviteFromCli(email: string, opts: { name?: string; list: string 
   });
 }
 
-async function withRepositories<T>(fn: (repos: SubscriberRepositories, store: Store, root: CompositionRoot) => Promise<T>): Promise<T> {
+async function withRepositories<T>(fn: (repos: Repositories, store: Store, root: CompositionRoot) => Promise<T>): Promise<T> {
   const root = openCompositionRoot(loadConfig());
   try {
     const store = await root.store();
-    return await fn(createSubscriberRepositories(store.db), store, root);
+    return await fn(openRepositories(store), store, root);
   } finally {
     await root.close();
   }
@@ -64,12 +64,12 @@ export function registerSubscribers(program: Command): void {
     .option('--list <name>', 'list name', DEFAULT_LIST)
     .action(async (file: string, opts: { list: string }) => {
       const input = await openFile(file);
-      await withRepositories(async (repos, store) => {
+      await withRepositories(async (repos) => {
         const list = await repos.lists.ensureList(opts.list);
         const progress = createProgress(input, file);
         let report;
         try {
-          report = await importSubscribersCsv(store.db, input, { listId: list.id, onProgress: progress.update });
+          report = await importSubscribersCsv(repos.subscriberImport, input, { listId: list.id, onProgress: progress.update });
         } finally {
           progress.stop();
         }

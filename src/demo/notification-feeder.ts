@@ -7,7 +7,9 @@
  * Complaints are held back until `releaseHeld()`: real complaints arrive hours after
  * delivery, and a complaint mid-send would (correctly) trip the reputation breaker.
  */
+import type { AwaitingOutcomeRepository } from '../store/awaiting-outcome-repository.js';
 import type { Store } from '../store/db.js';
+import { openRepositories } from '../store/repositories.js';
 import { notificationsFor, type MailContext, type SimulatedMail } from '../simulator/mailbox-simulator.js';
 import { signedNotification, type SnsSigningIdentity } from '../simulator/sns-signer.js';
 
@@ -33,30 +35,28 @@ export class NotificationFeeder {
   private readonly held: string[] = [];
   posted = 0;
 
-  constructor(private readonly options: FeederOptions) {}
+  private readonly deliveries: Pick<AwaitingOutcomeRepository, 'sentAwaitingOutcome'>;
+
+  constructor(private readonly options: FeederOptions) {
+    this.deliveries = openRepositories(options.store).awaitingOutcome;
+  }
 
   /** Feed notifications for messages sent since the last call; returns how many were posted. */
   async pump(campaignId: number): Promise<number> {
-    const rows = await this.options.store.db
-      .selectFrom('deliveries')
-      .select(['subscriber_id', 'email', 'ses_message_id', 'sent_at'])
-      .where('campaign_id', '=', campaignId)
-      .where('ses_message_id', 'is not', null)
-      // Rows still waiting for their outcome; fed ones leave 'sent' once the webhook applied them.
-      .where('status', '=', 'sent')
-      .execute();
+    // Rows still waiting for their outcome; fed ones leave 'sent' once the webhook applied them.
+    const rows = await this.deliveries.sentAwaitingOutcome(campaignId);
     const bodies: string[] = [];
     for (const row of rows) {
-      const key = `${campaignId}:${row.subscriber_id}`;
+      const key = `${campaignId}:${row.subscriberId}`;
       if (this.fed.has(key)) continue;
       this.fed.add(key);
       const mail: SimulatedMail = {
-        messageId: row.ses_message_id!,
-        at: Number(row.sent_at ?? Date.now()),
+        messageId: row.sesMessageId,
+        at: row.sentAt ?? Date.now(),
         source: this.options.from,
         destinations: [row.email],
         raw: Buffer.from(`From: ${this.options.from}\r\nTo: ${row.email}\r\nSubject: newsletter\r\n\r\n`),
-        tags: { campaign: String(campaignId), subscriber: String(row.subscriber_id) },
+        tags: { campaign: String(campaignId), subscriber: String(row.subscriberId) },
       };
       const notes = notificationsFor(mail, MAIL_CONTEXT, 'event', { sendEvents: false, deliverAll: false, suppressionSubType: 'OnAccountSuppressionList' }, Date.now());
       for (const n of notes) {

@@ -36,7 +36,7 @@ export interface ConfirmationWorkerOptions {
   prefix: string;
   process: (data: ConfirmationJobData) => Promise<unknown>;
   concurrency?: number;
-  /** Periodic cleanup of expired sign-ups (expirePendingSignups); run every sweepIntervalMs. */
+  /** Periodic cleanup of expired sign-ups (SignupRequestsRepository.deleteExpired); run every sweepIntervalMs. */
   sweep?: () => Promise<unknown>;
   sweepIntervalMs?: number;
   onError?: (err: Error) => void;

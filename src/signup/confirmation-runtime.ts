@@ -8,10 +8,10 @@ import type { Config } from '../config.js';
 import type { MailTransport, RateLimiter } from '../campaigns/ports.js';
 import { createRedisConnection } from '../queue/connection.js';
 import type { Store } from '../store/db.js';
+import { openRepositories } from '../store/repositories.js';
 import { createConfirmationSender } from './confirmation-sender.js';
 import { startConfirmationWorker, type ConfirmationWorker } from './confirmation-queue.js';
 import { signupSecrets } from './signed-links.js';
-import { expirePendingSignups } from './signup-service.js';
 
 export interface ConfirmationRuntimeDeps {
   store: Store;
@@ -24,12 +24,13 @@ export interface ConfirmationRuntimeDeps {
 
 export function startConfirmationRuntime(config: Config & { FROM_ADDRESS: string }, deps: ConfirmationRuntimeDeps): ConfirmationWorker {
   const now = deps.now ?? Date.now;
+  const repos = openRepositories(deps.store, now);
   const connection = createRedisConnection(config.REDIS_URL);
   const worker = startConfirmationWorker({
     connection,
     prefix: config.QUEUE_PREFIX,
     process: createConfirmationSender({
-      db: deps.store.db,
+      repos,
       transport: deps.transport,
       limiter: deps.limiter,
       from: config.FROM_ADDRESS,
@@ -40,7 +41,7 @@ export function startConfirmationRuntime(config: Config & { FROM_ADDRESS: string
       logger: deps.logger,
     }),
     sweep: async () => {
-      const n = await expirePendingSignups(deps.store.db, now());
+      const n = await repos.signupRequests.deleteExpired(now());
       if (n > 0) deps.logger?.info({ expired: n }, 'expired sign-up requests removed');
     },
     sweepIntervalMs: deps.sweepIntervalMs,

@@ -4,16 +4,19 @@
  * → SendRawEmail → remember the SES message id. Throttling slows every sender down and
  * retries; a rejected address is given up; transient errors retry with backoff (BullMQ).
  */
-import type { Kysely } from 'kysely';
 import type { Logger } from 'pino';
 import type { MailTransport, RateLimiter } from '../campaigns/ports.js';
-import type { Database } from '../store/schema.js';
+import type { SignupRequestsRepository } from '../store/signup-requests-repository.js';
+import type { SuppressionsRepository } from '../store/suppressions-repository.js';
 import { buildConfirmationMail } from './confirmation-mail.js';
 import type { ConfirmationJobData } from './confirmation-queue.js';
 import { signConfirmationToken } from './signed-links.js';
 
 export interface ConfirmationSenderDeps {
-  db: Kysely<Database>;
+  repos: {
+    signupRequests: Pick<SignupRequestsRepository, 'find' | 'markMailSent'>;
+    suppressions: Pick<SuppressionsRepository, 'isSuppressed'>;
+  };
   transport: MailTransport;
   limiter: RateLimiter;
   /** FROM_ADDRESS */
@@ -37,24 +40,19 @@ export function confirmationUrl(publicUrl: string, token: string): string {
 export function createConfirmationSender(deps: ConfirmationSenderDeps) {
   const now = deps.now ?? Date.now;
   return async function sendConfirmation(data: ConfirmationJobData): Promise<ConfirmationOutcome> {
-    const request = await deps.db
-      .selectFrom('signup_requests as r')
-      .innerJoin('lists as l', 'l.id', 'r.list_id')
-      .select(['r.id', 'r.email', 'r.expires_at', 'r.mail_sent_at', 'r.confirmed_at', 'l.name as list_name'])
-      .where('r.id', '=', data.r)
-      .executeTakeFirst();
-    if (!request || request.mail_sent_at !== null || request.confirmed_at !== null || request.expires_at <= now()) return 'skipped';
-    const suppressed = await deps.db.selectFrom('suppressions').select('email').where('email', '=', request.email).executeTakeFirst();
-    if (suppressed) return 'skipped';
+    const { signupRequests, suppressions } = deps.repos;
+    const request = await signupRequests.find(data.r);
+    if (!request || request.mailSentAt !== null || request.confirmedAt !== null || request.expiresAt <= now()) return 'skipped';
+    if (await suppressions.isSuppressed(request.email)) return 'skipped';
 
-    const token = signConfirmationToken(Number(request.id), request.expires_at, deps.secret);
-    const listName = request.list_name === 'default' ? deps.listName : request.list_name;
+    const token = signConfirmationToken(request.id, request.expiresAt, deps.secret);
+    const listName = request.listName === 'default' ? deps.listName : request.listName;
     const mail = buildConfirmationMail({
       from: deps.from,
       to: request.email,
       listName,
       confirmUrl: confirmationUrl(deps.publicUrl, token),
-      expiresAt: request.expires_at,
+      expiresAt: request.expiresAt,
       now: now(),
     });
     await deps.limiter.acquire();
@@ -70,7 +68,7 @@ export function createConfirmationSender(deps: ConfirmationSenderDeps) {
       }
       throw err; // BullMQ retries with backoff (throttling, quota, transient)
     }
-    await deps.db.updateTable('signup_requests').set({ mail_sent_at: now(), ses_message_id: messageId }).where('id', '=', request.id).execute();
+    await signupRequests.markMailSent(request.id, messageId, now());
     return 'sent';
   };
 }

@@ -7,6 +7,7 @@ import type { Redis } from 'ioredis';
 import type { Config } from '../config.js';
 import { StateError } from '../errors.js';
 import type { Store } from '../store/db.js';
+import { openRepositories } from '../store/repositories.js';
 import { parseEmail, parseName } from '../subscribers/subscriber-fields.js';
 import { openSignupPages } from './signup-pages.js';
 import { requestSignup, type SignupOutcome } from './signup-service.js';
@@ -23,7 +24,7 @@ export async function inviteSubscriber(
   try {
     const outcome = await requestSignup(
       {
-        db: store.db,
+        repos: openRepositories(store, now),
         now,
         expiryMs: config.PENDING_EXPIRY_H * 3600_000,
         // The editor asked explicitly: no per-address limit.

@@ -3,49 +3,44 @@
  * Only for addresses whose own status is active or unsubscribed and that are not
  * suppressed: a bounce or a complaint is a stronger signal than a click and stays.
  */
-import type { Kysely } from 'kysely';
-import type { Database } from '../store/schema.js';
+import type { ListMembersRepository, MemberStanding } from '../store/list-members-repository.js';
+import type { Transactional } from '../store/repositories.js';
+import type { SubscriberActionLog } from '../store/subscriber-action-log.js';
+import type { SubscribersRepository } from '../store/subscribers-repository.js';
 import type { ResubscribeClaim } from './signed-links.js';
-import { logSubscriberAction } from '../store/subscriber-action-log.js';
 
 export type ResubscribeState = 'eligible' | 'subscribed' | 'refused' | 'unknown';
 
-export async function resubscribeState(db: Kysely<Database>, claim: ResubscribeClaim): Promise<ResubscribeState> {
-  const row = await db
-    .selectFrom('list_members as m')
-    .innerJoin('subscribers as s', 's.id', 'm.subscriber_id')
-    .leftJoin('suppressions as x', 'x.email', 's.email')
-    .select(['m.status as membership', 's.status as status', 'x.email as suppressed'])
-    .where('m.list_id', '=', claim.listId)
-    .where('m.subscriber_id', '=', claim.subscriberId)
-    .executeTakeFirst();
-  if (!row) return 'unknown';
-  if (row.suppressed !== null || (row.status !== 'active' && row.status !== 'unsubscribed')) return 'refused';
-  return row.membership === 'subscribed' && row.status === 'active' ? 'subscribed' : 'eligible';
+/** Pure: what a membership's standing allows on the resubscribe page. */
+export function resubscribeStateOf(standing: MemberStanding | undefined): ResubscribeState {
+  if (!standing) return 'unknown';
+  if (standing.suppressed || (standing.status !== 'active' && standing.status !== 'unsubscribed')) return 'refused';
+  return standing.membership === 'subscribed' && standing.status === 'active' ? 'subscribed' : 'eligible';
+}
+
+export async function resubscribeState(listMembers: Pick<ListMembersRepository, 'standing'>, claim: ResubscribeClaim): Promise<ResubscribeState> {
+  return resubscribeStateOf(await listMembers.standing(claim.subscriberId, claim.listId));
 }
 
 export type ResubscribeResult = 'resubscribed' | 'already' | 'refused' | 'unknown';
 
-export async function resubscribe(db: Kysely<Database>, claim: ResubscribeClaim, now: number): Promise<ResubscribeResult> {
-  return db.transaction().execute(async (trx) => {
-    const state = await resubscribeState(trx, claim);
+/** What a resubscribe reads and writes, all in one transaction. */
+export interface ResubscribeRepositories {
+  listMembers: Pick<ListMembersRepository, 'standing' | 'setSubscribed'>;
+  subscribers: Pick<SubscribersRepository, 'reactivate'>;
+  actionLog: Pick<SubscriberActionLog, 'record'>;
+}
+
+export async function resubscribe(store: Transactional<ResubscribeRepositories>, claim: ResubscribeClaim, now: number): Promise<ResubscribeResult> {
+  return store.transaction(async (repos) => {
+    const standing = await repos.listMembers.standing(claim.subscriberId, claim.listId);
+    const state = resubscribeStateOf(standing);
     if (state === 'unknown' || state === 'refused') return state;
     if (state === 'subscribed') return 'already';
-    await trx
-      .updateTable('list_members')
-      .set({ status: 'subscribed', updated_at: now })
-      .where('list_id', '=', claim.listId)
-      .where('subscriber_id', '=', claim.subscriberId)
-      .execute();
+    await repos.listMembers.setSubscribed(claim.subscriberId, claim.listId, now);
     // Conditional: a bounce or complaint that landed meanwhile is never overwritten.
-    await trx
-      .updateTable('subscribers')
-      .set({ status: 'active', status_reason: 'resubscribed from the unsubscribe page', updated_at: now })
-      .where('id', '=', claim.subscriberId)
-      .where('status', 'in', ['active', 'unsubscribed'])
-      .execute();
-    const subscriber = await trx.selectFrom('subscribers').select('email').where('id', '=', claim.subscriberId).executeTakeFirst();
-    await logSubscriberAction(trx, { type: 'resubscribe', subtype: 'unsubscribe-page', subscriberId: claim.subscriberId, listId: claim.listId, email: subscriber?.email ?? null }, now);
+    await repos.subscribers.reactivate(claim.subscriberId, 'resubscribed from the unsubscribe page', now);
+    await repos.actionLog.record({ type: 'resubscribe', subtype: 'unsubscribe-page', subscriberId: claim.subscriberId, listId: claim.listId, email: standing?.email ?? null }, now);
     return 'resubscribed';
   });
 }

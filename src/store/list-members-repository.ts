@@ -1,11 +1,21 @@
 import type { Kysely } from 'kysely';
-import type { Database, MembershipStatus } from './schema.js';
+import type { Database, MembershipStatus, SubscriberStatus } from './schema.js';
 
 export interface Membership {
   listId: number;
   listName: string;
   status: MembershipStatus;
   joinedAt: number;
+}
+
+/** A membership with what decides whether its subscriber may be mailed or may resubscribe. */
+export interface MemberStanding {
+  email: string;
+  listName: string;
+  membership: MembershipStatus;
+  status: SubscriberStatus;
+  /** The address is on the suppression list. */
+  suppressed: boolean;
 }
 
 /** Which subscriber is on which list. The audience query lives in AudienceRepository. */
@@ -49,5 +59,48 @@ export class ListMembersRepository {
       .where('list_id', '=', listId)
       .where('subscriber_id', '=', subscriberId)
       .executeTakeFirst();
+  }
+
+  /**
+   * Subscribed on this list: a new membership, or an existing one (possibly unsubscribed)
+   * flipped back. Only for a reader who asked (confirmed sign-up, resubscribe); imports
+   * and adds use addToList, which never resubscribes.
+   */
+  async setSubscribed(subscriberId: number, listId: number, at: number): Promise<void> {
+    await this.db
+      .insertInto('list_members')
+      .values({ list_id: listId, subscriber_id: subscriberId, status: 'subscribed', created_at: at, updated_at: at })
+      .onConflict((oc) => oc.columns(['list_id', 'subscriber_id']).doUpdateSet({ status: 'subscribed', updated_at: at }))
+      .execute();
+  }
+
+  /**
+   * Flip a `subscribed` membership to `unsubscribed`. Conditional, so of two concurrent
+   * unsubscribes exactly one gets true (and logs the event).
+   */
+  async markUnsubscribed(subscriberId: number, listId: number, at: number): Promise<boolean> {
+    const result = await this.db
+      .updateTable('list_members')
+      .set({ status: 'unsubscribed', updated_at: at })
+      .where('list_id', '=', listId)
+      .where('subscriber_id', '=', subscriberId)
+      .where('status', '=', 'subscribed')
+      .executeTakeFirst();
+    return Number(result.numUpdatedRows) > 0;
+  }
+
+  /** The membership, its subscriber's address and status, and whether the address is suppressed; one query. */
+  async standing(subscriberId: number, listId: number): Promise<MemberStanding | undefined> {
+    const row = await this.db
+      .selectFrom('list_members as m')
+      .innerJoin('subscribers as s', 's.id', 'm.subscriber_id')
+      .innerJoin('lists as l', 'l.id', 'm.list_id')
+      .leftJoin('suppressions as x', 'x.email', 's.email')
+      .select(['s.email as email', 'l.name as listName', 'm.status as membership', 's.status as status', 'x.email as suppressedEmail'])
+      .where('m.list_id', '=', listId)
+      .where('m.subscriber_id', '=', subscriberId)
+      .executeTakeFirst();
+    if (!row) return undefined;
+    return { email: row.email, listName: row.listName, membership: row.membership, status: row.status, suppressed: row.suppressedEmail !== null };
   }
 }

@@ -1,5 +1,5 @@
 import { Migrator, type Kysely, type Migration, type MigrationProvider } from 'kysely';
-import type { DialectName } from './db.js';
+import type { DialectName, Store } from './db.js';
 import { initialSchema } from './migrations/0001-initial-schema.js';
 import { importSeen } from './migrations/0002-import-seen.js';
 import { signupRequests } from './migrations/0003-signup-requests.js';
@@ -32,4 +32,9 @@ export async function migrateToLatest(db: Kysely<any>, dialect: DialectName, opt
     throw new Error(`migration ${failed?.migrationName ?? '?'} failed: ${String(error)}`, { cause: error });
   }
   return (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);
+}
+
+/** Apply pending migrations to an open store (`newsletter migrate`); returns the names applied. */
+export async function migrateStore(store: Store): Promise<string[]> {
+  return migrateToLatest(store.db, store.dialect);
 }

@@ -169,7 +169,7 @@ export type ApiToken = Selectable<ApiTokensTable>;
 /**
  * A double opt-in request from the public sign-up form. No subscriber row exists for a
  * new address until the request is confirmed, so an unconfirmed address can never be in
- * a campaign's audience; rows past expires_at are deleted by expirePendingSignups.
+ * a campaign's audience; rows past expires_at are deleted by SignupRequestsRepository.deleteExpired.
  */
 export interface SignupRequestsTable {
   id: Id;

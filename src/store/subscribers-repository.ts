@@ -1,4 +1,4 @@
-import type { Kysely } from 'kysely';
+import { sql, type Kysely } from 'kysely';
 import type { Database, Subscriber, SubscriberStatus } from './schema.js';
 import { normaliseEmail, parseEmail, parseName } from '../subscribers/subscriber-fields.js';
 
@@ -23,6 +23,21 @@ export interface ExportRow {
   membership: 'subscribed' | 'unsubscribed';
   attributes: string;
   created_at: number;
+}
+
+export interface SubscriberSearch {
+  /** Only members (any membership status) of the list with this name. */
+  list?: string;
+  status?: SubscriberStatus;
+  /** Case-insensitive substring of the address or the name (LIKE wildcards match literally). */
+  q?: string;
+  limit: number;
+  offset: number;
+}
+
+/** Escape LIKE wildcards so a search for `a_b%` matches literally. */
+function likePattern(q: string): string {
+  return `%${q.toLowerCase().replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
 }
 
 /** Subscribers: one row per normalised address. Status changes never happen by accident here. */
@@ -101,6 +116,33 @@ export class SubscribersRepository {
   }
 
   /**
+   * The subscriber with this (normalised) address, inserted as active with this reason if
+   * missing. An existing row is returned as it is: the caller decides what its status means.
+   */
+  async insertActiveIfMissing(email: string, name: string | null, reason: string, at: number): Promise<Subscriber> {
+    await this.db
+      .insertInto('subscribers')
+      .values({ email, name, status: 'active', attributes: '{}', status_reason: reason, created_at: at, updated_at: at })
+      .onConflict((oc) => oc.column('email').doNothing())
+      .execute();
+    return this.db.selectFrom('subscribers').selectAll().where('email', '=', email).executeTakeFirstOrThrow();
+  }
+
+  /**
+   * Back to active after the reader asked again (confirmed sign-up, resubscribe). Only an
+   * active or unsubscribed status changes: a bounce or complaint that landed meanwhile is
+   * the stronger signal and is never overwritten. `name`, when given, is set too.
+   */
+  async reactivate(id: number, reason: string, at: number, name?: string | null): Promise<void> {
+    await this.db
+      .updateTable('subscribers')
+      .set({ status: 'active', status_reason: reason, updated_at: at, ...(name !== undefined ? { name } : {}) })
+      .where('id', '=', id)
+      .where('status', 'in', ['active', 'unsubscribed'])
+      .execute();
+  }
+
+  /**
    * Unsubscribe: the membership of this list becomes `unsubscribed` and the subscriber's
    * status becomes `unsubscribed` (so no list mails them). A bounced or complained status
    * is kept, being the stronger signal. Returns false if the subscriber does not exist.
@@ -159,6 +201,32 @@ export class SubscribersRepository {
       .orderBy('m.subscriber_id')
       .limit(limit)
       .execute();
+  }
+
+  /** One page of matching addresses in id order, and how many match in all (API and dashboard search). */
+  async search(query: SubscriberSearch): Promise<{ emails: string[]; total: number }> {
+    let base = this.db.selectFrom('subscribers as s');
+    if (query.list) {
+      base = base
+        .innerJoin('list_members as m', 'm.subscriber_id', 's.id')
+        .innerJoin('lists as l', 'l.id', 'm.list_id')
+        .where('l.name', '=', query.list) as unknown as typeof base;
+    }
+    if (query.status) base = base.where('s.status', '=', query.status);
+    if (query.q) {
+      const pattern = likePattern(query.q);
+      base = base.where((eb) =>
+        eb.or([
+          eb(sql`lower(s.email)`, 'like', sql`${pattern} escape '\\'`),
+          eb(sql`lower(coalesce(s.name, ''))`, 'like', sql`${pattern} escape '\\'`),
+        ]),
+      );
+    }
+    const [countRow, rows] = await Promise.all([
+      base.select(sql<number>`count(*)`.as('n')).executeTakeFirstOrThrow(),
+      base.select('s.email').orderBy('s.id').limit(query.limit).offset(query.offset).execute(),
+    ]);
+    return { emails: rows.map((r) => r.email), total: Number(countRow.n) };
   }
 
   async count(): Promise<number> {

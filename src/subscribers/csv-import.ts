@@ -18,10 +18,8 @@ import { randomUUID } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { parse, type CsvError } from 'csv-parse';
-import type { Kysely } from 'kysely';
 import { InputError } from '../errors.js';
-import type { Database } from '../store/schema.js';
-import { parseAttributes } from '../store/subscribers-repository.js';
+import type { ImportRow, SubscriberImportRepository } from '../store/subscriber-import-repository.js';
 import { crlfToLf } from './line-endings.js';
 import { emailProblem, nameProblem, normaliseEmail, parseName } from './subscriber-fields.js';
 
@@ -56,17 +54,13 @@ export interface ImportOptions {
 
 /** Columns that export writes but import must never trust. */
 const IGNORED_COLUMNS = new Set(['status', 'list_status', 'created_at']);
+/** What an import needs from the store: batch writes and the run's duplicate-detection scratch rows. */
+export type SubscriberImportStore = Pick<SubscriberImportRepository, 'clearStaleScratch' | 'clearScratch' | 'writeBatch'>;
+
 /** Each row binds 7 values; 1000 rows stay far below SQLite's and Postgres's parameter limits. */
 const DEFAULT_BATCH = 1000;
 /** Scratch rows older than this belong to a run that crashed; removed at the next import. */
 const STALE_SCRATCH_MS = 24 * 60 * 60 * 1000;
-
-interface GoodRow {
-  line: number;
-  email: string;
-  name: string | null;
-  attributes: Record<string, string>;
-}
 
 interface ParsedChunk {
   record: string[];
@@ -75,18 +69,17 @@ interface ParsedChunk {
 }
 
 export async function importSubscribersCsv(
-  db: Kysely<Database>,
+  importer: SubscriberImportStore,
   input: Readable,
   options: ImportOptions,
 ): Promise<ImportReport> {
   const now = options.now ?? Date.now;
   const batchSize = options.batchSize ?? DEFAULT_BATCH;
   const report: ImportReport = { imported: 0, updated: 0, skipped: 0, suppressed: 0, rows: 0, errors: [] };
-  // Duplicates are found through a scratch table (import_seen), not an in-memory set of
-  // every address, so memory stays flat however long the file is.
+  // Duplicates are found through the store's scratch rows for this run, not an in-memory
+  // set of every address, so memory stays flat however long the file is.
   const importId = randomUUID();
-  const scratch = db.withTables<{ import_seen: ImportSeenTable }>();
-  await scratch.deleteFrom('import_seen').where('created_at', '<', now() - STALE_SCRATCH_MS).execute();
+  await importer.clearStaleScratch(now() - STALE_SCRATCH_MS);
   let lastEndLine = 0;
 
   const parser = parse({
@@ -123,12 +116,12 @@ export async function importSubscribersCsv(
   done.catch(() => undefined);
 
   let header: Header | undefined;
-  let batch: GoodRow[] = [];
+  let batch: ImportRow[] = [];
   const flush = async () => {
     if (batch.length === 0) return;
     const rows = batch;
     batch = [];
-    const written = await writeBatch(scratch, importId, options.listId, rows, now());
+    const written = await importer.writeBatch(importId, options.listId, rows, now());
     for (const d of written.duplicates) {
       report.skipped++;
       report.errors.push({ line: d.line, message: `duplicate address ${d.email} (first on line ${d.firstLine})` });
@@ -185,7 +178,7 @@ export async function importSubscribersCsv(
     parser.destroy();
     throw err;
   } finally {
-    await scratch.deleteFrom('import_seen').where('import_id', '=', importId).execute();
+    await importer.clearScratch(importId);
   }
   options.onProgress?.(report.rows);
   report.errors.sort((a, b) => a.line - b.line);
@@ -235,129 +228,4 @@ function csvErrorMessage(err: CsvError): string {
     default:
       return err.message.replace(/\s+at line \d+.*$/, '');
   }
-}
-
-interface ImportSeenTable {
-  import_id: string;
-  email: string;
-  line: number;
-  created_at: number;
-}
-
-type ImportDatabase = Database & { import_seen: ImportSeenTable };
-
-interface Duplicate {
-  line: number;
-  email: string;
-  firstLine: number;
-}
-
-interface BatchResult {
-  imported: number;
-  updated: number;
-  suppressed: number;
-  duplicates: Duplicate[];
-}
-
-/**
- * Write one batch in one transaction: skip suppressed addresses, upsert subscribers
- * (status never in the update set), add missing memberships as `subscribed` (an existing
- * membership, possibly `unsubscribed`, is left alone).
- */
-async function writeBatch(
-  db: Kysely<ImportDatabase>,
-  importId: string,
-  listId: number,
-  batch: GoodRow[],
-  now: number,
-): Promise<BatchResult> {
-  return db.transaction().execute(async (trx) => {
-    // Duplicates inside this batch, then against earlier batches of the same run.
-    const duplicates: Duplicate[] = [];
-    const firstInBatch = new Map<string, number>();
-    const unique: GoodRow[] = [];
-    for (const row of batch) {
-      const firstLine = firstInBatch.get(row.email);
-      if (firstLine === undefined) {
-        firstInBatch.set(row.email, row.line);
-        unique.push(row);
-      } else duplicates.push({ line: row.line, email: row.email, firstLine });
-    }
-    const fresh = new Set(
-      (
-        await trx
-          .insertInto('import_seen')
-          .values(unique.map((r) => ({ import_id: importId, email: r.email, line: r.line, created_at: now })))
-          .onConflict((oc) => oc.columns(['import_id', 'email']).doNothing())
-          .returning('email')
-          .execute()
-      ).map((r) => r.email),
-    );
-    const rows = unique.filter((r) => fresh.has(r.email));
-    if (rows.length < unique.length) {
-      const earlier = new Map(
-        (
-          await trx
-            .selectFrom('import_seen')
-            .select(['email', 'line'])
-            .where('import_id', '=', importId)
-            .where('email', 'in', unique.filter((r) => !fresh.has(r.email)).map((r) => r.email))
-            .execute()
-        ).map((r) => [r.email, r.line]),
-      );
-      for (const r of unique) if (!fresh.has(r.email)) duplicates.push({ line: r.line, email: r.email, firstLine: earlier.get(r.email)! });
-    }
-    if (rows.length === 0) return { imported: 0, updated: 0, suppressed: 0, duplicates };
-
-    const emails = rows.map((r) => r.email);
-    const suppressed = new Set(
-      (await trx.selectFrom('suppressions').select('email').where('email', 'in', emails).execute()).map((r) => r.email),
-    );
-    const wanted = rows.filter((r) => !suppressed.has(r.email));
-    if (wanted.length === 0) return { imported: 0, updated: 0, suppressed: suppressed.size, duplicates };
-    const existing = new Map(
-      (
-        await trx
-          .selectFrom('subscribers')
-          .select(['email', 'name', 'attributes'])
-          .where('email', 'in', wanted.map((r) => r.email))
-          .execute()
-      ).map((r) => [r.email, r]),
-    );
-    const values = wanted.map((r) => {
-      const old = existing.get(r.email);
-      const hasAttributes = Object.keys(r.attributes).length > 0;
-      return {
-        email: r.email,
-        name: r.name ?? old?.name ?? null,
-        status: 'active' as const,
-        attributes: old
-          ? hasAttributes
-            ? JSON.stringify({ ...parseAttributes(old.attributes), ...r.attributes })
-            : old.attributes
-          : JSON.stringify(r.attributes),
-        status_reason: null,
-        created_at: now,
-        updated_at: now,
-      };
-    });
-    const ids = await trx
-      .insertInto('subscribers')
-      .values(values)
-      .onConflict((oc) =>
-        oc.column('email').doUpdateSet((eb) => ({
-          name: eb.ref('excluded.name'),
-          attributes: eb.ref('excluded.attributes'),
-          updated_at: eb.ref('excluded.updated_at'),
-        })),
-      )
-      .returning('id')
-      .execute();
-    await trx
-      .insertInto('list_members')
-      .values(ids.map(({ id }) => ({ list_id: listId, subscriber_id: id, status: 'subscribed' as const, created_at: now, updated_at: now })))
-      .onConflict((oc) => oc.columns(['list_id', 'subscriber_id']).doNothing())
-      .execute();
-    return { imported: wanted.length - existing.size, updated: existing.size, suppressed: suppressed.size, duplicates };
-  });
 }

@@ -7,7 +7,7 @@ import { prepareMessages } from '../../src/render/prepare-messages.js';
 import type { CompiledIssue } from '../../src/render/types.js';
 import { CampaignsRepository } from '../../src/store/campaigns-repository.js';
 import type { CampaignStatus } from '../../src/store/schema.js';
-import { archiveUrlFor } from '../../src/archive/archive-repository.js';
+import { archiveUrlFor } from '../../src/archive/archive-url.js';
 import { renderArchivedIssue } from '../../src/archive/render-archive.js';
 import { signUnsubscribeToken } from '../../src/unsubscribe/token.js';
 import { corpusFiles } from '../support/corpus.js';

@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { AudienceRepository } from '../../src/store/audience-repository.js';
+import { SignupRequestsRepository } from '../../src/store/signup-requests-repository.js';
 import { signConfirmationToken } from '../../src/signup/signed-links.js';
-import { expirePendingSignups } from '../../src/signup/signup-service.js';
 import { signUnsubscribeToken } from '../../src/unsubscribe/token.js';
 import { BACKENDS } from '../support/store.js';
 import { createPagesHarness, FORM, signUp, sleep, type PagesHarness } from './harness.js';
@@ -252,10 +252,10 @@ describe.each(BACKENDS)('sign-up with double opt-in (%s)', (dialect) => {
     await signUp(h, { email: 'old@example.com' });
     h.clock.now = t0 + HOUR;
     await signUp(h, { email: 'newer@example.com' });
-    expect(await expirePendingSignups(db(), t0 + 2 * HOUR - 1)).toBe(0);
-    expect(await expirePendingSignups(db(), t0 + 2 * HOUR)).toBe(1);
+    expect(await new SignupRequestsRepository(db()).deleteExpired(t0 + 2 * HOUR - 1)).toBe(0);
+    expect(await new SignupRequestsRepository(db()).deleteExpired(t0 + 2 * HOUR)).toBe(1);
     expect((await requests()).map((r) => r.email)).toEqual(['newer@example.com']);
-    expect(await expirePendingSignups(db(), t0 + 3 * HOUR)).toBe(1);
+    expect(await new SignupRequestsRepository(db()).deleteExpired(t0 + 3 * HOUR)).toBe(1);
     expect(await requests()).toEqual([]);
     expect(await subscriber('old@example.com')).toBeUndefined();
   });

@@ -3,6 +3,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { BACKENDS, createTestStore, type TestStore } from '../support/store.js';
 import { createSubscriberRepositories, type SubscriberRepositories } from '../../src/store/repositories.js';
 import { importSubscribersCsv } from '../../src/subscribers/csv-import.js';
+import { SubscriberImportRepository } from '../../src/store/subscriber-import-repository.js';
 import { exportSubscribersCsv } from '../../src/subscribers/csv-export.js';
 import { InputError } from '../../src/errors.js';
 
@@ -61,7 +62,7 @@ describe.each(BACKENDS)('CSV import on %s', (dialect) => {
   it('imports every good row and reports each bad one by its line', async () => {
     const { r, listId } = await setup();
     const progress: number[] = [];
-    const report = await importSubscribersCsv(store!.db, csv(MESSY), { listId, batchSize: 2, onProgress: (n) => progress.push(n) });
+    const report = await importSubscribersCsv(new SubscriberImportRepository(store!.db), csv(MESSY), { listId, batchSize: 2, onProgress: (n) => progress.push(n) });
     expect(report.errors.map((e) => e.line)).toEqual([3, 4, 8, 9, 13, 14]);
     const byLine = Object.fromEntries(report.errors.map((e) => [e.line, e.message]));
     expect(byLine[3]).toMatch(/not-an-address/);
@@ -96,7 +97,7 @@ describe.each(BACKENDS)('CSV import on %s', (dialect) => {
   it('finds duplicates within one batch and across batches', async () => {
     const { listId } = await setup();
     const file = 'email\na@example.com\nA@example.com\nb@example.com\nc@example.com\nB@EXAMPLE.COM\n';
-    const report = await importSubscribersCsv(store!.db, csv(file), { listId, batchSize: 3 });
+    const report = await importSubscribersCsv(new SubscriberImportRepository(store!.db), csv(file), { listId, batchSize: 3 });
     expect(report.errors).toEqual([
       { line: 3, message: 'duplicate address a@example.com (first on line 2)' },
       { line: 6, message: 'duplicate address b@example.com (first on line 4)' },
@@ -108,7 +109,7 @@ describe.each(BACKENDS)('CSV import on %s', (dialect) => {
     const { r, listId } = await setup();
     const people = ['keep', 'unsub', 'bounce', 'complain', 'removed', 'ses'].map((p) => `${p}@example.com`);
     const file = 'email,name,plan\n' + people.map((e, i) => `${e},Person ${i},free`).join('\n') + '\n';
-    const first = await importSubscribersCsv(store!.db, csv(file), { listId });
+    const first = await importSubscribersCsv(new SubscriberImportRepository(store!.db), csv(file), { listId });
     expect(first).toMatchObject({ imported: 6, updated: 0, errors: [] });
 
     const unsub = await r.subscribers.findByEmail('unsub@example.com');
@@ -121,10 +122,10 @@ describe.each(BACKENDS)('CSV import on %s', (dialect) => {
 
     // Same people again, shouting, with a new attribute; also into a second list.
     const again = 'EMAIL,plan\n' + people.map((e) => `${e.toUpperCase()},pro`).join('\n') + '\n';
-    const second = await importSubscribersCsv(store!.db, csv(again), { listId, batchSize: 4 });
+    const second = await importSubscribersCsv(new SubscriberImportRepository(store!.db), csv(again), { listId, batchSize: 4 });
     expect(second).toMatchObject({ imported: 0, updated: 4, suppressed: 2, skipped: 2, errors: [] });
     const other = await r.lists.ensureList('other');
-    await importSubscribersCsv(store!.db, csv(again), { listId: other.id });
+    await importSubscribersCsv(new SubscriberImportRepository(store!.db), csv(again), { listId: other.id });
 
     expect(await audienceEmails(r, listId)).toEqual(['keep@example.com']);
     expect(await audienceEmails(r, other.id)).toEqual(['keep@example.com']);
@@ -142,7 +143,7 @@ describe.each(BACKENDS)('CSV import on %s', (dialect) => {
 
   it('export writes a CSV that re-imports without changing anyone', async () => {
     const { r, listId } = await setup();
-    await importSubscribersCsv(store!.db, csv('email,name,city,tier\na@example.com,"A, Esq.",Rome,\nb@example.com,B,,gold\n'), { listId });
+    await importSubscribersCsv(new SubscriberImportRepository(store!.db), csv('email,name,city,tier\na@example.com,"A, Esq.",Rome,\nb@example.com,B,,gold\n'), { listId });
     await r.subscribers.unsubscribe((await r.subscribers.findByEmail('b@example.com'))!.id, listId);
     const out = new PassThrough();
     let text = '';
@@ -152,7 +153,7 @@ describe.each(BACKENDS)('CSV import on %s', (dialect) => {
     expect(lines[0]).toBe('email,name,city,tier,status,list_status,created_at');
     expect(lines[1]).toMatch(/^a@example.com,"A, Esq.",Rome,,active,subscribed,\d{4}-/);
     expect(lines[2]).toMatch(/^b@example.com,B,,gold,unsubscribed,unsubscribed,/);
-    const report = await importSubscribersCsv(store!.db, csv(text), { listId });
+    const report = await importSubscribersCsv(new SubscriberImportRepository(store!.db), csv(text), { listId });
     expect(report).toMatchObject({ imported: 0, updated: 2, errors: [] });
     expect((await r.subscribers.findByEmail('b@example.com'))?.status).toBe('unsubscribed');
     expect(JSON.parse((await r.subscribers.findByEmail('b@example.com'))!.attributes)).toEqual({ tier: 'gold' });
@@ -160,8 +161,8 @@ describe.each(BACKENDS)('CSV import on %s', (dialect) => {
 
   it('refuses a file without an email column or without any header', async () => {
     const { listId } = await setup();
-    await expect(importSubscribersCsv(store!.db, csv('name,city\nA,B\n'), { listId })).rejects.toThrow(/no "email" column/);
-    await expect(importSubscribersCsv(store!.db, csv(''), { listId })).rejects.toBeInstanceOf(InputError);
-    await expect(importSubscribersCsv(store!.db, csv('email,Email\n'), { listId })).rejects.toThrow(/twice/);
+    await expect(importSubscribersCsv(new SubscriberImportRepository(store!.db), csv('name,city\nA,B\n'), { listId })).rejects.toThrow(/no "email" column/);
+    await expect(importSubscribersCsv(new SubscriberImportRepository(store!.db), csv(''), { listId })).rejects.toBeInstanceOf(InputError);
+    await expect(importSubscribersCsv(new SubscriberImportRepository(store!.db), csv('email,Email\n'), { listId })).rejects.toThrow(/twice/);
   });
 });

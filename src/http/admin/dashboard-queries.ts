@@ -1,24 +1,14 @@
 /**
- * Read-only queries behind the dashboard's campaign page: the time series for the chart,
- * the most clicked links and the latest bounces and complaints. One code path for SQLite
- * and Postgres (integer division of epoch-ms differences works the same in both).
+ * What the dashboard's campaign page shows: the time series for the chart, the most
+ * clicked links and the latest bounces and complaints. The rows come from the store's
+ * CampaignReportsRepository; the bucketing and accumulation are pure and live here.
  */
-import { sql } from 'kysely';
 import type { Store } from '../../store/db.js';
+import type { CampaignReportsRepository, LinkClicks, ProblemEvent, ProgressBucket } from '../../store/campaign-reports-repository.js';
+import { openRepositories } from '../../store/repositories.js';
 import type { SeriesPoint } from './chart-svg.js';
 
-export interface ProblemEvent {
-  type: string;
-  subtype: string | null;
-  email: string | null;
-  detail: string | null;
-  occurred_at: number;
-}
-
-export interface LinkClicks {
-  url: string;
-  clicks: number;
-}
+export type { LinkClicks, ProblemEvent };
 
 const MAX_BUCKETS = 60;
 
@@ -28,11 +18,7 @@ export function bucketWidth(spanMs: number): number {
 }
 
 /** Turn per-bucket counts into cumulative points at bucket ends. Pure. */
-export function cumulativeSeries(
-  rows: { bucket: number; kind: 'sent' | 'delivered' | 'bounced'; n: number }[],
-  width: number,
-  spanMs: number,
-): SeriesPoint[] {
+export function cumulativeSeries(rows: readonly ProgressBucket[], width: number, spanMs: number): SeriesPoint[] {
   const buckets = Math.max(1, Math.ceil(spanMs / width));
   const per = Array.from({ length: buckets }, () => ({ sent: 0, delivered: 0, bounced: 0 }));
   for (const r of rows) {
@@ -51,67 +37,27 @@ export function cumulativeSeries(
   return out;
 }
 
+export type CampaignReports = Pick<CampaignReportsRepository, 'progressBuckets' | 'topLinks' | 'recentProblems'>;
+
 export class DashboardQueries {
-  constructor(private readonly store: Store) {}
+  private readonly reports: CampaignReports;
+
+  constructor(source: Store | CampaignReports) {
+    this.reports = 'progressBuckets' in source ? source : openRepositories(source).campaignReports;
+  }
 
   async series(campaignId: number, startedAt: number | null, finishedAt: number | null, now = Date.now()): Promise<SeriesPoint[]> {
     if (startedAt === null) return [];
     const span = Math.max(1000, (finishedAt ?? now) - startedAt);
     const width = bucketWidth(span);
-    const db = this.store.db;
-    // better-sqlite3 binds JS numbers as REAL, so cast: the bucket must be an integer to group on.
-    const bucketOf = (col: 'sent_at' | 'outcome_at') => sql<number>`cast((${sql.ref(col)} - ${startedAt}) / ${width} as integer)`;
-    const [sent, outcomes] = await Promise.all([
-      db
-        .selectFrom('deliveries')
-        .select([bucketOf('sent_at').as('bucket'), sql<number>`count(*)`.as('n')])
-        .where('campaign_id', '=', campaignId)
-        .where('sent_at', 'is not', null)
-        .groupBy(sql`1`)
-        .execute(),
-      db
-        .selectFrom('deliveries')
-        .select([bucketOf('outcome_at').as('bucket'), 'status', sql<number>`count(*)`.as('n')])
-        .where('campaign_id', '=', campaignId)
-        .where('outcome_at', 'is not', null)
-        .where('status', 'in', ['delivered', 'bounced', 'complained'])
-        .groupBy([sql`1`, 'status'])
-        .execute(),
-    ]);
-    const rows: { bucket: number; kind: 'sent' | 'delivered' | 'bounced'; n: number }[] = [];
-    for (const r of sent) rows.push({ bucket: Number(r.bucket), kind: 'sent', n: Number(r.n) });
-    for (const r of outcomes) {
-      // A complaint arrives after a delivery: it counts as delivered on the chart.
-      rows.push({ bucket: Number(r.bucket), kind: r.status === 'bounced' ? 'bounced' : 'delivered', n: Number(r.n) });
-    }
-    return cumulativeSeries(rows, width, span);
+    return cumulativeSeries(await this.reports.progressBuckets(campaignId, startedAt, width), width, span);
   }
 
-  async topLinks(campaignId: number, limit = 10): Promise<LinkClicks[]> {
-    const rows = await this.store.db
-      .selectFrom('events')
-      .select(['detail', sql<number>`count(*)`.as('n')])
-      .where('campaign_id', '=', campaignId)
-      .where('type', '=', 'click')
-      .where('detail', 'is not', null)
-      .groupBy('detail')
-      .orderBy(sql`2`, 'desc')
-      .orderBy('detail')
-      .limit(limit)
-      .execute();
-    return rows.map((r) => ({ url: r.detail!, clicks: Number(r.n) }));
+  topLinks(campaignId: number, limit = 10): Promise<LinkClicks[]> {
+    return this.reports.topLinks(campaignId, limit);
   }
 
-  async recentProblems(campaignId: number, limit = 20): Promise<ProblemEvent[]> {
-    const rows = await this.store.db
-      .selectFrom('events')
-      .select(['type', 'subtype', 'email', 'detail', 'occurred_at'])
-      .where('campaign_id', '=', campaignId)
-      .where('type', 'in', ['bounce', 'complaint'])
-      .orderBy('occurred_at', 'desc')
-      .orderBy('id', 'desc')
-      .limit(limit)
-      .execute();
-    return rows.map((r) => ({ ...r, occurred_at: Number(r.occurred_at) }));
+  recentProblems(campaignId: number, limit = 20): Promise<ProblemEvent[]> {
+    return this.reports.recentProblems(campaignId, limit);
   }
 }

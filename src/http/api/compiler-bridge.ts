@@ -5,7 +5,7 @@
  */
 import type { Redis } from 'ioredis';
 import { compileCampaignIssue } from '../../campaigns/campaign-issue.js';
-import { archiveUrlFor } from '../../archive/archive-repository.js';
+import { archiveUrlFor } from '../../archive/archive-url.js';
 import { sampleRecipient } from '../../campaigns/campaign-message.js';
 import { sendTestCopies } from '../../campaigns/test-send.js';
 import type { Config } from '../../config.js';

@@ -1,51 +1,24 @@
 /**
  * SubscribersPort over the store: the subscriber service's rules (suppressions, never
- * resubscribing) plus a search query for the API and the dashboard.
+ * resubscribing) plus the subscriber search (SubscribersRepository.search) for the API and the dashboard.
  */
 import type { Readable } from 'node:stream';
-import { sql } from 'kysely';
 import { NotFoundError } from '../../errors.js';
 import type { Store } from '../../store/db.js';
-import { createSubscriberRepositories } from '../../store/repositories.js';
+import { openRepositories } from '../../store/repositories.js';
 import { importSubscribersCsv } from '../../subscribers/csv-import.js';
 import { addSubscriber, removeSubscriber, showSubscriber, unsubscribeByEmail } from '../../subscribers/subscriber-service.js';
 import type { SubscriberQuery, SubscribersPort, SubscriberView } from './ports.js';
 
-/** Escape LIKE wildcards so a search for `a_b%` matches literally. */
-function likePattern(q: string): string {
-  return `%${q.toLowerCase().replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
-}
-
 export function createSubscribersService(store: Store): SubscribersPort {
-  const repos = createSubscriberRepositories(store.db);
-  const db = store.db;
+  const repos = openRepositories(store);
 
   return {
     async search(query: SubscriberQuery) {
-      let base = db.selectFrom('subscribers as s');
-      if (query.list) {
-        base = base
-          .innerJoin('list_members as m', 'm.subscriber_id', 's.id')
-          .innerJoin('lists as l', 'l.id', 'm.list_id')
-          .where('l.name', '=', query.list) as unknown as typeof base;
-      }
-      if (query.status) base = base.where('s.status', '=', query.status);
-      if (query.q) {
-        const pattern = likePattern(query.q);
-        base = base.where((eb) =>
-          eb.or([
-            eb(sql`lower(s.email)`, 'like', sql`${pattern} escape '\\'`),
-            eb(sql`lower(coalesce(s.name, ''))`, 'like', sql`${pattern} escape '\\'`),
-          ]),
-        );
-      }
-      const [countRow, rows] = await Promise.all([
-        base.select(sql<number>`count(*)`.as('n')).executeTakeFirstOrThrow(),
-        base.select('s.email').orderBy('s.id').limit(query.limit).offset(query.offset).execute(),
-      ]);
+      const { emails, total } = await repos.subscribers.search(query);
       const items: SubscriberView[] = [];
-      for (const r of rows) items.push(await showSubscriber(repos, r.email));
-      return { items, total: Number(countRow.n) };
+      for (const email of emails) items.push(await showSubscriber(repos, email));
+      return { items, total };
     },
 
     get: (email) => showSubscriber(repos, email),
@@ -61,7 +34,7 @@ export function createSubscribersService(store: Store): SubscribersPort {
 
     async importCsv(csv: Readable, list: string) {
       const target = await repos.lists.ensureList(list);
-      return importSubscribersCsv(db, csv, { listId: target.id });
+      return importSubscribersCsv(repos.subscriberImport, csv, { listId: target.id });
     },
 
     async unsubscribe(email, list) {

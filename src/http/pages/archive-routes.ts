@@ -8,7 +8,8 @@
 import type { FastifyPluginAsync } from 'fastify';
 import type { Config } from '../../config.js';
 import type { Store } from '../../store/db.js';
-import { ArchiveRepository, archiveUrlFor } from '../../archive/archive-repository.js';
+import { archiveUrlFor } from '../../archive/archive-url.js';
+import { openRepositories } from '../../store/repositories.js';
 import { renderArchivedIssue } from '../../archive/render-archive.js';
 import { renderRssFeed } from '../../archive/archive-feed.js';
 import { escapeHtml, readerPage as page } from '../../html/html.js';
@@ -29,7 +30,7 @@ function displayDate(entry: { issueDate: string | null; sentAt: number }): strin
 }
 
 export const archiveRoutes: FastifyPluginAsync<ArchiveRoutesOptions> = async (app, options) => {
-  const archive = new ArchiveRepository(options.store.db);
+  const archive = openRepositories(options.store).archive;
   const publicUrl = options.config.PUBLIC_URL.replace(/\/+$/, '');
   const name = options.config.LIST_NAME;
 

@@ -13,7 +13,8 @@ import type { Config } from '../../config.js';
 import type { Store } from '../../store/db.js';
 import { HONEYPOT_FIELD, parseSignupForm, type SignupFormValues } from '../../signup/signup-form.js';
 import { SignupRateLimit } from '../../signup/signup-rate-limit.js';
-import { confirmSignup, findSignupRequest, requestSignup } from '../../signup/signup-service.js';
+import { confirmSignup, requestSignup } from '../../signup/signup-service.js';
+import { openRepositories } from '../../store/repositories.js';
 import { signupSecrets, verifyConfirmationToken } from '../../signup/signed-links.js';
 import { escapeHtml, readerPage as page } from '../../html/html.js';
 import { displayListName, sendHtml } from './page-html.js';
@@ -52,7 +53,7 @@ export const signupRoutes: FastifyPluginAsync<SignupRoutesOptions> = async (app,
   const { config } = options;
   const now = options.now ?? Date.now;
   const secrets = signupSecrets(config);
-  const db = options.store.db;
+  const repos = openRepositories(options.store, now);
   const limits = new SignupRateLimit(options.redis, config.QUEUE_PREFIX, {
     perIpPerHour: config.SIGNUP_RATE_PER_IP,
     perAddressPerDay: config.SIGNUP_RATE_PER_ADDRESS,
@@ -129,7 +130,7 @@ ${listField}
     }
     const outcome = await requestSignup(
       {
-        db,
+        repos,
         now,
         expiryMs: config.PENDING_EXPIRY_H * 3600_000,
         allowMailTo: async (email) => (await limits.byAddress(email)).allowed,
@@ -161,7 +162,7 @@ ${listField}
     const result = check(request.params.token);
     if (result.status === 'invalid') return sendHtml(reply, 400, INVALID_PAGE);
     if (result.status === 'expired') return sendHtml(reply, 410, EXPIRED_PAGE);
-    const pending = await findSignupRequest(db, result.value.requestId);
+    const pending = await repos.signupRequests.find(result.value.requestId);
     if (!pending) return sendHtml(reply, 410, EXPIRED_PAGE);
     const list = displayListName(pending.listName, newsletter);
     if (pending.confirmedAt !== null) {
@@ -186,7 +187,7 @@ ${listField}
       return sendHtml(reply, 400, INVALID_PAGE);
     }
     if (result.status === 'expired') return sendHtml(reply, 410, EXPIRED_PAGE);
-    const outcome = await confirmSignup(db, result.value.requestId, now());
+    const outcome = await confirmSignup(repos, result.value.requestId, now());
     switch (outcome.kind) {
       case 'confirmed':
       case 'already': {

@@ -13,6 +13,7 @@ import { signResubscribeToken, signupSecrets, verifyResubscribeToken } from '../
 import { resubscribe, resubscribeState } from '../../signup/resubscribe-service.js';
 import { escapeHtml, readerPage as page } from '../../html/html.js';
 import { sendHtml } from '../pages/page-html.js';
+import { openRepositories } from '../../store/repositories.js';
 
 export interface UnsubscribeRoutesOptions {
   config: Pick<Config, 'UNSUBSCRIBE_SECRET' | 'UNSUBSCRIBE_SECRET_OLD' | 'LIST_NAME'> & Partial<Pick<Config, 'SIGNUP_SECRET'>>;
@@ -32,7 +33,7 @@ const MAX_TOKEN_LENGTH = 80;
 export const unsubscribeRoutes: FastifyPluginAsync<UnsubscribeRoutesOptions> = async (app, options) => {
   const secrets = [options.config.UNSUBSCRIBE_SECRET, options.config.UNSUBSCRIBE_SECRET_OLD].filter((s): s is string => !!s);
   const now = options.now ?? Date.now;
-  const db = options.store.db;
+  const repos = openRepositories(options.store, now);
 
   // The one-click POST carries `List-Unsubscribe=One-Click` as form-urlencoded or multipart;
   // the token alone authorises it, so the body only needs to be accepted, not interpreted.
@@ -50,14 +51,14 @@ export const unsubscribeRoutes: FastifyPluginAsync<UnsubscribeRoutesOptions> = a
     // No secret configured: no resubscribe offer (and no valid unsubscribe tokens either).
   }
   const resubscribeForm = async (token: string, claim: UnsubscribeClaim): Promise<string> => {
-    if (resubscribeSecrets.length === 0 || (await resubscribeState(db, claim)) !== 'eligible') return '';
+    if (resubscribeSecrets.length === 0 || (await resubscribeState(repos.listMembers, claim)) !== 'eligible') return '';
     const r = signResubscribeToken(claim, now() + RESUBSCRIBE_LINK_MS, resubscribeSecrets[0]!);
     return `\n<h2>Unsubscribed by mistake?</h2><form method="post" action="${escapeHtml(`/u/${encodeURIComponent(token)}/resubscribe`)}"><input type="hidden" name="r" value="${escapeHtml(r)}"><button type="submit">Resubscribe</button></form>`;
   };
 
   app.get<{ Params: { token: string } }>('/u/:token', async (request, reply) => {
     const claim = claimOf(request.params.token);
-    const target = claim ? await findUnsubscribeTarget(db, claim) : null;
+    const target = claim ? await findUnsubscribeTarget(repos.listMembers, claim) : null;
     if (!claim || !target) return sendPage(reply, 400, INVALID_PAGE);
     const listName = target.listName === 'default' ? options.config.LIST_NAME : target.listName;
     if (target.membership === 'unsubscribed') {
@@ -82,7 +83,7 @@ export const unsubscribeRoutes: FastifyPluginAsync<UnsubscribeRoutesOptions> = a
       request.log.info({ ip: request.ip }, 'unsubscribe: invalid token');
       return sendPage(reply, 400, INVALID_PAGE);
     }
-    const result = await unsubscribeMember(db, claim, now());
+    const result = await unsubscribeMember(repos, claim, now());
     if (result === 'unknown') return sendPage(reply, 400, INVALID_PAGE);
     if (result === 'unsubscribed') request.log.info({ subscriberId: claim.subscriberId, listId: claim.listId }, 'unsubscribed');
     const offer = await resubscribeForm(request.params.token, claim);
@@ -97,7 +98,7 @@ export const unsubscribeRoutes: FastifyPluginAsync<UnsubscribeRoutesOptions> = a
     if (check.status === 'expired') {
       return sendPage(reply, 410, page('Link expired', `<h1>This page has expired</h1><p>Nothing was changed. <a href="${escapeHtml(`/u/${encodeURIComponent(request.params.token)}`)}">Open the page again</a> to resubscribe.</p>`));
     }
-    const result = await resubscribe(db, claim, now());
+    const result = await resubscribe(repos, claim, now());
     if (result === 'unknown') return sendPage(reply, 400, INVALID_PAGE);
     if (result === 'refused') {
       return sendPage(reply, 409, page('Cannot resubscribe', '<h1>We cannot resubscribe this address</h1><p>Mail to this address bounced or was reported as unwanted, so nothing was changed.</p>'));

@@ -4,7 +4,7 @@
  * to several lists appears once, as its most recent send.
  */
 import type { Kysely } from 'kysely';
-import type { Database } from '../store/schema.js';
+import type { Database } from './schema.js';
 import type { CompiledIssue } from '../render/types.js';
 
 const PUBLIC_STATUSES = ['sending', 'paused', 'sent'] as const;
@@ -70,9 +70,4 @@ export class ArchiveRepository {
       compiled: JSON.parse(row.compiled_json) as CompiledIssue,
     };
   }
-}
-
-/** The "view in browser" URL of an issue; the send pipeline passes it as MessageOptions.archiveUrl. */
-export function archiveUrlFor(publicUrl: string, slug: string): string {
-  return `${publicUrl.replace(/\/+$/, '')}/archive/${encodeURIComponent(slug)}`;
 }
