@@ -70,8 +70,8 @@ async function buildAppContext(root: CompositionRoot, options: OpenAppContextOpt
   };
   const bridge = createCompilerBridge(config, redis, logger);
   const campaigns = createCampaignsService({
-    store,
     campaigns: send.campaigns,
+    lists: (await root.repositories()).lists,
     orchestrator: send.orchestrator,
     compile: options.campaignDeps?.compile ?? bridge.compile,
     renderPreview: options.campaignDeps?.renderPreview ?? bridge.renderPreview,
@@ -106,8 +106,7 @@ async function buildAppContext(root: CompositionRoot, options: OpenAppContextOpt
       queues: [send.queues.fanout, send.queues.send, ...(signupPages ? [signupPages.queue] : [])],
       ...(signupPages ? { signup: signupPages.signup } : {}),
       metrics,
-      tokenExists: async (id: number) =>
-        (await store.db.selectFrom('api_tokens').select('id').where('id', '=', id).executeTakeFirst()) !== undefined,
+      tokenExists: (id: number) => tokens.exists(id),
       ...extra,
     }),
     async close() {

@@ -15,7 +15,6 @@ import { ConfigError } from './errors.js';
 import { createLogger, type Logger } from './logger.js';
 import { CampaignOrchestrator } from './campaigns/campaign-orchestrator.js';
 import type { AudienceSource, MailTransport, RateLimiter as RateLimiterPort } from './campaigns/ports.js';
-import { storeAudience } from './campaigns/send-context.js';
 import { createRedisConnection } from './queue/connection.js';
 import { RateLimiter } from './queue/rate-limiter.js';
 import { createSendQueues, type SendQueues } from './queue/send-queues.js';
@@ -25,6 +24,7 @@ import { SesTransport } from './ses/ses-transport.js';
 import { ApiTokensRepository } from './store/api-tokens-repository.js';
 import { CampaignsRepository } from './store/campaigns-repository.js';
 import { openStore, type Store } from './store/db.js';
+import { openRepositories, type StoreRepositories } from './store/repositories.js';
 import { DeliveryLedger } from './store/delivery-ledger.js';
 
 export interface CompositionRootOptions {
@@ -50,6 +50,8 @@ export interface CompositionRoot {
   ledger(): Promise<DeliveryLedger>;
   audience(): Promise<AudienceSource>;
   apiTokens(): Promise<ApiTokensRepository>;
+  /** Every repository over the store (src/store/repositories.ts). */
+  repositories(): Promise<StoreRepositories>;
   /** The one owner of campaign state transitions. */
   orchestrator(): Promise<CampaignOrchestrator>;
   ses(): SesTransport;
@@ -135,10 +137,12 @@ export function openCompositionRoot(config: Config, options: CompositionRootOpti
     return q;
   });
 
-  const campaigns = lazy(async () => new CampaignsRepository((await store()).db));
-  const ledger = lazy(async () => new DeliveryLedger((await store()).db));
-  const audience = lazy(async () => storeAudience((await store()).db));
-  const apiTokens = lazy(async () => new ApiTokensRepository((await store()).db));
+  // Every repository over the one store (src/store/repositories.ts): the only way in.
+  const repositories = lazy(async () => openRepositories(await store()));
+  const campaigns = lazy(async () => (await repositories()).campaigns);
+  const ledger = lazy(async () => (await repositories()).ledger);
+  const audience = lazy(async (): Promise<AudienceSource> => (await repositories()).audience);
+  const apiTokens = lazy(async () => (await repositories()).apiTokens);
   const orchestrator = lazy(
     async () =>
       new CampaignOrchestrator({
@@ -192,6 +196,7 @@ export function openCompositionRoot(config: Config, options: CompositionRootOpti
     ledger,
     audience,
     apiTokens,
+    repositories,
     orchestrator,
     ses,
     mailTransport,

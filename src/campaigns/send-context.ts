@@ -9,11 +9,8 @@ import type { Store } from '../store/db.js';
 import type { CampaignsRepository } from '../store/campaigns-repository.js';
 import type { DeliveryLedger } from '../store/delivery-ledger.js';
 import type { SendQueues } from '../queue/send-queues.js';
-import { AudienceRepository } from '../store/audience-repository.js';
 import type { CampaignOrchestrator } from './campaign-orchestrator.js';
 import type { AudienceSource } from './ports.js';
-import type { Kysely } from 'kysely';
-import type { Database } from '../store/schema.js';
 
 export interface SendContext {
   store: Store;
@@ -23,17 +20,6 @@ export interface SendContext {
   queues: SendQueues;
   orchestrator: CampaignOrchestrator;
   close(): Promise<void>;
-}
-
-export function storeAudience(db: Kysely<Database>): AudienceSource {
-  const repo = new AudienceRepository(db);
-  return {
-    audiencePage: (q) => repo.audiencePage(q),
-    audienceCount: (q) => repo.audienceCount(q),
-    isMailable: (s, l) => repo.isMailable(s, l),
-    recipient: (id) => db.selectFrom('subscribers').select(['email', 'name']).where('id', '=', id).executeTakeFirst(),
-    listIdByName: async (name) => (await db.selectFrom('lists').select('id').where('name', '=', name).executeTakeFirst())?.id,
-  };
 }
 
 /**

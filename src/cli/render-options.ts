@@ -10,7 +10,7 @@ import type { Config } from '../config.js';
 import { InputError } from '../errors.js';
 import type { Recipient } from '../render/types.js';
 import { openStore, type Store } from '../store/db.js';
-import { createSubscriberRepositories } from '../store/repositories.js';
+import { openRepositories } from '../store/repositories.js';
 
 export { compileOptionsFromConfig as compileOptionsFrom } from '../render/options-from-config.js';
 
@@ -42,7 +42,7 @@ export async function resolveRenderRecipient(config: Config, to: string | undefi
   const store = await openExistingStore(config.DATABASE_URL);
   if (!store) return sample('there is no database (DATABASE_URL)');
   try {
-    const repos = createSubscriberRepositories(store.db);
+    const repos = openRepositories(store);
     let subscriber, list;
     try {
       [subscriber, list] = await Promise.all([repos.subscribers.findByEmail(to), repos.lists.findByName(listName)]);

@@ -63,6 +63,11 @@ export class ApiTokensRepository {
     return this.db.selectFrom('api_tokens').select(['id', 'name', 'role', 'created_at', 'last_used_at']).orderBy('id').execute();
   }
 
+  /** Whether a token still exists (a dashboard session dies with its token). */
+  async exists(id: number): Promise<boolean> {
+    return (await this.db.selectFrom('api_tokens').select('id').where('id', '=', id).executeTakeFirst()) !== undefined;
+  }
+
   async revoke(id: number): Promise<boolean> {
     const result = await this.db.deleteFrom('api_tokens').where('id', '=', id).executeTakeFirst();
     return Number(result.numDeletedRows) > 0;

@@ -1,5 +1,6 @@
 import type { Kysely, SelectQueryBuilder } from 'kysely';
 import type { Database } from './schema.js';
+import type { AudienceSource } from '../campaigns/ports.js';
 
 export interface AudienceFilter {
   listId: number;
@@ -27,7 +28,7 @@ export interface AudienceMember {
  * subscriber id (the list_members primary key is (list_id, subscriber_id), so each page
  * is an index range scan): never OFFSET, never the whole list in memory.
  */
-export class AudienceRepository {
+export class AudienceRepository implements AudienceSource {
   constructor(private readonly db: Kysely<Database>) {}
 
   async audiencePage(query: AudiencePageQuery): Promise<AudienceMember[]> {
@@ -54,6 +55,15 @@ export class AudienceRepository {
       .where('m.subscriber_id', '=', subscriberId)
       .executeTakeFirst();
     return row !== undefined;
+  }
+
+  /** Name and address for personalization, or undefined if the subscriber was removed. */
+  recipient(subscriberId: number): Promise<{ email: string; name: string | null } | undefined> {
+    return this.db.selectFrom('subscribers').select(['email', 'name']).where('id', '=', subscriberId).executeTakeFirst();
+  }
+
+  async listIdByName(name: string): Promise<number | undefined> {
+    return (await this.db.selectFrom('lists').select('id').where('name', '=', name).executeTakeFirst())?.id;
   }
 
   // eslint-disable-next-line @typescript-eslint/no-empty-object-type

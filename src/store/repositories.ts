@@ -5,6 +5,8 @@ import { ApiTokensRepository } from './api-tokens-repository.js';
 import { ArchiveRepository } from './archive-repository.js';
 import { AudienceRepository } from './audience-repository.js';
 import { AwaitingOutcomeRepository } from './awaiting-outcome-repository.js';
+import { CampaignsRepository } from './campaigns-repository.js';
+import { DeliveryLedger } from './delivery-ledger.js';
 import { CampaignReportsRepository } from './campaign-reports-repository.js';
 import { ListMembersRepository } from './list-members-repository.js';
 import { ListsRepository } from './lists-repository.js';
@@ -43,6 +45,8 @@ export interface Repositories extends SubscriberRepositories {
   campaignReports: CampaignReportsRepository;
   archive: ArchiveRepository;
   awaitingOutcome: AwaitingOutcomeRepository;
+  campaigns: CampaignsRepository;
+  ledger: DeliveryLedger;
 }
 
 /** Runs a unit of work in one database transaction, handing it repositories bound to it. */
@@ -66,6 +70,8 @@ function repositoriesOver(db: Kysely<Database>, now: () => number): Repositories
     campaignReports: new CampaignReportsRepository(db),
     archive: new ArchiveRepository(db),
     awaitingOutcome: new AwaitingOutcomeRepository(db),
+    campaigns: new CampaignsRepository(db),
+    ledger: new DeliveryLedger(db),
   };
 }
 

@@ -7,7 +7,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { Redis } from 'ioredis';
 import { CampaignOrchestrator } from '../../src/campaigns/campaign-orchestrator.js';
 import type { MailTransport, SendQuota } from '../../src/campaigns/ports.js';
-import { storeAudience } from '../../src/campaigns/send-context.js';
+import { AudienceRepository } from '../../src/store/audience-repository.js';
 import { StateError } from '../../src/errors.js';
 import { createSendQueues, fanoutJobId, type SendQueues } from '../../src/queue/send-queues.js';
 import { CampaignsRepository } from '../../src/store/campaigns-repository.js';
@@ -36,7 +36,7 @@ describe.each(BACKENDS)('campaign orchestrator on %s', (dialect) => {
     return new CampaignOrchestrator({
       campaigns: repo,
       ledger: new DeliveryLedger(store.db),
-      audience: storeAudience(store.db),
+      audience: new AudienceRepository(store.db),
       queues,
       now: () => clock,
     });
@@ -279,7 +279,7 @@ describe.each(BACKENDS)('campaign orchestrator on %s', (dialect) => {
         expect((await orchestrator().cancel(id)).cancelled).toBe(true);
         return ledger.insertQueued(campaignId, recipients, now);
       };
-      const fanout = createFanoutProcessor({ campaigns, ledger: racingLedger, audience: storeAudience(store.db), queues });
+      const fanout = createFanoutProcessor({ campaigns, ledger: racingLedger, audience: new AudienceRepository(store.db), queues });
       const job = { data: { campaignId: id }, updateData: async () => undefined } as unknown as Job<FanoutJobData>;
       expect(await fanout(job)).toBe('not-sending');
       const counts = await ledger.counts(id, 0);

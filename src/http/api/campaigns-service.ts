@@ -9,14 +9,14 @@ import { describePause } from '../../campaigns/pause-reason.js';
 import type { CampaignIssue, IssueSource } from '../../campaigns/campaign-issue.js';
 import type { CompiledIssue } from '../../render/types.js';
 import type { CampaignsRepository } from '../../store/campaigns-repository.js';
-import type { Store } from '../../store/db.js';
-import { createSubscriberRepositories } from '../../store/repositories.js';
+import type { ListsRepository } from '../../store/lists-repository.js';
 import type { Campaign } from '../../store/schema.js';
 import type { CampaignsPort, CampaignStatsView, CampaignView, CreateCampaignInput } from './ports.js';
 
 export interface CampaignsServiceDeps {
-  store: Store;
   campaigns: CampaignsRepository;
+  /** List names for the views. */
+  lists: Pick<ListsRepository, 'findById' | 'findByName'>;
   orchestrator: CampaignOrchestrator;
   /** Parse + compile Markdown and derive the subject (the CLI's path too); throws InputError (with the diagnostics) when it cannot. */
   compile: (source: IssueSource) => Promise<CampaignIssue>;
@@ -31,7 +31,7 @@ const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOStrin
 
 export function createCampaignsService(deps: CampaignsServiceDeps): CampaignsPort {
   const now = deps.now ?? Date.now;
-  const lists = createSubscriberRepositories(deps.store.db).lists;
+  const lists = deps.lists;
   const listNames = new Map<number, string>();
 
   async function listName(id: number): Promise<string> {
