@@ -15,7 +15,7 @@ const TIMING = [
   'test/send/crash-safety.test.ts',
   'test/send/campaign-control.test.ts',
   'test/rate-limiter/**/*.test.ts',
-  'src/queue/rate-limiter.test.ts',
+  
   'test/pages/confirmation-priority.test.ts',
 ];
 

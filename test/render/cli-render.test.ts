@@ -5,12 +5,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { simpleParser } from 'mailparser';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { verifyUnsubscribeToken } from '../src/unsubscribe/token.js';
-import { EXAMPLE_ISSUE, EXAMPLE_SITE_URL } from './support/example-issue.js';
-import { createTestStore, type TestStore } from './support/store.js';
-import { seedAudience } from './support/pipeline.js';
+import { verifyUnsubscribeToken } from '../../src/unsubscribe/token.js';
+import { EXAMPLE_ISSUE, EXAMPLE_SITE_URL } from '../support/example-issue.js';
+import { createTestStore, type TestStore } from '../support/store.js';
+import { seedAudience } from '../support/pipeline.js';
 
-const ROOT = join(import.meta.dirname, '..');
+const ROOT = join(import.meta.dirname, '../..');
 const dir = mkdtempSync(join(tmpdir(), 'cli-render-'));
 const write = (name: string, content: string | Buffer): string => {
   const p = join(dir, name);

@@ -6,11 +6,11 @@
 import { createServer } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { SESClient, SendRawEmailCommand } from '@aws-sdk/client-ses';
-import { loadConfig } from '../config.js';
-import { startSesSimulator, type SesSimulator } from '../simulator/ses-simulator.js';
-import { SesSendError, classifySesError, type SesErrorClassification } from './ses-error.js';
-import { SesTransport, sanitizeSesTag } from './ses-transport.js';
-import { DEFAULT_SEND_RATE, resolveSendRate } from './send-rate.js';
+import { loadConfig } from '../../src/config.js';
+import { startSesSimulator, type SesSimulator } from '../../src/simulator/ses-simulator.js';
+import { SesSendError, classifySesError, type SesErrorClassification } from '../../src/ses/ses-error.js';
+import { SesTransport, sanitizeSesTag } from '../../src/ses/ses-transport.js';
+import { DEFAULT_SEND_RATE, resolveSendRate } from '../../src/ses/send-rate.js';
 
 const raw = (to = 'reader@example.com') =>
   Buffer.from(`From: Editor <editor@example.com>\r\nTo: ${to}\r\nSubject: Issue 1\r\n\r\nHello\r\n`);

@@ -7,13 +7,13 @@ import { mkdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { chromium, type Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parseIssueFile } from '../src/issue/parse-issue.js';
-import { compileIssue } from '../src/render/compile-issue.js';
-import { renderForRecipient } from '../src/render/preview.js';
-import { corpusFiles } from './support/corpus.js';
-import { EXAMPLE_ISSUE, EXAMPLE_SITE_URL } from './support/example-issue.js';
+import { parseIssueFile } from '../../src/issue/parse-issue.js';
+import { compileIssue } from '../../src/render/compile-issue.js';
+import { renderForRecipient } from '../../src/render/preview.js';
+import { corpusFiles } from '../support/corpus.js';
+import { EXAMPLE_ISSUE, EXAMPLE_SITE_URL } from '../support/example-issue.js';
 
-const ARTIFACTS = join(import.meta.dirname, '../artifacts');
+const ARTIFACTS = join(import.meta.dirname, '../../artifacts');
 const recipient = { subscriberId: 1, email: 'reader@example.com', name: 'Reader', unsubscribeUrl: 'https://news.example.org/u/token' };
 
 /** The example, plus the largest corpus issue (long code blocks and URLs) when the corpus is present. */

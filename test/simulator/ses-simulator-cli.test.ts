@@ -8,8 +8,8 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { SesTransport } from '../src/ses/ses-transport.js';
-import { startSimulatorProcess } from './support/ses-simulator-process.js';
+import { SesTransport } from '../../src/ses/ses-transport.js';
+import { startSimulatorProcess } from '../support/ses-simulator-process.js';
 
 describe('newsletter ses-simulator', () => {
   it('runs as a process with the given rate and exits 0 on SIGTERM', async () => {

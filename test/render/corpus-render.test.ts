@@ -12,15 +12,15 @@ import { simpleParser } from 'mailparser';
 import MarkdownIt from 'markdown-it';
 import mjml2html from 'mjml';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { parseIssueFile } from '../src/issue/parse-issue.js';
-import { compileIssueDetailed, GMAIL_CLIP_BYTES, type CompileResult } from '../src/render/compile-issue.js';
-import { prepareMessages } from '../src/render/prepare-messages.js';
-import { renderForRecipient } from '../src/render/preview.js';
-import { corpusFiles } from './support/corpus.js';
+import { parseIssueFile } from '../../src/issue/parse-issue.js';
+import { compileIssueDetailed, GMAIL_CLIP_BYTES, type CompileResult } from '../../src/render/compile-issue.js';
+import { prepareMessages } from '../../src/render/prepare-messages.js';
+import { renderForRecipient } from '../../src/render/preview.js';
+import { corpusFiles } from '../support/corpus.js';
 
 const SITE_URL = 'https://lwkd.info';
 const files = corpusFiles();
-const ROOT = join(import.meta.dirname, '..');
+const ROOT = join(import.meta.dirname, '../..');
 
 /** Independent oracle: a fresh CommonMark parser, not the compiler's instance. */
 const commonmark = new MarkdownIt('commonmark');

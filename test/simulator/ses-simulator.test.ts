@@ -5,23 +5,26 @@
  * signing certificate and carry the message tags, shaped like AWS's examples.
  */
 import { createVerify } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { SESClient, SendEmailCommand } from '@aws-sdk/client-ses';
-import { snsSignatureAlgorithm, snsStringToSign, type SnsEnvelope } from '../events/sns-message.js';
-import { SesTransport } from '../ses/ses-transport.js';
-import { SesSendError } from '../ses/ses-error.js';
-import { mailboxOutcome, extractAddresses } from './mailbox-simulator.js';
-import { parseForm, startSesSimulator, worstSlidingWindow, type SesSimulator } from './ses-simulator.js';
-import { createSnsSigningIdentity, type SnsSigningIdentity } from './sns-signer.js';
+import { snsSignatureAlgorithm, snsStringToSign, type SnsEnvelope } from '../../src/events/sns-message.js';
+import { SesTransport } from '../../src/ses/ses-transport.js';
+import { SesSendError } from '../../src/ses/ses-error.js';
+import { mailboxOutcome, extractAddresses } from '../../src/simulator/mailbox-simulator.js';
+import { parseForm, startSesSimulator, worstSlidingWindow, type SesSimulator } from '../../src/simulator/ses-simulator.js';
+import { createSnsSigningIdentity, type SnsSigningIdentity } from '../../src/simulator/sns-signer.js';
 
 // Notification payloads are deep JSON read field by field in assertions.
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 type Payload = Record<string, any>;
 
-const FIXTURES = '/work/shared/fixtures/ses/aws-docs-examples.json';
+// shared/ sits beside the checkout (as on the team's machines and in CI); a user's fresh clone has none.
+const FIXTURES = join(import.meta.dirname, '../../../shared/fixtures/ses/aws-docs-examples.json');
+if (!existsSync(FIXTURES)) console.warn(`skipping the AWS documentation payload test: ${FIXTURES} is absent`);
 
 interface Received {
   headers: IncomingHttpHeaders;
@@ -251,7 +254,7 @@ describe('mailbox simulator notifications', () => {
     expect(sim.stats()).toMatchObject({ notificationsDelivered: hook.received.length, notificationsFailed: 0, notificationsPending: 0 });
   });
 
-  it('payloads have every field of the AWS documentation examples (event and identity formats)', async () => {
+  it.skipIf(!existsSync(FIXTURES))('payloads have every field of the AWS documentation examples (event and identity formats)', async () => {
     const fixtures = JSON.parse(readFileSync(FIXTURES, 'utf8')) as Array<{ kind: string; payload: Payload }>;
     const fixture = (kind: string) => fixtures.find((f) => f.kind === kind)!.payload;
     const keysOf = (o: Record<string, unknown>) => Object.keys(o).sort();

@@ -1,8 +1,8 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Kysely } from 'kysely';
-import { BACKENDS, createTestDatabase, createTestStore, type TestStore } from './support/store.js';
-import { migrateToLatest } from '../src/store/migrate.js';
-import { openStore } from '../src/store/db.js';
+import { BACKENDS, createTestDatabase, createTestStore, type TestStore } from '../support/store.js';
+import { migrateToLatest } from '../../src/store/migrate.js';
+import { openStore } from '../../src/store/db.js';
 
 describe.each(BACKENDS)('store schema on %s', (dialect) => {
   let store: TestStore | undefined;

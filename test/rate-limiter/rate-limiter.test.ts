@@ -6,9 +6,9 @@
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Redis } from 'ioredis';
-import { RateLimiter, type RateLimiterOptions } from './rate-limiter.js';
-import { averageRate, worstSlidingWindow } from './sliding-window.js';
-import { deletePrefix, TEST_REDIS_URL, uniquePrefix } from '../../test/support/redis.js';
+import { RateLimiter, type RateLimiterOptions } from '../../src/queue/rate-limiter.js';
+import { averageRate, worstSlidingWindow } from '../../src/queue/sliding-window.js';
+import { deletePrefix, TEST_REDIS_URL, uniquePrefix } from '../support/redis.js';
 
 const now = (): number => performance.timeOrigin + performance.now();
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));

@@ -6,8 +6,8 @@
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { SesTransport } from '../src/ses/ses-transport.js';
-import { resolveSendRate } from '../src/ses/send-rate.js';
+import { SesTransport } from '../../src/ses/ses-transport.js';
+import { resolveSendRate } from '../../src/ses/send-rate.js';
 
 type StartServer = (config?: { host?: string; port?: number }) => Promise<Server>;
 

@@ -7,10 +7,10 @@
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, describe, expect, it } from 'vitest';
-import { parseSesNotification, type SesEvent } from '../src/events/ses-notification.js';
-import { PreloadedCertificateSource, verifySnsMessage } from '../src/events/sns-verify.js';
-import { SesTransport } from '../src/ses/ses-transport.js';
-import { startSesSimulator } from '../src/simulator/ses-simulator.js';
+import { parseSesNotification, type SesEvent } from '../../src/events/ses-notification.js';
+import { PreloadedCertificateSource, verifySnsMessage } from '../../src/events/sns-verify.js';
+import { SesTransport } from '../../src/ses/ses-transport.js';
+import { startSesSimulator } from '../../src/simulator/ses-simulator.js';
 
 const bodies: string[] = [];
 const receiver = createServer((req, res) => {
