@@ -41,11 +41,11 @@ export class EventApplier {
    * That is safe because pausing is the orchestrator's conditional transition
    * sending → paused: a campaign already paused, finished or cancelled is left alone, and two
    * notifications tripping the same breaker pause it once (only the winner is reported).
-   * What is not covered: a crash (or a failing pause) between the commit and the pause. The
-   * notification is then stored, and SNS's retry of it is a replay that changes nothing —
-   * it does not re-evaluate the breaker. The campaign is paused by the next bounce or
-   * complaint of that campaign, which re-evaluates the breaker on counts that still include
-   * these; if none arrives (or the rate has meanwhile dropped under the limit) it keeps sending.
+   * A crash (or a failing pause) between the commit and the pause leaves the notification
+   * stored and unanswered (or answered 5xx), so SNS retries it: the retry is a replay that
+   * changes nothing, but the writer re-reads the breaker of a replayed bounce/complaint's
+   * campaign and reports it tripped, and the pause happens then. Every later bounce or
+   * complaint of the campaign re-evaluates the breaker as well.
    */
   async apply(input: NotificationInput, now: number = Date.now()): Promise<ApplyResult> {
     const written = await this.writer.write(input, now);

@@ -324,8 +324,11 @@ export class EventWriter {
         now,
       ]);
       if (!inserted) {
-        // Replay: the first row is the gate, and nothing was written before it.
-        if (i === 0) return { applied: false, stored: 0, tripped: [] };
+        // Replay: the first row is the gate, and nothing was written before it. A replayed
+        // bounce or complaint re-reads its campaign's breaker (changing nothing): if the
+        // process died after the first copy committed and before the orchestrator paused the
+        // campaign, SNS's retry is what pauses it (see src/events/event-applier.ts).
+        if (i === 0) return { applied: false, stored: 0, tripped: await this.recheckBreaker(trx, event, campaignId) };
         continue;
       }
       stored++;
@@ -349,6 +352,13 @@ export class EventWriter {
   }
 
   /** Carry out one effect of `event`; ledger effects act on its ledger row, address effects on its recipient. */
+  /** A replayed bounce/complaint: the breaker's decision on the campaign's counts now. */
+  private async recheckBreaker(trx: Db, event: SesEvent, campaignId: number | null): Promise<TrippedBreaker[]> {
+    if (campaignId === null || (event.type !== 'bounce' && event.type !== 'complaint')) return [];
+    const decision = this.rules.breaker(await this.campaignOutcomeCounts(trx, campaignId));
+    return decision.trip ? [{ campaignId, reason: decision.reason }] : [];
+  }
+
   private async execute(trx: Db, effect: Exclude<Effect, { kind: 'checkBreaker' }>, event: SesEvent, ledger: LedgerKey | undefined, now: number): Promise<void> {
     switch (effect.kind) {
       case 'setSubscriberStatus':

@@ -3,6 +3,8 @@ import { loadConfig } from '../../src/config.js';
 import { parseSesNotification } from '../../src/events/ses-notification.js';
 import { eventRules } from '../../src/events/event-effects.js';
 import { EventWriter } from '../../src/store/event-writer.js';
+import { EventApplier } from '../../src/events/event-applier.js';
+import type { PauseReason } from '../../src/campaigns/pause-reason.js';
 import { BACKENDS, createTestStore, type TestStore } from '../support/store.js';
 import { delivery, seedCampaign, seedDeliveries, seedDelivery, seedList, seedSubscriber } from '../support/seed.js';
 
@@ -132,7 +134,7 @@ describe.each(BACKENDS)('EventWriter group commit (%s)', (dialect) => {
     expect(events).toEqual([0, 1, 2, 3, 4, 5].map((i) => ({ sns_message_id: `sns-d${i}`, type: 'delivery', campaign_id: c, subscriber_id: subs[i], created_at: [5000, 6001, 6002, 6003, 6005, 6006][i] })));
   });
 
-  it('reports a tripped breaker and leaves the campaign to the orchestrator (the store does not pause it); a replay reports nothing', async () => {
+  it('reports a tripped breaker and leaves the campaign to the orchestrator (the store does not pause it); a replay changes nothing but reports it again, so a pause lost to a crash happens on SNS\'s retry', async () => {
     store = await createTestStore(dialect);
     const db = store.db;
     const c = await seedCampaign(db, await seedList(db, 'default'), 'sending');
@@ -146,6 +148,39 @@ describe.each(BACKENDS)('EventWriter group commit (%s)', (dialect) => {
     expect(tripped).toMatchObject({ applied: true, stored: 1, tripped: [{ campaignId: c, reason: expect.stringMatching(/^complaint rate 10\.00% \(1\/10\)/) }] });
     expect((await db.selectFrom('campaigns').select('status').where('id', '=', c).executeTakeFirstOrThrow()).status).toBe('sending');
     expect((await delivery(db, c, (await db.selectFrom('deliveries').select('subscriber_id').where('ses_message_id', '=', 'ses-k0').executeTakeFirstOrThrow()).subscriber_id)).status).toBe('complained');
-    expect(await complaint(0)).toEqual({ applied: false, stored: 0, tripped: [] });
+    const replay = await complaint(0);
+    expect(replay).toMatchObject({ applied: false, stored: 0, tripped: [{ campaignId: c, reason: tripped.tripped[0]!.reason }] });
+    expect(await db.selectFrom('events').select('sns_message_id').execute()).toHaveLength(1);
+    // A replayed Delivery never asks for the breaker.
+    const message = JSON.stringify({ notificationType: 'Delivery', delivery: { recipients: ['k1@example.com'] }, mail: { messageId: 'ses-k1', destination: ['k1@example.com'] } });
+    const delivered = () => writer.write({ snsMessageId: 'sns-d1', message, events: parseSesNotification(message, 1000) }, 2000);
+    expect((await delivered()).tripped).toEqual([]);
+    expect(await delivered()).toEqual({ applied: false, stored: 0, tripped: [] });
+  });
+
+  it('a pause lost between the commit and the orchestrator (process died) happens when SNS retries the notification', async () => {
+    store = await createTestStore(dialect);
+    const db = store.db;
+    const c = await seedCampaign(db, await seedList(db, 'default'), 'sending');
+    await seedDeliveries(db, c, 10, { emailPrefix: 'r', sesPrefix: 'ses-r', status: 'delivered' });
+    const writer = new EventWriter(db, eventRules(loadConfig({ COMPLAINT_RATE_LIMIT: '0.1', BREAKER_MIN_DELIVERIES: '10' })));
+    const pauses: Array<{ id: number; reason: PauseReason }> = [];
+    let dead = true;
+    const applier = new EventApplier(writer, {
+      pause: async (id, reason) => {
+        if (dead) throw new Error('process died before the pause');
+        pauses.push({ id, reason });
+        return true;
+      },
+    });
+    const message = JSON.stringify({ notificationType: 'Complaint', complaint: { complainedRecipients: [{ emailAddress: 'r0@example.com' }] }, mail: { messageId: 'ses-r0', destination: ['r0@example.com'] } });
+    const post = () => applier.apply({ snsMessageId: 'sns-r0', message, events: parseSesNotification(message, 1000) }, 2000);
+    await expect(post()).rejects.toThrow('process died');
+    expect(pauses).toEqual([]);
+    dead = false;
+    // SNS got no 2xx, so it delivers the notification again: stored once, and the campaign pauses now.
+    expect(await post()).toMatchObject({ applied: false, stored: 0, paused: [{ campaignId: c }] });
+    expect(pauses).toEqual([{ id: c, reason: { code: 'breaker', note: expect.stringMatching(/^complaint rate 10\.00%/) } }]);
+    expect(await db.selectFrom('events').select('sns_message_id').execute()).toEqual([{ sns_message_id: 'sns-r0' }]);
   });
 });
