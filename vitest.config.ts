@@ -21,7 +21,8 @@ const TIMING = [
 
 export default defineConfig({
   test: {
-    testTimeout: 60_000,
+    // Generous: CLI tests spawn several tsx processes, which take seconds each on busy cores.
+    testTimeout: 180_000,
     hookTimeout: 60_000,
     pool: 'forks',
     projects: [

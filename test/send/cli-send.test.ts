@@ -50,7 +50,7 @@ describe('newsletter send / campaigns (CLI)', () => {
     const test = await cli(['campaigns', 'test', id, '--to', 'editor@example.com'], h.env);
     expect(test.code, test.stderr).toBe(0);
     expect(h.sim.messages.filter((m) => m.destinations.includes('editor@example.com'))).toHaveLength(1);
-  }, 90_000);
+  }, 180_000);
 
   it('send --at schedules; a bad list or date is a usage error', async () => {
     h = await createHarness({ subscribers: 5, sendRate: 100, env: { SITE_URL: EXAMPLE_SITE_URL } });
@@ -60,5 +60,5 @@ describe('newsletter send / campaigns (CLI)', () => {
     expect(JSON.parse(scheduled.stdout)).toMatchObject({ status: 'scheduled', sent: 0 });
     expect((await cli(['send', EXAMPLE_ISSUE, '--list', 'nope'], h.env)).code).not.toBe(0);
     expect((await cli(['send', EXAMPLE_ISSUE, '--at', 'tomorrow-ish'], h.env)).code).toBe(2);
-  }, 60_000);
+  }, 180_000);
 });
