@@ -68,7 +68,7 @@ async function buildAppContext(root: CompositionRoot, options: OpenAppContextOpt
     const t = await tokens.verify(token);
     return t ? { tokenId: t.id, name: t.name, role: t.role } : null;
   };
-  const bridge = createCompilerBridge(config, redis, logger);
+  const bridge = createCompilerBridge(config, redis, () => root.ses(), logger);
   const campaigns = createCampaignsService({
     campaigns: send.campaigns,
     lists: (await root.repositories()).lists,

@@ -13,6 +13,8 @@ import type { CampaignOrchestrator } from './campaign-orchestrator.js';
 import type { AudienceSource } from './ports.js';
 
 export interface SendContext {
+  /** What it is a view over: the SES transport and Redis for anything beyond campaigns (test copies). */
+  root: CompositionRoot;
   store: Store;
   campaigns: CampaignsRepository;
   ledger: DeliveryLedger;
@@ -34,6 +36,7 @@ export async function openSendContext(
   const root = opts.root ?? openCompositionRoot(config, { store: opts.store, logger: opts.logger ?? createLogger('silent') });
   try {
     return {
+      root,
       store: await root.store(),
       campaigns: await root.campaigns(),
       ledger: await root.ledger(),

@@ -1,9 +1,7 @@
 /** `campaigns list|show|stats|pause|resume|cancel|test`: thin wrappers over the orchestrator. */
 import type { Command } from 'commander';
 import { loadConfig, requireConfig } from '../config.js';
-import { SesTransport } from '../ses/ses-transport.js';
 import { sendTestCopies } from '../campaigns/test-send.js';
-import { createRedisConnection } from '../queue/connection.js';
 import { InputError } from '../errors.js';
 import { describePause } from '../campaigns/pause-reason.js';
 import { openSendContext, type SendContext } from '../campaigns/send-context.js';
@@ -106,15 +104,9 @@ export function registerCampaigns(program: Command): void {
         const config = requireConfig(loadConfig(), ['FROM_ADDRESS', 'UNSUBSCRIBE_SECRET'], 'campaigns test');
         const c = await ctx.orchestrator.get(parseId(id));
         if (!/^[^\s@<>]+@[^\s@<>]+$/.test(opts.to)) throw new InputError(`--to "${opts.to}" is not an email address`);
-        const ses = SesTransport.fromConfig(config);
-        const redis = createRedisConnection(config.REDIS_URL);
-        try {
-          const [copy] = await sendTestCopies({ config, ses, redis }, c, [opts.to]);
-          console.log(`test copy of campaign ${id} sent to ${opts.to} (SES message id ${copy!.messageId})`);
-        } finally {
-          ses.destroy();
-          redis.disconnect();
-        }
+        // The context's root owns (and closes) the SES transport and the Redis connection.
+        const [copy] = await sendTestCopies({ config, ses: ctx.root.ses(), redis: await ctx.root.redis() }, c, [opts.to]);
+        console.log(`test copy of campaign ${id} sent to ${opts.to} (SES message id ${copy!.messageId})`);
       }),
     );
 

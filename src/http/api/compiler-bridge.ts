@@ -12,7 +12,7 @@ import type { Config } from '../../config.js';
 import type { Logger } from '../../logger.js';
 import { renderForRecipient } from '../../render/preview.js';
 import type { CompiledIssue } from '../../render/types.js';
-import { SesTransport } from '../../ses/ses-transport.js';
+import type { SesTransport } from '../../ses/ses-transport.js';
 import type { Campaign } from '../../store/schema.js';
 import type { CampaignsServiceDeps } from './campaigns-service.js';
 
@@ -23,9 +23,8 @@ export interface CompilerBridge {
   close(): Promise<void>;
 }
 
-export function createCompilerBridge(config: Config, redis: Redis, logger?: Logger): CompilerBridge {
-  let ses: SesTransport | undefined;
-
+/** `ses`: the process's SES transport (the composition root's; it owns and closes it). */
+export function createCompilerBridge(config: Config, redis: Redis, ses: () => SesTransport, logger?: Logger): CompilerBridge {
   return {
     // Errors point at the request's `markdown` field, with the lines in the message.
     compile: (source) => compileCampaignIssue({ ...source, errorLocation: 'markdown' }, config),
@@ -36,14 +35,11 @@ export function createCompilerBridge(config: Config, redis: Redis, logger?: Logg
     },
 
     async sendTest(campaign, _compiled, to) {
-      ses ??= SesTransport.fromConfig(config);
-      const copies = await sendTestCopies({ config, ses, redis }, campaign, to);
+      const copies = await sendTestCopies({ config, ses: ses(), redis }, campaign, to);
       logger?.info({ campaignId: campaign.id, copies: copies.length }, 'test copies sent');
       return copies.map((c) => c.email);
     },
 
-    async close() {
-      ses?.destroy();
-    },
+    async close() {},
   };
 }
