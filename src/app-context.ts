@@ -110,7 +110,6 @@ async function buildAppContext(root: CompositionRoot, options: OpenAppContextOpt
       ...extra,
     }),
     async close() {
-      await bridge.close();
       await signupPages?.close();
       await root.close();
     },

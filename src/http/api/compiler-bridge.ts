@@ -20,7 +20,6 @@ export interface CompilerBridge {
   compile: CampaignsServiceDeps['compile'];
   renderPreview(compiled: CompiledIssue, campaign: Campaign): string;
   sendTest(campaign: Campaign, compiled: CompiledIssue, to: string[]): Promise<string[]>;
-  close(): Promise<void>;
 }
 
 /** `ses`: the process's SES transport (the composition root's; it owns and closes it). */
@@ -39,7 +38,5 @@ export function createCompilerBridge(config: Config, redis: Redis, ses: () => Se
       logger?.info({ campaignId: campaign.id, copies: copies.length }, 'test copies sent');
       return copies.map((c) => c.email);
     },
-
-    async close() {},
   };
 }
