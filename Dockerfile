@@ -1,6 +1,6 @@
-FROM node:20-bookworm-slim
+FROM node:24-bookworm-slim
 WORKDIR /app
-RUN apt-get update && apt-get install -y --no-install-recommends python3 make g++ && rm -rf /var/lib/apt/lists/*
+# No compiler toolchain: better-sqlite3 13 ships prebuilt Node-API binaries in its package.
 COPY package.json package-lock.json ./
 RUN npm ci --omit=dev=false --no-audit --no-fund
 COPY . .

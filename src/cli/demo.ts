@@ -169,6 +169,7 @@ export async function runDemo(opts: DemoOptions): Promise<number> {
     const base = `http://127.0.0.1:${port}`;
 
     out('newsletter demo');
+    out(`  runtime    Node ${process.version}`);
     out(`  data dir   ${dataDir}`);
     out(`  redis      ${redisNote}`);
     out(`  SES        aws-ses-v2-local at ${ses.endpoint}; sent mail viewer: ${ses.viewerUrl}`);

@@ -17,6 +17,13 @@ import { registerCheck } from './check.js';
 import { registerSend } from './send.js';
 import { registerCampaigns } from './campaigns.js';
 import { registerWorker } from './worker.js';
+import { unsupportedNodeMessage } from '../runtime/node-runtime.js';
+
+const unsupported = unsupportedNodeMessage(process.version);
+if (unsupported) {
+  process.stderr.write(`error: ${unsupported}\n`);
+  process.exit(2);
+}
 
 const program = new Command('newsletter')
   .description('Compile Markdown newsletter issues and send them through Amazon SES')
