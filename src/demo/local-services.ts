@@ -9,7 +9,6 @@ import type { Server } from 'node:http';
 import { createServer, type AddressInfo } from 'node:net';
 import { delimiter, join } from 'node:path';
 import { Redis } from 'ioredis';
-import * as sesLocalModule from 'aws-ses-v2-local';
 
 export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -95,6 +94,9 @@ export async function startLocalSes(): Promise<StartedSes> {
   // CommonJS with __esModule: depending on the loader, the server function is `default`
   // or `default.default`.
   type Start = (config: { host: string; port: number }) => Promise<Server>;
+  // A dev dependency (the demo's only): loaded here, so a production install without dev
+  // dependencies still runs every other command.
+  const sesLocalModule: unknown = await import('aws-ses-v2-local');
   const d = (sesLocalModule as unknown as { default: Start | { default: Start } }).default;
   const start = typeof d === 'function' ? d : d.default;
   const server = await start({ host: '127.0.0.1', port });
