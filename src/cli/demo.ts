@@ -7,7 +7,7 @@
  * the signed webhook, prints the final stats and the dashboard URL.
  * Exit codes: 0 done and the counts match the simulator addresses, 1 they do not, 2 no Redis.
  */
-import { createReadStream, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createReadStream, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { randomBytes } from 'node:crypto';
@@ -83,6 +83,7 @@ export async function runDemo(opts: DemoOptions): Promise<number> {
   const started = Date.now();
   const out = (line: string) => process.stdout.write(`${line}\n`);
   const dataDir = opts.dataDir ? resolve(opts.dataDir) : mkdtempSync(join(tmpdir(), 'newsletter-demo-'));
+  mkdirSync(dataDir, { recursive: true });
   const cleanups: (() => Promise<void> | void)[] = [];
   const cleanup = async () => {
     for (const fn of cleanups.reverse()) await Promise.resolve(fn()).catch(() => undefined);

@@ -30,7 +30,7 @@ describe('npm run demo', () => {
     expect(expected.bounced).toBeGreaterThan(0);
     expect(expected.complained).toBeGreaterThan(0);
     const dir = mkdtempSync(join(tmpdir(), 'demo-test-'));
-    const child = spawn('npm', ['run', '-s', 'demo', '--', '--data-dir', dir, '--rate', '100'], {
+    const child = spawn('npm', ['run', '-s', 'demo', '--', '--data-dir', join(dir, 'not-yet-there'), '--rate', '100'], {
       cwd: ROOT,
       env: { ...process.env, REDIS_URL: TEST_REDIS_URL, LOG_LEVEL: 'error' },
       stdio: ['ignore', 'pipe', 'pipe'],
