@@ -4,6 +4,7 @@ import { signResubscribeToken } from '../../src/signup/signed-links.js';
 import { signUnsubscribeToken } from '../../src/unsubscribe/token.js';
 import { BACKENDS } from '../support/store.js';
 import { createPagesHarness, FORM, type PagesHarness } from './harness.js';
+import { TEST_SIGNUP_SECRET } from '../support/secrets.js';
 
 describe.each(BACKENDS)('resubscribe from the unsubscribe page (%s)', (dialect) => {
   let h: PagesHarness;
@@ -81,7 +82,7 @@ describe.each(BACKENDS)('resubscribe from the unsubscribe page (%s)', (dialect) 
     const { db, sub, token, mailable } = await setup();
     await post(`/u/${token}`, 'List-Unsubscribe=One-Click');
     await db.updateTable('subscribers').set({ status: 'bounced' }).where('id', '=', sub).execute();
-    const r = signResubscribeToken({ subscriberId: sub, listId: (await db.selectFrom('lists').select('id').executeTakeFirstOrThrow()).id }, Date.now() + 60_000, 'test-signup-secret');
+    const r = signResubscribeToken({ subscriberId: sub, listId: (await db.selectFrom('lists').select('id').executeTakeFirstOrThrow()).id }, Date.now() + 60_000, TEST_SIGNUP_SECRET);
     const res = await post(`/u/${token}/resubscribe`, `r=${encodeURIComponent(r)}`);
     expect(res.statusCode).toBe(409);
     expect(await mailable()).toBe(false);
@@ -104,7 +105,7 @@ describe.each(BACKENDS)('resubscribe from the unsubscribe page (%s)', (dialect) 
       expect(res.statusCode, `${url} ${body}`).toBe(400);
     }
     // Expired signature (the page was left open too long): says so, changes nothing.
-    const stale = signResubscribeToken({ subscriberId: sub, listId: list }, Date.now() - 1000, 'test-signup-secret');
+    const stale = signResubscribeToken({ subscriberId: sub, listId: list }, Date.now() - 1000, TEST_SIGNUP_SECRET);
     const res = await post(form.action, `r=${encodeURIComponent(stale)}`);
     expect(res.statusCode).toBe(410);
     expect(res.body).toContain('Nothing was changed');

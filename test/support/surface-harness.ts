@@ -19,6 +19,7 @@ import { createDefaultDeps } from '../../workers/default-deps.js';
 import type { FastifyInstance } from 'fastify';
 import { createTestStore, type TestStore } from './store.js';
 import { deletePrefix, TEST_REDIS_URL, uniquePrefix } from './redis.js';
+import { TEST_UNSUBSCRIBE_SECRET } from './secrets.js';
 
 export const TOPIC_ARN = 'arn:aws:sns:us-east-1:123456789012:surfaces-test';
 
@@ -62,7 +63,7 @@ export async function createSurfaceHarness(options: { sendRate?: number; sim?: S
     SES_ENDPOINT: sim.url,
     SEND_RATE: String(options.sendRate ?? 200),
     FROM_ADDRESS: 'Surfaces Test <news@example.com>',
-    UNSUBSCRIBE_SECRET: 'surfaces-test-secret-surfaces-test-secret',
+    UNSUBSCRIBE_SECRET: TEST_UNSUBSCRIBE_SECRET,
     PUBLIC_URL: 'http://127.0.0.1:3000',
     SITE_URL: 'https://news.example.org',
     SNS_TOPIC_ARNS: TOPIC_ARN,
