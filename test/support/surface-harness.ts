@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { openAppContext, type AppContext } from '../../src/app-context.js';
 import { loadConfig, type Config } from '../../src/config.js';
 import { buildServer } from '../../src/http/server.js';
-import { createLogger } from '../../src/logger.js';
+import { createLogger, type Logger } from '../../src/logger.js';
 import { Metrics } from '../../src/metrics/registry.js';
 import { createSnsSigningIdentity, signedNotification } from '../../src/simulator/sns-signer.js';
 import { startSesSimulator, type SesSimulator, type SesSimulatorOptions } from '../../src/simulator/ses-simulator.js';
@@ -41,7 +41,9 @@ export interface SurfaceHarness {
   close(): Promise<void>;
 }
 
-export async function createSurfaceHarness(options: { sendRate?: number; sim?: SesSimulatorOptions; env?: Record<string, string> } = {}): Promise<SurfaceHarness> {
+export async function createSurfaceHarness(
+  options: { sendRate?: number; sim?: SesSimulatorOptions; env?: Record<string, string>; logger?: Logger } = {},
+): Promise<SurfaceHarness> {
   const store = await createTestStore('sqlite');
   const prefix = uniquePrefix('surfaces');
   const dir = mkdtempSync(join(tmpdir(), 'surfaces-'));
@@ -80,7 +82,7 @@ export async function createSurfaceHarness(options: { sendRate?: number; sim?: S
   process.env.AWS_SECRET_ACCESS_KEY ??= 'test';
   const config = loadConfig(env);
   const metrics = new Metrics();
-  const logger = createLogger('warn', 'surfaces-test');
+  const logger = options.logger ?? createLogger('warn', 'surfaces-test');
   const ctx = await openAppContext(config, { logger, metrics });
   const app = await buildServer(ctx.serverDeps());
   const address = await app.listen({ port: 0, host: '127.0.0.1' });
