@@ -51,7 +51,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     certificateSource: deps.certificateSource ?? createCertificateSource(deps.config),
     confirmSubscription: deps.confirmSubscription,
   });
-  await app.register(unsubscribeRoutes, { config: deps.config, store: deps.store });
+  await app.register(unsubscribeRoutes, { config: deps.config, store: deps.store, signup: deps.signup });
   await app.register(archiveRoutes, { config: deps.config, store: deps.store });
   if (deps.signup) await app.register(signupRoutes, { config: deps.config, store: deps.store, ...deps.signup });
 

@@ -5,7 +5,7 @@
  * resubscribe token and vice versa:
  *
  *   confirmation  `<requestId>.<expiresAtSeconds>.<mac>`  mac over "signup-confirm:<id>:<exp>"
- *   resubscribe   `<expiresAtSeconds>.<mac>`              mac over "resubscribe:<sid>:<lid>:<exp>"
+ *   resubscribe   `<expiresAtSeconds>.<mac>`              mac over "resubscribe:<sid>:<lid>:<unsubscribedAt>:<exp>"
  *
  * The expiry is inside the MAC, so it cannot be stretched; verification tells an expired
  * (but genuine) link from a tampered one, so the page can say which it is.
@@ -45,15 +45,23 @@ export interface ResubscribeClaim {
   listId: number;
 }
 
-export function signResubscribeToken(claim: ResubscribeClaim, expiresAtMs: number, secret: string): string {
+/**
+ * The instant "Unsubscribed by mistake?" button: offered only in the answer to the POST that
+ * unsubscribed, bound to that unsubscribe (the membership's unsubscribe time is inside the
+ * MAC), so it works once: after a resubscribe, or another unsubscribe, the time differs.
+ */
+export function signResubscribeToken(claim: ResubscribeClaim, unsubscribedAt: number, expiresAtMs: number, secret: string): string {
   const exp = toSeconds(expiresAtMs);
-  return `${exp}.${encodeMac(linkMac('resubscribe', secret, `resubscribe:${claim.subscriberId}:${claim.listId}:${exp}`))}`;
+  return `${exp}.${encodeMac(linkMac('resubscribe', secret, resubscribeMessage(claim, unsubscribedAt, exp)))}`;
 }
 
-export function verifyResubscribeToken(token: string, claim: ResubscribeClaim, secrets: readonly string[], nowMs: number): LinkCheck<ResubscribeClaim> {
+const resubscribeMessage = (claim: ResubscribeClaim, unsubscribedAt: number, exp: number) => `resubscribe:${claim.subscriberId}:${claim.listId}:${unsubscribedAt}:${exp}`;
+
+/** Check a resubscribe token against the claim and the membership's current unsubscribe time. */
+export function verifyResubscribeToken(token: string, claim: ResubscribeClaim, unsubscribedAt: number, secrets: readonly string[], nowMs: number): LinkCheck<ResubscribeClaim> {
   const m = /^(\d{1,12})\.([A-Za-z0-9_-]{22})$/.exec(token);
   if (!m) return { status: 'invalid' };
   const exp = Number(m[1]);
-  if (!macMatches('resubscribe', m[2]!, `resubscribe:${claim.subscriberId}:${claim.listId}:${exp}`, secrets)) return { status: 'invalid' };
+  if (!macMatches('resubscribe', m[2]!, resubscribeMessage(claim, unsubscribedAt, exp), secrets)) return { status: 'invalid' };
   return exp * 1000 <= nowMs ? { status: 'expired', value: claim } : { status: 'valid', value: claim };
 }
