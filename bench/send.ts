@@ -27,6 +27,7 @@ import type { CompiledIssue } from '../src/render/types.js';
 import { currentCompiled } from '../bin/compiled.js';
 import { freePort } from '../src/demo/local-services.js';
 import { spawnRedisServer } from '../test/support/redis.js';
+import { TEST_UNSUBSCRIBE_SECRET } from '../test/support/secrets.js';
 
 const ROOT = join(import.meta.dirname, '..');
 const args = process.argv.slice(2);
@@ -100,7 +101,7 @@ async function runCampaign(opts: { subscribers: number; sendRate: number; worker
   const listId = await seed(store, opts.subscribers);
   const env: Record<string, string> = {
     DATABASE_URL: url, REDIS_URL: redis.url, QUEUE_PREFIX: 'bench', SES_ENDPOINT: sim.url, SEND_RATE: String(opts.sendRate),
-    FROM_ADDRESS: 'Bench <bench@example.com>', UNSUBSCRIBE_SECRET: 'bench-secret-bench-secret-bench', PUBLIC_URL: 'https://news.example.com',
+    FROM_ADDRESS: 'Bench <bench@example.com>', UNSUBSCRIBE_SECRET: TEST_UNSUBSCRIBE_SECRET, PUBLIC_URL: 'https://news.example.com',
     WORKER_CONCURRENCY: String(opts.concurrency), LOG_LEVEL: 'warn',
     // No Send events in the bench: a send whose answer was lost (socket hang up) is resent after 5 s.
     UNCERTAIN_GRACE_S: '5',

@@ -76,7 +76,8 @@ export async function checkRedis(redis: Redis, url: string, timeoutMs: number): 
       }),
     ]);
   } catch (err) {
-    throw new ConfigError(`Redis at ${url} does not answer (${(err as Error).message}); start it (docker compose up -d redis) or set REDIS_URL`);
+    // The URL may carry the password (docker-compose's REDIS_URL does): never print it.
+    throw new ConfigError(`Redis at ${url.replace(/\/\/[^@/]*@/, '//***@')} does not answer (${(err as Error).message}); start it (docker compose up -d redis) or set REDIS_URL`);
   } finally {
     clearTimeout(timer);
   }

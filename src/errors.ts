@@ -27,6 +27,15 @@ export class ConfigError extends NewsletterError {
   }
 }
 
+/** A link-signing secret is missing or guessable (src/secrets/signing-secrets.ts); names the variable. */
+export class WeakSecretError extends ConfigError {
+  readonly variable: string;
+  constructor(variable: string, message: string) {
+    super(message);
+    this.variable = variable;
+  }
+}
+
 /** Input from a user (file, CSV row, request body) is invalid. */
 export class InputError extends NewsletterError {
   readonly location?: string;

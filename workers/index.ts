@@ -8,8 +8,12 @@ import { createLogger } from '../src/logger.js';
 import { startWorkerRuntime, type WorkerRuntime } from './runtime.js';
 import { createDefaultDeps } from './default-deps.js';
 import { runWithNodeFlags, workerHeapArgsFor } from './heap-cap.js';
+import { requireSigningSecrets } from '../src/secrets/signing-secrets.js';
+import { reportError } from '../src/cli/report-error.js';
 
 export async function runWorkerProcess(config: Config): Promise<WorkerRuntime> {
+  // The worker signs every mailed unsubscribe link: refuse a missing or guessable secret.
+  requireSigningSecrets(config, 'worker');
   const logger = createLogger(config.LOG_LEVEL, 'worker');
   const runtime = await startWorkerRuntime({ config, logger, createDeps: createDefaultDeps });
   logger.info({ workerId: runtime.workerId, concurrency: config.WORKER_CONCURRENCY }, 'worker started');
@@ -41,7 +45,7 @@ export async function runWorkerProcess(config: Config): Promise<WorkerRuntime> {
  * Prints the ready line tests and supervisors wait for.
  */
 export async function startWorker(entry: string, loaderArgs: readonly string[] = []): Promise<void> {
-  const config = loadConfig();
+  const config = requireSigningSecrets(loadConfig(), 'worker');
   const capArgs = workerHeapArgsFor(config);
   if (capArgs.length > 0) {
     const loader = process.execArgv.some((a) => a.includes('tsx')) ? [] : loaderArgs;
@@ -57,4 +61,10 @@ async function runAndAnnounce(config: Config): Promise<void> {
 }
 
 const isMain = process.argv[1] !== undefined && import.meta.url.endsWith(process.argv[1].replace(/\\/g, '/'));
-if (isMain) await runAndAnnounce(loadConfig());
+if (isMain) {
+  try {
+    await runAndAnnounce(loadConfig());
+  } catch (err) {
+    process.exit(reportError(err));
+  }
+}

@@ -13,6 +13,7 @@ import { join, resolve } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import type { Command } from 'commander';
 import { openAppContext } from '../app-context.js';
+import { requireSigningSecrets } from '../secrets/signing-secrets.js';
 import { loadConfig } from '../config.js';
 import { buildServer } from '../http/server.js';
 import { createLogger } from '../logger.js';
@@ -145,6 +146,8 @@ export async function runDemo(opts: DemoOptions): Promise<number> {
       UNCERTAIN_GRACE_S: process.env.UNCERTAIN_GRACE_S ?? '5',
       PORT: String(port),
     });
+    // The generated UNSUBSCRIBE_SECRET passes; a weak SIGNUP_SECRET from the environment does not.
+    requireSigningSecrets(config, 'demo');
     // No AWS credentials needed: without any in the environment the SES transport signs with
     // dummy ones for a local endpoint (aws-ses-v2-local accepts any).
     if (sharedRedis) {

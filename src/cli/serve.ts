@@ -8,6 +8,7 @@ import { openAppContext } from '../app-context.js';
 import { loadConfig } from '../config.js';
 import { InputError } from '../errors.js';
 import { buildServer, drainOnSignals } from '../http/server.js';
+import { requireSigningSecrets } from '../secrets/signing-secrets.js';
 
 export function registerServe(program: Command): void {
   program
@@ -16,7 +17,8 @@ export function registerServe(program: Command): void {
     .option('--port <port>', 'port (default PORT, 3000; 0 = any free port)')
     .option('--host <host>', 'interface (default HOST, 0.0.0.0)')
     .action(async (opts: { port?: string; host?: string }) => {
-      const config = loadConfig();
+      // Refuse to start without a strong link-signing secret: /u/… and /subscribe depend on it.
+      const config = requireSigningSecrets(loadConfig(), 'serve');
       const port = opts.port !== undefined ? Number(opts.port) : config.PORT;
       if (!Number.isInteger(port) || port < 0 || port > 65535) throw new InputError(`--port must be 0..65535, got "${opts.port}"`);
       const ctx = await openAppContext(config);

@@ -12,6 +12,7 @@ import { sesWebhookRoutes, type SubscriptionConfirmer } from './webhooks/ses-web
 import { unsubscribeRoutes } from './unsubscribe/unsubscribe-routes.js';
 import { archiveRoutes } from './pages/archive-routes.js';
 import { signupRoutes, type SignupRoutesOptions } from './pages/signup-routes.js';
+import { RouteLogController } from './request-log.js';
 
 export interface AppDeps {
   config: Config;
@@ -34,6 +35,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     bodyLimit: 1024 * 1024,
     trustProxy: trustProxySetting(deps.config.TRUST_PROXY),
     requestIdHeader: false,
+    // Request log lines carry the route pattern, never the URL (tokens, addresses, queries).
+    logController: new RouteLogController(),
   });
 
   // SNS posts JSON as text/plain; keep the raw text so the webhook can parse and verify it.
@@ -48,7 +51,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     certificateSource: deps.certificateSource ?? createCertificateSource(deps.config),
     confirmSubscription: deps.confirmSubscription,
   });
-  await app.register(unsubscribeRoutes, { config: deps.config, store: deps.store });
+  await app.register(unsubscribeRoutes, { config: deps.config, store: deps.store, signup: deps.signup });
   await app.register(archiveRoutes, { config: deps.config, store: deps.store });
   if (deps.signup) await app.register(signupRoutes, { config: deps.config, store: deps.store, ...deps.signup });
 

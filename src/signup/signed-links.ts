@@ -1,38 +1,20 @@
 /**
  * Signed, expiring links for the subscriber pages. Both are HMAC-SHA256 (truncated to
- * 128 bits) with a purpose prefix, so a confirmation token can never be replayed as an
- * unsubscribe or resubscribe token and vice versa:
+ * 128 bits) under a key derived for their purpose (src/secrets/link-mac.ts) and with a
+ * purpose prefix, so a confirmation token can never be replayed as an unsubscribe or
+ * resubscribe token and vice versa:
  *
  *   confirmation  `<requestId>.<expiresAtSeconds>.<mac>`  mac over "signup-confirm:<id>:<exp>"
- *   resubscribe   `<expiresAtSeconds>.<mac>`              mac over "resubscribe:<sid>:<lid>:<exp>"
+ *   resubscribe   `<expiresAtSeconds>.<mac>`              mac over "resubscribe:<sid>:<lid>:<unsubscribedAt>:<exp>"
  *
  * The expiry is inside the MAC, so it cannot be stretched; verification tells an expired
  * (but genuine) link from a tampered one, so the page can say which it is.
  */
-import { createHmac, timingSafeEqual } from 'node:crypto';
 import type { Config } from '../config.js';
 import { ConfigError } from '../errors.js';
-
-const MAC_BYTES = 16;
+import { encodeMac, linkMac, macMatches } from '../secrets/link-mac.js';
 
 export type LinkCheck<T> = { status: 'valid'; value: T } | { status: 'expired'; value: T } | { status: 'invalid' };
-
-function mac(message: string, secret: string): Buffer {
-  return createHmac('sha256', secret).update(message).digest().subarray(0, MAC_BYTES);
-}
-
-function macMatches(given: string, message: string, secrets: readonly string[]): boolean {
-  const bytes = Buffer.from(given, 'base64url');
-  // Canonical encoding only: the last base64 character carries 4 unused bits, so without
-  // this check one MAC would have 16 spellings (a "tampered" link that still works).
-  if (bytes.length !== MAC_BYTES || bytes.toString('base64url') !== given) return false;
-  let ok = false;
-  // Check every secret (no early exit) so timing does not tell which one matched.
-  for (const secret of secrets) {
-    if (secret && timingSafeEqual(bytes, mac(message, secret))) ok = true;
-  }
-  return ok;
-}
 
 /** The signing secret first, then any older ones still accepted. */
 export function signupSecrets(config: Pick<Config, 'SIGNUP_SECRET' | 'UNSUBSCRIBE_SECRET' | 'UNSUBSCRIBE_SECRET_OLD'>): string[] {
@@ -45,7 +27,7 @@ const toSeconds = (ms: number) => Math.ceil(ms / 1000);
 
 export function signConfirmationToken(requestId: number, expiresAtMs: number, secret: string): string {
   const exp = toSeconds(expiresAtMs);
-  return `${requestId}.${exp}.${mac(`signup-confirm:${requestId}:${exp}`, secret).toString('base64url')}`;
+  return `${requestId}.${exp}.${encodeMac(linkMac('signup-confirm', secret, `signup-confirm:${requestId}:${exp}`))}`;
 }
 
 export function verifyConfirmationToken(token: string, secrets: readonly string[], nowMs: number): LinkCheck<{ requestId: number; expiresAtMs: number }> {
@@ -53,7 +35,7 @@ export function verifyConfirmationToken(token: string, secrets: readonly string[
   if (!m) return { status: 'invalid' };
   const requestId = Number(m[1]);
   const exp = Number(m[2]);
-  if (!macMatches(m[3]!, `signup-confirm:${requestId}:${exp}`, secrets)) return { status: 'invalid' };
+  if (!macMatches('signup-confirm', m[3]!, `signup-confirm:${requestId}:${exp}`, secrets)) return { status: 'invalid' };
   const value = { requestId, expiresAtMs: exp * 1000 };
   return exp * 1000 <= nowMs ? { status: 'expired', value } : { status: 'valid', value };
 }
@@ -63,15 +45,23 @@ export interface ResubscribeClaim {
   listId: number;
 }
 
-export function signResubscribeToken(claim: ResubscribeClaim, expiresAtMs: number, secret: string): string {
+/**
+ * The instant "Unsubscribed by mistake?" button: offered only in the answer to the POST that
+ * unsubscribed, bound to that unsubscribe (the membership's unsubscribe time is inside the
+ * MAC), so it works once: after a resubscribe, or another unsubscribe, the time differs.
+ */
+export function signResubscribeToken(claim: ResubscribeClaim, unsubscribedAt: number, expiresAtMs: number, secret: string): string {
   const exp = toSeconds(expiresAtMs);
-  return `${exp}.${mac(`resubscribe:${claim.subscriberId}:${claim.listId}:${exp}`, secret).toString('base64url')}`;
+  return `${exp}.${encodeMac(linkMac('resubscribe', secret, resubscribeMessage(claim, unsubscribedAt, exp)))}`;
 }
 
-export function verifyResubscribeToken(token: string, claim: ResubscribeClaim, secrets: readonly string[], nowMs: number): LinkCheck<ResubscribeClaim> {
+const resubscribeMessage = (claim: ResubscribeClaim, unsubscribedAt: number, exp: number) => `resubscribe:${claim.subscriberId}:${claim.listId}:${unsubscribedAt}:${exp}`;
+
+/** Check a resubscribe token against the claim and the membership's current unsubscribe time. */
+export function verifyResubscribeToken(token: string, claim: ResubscribeClaim, unsubscribedAt: number, secrets: readonly string[], nowMs: number): LinkCheck<ResubscribeClaim> {
   const m = /^(\d{1,12})\.([A-Za-z0-9_-]{22})$/.exec(token);
   if (!m) return { status: 'invalid' };
   const exp = Number(m[1]);
-  if (!macMatches(m[2]!, `resubscribe:${claim.subscriberId}:${claim.listId}:${exp}`, secrets)) return { status: 'invalid' };
+  if (!macMatches('resubscribe', m[2]!, resubscribeMessage(claim, unsubscribedAt, exp), secrets)) return { status: 'invalid' };
   return exp * 1000 <= nowMs ? { status: 'expired', value: claim } : { status: 'valid', value: claim };
 }

@@ -16,6 +16,8 @@ export interface MemberStanding {
   status: SubscriberStatus;
   /** The address is on the suppression list. */
   suppressed: boolean;
+  /** When the membership last changed (for an unsubscribed one: when it was unsubscribed), epoch ms. */
+  updatedAt: number;
 }
 
 /** Which subscriber is on which list. The audience query lives in AudienceRepository. */
@@ -96,11 +98,11 @@ export class ListMembersRepository {
       .innerJoin('subscribers as s', 's.id', 'm.subscriber_id')
       .innerJoin('lists as l', 'l.id', 'm.list_id')
       .leftJoin('suppressions as x', 'x.email', 's.email')
-      .select(['s.email as email', 'l.name as listName', 'm.status as membership', 's.status as status', 'x.email as suppressedEmail'])
+      .select(['s.email as email', 'l.name as listName', 'm.status as membership', 's.status as status', 'x.email as suppressedEmail', 'm.updated_at as updatedAt'])
       .where('m.list_id', '=', listId)
       .where('m.subscriber_id', '=', subscriberId)
       .executeTakeFirst();
     if (!row) return undefined;
-    return { email: row.email, listName: row.listName, membership: row.membership, status: row.status, suppressed: row.suppressedEmail !== null };
+    return { email: row.email, listName: row.listName, membership: row.membership, status: row.status, suppressed: row.suppressedEmail !== null, updatedAt: Number(row.updatedAt) };
   }
 }

@@ -155,6 +155,9 @@ export class SubscribersRepository {
         .set({ status: 'unsubscribed', updated_at: now })
         .where('list_id', '=', listId)
         .where('subscriber_id', '=', subscriberId)
+        // An unsubscribed membership keeps its time: the unsubscribe page's one-time
+        // resubscribe button is bound to it (src/http/unsubscribe/unsubscribe-routes.ts).
+        .where('status', '!=', 'unsubscribed')
         .execute();
       const found = await trx.selectFrom('subscribers').select('status').where('id', '=', subscriberId).executeTakeFirst();
       if (!found) return false;

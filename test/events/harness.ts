@@ -12,6 +12,7 @@ import type { DialectName } from '../../src/store/db.js';
 import { campaignPauser, type RecordingPauser } from '../support/campaign-pauser.js';
 import { createTestStore, type TestStore } from '../support/store.js';
 import { exampleTopics } from './fixtures.js';
+import { TEST_UNSUBSCRIBE_SECRET, TEST_UNSUBSCRIBE_SECRET_OLD } from '../support/secrets.js';
 
 export interface Harness {
   app: FastifyInstance;
@@ -31,8 +32,8 @@ export async function createHarness(dialect: DialectName, identity: SnsSigningId
   const config = loadConfig({
     DATABASE_URL: store.url,
     SNS_TOPIC_ARNS: exampleTopics.join(','),
-    UNSUBSCRIBE_SECRET: 'test-secret',
-    UNSUBSCRIBE_SECRET_OLD: 'old-secret',
+    UNSUBSCRIBE_SECRET: TEST_UNSUBSCRIBE_SECRET,
+    UNSUBSCRIBE_SECRET_OLD: TEST_UNSUBSCRIBE_SECRET_OLD,
     ...env,
   });
   const logs: Harness['logs'] = [];

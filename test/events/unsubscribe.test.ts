@@ -8,6 +8,7 @@ import { AudienceRepository } from '../../src/store/audience-repository.js';
 import { BACKENDS } from '../support/store.js';
 import { createHarness, type Harness } from './harness.js';
 import { seedList, seedSubscriber } from '../support/seed.js';
+import { TEST_UNSUBSCRIBE_SECRET, TEST_UNSUBSCRIBE_SECRET_OLD } from '../support/secrets.js';
 
 let identity: SnsSigningIdentity;
 beforeAll(async () => {
@@ -29,7 +30,7 @@ describe.each(BACKENDS)('unsubscribe /u/:token (%s)', (dialect) => {
     const other = await seedList(db, 'other');
     const sub = await seedSubscriber(db, `o'hara+<script>@example.com`, [list]);
     const multi = await seedSubscriber(db, 'multi@example.com', [list, other]);
-    const token = signUnsubscribeToken({ subscriberId: sub, listId: list }, 'test-secret');
+    const token = signUnsubscribeToken({ subscriberId: sub, listId: list }, TEST_UNSUBSCRIBE_SECRET);
     return { db, list, other, sub, multi, token };
   }
 
@@ -77,7 +78,7 @@ describe.each(BACKENDS)('unsubscribe /u/:token (%s)', (dialect) => {
 
   it('one-click POST as multipart/form-data works; the membership of another list is left as it is', async () => {
     const { db, list, other, multi } = await setup();
-    const token = signUnsubscribeToken({ subscriberId: multi, listId: list }, 'test-secret');
+    const token = signUnsubscribeToken({ subscriberId: multi, listId: list }, TEST_UNSUBSCRIBE_SECRET);
     const boundary = '----x';
     const payload = `--${boundary}\r\nContent-Disposition: form-data; name="List-Unsubscribe"\r\n\r\nOne-Click\r\n--${boundary}--\r\n`;
     const res = await h.app.inject({ method: 'POST', url: `/u/${token}`, headers: { 'content-type': `multipart/form-data; boundary=${boundary}` }, payload });
@@ -89,7 +90,7 @@ describe.each(BACKENDS)('unsubscribe /u/:token (%s)', (dialect) => {
 
   it('tokens from the previous secret still work during rotation', async () => {
     const { db, list, sub } = await setup();
-    const old = signUnsubscribeToken({ subscriberId: sub, listId: list }, 'old-secret');
+    const old = signUnsubscribeToken({ subscriberId: sub, listId: list }, TEST_UNSUBSCRIBE_SECRET_OLD);
     expect((await h.app.inject({ method: 'POST', url: `/u/${old}`, payload: '' })).statusCode).toBe(200);
     expect((await state(db, sub, list)).membership).toBe('unsubscribed');
   });
@@ -98,7 +99,7 @@ describe.each(BACKENDS)('unsubscribe /u/:token (%s)', (dialect) => {
     const { db, list, sub, multi, token } = await setup();
     const [, , mac] = token.split('.');
     const forged = signUnsubscribeToken({ subscriberId: multi, listId: list }, 'guessed-secret');
-    const unknown = signUnsubscribeToken({ subscriberId: 999_999, listId: list }, 'test-secret');
+    const unknown = signUnsubscribeToken({ subscriberId: 999_999, listId: list }, TEST_UNSUBSCRIBE_SECRET);
     const bodies = new Set<string>();
     for (const bad of [`${multi}.${list}.${mac}`, forged, unknown, token.slice(0, -1) + (token.endsWith('A') ? 'B' : 'A'), 'x', '1.2.3', 'a'.repeat(90)]) {
       for (const method of ['GET', 'POST'] as const) {

@@ -22,6 +22,7 @@ import type { DialectName } from '../../src/store/db.js';
 import { sesMailTransport } from '../../workers/default-deps.js';
 import { deletePrefix, TEST_REDIS_URL, uniquePrefix } from '../support/redis.js';
 import { createTestStore, type TestStore } from '../support/store.js';
+import { TEST_SIGNUP_SECRET, TEST_UNSUBSCRIBE_SECRET } from '../support/secrets.js';
 
 export const PUBLIC_URL = 'https://news.example.com';
 export const FROM = 'Tidewater Weekly <news@example.com>';
@@ -62,8 +63,8 @@ export async function createPagesHarness(dialect: DialectName, options: PagesHar
     SES_ENDPOINT: sim.url,
     FROM_ADDRESS: FROM,
     PUBLIC_URL,
-    UNSUBSCRIBE_SECRET: 'test-unsubscribe-secret',
-    SIGNUP_SECRET: 'test-signup-secret',
+    UNSUBSCRIBE_SECRET: TEST_UNSUBSCRIBE_SECRET,
+    SIGNUP_SECRET: TEST_SIGNUP_SECRET,
     LIST_NAME: 'Tidewater Weekly',
     SIGNUP_LISTS: 'default,Release notes',
     LOG_LEVEL: 'silent',

@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AudienceRepository } from '../../src/store/audience-repository.js';
 import { TEST_REDIS_URL } from '../support/redis.js';
 import { createPagesHarness, type PagesHarness } from './harness.js';
+import { TEST_SIGNUP_SECRET, TEST_UNSUBSCRIBE_SECRET } from '../support/secrets.js';
 
 const ROOT = join(import.meta.dirname, '..', '..');
 const MAIN = join(ROOT, 'src', 'cli', 'main.ts');
@@ -17,7 +18,7 @@ describe('subscribers add: single opt-in by default, double opt-in on request', 
   let env: NodeJS.ProcessEnv;
   beforeAll(async () => {
     h = await createPagesHarness('sqlite');
-    env = { DATABASE_URL: h.store.url, REDIS_URL: TEST_REDIS_URL, QUEUE_PREFIX: h.prefix, SIGNUP_SECRET: 'test-signup-secret', UNSUBSCRIBE_SECRET: 'test-unsubscribe-secret', LOG_LEVEL: 'silent' };
+    env = { DATABASE_URL: h.store.url, REDIS_URL: TEST_REDIS_URL, QUEUE_PREFIX: h.prefix, SIGNUP_SECRET: TEST_SIGNUP_SECRET, UNSUBSCRIBE_SECRET: TEST_UNSUBSCRIBE_SECRET, LOG_LEVEL: 'silent' };
   });
   afterAll(async () => {
     await h?.close();

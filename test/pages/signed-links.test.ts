@@ -54,14 +54,16 @@ describe('confirmation tokens', () => {
 });
 
 describe('resubscribe tokens', () => {
-  it('bind subscriber, list and expiry', () => {
+  it('bind subscriber, list, the unsubscribe they answer and expiry', () => {
     const claim = { subscriberId: 5, listId: 2 };
-    const t = signResubscribeToken(claim, NOW + 1000, 's');
-    expect(verifyResubscribeToken(t, claim, ['s'], NOW).status).toBe('valid');
-    expect(verifyResubscribeToken(t, claim, ['s'], NOW + 1000).status).toBe('expired');
-    expect(verifyResubscribeToken(t, { subscriberId: 6, listId: 2 }, ['s'], NOW).status).toBe('invalid');
-    expect(verifyResubscribeToken(t, { subscriberId: 5, listId: 3 }, ['s'], NOW).status).toBe('invalid');
-    expect(verifyResubscribeToken(t, claim, ['x'], NOW).status).toBe('invalid');
+    const at = NOW - 5000;
+    const t = signResubscribeToken(claim, at, NOW + 1000, 's');
+    expect(verifyResubscribeToken(t, claim, at, ['s'], NOW).status).toBe('valid');
+    expect(verifyResubscribeToken(t, claim, at, ['s'], NOW + 1000).status).toBe('expired');
+    expect(verifyResubscribeToken(t, { subscriberId: 6, listId: 2 }, at, ['s'], NOW).status).toBe('invalid');
+    expect(verifyResubscribeToken(t, { subscriberId: 5, listId: 3 }, at, ['s'], NOW).status).toBe('invalid');
+    expect(verifyResubscribeToken(t, claim, at + 1, ['s'], NOW).status).toBe('invalid'); // another unsubscribe
+    expect(verifyResubscribeToken(t, claim, at, ['x'], NOW).status).toBe('invalid');
   });
 });
 

@@ -5,6 +5,7 @@ import { signConfirmationToken } from '../../src/signup/signed-links.js';
 import { signUnsubscribeToken } from '../../src/unsubscribe/token.js';
 import { BACKENDS } from '../support/store.js';
 import { createPagesHarness, FORM, signUp, sleep, type PagesHarness } from './harness.js';
+import { TEST_SIGNUP_SECRET } from '../support/secrets.js';
 
 const HOUR = 3600_000;
 
@@ -200,7 +201,7 @@ describe.each(BACKENDS)('sign-up with double opt-in (%s)', (dialect) => {
     // Tampered: another request id, a flipped MAC character, another purpose's token, garbage.
     const [id, exp, mac] = token.split('.') as [string, string, string];
     const flipped = mac.slice(0, 5) + (mac[5] === 'A' ? 'B' : 'A') + mac.slice(6);
-    const unsubscribe = signUnsubscribeToken({ subscriberId: Number(id), listId: 1 }, 'test-signup-secret');
+    const unsubscribe = signUnsubscribeToken({ subscriberId: Number(id), listId: 1 }, TEST_SIGNUP_SECRET);
     for (const bad of [`${Number(id) + 1}.${exp}.${mac}`, `${id}.${Number(exp) + 3600}.${mac}`, `${id}.${exp}.${flipped}`, unsubscribe, 'x'.repeat(90), '%3Cscript%3E']) {
       for (const method of ['GET', 'POST'] as const) {
         const res = await h.app.inject({ method, url: `/confirm/${bad}`, headers: FORM, payload: '' });
@@ -229,7 +230,7 @@ describe.each(BACKENDS)('sign-up with double opt-in (%s)', (dialect) => {
     await signUp(h, { email: 'edge@example.com' });
     const [req] = await requests();
     // Signed by us, but for a request that does not exist.
-    const ghost = signConfirmationToken(req!.id + 100, h.clock.now + HOUR, 'test-signup-secret');
+    const ghost = signConfirmationToken(req!.id + 100, h.clock.now + HOUR, TEST_SIGNUP_SECRET);
     const res = await h.app.inject({ method: 'POST', url: `/confirm/${ghost}`, headers: FORM, payload: '' });
     expect(res.statusCode).toBe(410);
     expect(await subscriber('edge@example.com')).toBeUndefined();

@@ -68,13 +68,18 @@ describe.each(BACKENDS)('reader-action repositories on %s', (dialect) => {
     const ada = await seedSubscriber(db, 'ada@example.com', [listId]);
     const bob = await seedSubscriber(db, 'bob@example.com');
 
-    expect(await repos.listMembers.standing(ada, listId)).toEqual({ email: 'ada@example.com', listName: 'Weekly', membership: 'subscribed', status: 'active', suppressed: false });
+    expect(await repos.listMembers.standing(ada, listId)).toEqual({ email: 'ada@example.com', listName: 'Weekly', membership: 'subscribed', status: 'active', suppressed: false, updatedAt: expect.any(Number) });
     expect(await repos.listMembers.standing(bob, listId)).toBeUndefined();
 
     expect(await repos.listMembers.markUnsubscribed(ada, listId, 2000)).toBe(true);
     expect(await repos.listMembers.markUnsubscribed(ada, listId, 2001)).toBe(false);
     expect(await repos.listMembers.markUnsubscribed(bob, listId, 2002)).toBe(false);
     expect(await repos.listMembers.find(ada, listId)).toEqual({ status: 'unsubscribed', created_at: 1 });
+    // The unsubscribe time stays put (the one-time resubscribe button is bound to it), also
+    // through the subscriber-level unsubscribe that follows a one-click.
+    expect((await repos.listMembers.standing(ada, listId))?.updatedAt).toBe(2000);
+    await repos.subscribers.unsubscribe(ada, listId, 'one-click unsubscribe');
+    expect((await repos.listMembers.standing(ada, listId))?.updatedAt).toBe(2000);
 
     await repos.listMembers.setSubscribed(ada, listId, 3000);
     await repos.listMembers.setSubscribed(bob, listId, 3000);
@@ -145,6 +150,11 @@ describe.each(BACKENDS)('reader-action repositories on %s', (dialect) => {
     });
     expect(result).toBe('done');
     expect(await repos.listMembers.find(ada, listId)).toEqual({ status: 'unsubscribed', created_at: 1 });
+    // The unsubscribe time stays put (the one-time resubscribe button is bound to it), also
+    // through the subscriber-level unsubscribe that follows a one-click.
+    expect((await repos.listMembers.standing(ada, listId))?.updatedAt).toBe(2000);
+    await repos.subscribers.unsubscribe(ada, listId, 'one-click unsubscribe');
+    expect((await repos.listMembers.standing(ada, listId))?.updatedAt).toBe(2000);
     expect(await db.selectFrom('events').select('type').execute()).toEqual([{ type: 'unsubscribe' }]);
   });
 });

@@ -25,6 +25,7 @@ import type { DialectName } from '../../src/store/db.js';
 import { createTestStore, type TestStore } from './store.js';
 import { deletePrefix, TEST_REDIS_URL, uniquePrefix } from './redis.js';
 import { ROOT, seedAudience, sleep, spawnTs, waitFor } from './pipeline.js';
+import { TEST_UNSUBSCRIBE_SECRET } from './secrets.js';
 
 /** The project's example issue, compiled once by the real compiler. */
 let compiledOnce: Promise<CompiledIssue> | undefined;
@@ -115,7 +116,7 @@ export async function createHarness(opts: HarnessOptions): Promise<Harness> {
     SES_ENDPOINT: sim.url,
     SEND_RATE: String(opts.sendRate),
     FROM_ADDRESS: 'LWKD <news@example.com>',
-    UNSUBSCRIBE_SECRET: 'test-secret-test-secret-test-secret',
+    UNSUBSCRIBE_SECRET: TEST_UNSUBSCRIBE_SECRET,
     PUBLIC_URL: 'https://news.example.com',
     UNCERTAIN_GRACE_S: '3',
     JOB_LOCK_S: '2',

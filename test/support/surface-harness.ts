@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { openAppContext, type AppContext } from '../../src/app-context.js';
 import { loadConfig, type Config } from '../../src/config.js';
 import { buildServer } from '../../src/http/server.js';
-import { createLogger } from '../../src/logger.js';
+import { createLogger, type Logger } from '../../src/logger.js';
 import { Metrics } from '../../src/metrics/registry.js';
 import { createSnsSigningIdentity, signedNotification } from '../../src/simulator/sns-signer.js';
 import { startSesSimulator, type SesSimulator, type SesSimulatorOptions } from '../../src/simulator/ses-simulator.js';
@@ -19,6 +19,7 @@ import { createDefaultDeps } from '../../workers/default-deps.js';
 import type { FastifyInstance } from 'fastify';
 import { createTestStore, type TestStore } from './store.js';
 import { deletePrefix, TEST_REDIS_URL, uniquePrefix } from './redis.js';
+import { TEST_UNSUBSCRIBE_SECRET } from './secrets.js';
 
 export const TOPIC_ARN = 'arn:aws:sns:us-east-1:123456789012:surfaces-test';
 
@@ -40,7 +41,9 @@ export interface SurfaceHarness {
   close(): Promise<void>;
 }
 
-export async function createSurfaceHarness(options: { sendRate?: number; sim?: SesSimulatorOptions; env?: Record<string, string> } = {}): Promise<SurfaceHarness> {
+export async function createSurfaceHarness(
+  options: { sendRate?: number; sim?: SesSimulatorOptions; env?: Record<string, string>; logger?: Logger } = {},
+): Promise<SurfaceHarness> {
   const store = await createTestStore('sqlite');
   const prefix = uniquePrefix('surfaces');
   const dir = mkdtempSync(join(tmpdir(), 'surfaces-'));
@@ -62,7 +65,7 @@ export async function createSurfaceHarness(options: { sendRate?: number; sim?: S
     SES_ENDPOINT: sim.url,
     SEND_RATE: String(options.sendRate ?? 200),
     FROM_ADDRESS: 'Surfaces Test <news@example.com>',
-    UNSUBSCRIBE_SECRET: 'surfaces-test-secret-surfaces-test-secret',
+    UNSUBSCRIBE_SECRET: TEST_UNSUBSCRIBE_SECRET,
     PUBLIC_URL: 'http://127.0.0.1:3000',
     SITE_URL: 'https://news.example.org',
     SNS_TOPIC_ARNS: TOPIC_ARN,
@@ -79,7 +82,7 @@ export async function createSurfaceHarness(options: { sendRate?: number; sim?: S
   process.env.AWS_SECRET_ACCESS_KEY ??= 'test';
   const config = loadConfig(env);
   const metrics = new Metrics();
-  const logger = createLogger('warn', 'surfaces-test');
+  const logger = options.logger ?? createLogger('warn', 'surfaces-test');
   const ctx = await openAppContext(config, { logger, metrics });
   const app = await buildServer(ctx.serverDeps());
   const address = await app.listen({ port: 0, host: '127.0.0.1' });

@@ -65,6 +65,13 @@ describe('composition root', () => {
     expect((err as Error).message).toContain('REDIS_URL');
     expect(connections).toBeGreaterThan(0);
     await root.close();
+    // A password in REDIS_URL (docker-compose's has one) is not printed.
+    const withPassword = { ...config(), REDIS_URL: config().REDIS_URL.replace('redis://', 'redis://:hunter2-secret@') };
+    const root2 = openCompositionRoot(withPassword, { redisTimeoutMs: 300, logger: createLogger('silent') });
+    const err2 = await root2.redis().catch((e: unknown) => e);
+    expect((err2 as Error).message).toMatch(/Redis at redis:\/\/\*\*\*@127\.0\.0\.1:\d+ does not answer/);
+    expect((err2 as Error).message).not.toContain('hunter2');
+    await root2.close();
     const deadline = Date.now() + 2000;
     while (sockets.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
     expect(sockets.size).toBe(0);

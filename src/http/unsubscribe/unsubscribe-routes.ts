@@ -3,6 +3,14 @@
  * POST /u/:token RFC 8058 one-click (`List-Unsubscribe=One-Click`, form-urlencoded or
  *                multipart) or the page's button: unsubscribes at once, 200, no redirect.
  * A tampered or unknown token gets the same 400 page either way, revealing nothing.
+ *
+ * Resubscribing needs more than the unsubscribe link, which sits in every footer and every
+ * forwarded mail:
+ * - the answer to the POST that unsubscribed (and only that answer) carries an "Unsubscribed
+ *   by mistake?" button with a short-lived token bound to that unsubscribe: it works once;
+ * - any later visit offers to mail a confirmation link to the address (double opt-in,
+ *   through the sign-up confirmation queue and its per-address limit), so only the mailbox
+ *   can resubscribe.
  */
 import type { FastifyPluginAsync, FastifyReply } from 'fastify';
 import type { Config } from '../../config.js';
@@ -10,14 +18,20 @@ import type { Store } from '../../store/db.js';
 import { verifyUnsubscribeToken, type UnsubscribeClaim } from '../../unsubscribe/token.js';
 import { findUnsubscribeTarget, unsubscribeMember } from '../../unsubscribe/unsubscribe-service.js';
 import { signResubscribeToken, signupSecrets, verifyResubscribeToken } from '../../signup/signed-links.js';
-import { resubscribe, resubscribeState } from '../../signup/resubscribe-service.js';
+import { resubscribe, resubscribeState, resubscribeStateOf } from '../../signup/resubscribe-service.js';
+import { requestSignup } from '../../signup/signup-service.js';
+import { SignupRateLimit } from '../../signup/signup-rate-limit.js';
+import type { SignupRoutesOptions } from '../pages/signup-routes.js';
 import { escapeHtml, readerPage as page } from '../../html/html.js';
 import { sendHtml } from '../pages/page-html.js';
 import { openRepositories } from '../../store/repositories.js';
 
 export interface UnsubscribeRoutesOptions {
-  config: Pick<Config, 'UNSUBSCRIBE_SECRET' | 'UNSUBSCRIBE_SECRET_OLD' | 'LIST_NAME'> & Partial<Pick<Config, 'SIGNUP_SECRET'>>;
+  config: Pick<Config, 'UNSUBSCRIBE_SECRET' | 'UNSUBSCRIBE_SECRET_OLD' | 'LIST_NAME' | 'QUEUE_PREFIX' | 'PENDING_EXPIRY_H' | 'SIGNUP_RATE_PER_IP' | 'SIGNUP_RATE_PER_ADDRESS'> &
+    Partial<Pick<Config, 'SIGNUP_SECRET'>>;
   store: Store;
+  /** The sign-up confirmation machinery; without it a later visit offers no resubscribe. */
+  signup?: Pick<SignupRoutesOptions, 'redis' | 'enqueueConfirmation'>;
   now?: () => number;
 }
 
@@ -27,7 +41,8 @@ const sendPage = (reply: FastifyReply, status: number, html: string): FastifyRep
 const INVALID_PAGE = page('Link not valid', '<h1>This link is not valid</h1><p>It may be incomplete or mistyped. Use the unsubscribe link from the most recent email.</p>');
 
 // Token in the path is checked against this shape before anything else touches it.
-const RESUBSCRIBE_LINK_MS = 24 * 3600_000;
+/** How long the instant resubscribe button works after the unsubscribe it answers. */
+const RESUBSCRIBE_BUTTON_MS = 15 * 60_000;
 const MAX_TOKEN_LENGTH = 80;
 
 export const unsubscribeRoutes: FastifyPluginAsync<UnsubscribeRoutesOptions> = async (app, options) => {
@@ -42,18 +57,32 @@ export const unsubscribeRoutes: FastifyPluginAsync<UnsubscribeRoutesOptions> = a
 
   const claimOf = (token: string) => (token.length <= MAX_TOKEN_LENGTH ? verifyUnsubscribeToken(token, secrets) : null);
 
-  // "Unsubscribed by mistake?": a signed, expiring resubscribe form on the unsubscribed page,
-  // offered only while the address may be mailed again (never after a bounce or complaint).
   let resubscribeSecrets: string[] = [];
   try {
     resubscribeSecrets = signupSecrets({ SIGNUP_SECRET: undefined, ...options.config });
   } catch {
     // No secret configured: no resubscribe offer (and no valid unsubscribe tokens either).
   }
-  const resubscribeForm = async (token: string, claim: UnsubscribeClaim): Promise<string> => {
-    if (resubscribeSecrets.length === 0 || (await resubscribeState(repos.listMembers, claim)) !== 'eligible') return '';
-    const r = signResubscribeToken(claim, now() + RESUBSCRIBE_LINK_MS, resubscribeSecrets[0]!);
-    return `\n<h2>Unsubscribed by mistake?</h2><form method="post" action="${escapeHtml(`/u/${encodeURIComponent(token)}/resubscribe`)}"><input type="hidden" name="r" value="${escapeHtml(r)}"><button type="submit">Resubscribe</button></form>`;
+  const limits = options.signup
+    ? new SignupRateLimit(options.signup.redis, options.config.QUEUE_PREFIX, {
+        perIpPerHour: options.config.SIGNUP_RATE_PER_IP,
+        perAddressPerDay: options.config.SIGNUP_RATE_PER_ADDRESS,
+      })
+    : null;
+  const tokenPath = (token: string, rest = '') => escapeHtml(`/u/${encodeURIComponent(token)}${rest}`);
+
+  /** In the answer to the POST that just unsubscribed: a one-time button bound to that unsubscribe. */
+  const instantResubscribeForm = async (token: string, claim: UnsubscribeClaim): Promise<string> => {
+    const standing = await repos.listMembers.standing(claim.subscriberId, claim.listId);
+    if (resubscribeSecrets.length === 0 || resubscribeStateOf(standing) !== 'eligible' || standing?.membership !== 'unsubscribed') return '';
+    const r = signResubscribeToken(claim, standing.updatedAt, now() + RESUBSCRIBE_BUTTON_MS, resubscribeSecrets[0]!);
+    return `\n<h2>Unsubscribed by mistake?</h2><form method="post" action="${tokenPath(token, '/resubscribe')}"><input type="hidden" name="r" value="${escapeHtml(r)}"><button type="submit">Resubscribe</button></form>`;
+  };
+
+  /** On any later visit: mail a confirmation link to the address (double opt-in). */
+  const mailedResubscribeOffer = async (token: string, claim: UnsubscribeClaim): Promise<string> => {
+    if (!options.signup || resubscribeSecrets.length === 0 || (await resubscribeState(repos.listMembers, claim)) !== 'eligible') return '';
+    return `\n<h2>Unsubscribed by mistake?</h2><p>We can email you a link to subscribe again.</p><form method="post" action="${tokenPath(token, '/resubscribe-request')}"><button type="submit">Email me a link</button></form>`;
   };
 
   app.get<{ Params: { token: string } }>('/u/:token', async (request, reply) => {
@@ -62,7 +91,7 @@ export const unsubscribeRoutes: FastifyPluginAsync<UnsubscribeRoutesOptions> = a
     if (!claim || !target) return sendPage(reply, 400, INVALID_PAGE);
     const listName = target.listName === 'default' ? options.config.LIST_NAME : target.listName;
     if (target.membership === 'unsubscribed') {
-      const offer = await resubscribeForm(request.params.token, claim);
+      const offer = await mailedResubscribeOffer(request.params.token, claim);
       return sendPage(reply, 200, page('Unsubscribed', `<h1>You are unsubscribed</h1><p>${escapeHtml(target.email)} no longer receives ${escapeHtml(listName)}.</p>${offer}`));
     }
     const action = `/u/${encodeURIComponent(request.params.token)}`;
@@ -86,17 +115,21 @@ export const unsubscribeRoutes: FastifyPluginAsync<UnsubscribeRoutesOptions> = a
     const result = await unsubscribeMember(repos, claim, now());
     if (result === 'unknown') return sendPage(reply, 400, INVALID_PAGE);
     if (result === 'unsubscribed') request.log.info({ subscriberId: claim.subscriberId, listId: claim.listId }, 'unsubscribed');
-    const offer = await resubscribeForm(request.params.token, claim);
+    // The instant button only for the request that unsubscribed; a repeat POST (anyone with
+    // the link) gets the mailed offer, as a later visit does.
+    const offer = result === 'unsubscribed' ? await instantResubscribeForm(request.params.token, claim) : await mailedResubscribeOffer(request.params.token, claim);
     return sendPage(reply, 200, page('Unsubscribed', `<h1>You are unsubscribed</h1><p>You will not receive further issues of this newsletter.</p>${offer}`));
   });
 
   app.post<{ Params: { token: string } }>('/u/:token/resubscribe', async (request, reply) => {
     const claim = claimOf(request.params.token);
     const r = new URLSearchParams(typeof request.body === 'string' ? request.body : '').get('r') ?? '';
-    const check = claim ? verifyResubscribeToken(r, claim, resubscribeSecrets, now()) : ({ status: 'invalid' } as const);
+    const standing = claim ? await repos.listMembers.standing(claim.subscriberId, claim.listId) : undefined;
+    // Bound to the unsubscribe it answered: once used (or after another unsubscribe) the time differs.
+    const check = claim && standing ? verifyResubscribeToken(r, claim, standing.updatedAt, resubscribeSecrets, now()) : ({ status: 'invalid' } as const);
     if (!claim || check.status === 'invalid') return sendPage(reply, 400, INVALID_PAGE);
     if (check.status === 'expired') {
-      return sendPage(reply, 410, page('Link expired', `<h1>This page has expired</h1><p>Nothing was changed. <a href="${escapeHtml(`/u/${encodeURIComponent(request.params.token)}`)}">Open the page again</a> to resubscribe.</p>`));
+      return sendPage(reply, 410, page('Link expired', `<h1>This page has expired</h1><p>Nothing was changed. <a href="${tokenPath(request.params.token)}">Open the page again</a> to have a resubscribe link emailed to you.</p>`));
     }
     const result = await resubscribe(repos, claim, now());
     if (result === 'unknown') return sendPage(reply, 400, INVALID_PAGE);
@@ -105,5 +138,33 @@ export const unsubscribeRoutes: FastifyPluginAsync<UnsubscribeRoutesOptions> = a
     }
     if (result === 'resubscribed') request.log.info({ subscriberId: claim.subscriberId, listId: claim.listId }, 'resubscribed');
     return sendPage(reply, 200, page('Subscribed again', '<h1>You are subscribed again</h1><p>Welcome back: you will receive the next issues of this newsletter.</p>'));
+  });
+
+  app.post<{ Params: { token: string } }>('/u/:token/resubscribe-request', async (request, reply) => {
+    const claim = claimOf(request.params.token);
+    const standing = claim ? await repos.listMembers.standing(claim.subscriberId, claim.listId) : undefined;
+    if (!claim || !standing || !options.signup || !limits || resubscribeSecrets.length === 0) return sendPage(reply, 400, INVALID_PAGE);
+    if (resubscribeStateOf(standing) === 'refused') {
+      return sendPage(reply, 409, page('Cannot resubscribe', '<h1>We cannot resubscribe this address</h1><p>Mail to this address bounced or was reported as unwanted, so nothing was changed.</p>'));
+    }
+    const signup = options.signup;
+    // The same path as the public form: a pending request, a confirmation mail (per-address
+    // limit), and nothing changes until the link in that mail is followed.
+    const outcome = await requestSignup(
+      {
+        repos,
+        now,
+        expiryMs: options.config.PENDING_EXPIRY_H * 3600_000,
+        allowMailTo: async (email) => (await limits.byAddress(email)).allowed,
+        enqueueConfirmation: signup.enqueueConfirmation,
+      },
+      { email: standing.email, name: null, list: standing.listName },
+    );
+    request.log.info({ subscriberId: claim.subscriberId, listId: claim.listId, outcome }, 'resubscribe requested');
+    return sendPage(
+      reply,
+      200,
+      page('Check your inbox', `<h1>Check your inbox</h1><p>If ${escapeHtml(standing.email)} can receive the newsletter again, a confirmation email is on its way. Open it and press the button inside to resubscribe.</p>`),
+    );
   });
 };
