@@ -42,6 +42,12 @@ export const configSchema = z.object({
     v ? v.split(',').map((s) => s.trim()).filter(Boolean) : [],
   ),
   SNS_CERTS: optionalString,
+  /**
+   * Oldest SNS message Timestamp accepted, in seconds (0 = no bound). SNS retries an HTTP/S
+   * endpoint for at most 3,600 s; the default adds 300 s of clock skew. The events table
+   * (the MessageId replay gate) must keep rows at least this long: src/events/sns-replay-window.ts.
+   */
+  SNS_MAX_AGE_S: z.coerce.number().int().min(0).default(3900),
   PORT: z.coerce.number().int().min(0).max(65535).default(3000),
   HOST: z.string().default('0.0.0.0'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
