@@ -7,6 +7,8 @@ COPY . .
 # Compiled runtime (dist/): `newsletter worker` runs it, using less memory than under tsx.
 RUN npm run build
 ENV NODE_ENV=production
+# HOST defaults to loopback outside containers; inside one the published port needs every interface.
+ENV HOST=0.0.0.0
 EXPOSE 3000
 ENTRYPOINT ["node", "bin/newsletter.js"]
 CMD ["serve"]
