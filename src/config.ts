@@ -57,7 +57,14 @@ export const configSchema = z.object({
   /** Interface to listen on: loopback unless asked (containers set HOST=0.0.0.0). */
   HOST: z.string().default('127.0.0.1'),
   /** Bearer token GET /metrics requires; unset = open (then keep it off public networks, or use METRICS_PORT). */
-  METRICS_TOKEN: optionalString.pipe(z.string().min(16, 'at least 16 characters').optional()),
+  METRICS_TOKEN: optionalString.pipe(
+    z
+      .string()
+      .min(16, 'at least 16 characters')
+      .max(512)
+      .regex(/^[A-Za-z0-9._~+/=-]+$/, 'letters, digits and . _ ~ + / = - only (it travels as a bearer token)')
+      .optional(),
+  ),
   /** Serve /metrics on this port (same HOST) instead of PORT. */
   METRICS_PORT: z.coerce.number().int().min(0).max(65535).optional(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
