@@ -127,7 +127,7 @@ describe('OpenAPI document', () => {
     expect(Object.keys(create.properties!)).toEqual(expect.arrayContaining(['markdown', 'path', 'list', 'subject']));
     // Nothing outside /api leaks into the API document.
     expect(Object.keys(paths).every((p) => p.startsWith('/api/'))).toBe(true);
-    // Browsable behind the dashboard login (test/http/operational-endpoints.test.ts).
+    // Browsable behind the dashboard login at /admin/api-docs (test/http/admin-guards.test.ts).
   });
 });
 
