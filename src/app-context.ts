@@ -11,7 +11,7 @@ import { openSendContext, type SendContext } from './campaigns/send-context.js';
 import { createCampaignsService, type CampaignsServiceDeps } from './http/api/campaigns-service.js';
 import type { CampaignsPort, SubscribersPort } from './http/api/ports.js';
 import { createSubscribersService } from './http/api/subscribers-service.js';
-import type { TokenVerifier } from './http/auth.js';
+import { AuthError, type TokenVerifier } from './http/auth.js';
 import type { ServerDeps } from './http/server.js';
 import { metrics as processMetrics, type Metrics } from './metrics/registry.js';
 import type { ApiTokensRepository } from './store/api-tokens-repository.js';
@@ -65,8 +65,11 @@ async function buildAppContext(root: CompositionRoot, options: OpenAppContextOpt
   const send = await openSendContext(config, { root });
   const tokens = await root.apiTokens();
   const verifyToken: TokenVerifier = async (token) => {
-    const t = await tokens.verify(token);
-    return t ? { tokenId: t.id, name: t.name, role: t.role } : null;
+    const t = await tokens.check(token);
+    if (t.status === 'expired') {
+      throw new AuthError(401, `token #${t.token.id} "${t.token.name}" expired at ${new Date(t.token.expires_at!).toISOString()}; create a new one (newsletter tokens create)`);
+    }
+    return t.status === 'valid' ? { tokenId: t.token.id, name: t.token.name, role: t.token.role } : null;
   };
   const bridge = createCompilerBridge(config, redis, () => root.ses(), logger);
   const campaigns = createCampaignsService({
@@ -106,7 +109,9 @@ async function buildAppContext(root: CompositionRoot, options: OpenAppContextOpt
       queues: [send.queues.fanout, send.queues.send, ...(signupPages ? [signupPages.queue] : [])],
       ...(signupPages ? { signup: signupPages.signup } : {}),
       metrics,
-      tokenExists: (id: number) => tokens.exists(id),
+      // A dashboard session ends when its token is revoked or expires.
+      tokenExists: (id: number) => tokens.isActive(id),
+      listTokens: () => tokens.list(),
       ...extra,
     }),
     async close() {

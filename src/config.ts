@@ -42,8 +42,31 @@ export const configSchema = z.object({
     v ? v.split(',').map((s) => s.trim()).filter(Boolean) : [],
   ),
   SNS_CERTS: optionalString,
+  /**
+   * Where POST /api/campaigns may read issue files from (`path`, confined to this directory:
+   * no `..`, no symlink leading out). Unset: the API takes Markdown bodies only.
+   */
+  ISSUES_DIR: optionalString,
+  /**
+   * Oldest SNS message Timestamp accepted, in seconds (0 = no bound). SNS retries an HTTP/S
+   * endpoint for at most 3,600 s; the default adds 300 s of clock skew. The events table
+   * (the MessageId replay gate) must keep rows at least this long: src/events/sns-replay-window.ts.
+   */
+  SNS_MAX_AGE_S: z.coerce.number().int().min(0).default(3900),
   PORT: z.coerce.number().int().min(0).max(65535).default(3000),
-  HOST: z.string().default('0.0.0.0'),
+  /** Interface to listen on: loopback unless asked (containers set HOST=0.0.0.0). */
+  HOST: z.string().default('127.0.0.1'),
+  /** Bearer token GET /metrics requires; unset = open (then keep it off public networks, or use METRICS_PORT). */
+  METRICS_TOKEN: optionalString.pipe(
+    z
+      .string()
+      .min(16, 'at least 16 characters')
+      .max(512)
+      .regex(/^[A-Za-z0-9._~+/=-]+$/, 'letters, digits and . _ ~ + / = - only (it travels as a bearer token)')
+      .optional(),
+  ),
+  /** Serve /metrics on this port (same HOST) instead of PORT. */
+  METRICS_PORT: z.coerce.number().int().min(0).max(65535).optional(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   /** Postal/sender line required in commercial mail footers (CAN-SPAM). */
   POSTAL_ADDRESS: optionalString,
@@ -87,6 +110,8 @@ export const configSchema = z.object({
     .string()
     .default('default')
     .transform((v) => v.split(',').map((s) => s.trim()).filter(Boolean)),
+  /** Test messages (POST /api/campaigns/:id/test recipients) one API token may send per minute. */
+  TEST_SENDS_PER_MIN: z.coerce.number().int().min(1).default(10),
   /** Sign-up POSTs accepted per client IP per hour. */
   SIGNUP_RATE_PER_IP: z.coerce.number().int().min(1).default(10),
   /** Confirmation mails sent to one address per day (further requests are answered, not mailed). */

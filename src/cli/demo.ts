@@ -177,7 +177,7 @@ export async function runDemo(opts: DemoOptions): Promise<number> {
     out(`  data dir   ${dataDir}`);
     out(`  redis      ${redisNote}`);
     out(`  SES        aws-ses-v2-local at ${ses.endpoint}; sent mail viewer: ${ses.viewerUrl}`);
-    out(`  server     ${base}  (API docs ${base}/api/openapi.json)`);
+    out(`  server     ${base}  (API docs ${base}/admin/api-docs, spec ${base}/api/openapi.json with a token)`);
 
     const admin = await ctx.tokens.create('admin', 'demo admin');
     const api = async (method: string, path: string, body?: unknown) => {

@@ -1,10 +1,12 @@
 /**
- * `tokens create --role editor|admin [--name N] [--json]`, `tokens list`, `tokens revoke ID`.
- * The token is printed once; only its sha256 is stored.
+ * `tokens create --role editor|admin [--name N] [--expires 90d] [--json]`, `tokens list`,
+ * `tokens revoke ID`. The token is printed once; only its sha256 is stored. An expired
+ * token is refused (401 naming the expiry) by the API and the dashboard login.
  */
 import type { Command } from 'commander';
 import { loadConfig } from '../config.js';
 import { InputError, NotFoundError } from '../errors.js';
+import { parseDuration } from './duration.js';
 import { openCompositionRoot } from '../composition-root.js';
 import type { ApiTokensRepository } from '../store/api-tokens-repository.js';
 import type { TokenRole } from '../store/schema.js';
@@ -26,21 +28,26 @@ export function registerTokens(program: Command): void {
     .description('create a token and print it once (it cannot be shown again)')
     .requiredOption('--role <role>', 'editor (create, test, send, pause campaigns; manage subscribers) or admin (everything, dashboard)')
     .option('--name <name>', 'who or what the token is for', '')
-    .option('--json', 'print {id, name, role, token}')
-    .action((opts: { role: string; name: string; json?: boolean }) =>
-      withTokens(async (repo) => {
-        if (opts.role !== 'editor' && opts.role !== 'admin') throw new InputError(`--role must be editor or admin, got "${opts.role}"`);
-        const name = opts.name.trim() || `${opts.role} token`;
-        if (name.length > 100 || /[\r\n]/.test(name)) throw new InputError('--name must be one line of at most 100 characters');
-        const created = await repo.create(opts.role as TokenRole, name);
+    .option('--expires <duration>', 'expire after this long: 90d, 12h, 2w, 30m (default: never)')
+    .option('--json', 'print {id, name, role, expires_at, token}')
+    .action((opts: { role: string; name: string; expires?: string; json?: boolean }) => {
+      // Checked before opening the store: bad input fails fast, whatever the environment.
+      if (opts.role !== 'editor' && opts.role !== 'admin') throw new InputError(`--role must be editor or admin, got "${opts.role}"`);
+      const name = opts.name.trim() || `${opts.role} token`;
+      if (name.length > 100 || /[\r\n]/.test(name)) throw new InputError('--name must be one line of at most 100 characters');
+      const expiresInMs = opts.expires !== undefined ? parseDuration(opts.expires) : undefined;
+      if (expiresInMs === null) throw new InputError(`--expires must be a number and a unit (s, m, h, d, w) such as 90d, got "${opts.expires}"`);
+      return withTokens(async (repo) => {
+        const created = await repo.create(opts.role as TokenRole, name, { expiresInMs });
+        const expires = created.expires_at !== null ? new Date(created.expires_at).toISOString() : null;
         if (opts.json) {
-          console.log(JSON.stringify(created));
+          console.log(JSON.stringify({ ...created, expires_at: expires }));
         } else {
-          console.error(`created ${created.role} token #${created.id} "${created.name}"; store it now, it is not shown again:`);
+          console.error(`created ${created.role} token #${created.id} "${created.name}"${expires ? `, expires ${expires}` : ''}; store it now, it is not shown again:`);
           console.log(created.token);
         }
-      }),
-    );
+      });
+    });
 
   tokens
     .command('list')
@@ -52,10 +59,11 @@ export function registerTokens(program: Command): void {
           name: t.name,
           role: t.role,
           created_at: new Date(t.created_at).toISOString(),
+          expires_at: t.expires_at !== null ? new Date(t.expires_at).toISOString() : null,
           last_used_at: t.last_used_at ? new Date(t.last_used_at).toISOString() : null,
         }));
         if (opts.json) console.log(JSON.stringify(rows, null, 2));
-        else for (const t of rows) console.log(`${t.id}\t${t.role}\t${t.name}\tlast used ${t.last_used_at ?? 'never'}`);
+        else for (const t of rows) console.log(`${t.id}\t${t.role}\t${t.name}\texpires ${t.expires_at ?? 'never'}\tlast used ${t.last_used_at ?? 'never'}`);
       }),
     );
 

@@ -7,6 +7,8 @@ import { changeAt, docExamples, exampleTopics, positions, signedExample, signedF
 import {
   CachingCertificateSource,
   createCertificateSource,
+  checkSnsTimestamp,
+  DEFAULT_SNS_MAX_AGE_S,
   HttpsCertificateSource,
   isValidSigningCertUrl,
   isValidSubscribeUrl,
@@ -14,6 +16,7 @@ import {
   SnsVerificationError,
   verifySnsMessage,
   type CertificateSource,
+  type VerifySnsOptions,
 } from './sns-verify.js';
 
 let identity: SnsSigningIdentity;
@@ -24,7 +27,7 @@ beforeAll(async () => {
   source = new PreloadedCertificateSource({ [identity.certUrl]: identity.certPem });
 });
 
-const options = (): { allowedTopicArns: string[]; certificateSource: CertificateSource } => ({ allowedTopicArns: exampleTopics, certificateSource: source });
+const options = (): VerifySnsOptions => ({ allowedTopicArns: exampleTopics, certificateSource: source });
 
 async function reason(body: string, opts = options()): Promise<string> {
   try {
@@ -160,9 +163,74 @@ describe('verifySnsMessage', () => {
 
   it('verifies SubscriptionConfirmation envelopes over Token and SubscribeURL', async () => {
     const example = docExamples.find((e) => e.kind === 'sns-envelope/SubscriptionConfirmation')!;
-    const env = signSnsEnvelope({ ...example.payload }, identity, '2');
+    const env = signSnsEnvelope({ ...example.payload, Timestamp: new Date().toISOString() }, identity, '2');
     expect(await reason(JSON.stringify(env))).toBe('accepted');
     expect(await reason(JSON.stringify({ ...env, SubscribeURL: 'https://sns.us-west-2.amazonaws.com/?Action=ConfirmSubscription&Token=other' }))).toBe('bad-signature');
+  });
+});
+
+describe('SNS hosts, certificate subject and message age (issue #12)', () => {
+  it('refuses S3 and other non-regional hosts that start with sns. (before asking for a certificate)', async () => {
+    for (const url of [
+      'https://sns.s3-external-1.amazonaws.com/SimpleNotificationService-1.pem',
+      'https://sns.s3-us-west-2.amazonaws.com/SimpleNotificationService-1.pem',
+      'https://sns.s3.amazonaws.com/SimpleNotificationService-1.pem',
+      'https://sns.s3.us-west-2.amazonaws.com/SimpleNotificationService-1.pem',
+      'https://sns.s3-website-us-east-1.amazonaws.com/SimpleNotificationService-1.pem',
+      'https://sns.execute-api.amazonaws.com/SimpleNotificationService-1.pem',
+      'https://sns.us-east-1.amazonaws.com.cn/SimpleNotificationService-1.pem',
+      'https://sns.cn-north-1.amazonaws.com/SimpleNotificationService-1.pem',
+      'https://sns.us-east.amazonaws.com/SimpleNotificationService-1.pem',
+    ]) {
+      expect(isValidSigningCertUrl(url), url).toBe(false);
+      const spy: CertificateSource = { getCertificate: vi.fn(async () => identity.certPem) };
+      const env = signedNotification({ a: 1 }, { ...identity, certUrl: url }, { topicArn: TEST_TOPIC });
+      expect(await reason(JSON.stringify(env), { allowedTopicArns: [TEST_TOPIC], certificateSource: spy }), url).toBe('invalid-cert-url');
+      expect(spy.getCertificate).not.toHaveBeenCalled();
+    }
+    for (const host of ['us-east-1', 'eu-central-1', 'ap-southeast-2', 'us-gov-west-1', 'il-central-1', 'me-south-1', 'ca-west-1']) {
+      expect(isValidSigningCertUrl(`https://sns.${host}.amazonaws.com/SimpleNotificationService-1.pem`), host).toBe(true);
+    }
+    expect(isValidSigningCertUrl('https://sns.cn-northwest-1.amazonaws.com.cn/SimpleNotificationService-1.pem')).toBe(true);
+  });
+
+  it('refuses a certificate whose subject is not sns.amazonaws.com, or that is out of its validity', async () => {
+    for (const bad of [
+      await createSnsSigningIdentity(identity.certUrl, { commonName: 'evil.example' }),
+      await createSnsSigningIdentity(identity.certUrl, { commonName: 'sns.amazonaws.com.evil.example' }),
+      await createSnsSigningIdentity(identity.certUrl, { notBefore: new Date(Date.now() - 3 * 86400_000), notAfter: new Date(Date.now() - 86400_000) }),
+    ]) {
+      const env = signedNotification({ a: 1 }, bad, { topicArn: TEST_TOPIC });
+      const own = new PreloadedCertificateSource({ [bad.certUrl]: bad.certPem });
+      expect(await reason(JSON.stringify(env), { allowedTopicArns: [TEST_TOPIC], certificateSource: own })).toBe('bad-certificate');
+    }
+    const notACert = new PreloadedCertificateSource({ [identity.certUrl]: '-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n' });
+    const env = signedNotification({ a: 1 }, identity, { topicArn: TEST_TOPIC });
+    expect(await reason(JSON.stringify(env), { allowedTopicArns: [TEST_TOPIC], certificateSource: notACert })).toBe('bad-certificate');
+    // The simulator's own certificate (CN sns.amazonaws.com) passes.
+    expect(await reason(JSON.stringify(env))).toBe('accepted');
+  });
+
+  it('refuses a correctly signed notification whose Timestamp is from 2015, or from the future', async () => {
+    const at = (iso: string) => signSnsEnvelope({ ...signedNotification({ a: 1 }, identity, { topicArn: TEST_TOPIC }), Timestamp: iso }, identity, '2');
+    expect(await reason(JSON.stringify(at('2015-06-01T12:00:00.000Z')))).toBe('stale');
+    expect(await reason(JSON.stringify(at(new Date(Date.now() + 3600_000).toISOString())))).toBe('stale');
+    expect(await reason(JSON.stringify(at('yesterday')))).toBe('bad-timestamp');
+    // Inside SNS's retry window (3,600 s) it is accepted; SNS_MAX_AGE_S=0 lifts the bound.
+    expect(await reason(JSON.stringify(at(new Date(Date.now() - 3550_000).toISOString())))).toBe('accepted');
+    expect(await reason(JSON.stringify(at('2015-06-01T12:00:00.000Z')), { ...options(), maxAgeMs: 0 })).toBe('accepted');
+    expect(await reason(JSON.stringify(at(new Date(Date.now() - 120_000).toISOString())), { ...options(), maxAgeMs: 60_000 })).toBe('stale');
+  });
+
+  it('checkSnsTimestamp: bounds are SNS_MAX_AGE_S behind and 300 s ahead', () => {
+    const now = Date.parse('2026-11-28T12:00:00.000Z');
+    const max = DEFAULT_SNS_MAX_AGE_S * 1000;
+    expect(DEFAULT_SNS_MAX_AGE_S).toBeGreaterThanOrEqual(3600);
+    expect(() => checkSnsTimestamp(new Date(now - max).toISOString(), now, max)).not.toThrow();
+    expect(() => checkSnsTimestamp(new Date(now - max - 1).toISOString(), now, max)).toThrow(/older than 3900 s/);
+    expect(() => checkSnsTimestamp(new Date(now + 300_000).toISOString(), now, max)).not.toThrow();
+    expect(() => checkSnsTimestamp(new Date(now + 300_001).toISOString(), now, max)).toThrow(/future/);
+    expect(() => checkSnsTimestamp('2026-11-28 12:00:00', now, max)).toThrow(SnsVerificationError);
   });
 });
 

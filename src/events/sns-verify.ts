@@ -5,7 +5,7 @@
  * Every check that needs no network runs before the certificate is asked for, so a
  * forged SigningCertURL can never make us fetch anything.
  */
-import { createPublicKey, verify as verifySignature, type KeyObject } from 'node:crypto';
+import { verify as verifySignature, X509Certificate, type KeyObject } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { snsSignatureAlgorithm, snsStringToSign, type SnsEnvelope } from './sns-message.js';
 
@@ -14,7 +14,10 @@ export type SnsVerificationReason =
   | 'unsupported-signature-version'
   | 'invalid-cert-url'
   | 'topic-not-allowed'
+  | 'bad-timestamp'
+  | 'stale'
   | 'certificate-unavailable'
+  | 'bad-certificate'
   | 'bad-signature';
 
 export class SnsVerificationError extends Error {
@@ -38,9 +41,40 @@ export interface VerifySnsOptions {
   /** Topics we accept; empty accepts none. */
   allowedTopicArns: readonly string[];
   certificateSource: CertificateSource;
+  /**
+   * Oldest Timestamp accepted, in ms before `now` (SNS_MAX_AGE_S); 0 = no bound. Default
+   * DEFAULT_SNS_MAX_AGE_S. Retries of one notification keep its Timestamp, and SNS stops
+   * retrying an HTTP/S endpoint within 3,600 s, so nothing genuine is older than that.
+   */
+  maxAgeMs?: number;
+  now?: () => number;
 }
 
-const SNS_HOST = /^sns\.[a-zA-Z0-9-]{3,}\.amazonaws\.com(\.cn)?$/;
+/**
+ * SNS's retry window for HTTP/S endpoints is at most 3,600 s ("total policy retry time …
+ * cannot be greater than 3,600 seconds. This is a hard limit", SNS developer guide,
+ * message delivery retries); 300 s more for clock skew between SNS and us.
+ */
+export const DEFAULT_SNS_MAX_AGE_S = 3900;
+/** A Timestamp this far in the future is refused too (clock skew, not a time machine). */
+export const SNS_MAX_FUTURE_SKEW_MS = 300_000;
+
+/**
+ * An SNS endpoint host: `sns.<region>.amazonaws.com`, or `.amazonaws.com.cn` for the China
+ * regions. The region is spelled like one (`us-east-1`, `us-gov-west-1`, `cn-north-1`), so
+ * other services' hosts that start with `sns.` (S3's `sns.s3-external-1…`, a bucket named
+ * `sns`) do not match.
+ */
+const SNS_HOST = /^sns\.(?:cn-[a-z]+-\d{1,2}\.amazonaws\.com\.cn|(?!cn-)[a-z]{2}(?:-gov)?-[a-z]+-\d{1,2}\.amazonaws\.com)$/;
+
+/**
+ * The certificate subjects (CN) SNS signs with, by certificate host: `sns.amazonaws.com`;
+ * for the China regions `sns.amazonaws.com.cn` (or the global name, which only Amazon can
+ * hold a certificate for either).
+ */
+export function expectedSnsCertificateSubjects(certUrl: string): readonly string[] {
+  return new URL(certUrl).hostname.endsWith('.amazonaws.com.cn') ? ['sns.amazonaws.com.cn', 'sns.amazonaws.com'] : ['sns.amazonaws.com'];
+}
 
 /**
  * Whether `raw` is an https URL on an Amazon SNS host with no port, userinfo or
@@ -126,23 +160,70 @@ export function parseSnsEnvelope(rawBody: string | Buffer): SnsEnvelope {
   return obj as unknown as SnsEnvelope;
 }
 
-// Parsed public keys by PEM text: parsing a certificate costs more than verifying with it.
-const keyCache = new Map<string, KeyObject>();
+/** The subject's common name(s) of a certificate (`CN=…` lines of X509Certificate.subject). */
+function commonNames(cert: X509Certificate): string[] {
+  return cert.subject.split('\n').filter((l) => l.startsWith('CN=')).map((l) => l.slice(3));
+}
+
+/**
+ * The public key of a signing certificate, after checking it is one SNS would sign with:
+ * a parseable X.509 certificate whose subject CN is one of `expectedSubjects`, within its
+ * validity period. Throws `bad-certificate` naming what is wrong.
+ */
+export function snsSigningKey(pem: string, expectedSubjects: readonly string[], now = Date.now()): KeyObject {
+  return checkedSigningCertificate(pem, expectedSubjects, now).publicKey;
+}
+
+function checkedSigningCertificate(pem: string, expectedSubjects: readonly string[], now: number): X509Certificate {
+  let cert: X509Certificate;
+  try {
+    cert = new X509Certificate(pem);
+  } catch (cause) {
+    throw new SnsVerificationError('bad-certificate', 'signing certificate is not an X.509 certificate', { cause });
+  }
+  const names = commonNames(cert);
+  if (names.length !== 1 || !expectedSubjects.includes(names[0]!)) {
+    throw new SnsVerificationError('bad-certificate', `signing certificate subject CN is ${JSON.stringify(names.join(',')).slice(0, 80)}, not ${expectedSubjects.join(' or ')}`);
+  }
+  if (now < Date.parse(cert.validFrom) || now > Date.parse(cert.validTo)) {
+    throw new SnsVerificationError('bad-certificate', `signing certificate is not valid now (valid ${cert.validFrom} to ${cert.validTo})`);
+  }
+  return cert;
+}
+
+// Checked public keys by subject and PEM text: parsing a certificate costs more than
+// verifying with it. An entry is used only until the certificate's validTo.
+const keyCache = new Map<string, { key: KeyObject; validTo: number }>();
 const KEY_CACHE_LIMIT = 64;
 
-function publicKeyFor(pem: string): KeyObject {
-  let key = keyCache.get(pem);
-  if (!key) {
-    key = createPublicKey(pem);
-    if (keyCache.size >= KEY_CACHE_LIMIT) keyCache.delete(keyCache.keys().next().value!);
-    keyCache.set(pem, key);
+function publicKeyFor(pem: string, expectedSubjects: readonly string[], now: number): KeyObject {
+  const cacheKey = `${expectedSubjects.join(',')}\n${pem}`;
+  const hit = keyCache.get(cacheKey);
+  if (hit && now <= hit.validTo) return hit.key;
+  const cert = checkedSigningCertificate(pem, expectedSubjects, now);
+  if (keyCache.size >= KEY_CACHE_LIMIT) keyCache.delete(keyCache.keys().next().value!);
+  keyCache.set(cacheKey, { key: cert.publicKey, validTo: Date.parse(cert.validTo) });
+  return cert.publicKey;
+}
+
+/**
+ * Whether a Timestamp is within [now − maxAgeMs, now + skew]; throws `bad-timestamp` for a
+ * Timestamp that is not a date and `stale` otherwise. maxAgeMs 0 = no bound.
+ */
+export function checkSnsTimestamp(timestamp: string, now: number, maxAgeMs: number): void {
+  const at = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z$/.test(timestamp) ? Date.parse(timestamp) : NaN;
+  if (Number.isNaN(at)) throw new SnsVerificationError('bad-timestamp', 'Timestamp is not an ISO 8601 UTC time');
+  if (maxAgeMs <= 0) return;
+  if (at < now - maxAgeMs) {
+    throw new SnsVerificationError('stale', `Timestamp ${timestamp} is older than ${Math.round(maxAgeMs / 1000)} s (SNS_MAX_AGE_S)`);
   }
-  return key;
+  if (at > now + SNS_MAX_FUTURE_SKEW_MS) throw new SnsVerificationError('stale', `Timestamp ${timestamp} is in the future`);
 }
 
 /**
  * Verify a raw SNS POST body. Returns the envelope, or throws SnsVerificationError
- * naming why. Order: shape → signature version → cert URL → topic → certificate → signature.
+ * naming why. Order: shape → signature version → cert URL → topic → age → certificate
+ * (fetched, then its subject checked) → signature.
  */
 export async function verifySnsMessage(rawBody: string | Buffer, options: VerifySnsOptions): Promise<SnsEnvelope> {
   const envelope = parseSnsEnvelope(rawBody);
@@ -156,6 +237,8 @@ export async function verifySnsMessage(rawBody: string | Buffer, options: Verify
   if (!options.allowedTopicArns.includes(envelope.TopicArn)) {
     throw new SnsVerificationError('topic-not-allowed', 'TopicArn is not in SNS_TOPIC_ARNS');
   }
+  const now = options.now?.() ?? Date.now();
+  checkSnsTimestamp(envelope.Timestamp, now, options.maxAgeMs ?? DEFAULT_SNS_MAX_AGE_S * 1000);
   const toSign = snsStringToSign(envelope as unknown as Record<string, unknown>);
   if (toSign === null) throw new SnsVerificationError('malformed', 'envelope lacks fields needed for its string to sign');
 
@@ -165,10 +248,11 @@ export async function verifySnsMessage(rawBody: string | Buffer, options: Verify
   } catch (cause) {
     throw new SnsVerificationError('certificate-unavailable', 'signing certificate could not be obtained', { cause });
   }
+  const key = publicKeyFor(pem, expectedSnsCertificateSubjects(envelope.SigningCertURL), now);
   let ok = false;
   try {
     // One-shot verify: a createVerify() stream per message costs about as much as the RSA check.
-    ok = verifySignature(algorithm, Buffer.from(toSign, 'utf8'), publicKeyFor(pem), Buffer.from(envelope.Signature, 'base64'));
+    ok = verifySignature(algorithm, Buffer.from(toSign, 'utf8'), key, Buffer.from(envelope.Signature, 'base64'));
   } catch (cause) {
     throw new SnsVerificationError('bad-signature', 'signature could not be checked', { cause });
   }

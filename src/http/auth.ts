@@ -17,7 +17,10 @@ export interface Principal {
   role: Role;
 }
 
-/** Resolve a presented token to its principal, or null if unknown. Must not leak timing. */
+/**
+ * Resolve a presented token to its principal, or null if unknown. Must not leak timing.
+ * A known token past its expiry throws AuthError(401) saying so.
+ */
 export type TokenVerifier = (token: string) => Promise<Principal | null>;
 
 const RANK: Record<Role, number> = { editor: 1, admin: 2 };

@@ -7,10 +7,11 @@ import type { Queue } from 'bullmq';
 import type { FastifyInstance } from 'fastify';
 import type { Redis } from 'ioredis';
 import { buildApp, type AppDeps } from './app.js';
-import { adminPlugin } from './admin/admin-plugin.js';
+import { adminPlugin, type TokenListItem } from './admin/admin-plugin.js';
 import { DashboardQueries } from './admin/dashboard-queries.js';
 import { SessionStore } from './admin/sessions.js';
 import { apiPlugin } from './api/api-plugin.js';
+import { TestSendLimit } from './api/test-send-limit.js';
 import { registerOpenApi } from './api/openapi.js';
 import type { CampaignsPort, SubscribersPort } from './api/ports.js';
 import type { TokenVerifier } from './auth.js';
@@ -26,9 +27,12 @@ export interface ServerDeps extends AppDeps {
   /** BullMQ queues for bull-board and the queue-depth gauge. */
   queues: Queue[];
   metrics?: Metrics;
+  /** Overrides ISSUES_DIR (where the API may read issue files); unset in both = Markdown bodies only. */
   issuesDir?: string;
   /** Whether an API token still exists (revoking a token ends its dashboard sessions). */
   tokenExists?: (id: number) => Promise<boolean>;
+  /** The API tokens, for the dashboard's token list (no secrets: names, roles, dates). */
+  listTokens?: () => Promise<TokenListItem[]>;
 }
 
 /** Servers that got SIGTERM: their responses close the connection so keep-alive cannot hold the drain. */
@@ -39,7 +43,8 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
   app.addHook('onSend', async (_request, reply) => {
     if (draining.has(app)) reply.header('connection', 'close');
   });
-  const metrics = installHttpMetrics(app, { metrics: deps.metrics });
+  // /metrics: behind METRICS_TOKEN when set; on its own port (cli/serve.ts) when METRICS_PORT is set.
+  const metrics = installHttpMetrics(app, { metrics: deps.metrics, token: deps.config.METRICS_TOKEN, route: deps.config.METRICS_PORT === undefined });
   // Sends happen in the workers: /metrics reports their counts, shared through Redis.
   const fleet = new FleetCounters(deps.redis, deps.config.QUEUE_PREFIX);
   const detachFleet = metrics.attachFleet(fleet);
@@ -60,7 +65,8 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
     campaigns: deps.campaigns,
     subscribers: deps.subscribers,
     verifyToken: deps.verifyToken,
-    issuesDir: deps.issuesDir,
+    issuesDir: deps.issuesDir ?? deps.config.ISSUES_DIR,
+    testSendLimit: new TestSendLimit(deps.redis, deps.config.QUEUE_PREFIX, deps.config.TEST_SENDS_PER_MIN),
   });
   await app.register(adminPlugin, {
     campaigns: deps.campaigns,
@@ -70,6 +76,7 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
     queries: new DashboardQueries(deps.store),
     queues: deps.queues,
     tokenExists: deps.tokenExists,
+    listTokens: deps.listTokens,
     publicUrl: deps.config.PUBLIC_URL,
   });
   app.get('/', { schema: { hide: true } }, async (_request, reply) => reply.redirect('/admin', 302));

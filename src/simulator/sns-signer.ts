@@ -16,10 +16,21 @@ export interface SnsSigningIdentity {
 
 export const DEFAULT_TEST_CERT_URL = 'https://sns.us-east-1.amazonaws.com/SimpleNotificationService-local-simulator.pem';
 
-export async function createSnsSigningIdentity(certUrl = DEFAULT_TEST_CERT_URL): Promise<SnsSigningIdentity> {
-  const pems = await selfsigned.generate([{ name: 'commonName', value: 'sns.amazonaws.com' }], {
+/**
+ * A key pair and self-signed certificate shaped like SNS's: subject CN sns.amazonaws.com
+ * (the verifier checks it) at a URL on an SNS host (DEFAULT_TEST_CERT_URL matches the
+ * verifier's pattern), valid from a day ago for ten years. Tests may ask for another
+ * subject or validity to see the verifier refuse it.
+ */
+export async function createSnsSigningIdentity(
+  certUrl = DEFAULT_TEST_CERT_URL,
+  options: { commonName?: string; notBefore?: Date; notAfter?: Date } = {},
+): Promise<SnsSigningIdentity> {
+  const day = 24 * 3600 * 1000;
+  const pems = await selfsigned.generate([{ name: 'commonName', value: options.commonName ?? 'sns.amazonaws.com' }], {
     keySize: 2048,
-    notAfterDate: new Date(Date.now() + 10 * 365 * 24 * 3600 * 1000),
+    notBeforeDate: options.notBefore ?? new Date(Date.now() - day),
+    notAfterDate: options.notAfter ?? new Date(Date.now() + 10 * 365 * day),
   });
   return { certUrl, certPem: pems.cert, privateKeyPem: pems.private };
 }

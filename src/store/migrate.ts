@@ -5,6 +5,7 @@ import { importSeen } from './migrations/0002-import-seen.js';
 import { signupRequests } from './migrations/0003-signup-requests.js';
 import { sendingIndex } from './migrations/0004-sending-index.js';
 import { pauseNote } from './migrations/0005-pause-note.js';
+import { tokenExpiry } from './migrations/0007-token-expiry.js';
 
 /** Migrations in order; each is a function of the dialect so one list serves both. */
 const migrations: Record<string, (dialect: DialectName) => Migration> = {
@@ -13,6 +14,7 @@ const migrations: Record<string, (dialect: DialectName) => Migration> = {
   '0003-signup-requests': signupRequests,
   '0004-sending-index': sendingIndex,
   '0005-pause-note': pauseNote,
+  '0007-token-expiry': tokenExpiry,
 };
 
 class StaticMigrationProvider implements MigrationProvider {

@@ -142,7 +142,10 @@ export interface ApiTokensTable {
   /** sha256 hex of the token; the token itself is shown once and never stored. */
   token_hash: string;
   created_at: CreatedAt;
+  /** Written at most once a minute per token (not a write per request). */
   last_used_at: number | null;
+  /** Epoch ms after which the token is refused; null = never expires. */
+  expires_at: number | null;
 }
 
 export interface Database {

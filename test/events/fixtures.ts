@@ -21,11 +21,13 @@ export const TEST_TOPIC = 'arn:aws:sns:us-east-1:123456789012:ses-events';
 
 /**
  * A signed SNS envelope for an example: SNS envelopes are re-signed as they are (their
- * own topic); SES payloads are wrapped in a Notification on TEST_TOPIC.
+ * own topic) but with a current Timestamp (the verifier refuses messages older than
+ * SNS_MAX_AGE_S; the documentation's are from 2012); SES payloads are wrapped in a
+ * Notification on TEST_TOPIC.
  */
 export function signedExample(example: DocExample, identity: SnsSigningIdentity, version: '1' | '2', messageId?: string): SnsEnvelope {
   if (example.kind.startsWith('sns-envelope/')) {
-    const env = { ...example.payload } as Partial<SnsEnvelope>;
+    const env = { ...example.payload, Timestamp: new Date().toISOString() } as Partial<SnsEnvelope>;
     if (messageId) env.MessageId = messageId;
     return signSnsEnvelope(env, identity, version) as SnsEnvelope;
   }

@@ -194,12 +194,32 @@ describe.each(BACKENDS)('POST /webhooks/ses (%s)', (dialect) => {
 
   it('does not confirm a validly signed subscription whose SubscribeURL leaves the SNS hosts', async () => {
     h = await createHarness(dialect, identity);
-    const base = docExamples[0]!.payload as unknown as SnsEnvelope;
+    const base = { ...docExamples[0]!.payload, Timestamp: new Date().toISOString() } as unknown as SnsEnvelope;
     const evil = signSnsEnvelope({ ...base, SubscribeURL: 'https://sns.us-west-2.amazonaws.com.evil.example/?Action=ConfirmSubscription' }, identity, '2');
     expect((await h.post(evil)).status).toBe(403);
     const plain = signSnsEnvelope({ ...base, SubscribeURL: 'http://sns.us-west-2.amazonaws.com/?Action=ConfirmSubscription' }, identity, '2');
     expect((await h.post(plain)).status).toBe(403);
     expect(h.confirmSubscription).not.toHaveBeenCalled();
+  });
+
+  it('refuses (403) a correctly signed bounce with a 2015 Timestamp and changes nothing; SNS_MAX_AGE_S=0 lifts the bound', async () => {
+    h = await createHarness(dialect, identity);
+    const list = await seedList(h.store.db, 'default');
+    await seedSubscriber(h.store.db, 'old@example.com', [list]);
+    const fresh = signedNotification(bounceMessage('old@example.com'), identity, { topicArn: TEST_TOPIC });
+    const old = signSnsEnvelope({ ...fresh, Timestamp: '2015-06-01T12:00:00.000Z' }, identity, '2');
+    expect((await h.post(old)).status).toBe(403);
+    expect(h.logs.some((l) => l.reason === 'stale')).toBe(true);
+    expect(h.certificateSource.getCertificate).not.toHaveBeenCalled();
+    expect(await h.store.db.selectFrom('events').selectAll().execute()).toEqual([]);
+    expect((await subscriberByEmail(h.store.db, 'old@example.com')).status).toBe('active');
+    // SNS_MAX_AGE_S bounds it: the same message inside the bound is applied.
+    await h.close();
+    h = await createHarness(dialect, identity, { SNS_MAX_AGE_S: '0' });
+    const list2 = await seedList(h.store.db, 'default');
+    await seedSubscriber(h.store.db, 'old@example.com', [list2]);
+    expect((await h.post(old)).status).toBe(200);
+    expect((await subscriberByEmail(h.store.db, 'old@example.com')).status).toBe('bounced');
   });
 
   it('accepts application/json bodies too', async () => {

@@ -4,13 +4,19 @@
  * Login takes an admin API token once and exchanges it for a session: an opaque random id
  * in an HttpOnly, SameSite=Strict cookie (Secure when the request came over https),
  * resolved in Redis. Every state-changing request must carry the session's CSRF
- * synchronizer token (`_csrf` field or `x-csrf-token` header); bull-board's own API calls
- * are covered by SameSite=Strict plus a same-origin check. No basic auth anywhere.
+ * synchronizer token (`_csrf` field or `x-csrf-token` header), bull-board's API calls
+ * included: its UI (axios) echoes the `XSRF-TOKEN` cookie, which holds that same token and
+ * is set on bull-board's pages only, as an `X-XSRF-TOKEN` header on same-origin requests.
+ * SameSite=Strict and a same-origin check come on top. No basic auth anywhere.
+ *
+ * Also here, behind the login: the API token list (/admin/tokens: expiry and last use,
+ * never the tokens) and the OpenAPI reference (/admin/api-docs).
  */
 import { readFileSync } from 'node:fs';
 import cookie from '@fastify/cookie';
 import formbody from '@fastify/formbody';
 import rateLimit from '@fastify/rate-limit';
+import swaggerUi from '@fastify/swagger-ui';
 import { createBullBoard } from '@bull-board/api';
 import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
 import { FastifyAdapter } from '@bull-board/fastify';
@@ -19,7 +25,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { NewsletterError } from '../../errors.js';
 import { isLive } from '../../campaigns/state-machine.js';
 import type { CampaignsPort, SubscribersPort } from '../api/ports.js';
-import { roleAllows, type TokenVerifier } from '../auth.js';
+import { AuthError, roleAllows, type Principal, type TokenVerifier } from '../auth.js';
 import type { DashboardQueries } from './dashboard-queries.js';
 import { escapeHtml } from '../../html/html.js';
 import { httpStatusOf } from '../error-status.js';
@@ -33,7 +39,9 @@ import {
   loginPage,
   progressOf,
   subscribersPage,
+  tokensPage,
   type CampaignPageData,
+  type TokenRow,
 } from './pages.js';
 import { randomToken, safeEqual, type Session, type SessionStore } from './sessions.js';
 
@@ -45,8 +53,10 @@ export interface AdminDeps {
   queries: DashboardQueries;
   /** Queues shown in bull-board at /admin/queues. */
   queues?: Queue[];
-  /** Whether the session's token still exists; revoking a token ends its sessions. */
+  /** Whether the session's token still exists (and has not expired); revoking a token ends its sessions. */
   tokenExists?: (id: number) => Promise<boolean>;
+  /** The API tokens for /admin/tokens. */
+  listTokens?: () => Promise<TokenListItem[]>;
   /** Login attempts per IP per minute (default 20). */
   loginRateLimit?: number;
   /** PUBLIC_URL: when https, session cookies are always Secure. */
@@ -59,7 +69,13 @@ declare module 'fastify' {
   }
 }
 
+export type TokenListItem = TokenRow;
+
 export const SESSION_COOKIE = 'nl_session';
+/** bull-board's axios reads this cookie and sends its value as X-XSRF-TOKEN (same origin only). */
+export const BULL_BOARD_XSRF_COOKIE = 'XSRF-TOKEN';
+const BULL_BOARD_XSRF_HEADER = 'x-xsrf-token';
+const BULL_BOARD_PATH = '/admin/queues';
 const LOGIN_CSRF_COOKIE = 'nl_login_csrf';
 const PUBLIC_PATHS = ['/admin/login', '/admin/assets/'];
 const FLASH: Record<string, string> = {
@@ -78,6 +94,11 @@ const CSP = "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inl
 
 /** Poll every second while something moves, every 5 s otherwise. */
 const pollInterval = (live: boolean) => (live ? 1000 : 5000);
+
+function isUnder(url: string, base: string): boolean {
+  const path = url.split('?')[0]!;
+  return path === base || path.startsWith(`${base}/`);
+}
 
 function isPublic(url: string): boolean {
   const path = url.split('?')[0]!;
@@ -149,14 +170,20 @@ export async function adminPlugin(app: FastifyInstance, deps: AdminDeps): Promis
       return reply.code(401).send({ error: 'log in at /admin/login' });
     }
     request.session = session;
-    if (request.method !== 'GET' && request.method !== 'HEAD' && !sameOrigin(request)) {
+    const safeMethod = request.method === 'GET' || request.method === 'HEAD';
+    if (!safeMethod && !sameOrigin(request)) {
       return reply.code(403).send({ error: 'cross-origin request refused' });
+    }
+    // bull-board's pages: hand its UI the session's CSRF token in a cookie it echoes as a header.
+    if (safeMethod && isUnder(request.url, BULL_BOARD_PATH)) {
+      reply.setCookie(BULL_BOARD_XSRF_COOKIE, session.csrf, { ...cookieOptions(request, BULL_BOARD_PATH, deps.sessions.ttlSeconds), httpOnly: false });
     }
   });
   app.addHook('preHandler', async (request, reply) => {
     if (request.method === 'GET' || request.method === 'HEAD' || !request.session) return;
-    if (request.url.startsWith('/admin/queues')) return; // bull-board: SameSite=Strict + same-origin above
-    const presented = (request.body as Record<string, unknown> | undefined)?._csrf ?? request.headers['x-csrf-token'];
+    const presented = isUnder(request.url, BULL_BOARD_PATH)
+      ? (request.headers[BULL_BOARD_XSRF_HEADER] ?? request.headers['x-csrf-token'])
+      : ((request.body as Record<string, unknown> | undefined)?._csrf ?? request.headers['x-csrf-token']);
     if (typeof presented !== 'string' || !safeEqual(presented, request.session.csrf)) {
       return reply.code(403).send({ error: 'missing or invalid CSRF token' });
     }
@@ -191,7 +218,13 @@ export async function adminPlugin(app: FastifyInstance, deps: AdminDeps): Promis
         return fail('Your login form expired; please try again.', 403);
       }
       const token = typeof body.token === 'string' ? body.token.trim() : '';
-      const principal = token ? await deps.verifyToken(token) : null;
+      let principal: Principal | null = null;
+      try {
+        principal = token ? await deps.verifyToken(token) : null;
+      } catch (err) {
+        if (err instanceof AuthError) return fail(err.message, err.statusCode); // e.g. an expired token, said so
+        throw err;
+      }
       if (!principal) return fail('Unknown token.', 401);
       if (!roleAllows(principal.role, 'admin')) return fail('The dashboard needs an admin token.', 403);
       const { id } = await deps.sessions.create(principal);
@@ -284,6 +317,14 @@ export async function adminPlugin(app: FastifyInstance, deps: AdminDeps): Promis
     const results = await deps.subscribers.search({ q: q || undefined, limit: 100, offset: 0 });
     return sendHtml(reply, subscribersPage({ q, results }, request.session!));
   });
+
+  // ── API tokens (never the tokens themselves) ───────────────────────────────
+  app.get('/admin/tokens', async (request, reply) => sendHtml(reply, tokensPage((await deps.listTokens?.()) ?? [], request.session!)));
+
+  // ── OpenAPI reference, behind the login (the spec itself: GET /api/openapi.json with a token) ──
+  if (app.hasPlugin('@fastify/swagger')) {
+    await app.register(swaggerUi, { routePrefix: '/admin/api-docs', staticCSP: true, uiConfig: { docExpansion: 'list', deepLinking: false } });
+  }
 
   // ── bull-board ─────────────────────────────────────────────────────────────
   const serverAdapter = new FastifyAdapter();

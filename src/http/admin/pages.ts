@@ -56,7 +56,7 @@ interface LayoutOptions {
 
 export function layout(options: LayoutOptions, body: SafeHtml): string {
   const nav = options.principal
-    ? html`<nav><a href="/admin">Campaigns</a><a href="/admin/subscribers">Subscribers</a><a href="/admin/queues">Queues</a>
+    ? html`<nav><a href="/admin">Campaigns</a><a href="/admin/subscribers">Subscribers</a><a href="/admin/queues">Queues</a><a href="/admin/tokens">Tokens</a><a href="/admin/api-docs">API docs</a>
 <span class="who">${options.principal.name} (${options.principal.role})</span>
 <form method="post" action="/admin/logout" class="inline"><input type="hidden" name="_csrf" value="${options.csrf ?? ''}"><button type="submit">Log out</button></form></nav>`
     : '';
@@ -203,5 +203,38 @@ ${r.items.map((s) => html`<tr><td>${s.email}</td><td>${s.name ?? ''}</td><td><sp
 </tbody></table>`
     : ''
 }`,
+  );
+}
+
+/** One API token as the dashboard lists it (never the token itself). */
+export interface TokenRow {
+  id: number;
+  name: string;
+  role: string;
+  created_at: number;
+  last_used_at: number | null;
+  expires_at: number | null;
+}
+
+const isoMinute = (ms: number) => new Date(ms).toISOString().slice(0, 16).replace('T', ' ');
+
+/** The API tokens: role, created, expiry (or "never", or "expired") and last use (to the minute). */
+export function tokensPage(tokens: TokenRow[], session: { principal: Principal; csrf: string }, now = Date.now()): string {
+  const expiry = (t: TokenRow) =>
+    t.expires_at === null ? html`never` : t.expires_at <= now ? html`<span class="status status-failed">expired ${isoMinute(t.expires_at)}</span>` : html`${isoMinute(t.expires_at)}`;
+  return layout(
+    { title: 'API tokens', ...session },
+    html`<h1>API tokens</h1>
+<table class="tokens"><thead><tr><th>#</th><th>Name</th><th>Role</th><th>Created</th><th>Expires</th><th>Last used</th></tr></thead><tbody>
+${
+  tokens.length === 0
+    ? html`<tr><td colspan="6" class="empty">No tokens.</td></tr>`
+    : tokens.map(
+        (t) => html`<tr data-token-id="${t.id}"><td>${t.id}</td><td>${t.name}</td><td>${t.role}</td><td>${isoMinute(t.created_at)}</td>
+<td class="expires">${expiry(t)}</td><td class="last-used">${t.last_used_at === null ? 'never' : isoMinute(t.last_used_at)}</td></tr>`,
+      )
+}
+</tbody></table>
+<p class="hint">Create one with <code>newsletter tokens create --role editor|admin --expires 90d</code>; revoke with <code>newsletter tokens revoke ID</code>. Last use is recorded to the minute.</p>`,
   );
 }

@@ -18,15 +18,21 @@ import * as s from './api-schemas.js';
 import type { CampaignsPort, SubscribersPort } from './ports.js';
 import { RequestValidationError, useZodSchemas } from './zod-schemas.js';
 import { httpStatusOf } from '../error-status.js';
+import type { TestSendLimit } from './test-send-limit.js';
 
 export interface ApiDeps {
   campaigns: CampaignsPort;
   subscribers: SubscribersPort;
   verifyToken: TokenVerifier;
-  /** Directory `path` in campaign create is resolved against and confined to (default cwd). */
+  /**
+   * ISSUES_DIR: the directory `path` in campaign create is resolved against and confined to.
+   * Unset: no file is ever read; campaigns come from Markdown bodies only.
+   */
   issuesDir?: string;
   /** Largest CSV upload in bytes (default 50 MB). */
   maxUploadBytes?: number;
+  /** Per-token budget of test messages (TEST_SENDS_PER_MIN); unset = unlimited. */
+  testSendLimit?: Pick<TestSendLimit, 'take' | 'perMinute'>;
 }
 
 declare module 'fastify' {
@@ -80,13 +86,19 @@ export async function apiPlugin(app: FastifyInstance, deps: ApiDeps): Promise<vo
     request.principal = principal;
   });
 
-  const issuesDir = resolve(deps.issuesDir ?? process.cwd());
+  const issuesDir = deps.issuesDir !== undefined ? resolve(deps.issuesDir) : undefined;
   async function readIssue(path: string): Promise<{ markdown: string; sourcePath: string }> {
-    // Confine to the issues directory and .md files: a token must not read arbitrary server files.
+    // A token must not read arbitrary server files: only .md files inside ISSUES_DIR, and none without it.
+    if (issuesDir === undefined) {
+      throw new InputError('this server reads no issue files (ISSUES_DIR is unset): send the Markdown in "markdown"', 'path');
+    }
+    if (!path.endsWith('.md') || isAbsolute(path) || path.split(/[\\/]/).includes('..')) {
+      throw new InputError('must be a relative path to a .md file inside ISSUES_DIR, without ".."', 'path');
+    }
     const full = resolve(issuesDir, path);
     const rel = relative(issuesDir, full);
-    if (!path.endsWith('.md') || rel.startsWith('..') || isAbsolute(rel)) {
-      throw new InputError('must be a .md file inside the server issues directory', 'path');
+    if (rel.startsWith('..') || isAbsolute(rel)) {
+      throw new InputError('must be a .md file inside ISSUES_DIR', 'path');
     }
     let real: string;
     try {
@@ -95,12 +107,17 @@ export async function apiPlugin(app: FastifyInstance, deps: ApiDeps): Promise<vo
       throw new InputError(`no such file: ${path}`, 'path');
     }
     const realRel = relative(await realpath(issuesDir), real);
-    if (realRel.startsWith('..') || isAbsolute(realRel)) throw new InputError('must stay inside the issues directory', 'path');
+    if (realRel.startsWith('..') || isAbsolute(realRel)) throw new InputError('must stay inside ISSUES_DIR (a symlink leads out)', 'path');
     return { markdown: await readFile(real, 'utf8'), sourcePath: path };
   }
 
   const { campaigns, subscribers } = deps;
   const id = (request: FastifyRequest) => (request.params as z.infer<typeof s.idParams>).id;
+
+  // ── the OpenAPI document: for API callers (a token), not for anyone who asks ──
+  app.get('/openapi.json', { config: { role: 'editor' }, schema: { hide: true } }, async () => app.swagger());
+  // The browsable reference moved behind the dashboard login.
+  app.get('/docs', { schema: { hide: true } }, async (_request, reply) => reply.redirect('/admin/api-docs', 302));
 
   // ── campaigns ──────────────────────────────────────────────────────────────
   app.get('/campaigns', {
@@ -142,8 +159,31 @@ export async function apiPlugin(app: FastifyInstance, deps: ApiDeps): Promise<vo
 
   app.post('/campaigns/:id/test', {
     config: { role: 'editor' },
-    schema: { tags: ['campaigns'], summary: 'Send the campaign to up to 10 test addresses', security: BEARER, params: s.idParams, body: s.testSendBody, response: { 200: z.object({ sent: z.array(z.string()) }), ...errors } },
-    handler: async (request) => campaigns.testSend(id(request), (request.body as z.infer<typeof s.testSendBody>).to),
+    schema: {
+      tags: ['campaigns'],
+      summary: 'Send the campaign to up to 10 test addresses (at most TEST_SENDS_PER_MIN messages per token per minute: 429 with Retry-After beyond)',
+      security: BEARER,
+      params: s.idParams,
+      body: s.testSendBody,
+      response: { 200: z.object({ sent: z.array(z.string()) }), 429: s.errorBody, ...errors },
+    },
+    handler: async (request, reply) => {
+      const to = (request.body as z.infer<typeof s.testSendBody>).to;
+      if (deps.testSendLimit) {
+        if (to.length > deps.testSendLimit.perMinute) {
+          throw new RequestValidationError('to', `to: at most ${deps.testSendLimit.perMinute} test recipients a minute (TEST_SENDS_PER_MIN)`);
+        }
+        const budget = await deps.testSendLimit.take(request.principal!.tokenId, to.length);
+        if (!budget.allowed) {
+          const seconds = Math.max(1, Math.ceil(budget.retryAfterMs / 1000));
+          return reply
+            .code(429)
+            .header('Retry-After', String(seconds))
+            .send({ error: `test-send limit reached: ${deps.testSendLimit.perMinute} messages a minute per token; try again in ${seconds} s` });
+        }
+      }
+      return campaigns.testSend(id(request), to);
+    },
   });
 
   app.post('/campaigns/:id/send', {

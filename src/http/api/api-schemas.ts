@@ -56,7 +56,7 @@ export const createCampaignBody = z
       .min(1)
       .max(1000)
       .optional()
-      .describe('Path of an issue .md file on the server, relative to its working directory'),
+      .describe('Path of an issue .md file on the server, relative to its ISSUES_DIR (refused when ISSUES_DIR is unset)'),
     list: listName.default('default'),
     subject: z.string().trim().min(1).max(998).optional().describe('Overrides SUBJECT_TEMPLATE'),
   })

@@ -1,7 +1,8 @@
 /**
  * POST /webhooks/ses: Amazon SNS deliveries of SES events. Public endpoint: nothing
  * changes unless the message verifies (src/events/sns-verify.ts).
- *   malformed → 400; bad signature, topic or certificate URL → 403;
+ *   malformed → 400; bad signature, topic, certificate (URL or subject) or a Timestamp
+ *   older than SNS_MAX_AGE_S → 403;
  *   certificate unobtainable → 503 (SNS retries); otherwise 200.
  */
 import type { FastifyPluginAsync } from 'fastify';
@@ -18,7 +19,7 @@ export type SubscriptionConfirmer = (subscribeUrl: string) => Promise<void>;
 export interface SesWebhookOptions {
   config: Pick<
     Config,
-    'SNS_TOPIC_ARNS' | 'BOUNCE_RATE_LIMIT' | 'COMPLAINT_RATE_LIMIT' | 'BREAKER_MIN_DELIVERIES' | 'TRANSIENT_BOUNCE_LIMIT' | 'TRANSIENT_BOUNCE_WINDOW_DAYS'
+    'SNS_TOPIC_ARNS' | 'SNS_MAX_AGE_S' | 'BOUNCE_RATE_LIMIT' | 'COMPLAINT_RATE_LIMIT' | 'BREAKER_MIN_DELIVERIES' | 'TRANSIENT_BOUNCE_LIMIT' | 'TRANSIENT_BOUNCE_WINDOW_DAYS'
   >;
   store: Store;
   /** Pauses a campaign whose reputation breaker tripped: the campaign orchestrator. */
@@ -66,7 +67,12 @@ export const sesWebhookRoutes: FastifyPluginAsync<SesWebhookOptions> = async (ap
     }
     let envelope;
     try {
-      envelope = await verifySnsMessage(raw, { allowedTopicArns: options.config.SNS_TOPIC_ARNS, certificateSource: options.certificateSource });
+      envelope = await verifySnsMessage(raw, {
+        allowedTopicArns: options.config.SNS_TOPIC_ARNS,
+        certificateSource: options.certificateSource,
+        maxAgeMs: options.config.SNS_MAX_AGE_S * 1000,
+        now,
+      });
     } catch (err) {
       if (!(err instanceof SnsVerificationError)) throw err;
       const status = err.reason === 'malformed' ? 400 : err.reason === 'certificate-unavailable' ? 503 : 403;
