@@ -9,7 +9,7 @@
  */
 
 /** The families, in the order of the functions below. */
-export const KEY_FAMILIES = ['ratelimit', 'metrics', 'session', 'signup', 'send-sweep-lock'] as const;
+export const KEY_FAMILIES = ['ratelimit', 'metrics', 'session', 'signup', 'send-sweep-lock', 'sent-spill'] as const;
 export type KeyFamily = (typeof KEY_FAMILIES)[number];
 
 export interface RedisKeys {
@@ -23,6 +23,8 @@ export interface RedisKeys {
   signupWindow(by: 'ip' | 'addr', digest: string): string;
   /** The lock that lets one worker of the fleet run the reconciler's sweep at a time. */
   sendSweepLock(): string;
+  /** Accepted sends a stopping worker could not write to the database (workers/sent-spill.ts). */
+  sentSpill(): string;
   /** SCAN MATCH pattern for every key of this prefix, BullMQ's included (demo and test cleanup). */
   everything(): string;
 }
@@ -36,6 +38,7 @@ export function redisKeys(prefix: string): RedisKeys {
     session: (idDigest) => key('session', idDigest),
     signupWindow: (by, digest) => key('signup', by, digest),
     sendSweepLock: () => key('send-sweep-lock'),
+    sentSpill: () => key('sent-spill'),
     everything: () => `${prefix}:*`,
   };
 }
