@@ -20,6 +20,8 @@ import { startSimulatorProcess } from '../support/ses-simulator-process.js';
 import { deletePrefix, TEST_REDIS_URL, uniquePrefix } from '../support/redis.js';
 import { ROOT, seedAudience, sleep, spawnTs, waitFor } from '../support/pipeline.js';
 import { exampleCompiled } from '../support/send-harness.js';
+import { Redis } from 'ioredis';
+import { redisKeys } from '../../src/queue/redis-keys.js';
 
 const TOPIC = 'arn:aws:sns:us-east-1:123456789012:newsletter-ses-events';
 const cleanups: (() => Promise<unknown> | unknown)[] = [];
@@ -48,6 +50,23 @@ async function startProcess(name: string, file: string, args: string[], env: Rec
     child.once('exit', (code) => reject(new Error(`${name} exited ${code} before ready:\n${log}`)));
   });
   return { child, name, log: () => log };
+}
+
+async function startCampaign(ctx: SendContext, listId: number): Promise<number> {
+  const c = await ctx.orchestrator.create({
+    listId,
+    subject: 'Week 42',
+    issueTitle: 'Week 42',
+    issueSlug: 'week-42',
+    issueDate: '2026-11-26',
+    sourcePath: null,
+    sourceMarkdown: '# Week 42',
+    compiledJson: JSON.stringify(await exampleCompiled()),
+    scheduledAt: null,
+    status: 'draft',
+  });
+  await ctx.orchestrator.start(c.id);
+  return c.id;
 }
 
 async function simulatorStats(url: string): Promise<{ accepted: number; recipients: number; duplicateRecipients: number; notificationsFailed: number }> {
@@ -98,19 +117,7 @@ describe('PostgreSQL restarted mid-campaign', () => {
 
     const ctx: SendContext = await openSendContext(loadConfig(env), { store });
     cleanups.push(() => ctx.close());
-    const c = await ctx.orchestrator.create({
-      listId,
-      subject: 'Week 42',
-      issueTitle: 'Week 42',
-      issueSlug: 'week-42',
-      issueDate: '2026-11-26',
-      sourcePath: null,
-      sourceMarkdown: '# Week 42',
-      compiledJson: JSON.stringify(await exampleCompiled()),
-      scheduledAt: null,
-      status: 'draft',
-    });
-    await ctx.orchestrator.start(c.id);
+    const c = { id: await startCampaign(ctx, listId) };
 
     await waitFor('some sends', async () => (await simulatorStats(sim.url)).accepted >= 300, 60_000, 100);
     await pgsrv.restart();
@@ -136,5 +143,55 @@ describe('PostgreSQL restarted mid-campaign', () => {
     // serve answers again, and reports the database up.
     const ready = await fetch(`http://127.0.0.1:${servePort}/readyz`);
     expect(await ready.json()).toEqual({ ok: true, database: 'up', redis: 'up' });
+  }, 240_000);
+
+  it('a worker stopped (SIGTERM) while the database is down keeps its accepted sends in Redis; the next worker writes them: exactly once', async () => {
+    const N = 600;
+    const pgsrv = await startPrivatePostgres();
+    cleanups.push(() => pgsrv.destroy());
+    const dbUrl = await pgsrv.createDatabase('newsletter');
+    const store = await openStore(dbUrl);
+    cleanups.push(() => store.destroy());
+    const listId = await seedAudience(store.db, N);
+    const prefix = uniquePrefix('pgdown');
+    cleanups.push(() => deletePrefix(prefix, TEST_REDIS_URL));
+    // No Send events: the spill is the only record of the sends accepted during the outage.
+    const sim = await startSimulatorProcess(['--rate', '1000', '--quota', '1000000', '--latency', '40', '--no-send-events']);
+    cleanups.push(() => sim.child.kill('SIGKILL'));
+    const env: Record<string, string> = {
+      DATABASE_URL: dbUrl,
+      REDIS_URL: TEST_REDIS_URL,
+      QUEUE_PREFIX: prefix,
+      SES_ENDPOINT: sim.url,
+      SEND_RATE: '100',
+      FROM_ADDRESS: 'LWKD <news@example.com>',
+      UNSUBSCRIBE_SECRET: 'test-secret-test-secret-test-secret',
+      PUBLIC_URL: 'https://news.example.com',
+      // Far beyond this test: a row left 'sending' is never resent by the grace period here.
+      UNCERTAIN_GRACE_S: '600',
+      JOB_LOCK_S: '5',
+      WORKER_CONCURRENCY: '10',
+      LOG_LEVEL: 'warn',
+    };
+    const first = await startProcess('worker 1', 'workers/index.ts', [], env, /worker ready/);
+    const ctx = await openSendContext(loadConfig(env), { store });
+    cleanups.push(() => ctx.close());
+    const id = await startCampaign(ctx, listId);
+    await waitFor('some sends', async () => (await simulatorStats(sim.url)).accepted >= 150, 60_000, 50);
+
+    await pgsrv.stop();
+    const exit = new Promise<number | null>((r) => first.child.once('exit', (code) => r(code)));
+    first.child.kill('SIGTERM');
+    expect(await exit).toBe(0);
+    const redis = new Redis(TEST_REDIS_URL, { maxRetriesPerRequest: null });
+    const spilled = await redis.llen(redisKeys(prefix).sentSpill());
+    redis.disconnect();
+    expect(spilled).toBeGreaterThan(0);
+
+    await pgsrv.start();
+    await startProcess('worker 2', 'workers/index.ts', [], env, /worker ready/);
+    await waitFor(`campaign ${id} sent`, async () => (await ctx.campaigns.status(id).catch(() => undefined))?.status === 'sent', 90_000, 250);
+    const stats = await simulatorStats(sim.url);
+    expect({ accepted: stats.accepted, duplicates: stats.duplicateRecipients }).toEqual({ accepted: N, duplicates: 0 });
   }, 240_000);
 });
