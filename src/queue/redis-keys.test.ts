@@ -12,6 +12,7 @@ function sampleKeys(keys: RedisKeys): Record<string, string> {
     signupIp: keys.signupWindow('ip', 'h1'),
     signupAddr: keys.signupWindow('addr', 'h1'),
     sendSweepLock: keys.sendSweepLock(),
+    sentSpill: keys.sentSpill(),
   };
 }
 
