@@ -13,6 +13,8 @@ import { defineConfig } from 'vitest/config';
 const TIMING = [
   'test/send/send-rate.test.ts',
   'test/send/crash-safety.test.ts',
+  'test/send/postgres-restart.test.ts',
+  'test/send/redis-loss-requeue.test.ts',
   'test/send/campaign-control.test.ts',
   'test/rate-limiter/**/*.test.ts',
   

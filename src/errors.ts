@@ -8,7 +8,7 @@
 export const SES_ERROR_CODES = ['SES_RATE_THROTTLED', 'SES_QUOTA_EXCEEDED', 'SES_REJECTED', 'SES_ACCOUNT_PAUSED', 'SES_PERMANENT', 'SES_TRANSIENT'] as const;
 export type SesErrorCode = (typeof SES_ERROR_CODES)[number];
 
-export const ERROR_CODES = ['CONFIG', 'INPUT', 'NOT_FOUND', 'STATE', ...SES_ERROR_CODES] as const;
+export const ERROR_CODES = ['CONFIG', 'INPUT', 'NOT_FOUND', 'STATE', 'UNAVAILABLE', ...SES_ERROR_CODES] as const;
 export type ErrorCode = (typeof ERROR_CODES)[number];
 
 export class NewsletterError extends Error {
@@ -56,5 +56,12 @@ export class NotFoundError extends NewsletterError {
 export class StateError extends NewsletterError {
   constructor(message: string) {
     super('STATE', message);
+  }
+}
+
+/** A service this needs (the database, Redis) cannot be reached right now; trying again later may work. */
+export class UnavailableError extends NewsletterError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('UNAVAILABLE', message, options);
   }
 }

@@ -38,6 +38,13 @@ export interface ReconcilerOptions {
   quotaRecheckMs?: number;
 }
 
+/**
+ * A queued row younger than this may still be on its way into the send queue (the fan-out
+ * inserts rows, then adds their jobs; a release re-adds its job), so an empty queue does not
+ * count it as lost.
+ */
+const LOST_JOBS_MIN_AGE_MS = 2000;
+
 export function createReconciler(deps: ReconcilerDeps, options: ReconcilerOptions) {
   const staleQueuedMs = options.staleQueuedMs ?? 60_000;
   const quotaRecheckMs = options.quotaRecheckMs ?? 60_000;
@@ -45,6 +52,16 @@ export function createReconciler(deps: ReconcilerDeps, options: ReconcilerOption
   // Re-adding a campaign's stale queued rows is idempotent but not free: at most once per staleQueuedMs.
   const lastRequeue = new Map<number, number>();
   const lockKey = redisKeys(deps.prefix).sendSweepLock();
+
+  /** No send job waiting, running or delayed anywhere (once per sweep). */
+  let lostCheck: { at: number; lost: Promise<boolean> } | undefined;
+  function sendJobsLost(now: number): Promise<boolean> {
+    if (lostCheck?.at !== now) {
+      const counts = deps.queues.send.getJobCounts('waiting', 'active', 'delayed', 'prioritized', 'waiting-children');
+      lostCheck = { at: now, lost: counts.then((c) => Object.values(c).every((n) => n === 0)) };
+    }
+    return lostCheck.lost;
+  }
 
   async function sweep(now = Date.now()): Promise<void> {
     const got = await deps.redis.set(lockKey, deps.workerId, 'PX', 5000, 'NX');
@@ -74,6 +91,12 @@ export function createReconciler(deps: ReconcilerDeps, options: ReconcilerOption
         if (!c.fanout_done || (stale.length > 0 && !recently)) {
           lastRequeue.set(c.id, now);
           await deps.orchestrator.requeue(c.id, { updatedBefore: now - staleQueuedMs });
+        } else if ((await sendJobsLost(now)) && (await deps.ledger.queuedPage(c.id, 0, 1, now - LOST_JOBS_MIN_AGE_MS)).length > 0) {
+          // Rows are queued but the send queue holds no job at all: Redis lost them (restart
+          // without data, failover, flush). Re-add them now rather than after STALE_QUEUED_S.
+          lastRequeue.set(c.id, now);
+          deps.logger?.warn({ campaignId: c.id }, 'send queue is empty while rows are queued (Redis lost its jobs?): re-adding them');
+          await deps.orchestrator.requeue(c.id, { updatedBefore: now - LOST_JOBS_MIN_AGE_MS });
         }
       }
 

@@ -22,6 +22,7 @@ import type { ResolvedSendRate } from '../src/ses/send-rate.js';
 import { createFanoutProcessor, type FanoutOptions } from './fanout-processor.js';
 import { createSendProcessor } from './send-processor.js';
 import { SentWriter } from './sent-writer.js';
+import { SentSpill } from './sent-spill.js';
 import { createReconciler } from './reconciler.js';
 import { countOutcome, instrumentTransport } from '../src/metrics/instrument.js';
 import { FleetCounters } from '../src/metrics/fleet-counters.js';
@@ -86,7 +87,12 @@ export async function startWorkerRuntime(options: WorkerRuntimeOptions): Promise
   // Workers serve no /metrics: their send and SES-error counts reach the server's through Redis.
   const fleet = new FleetCounters(redis, config.QUEUE_PREFIX);
   const detachFleet = metrics.attachFleet(fleet);
-  const sentWriter = new SentWriter(ledger);
+  // Accepted sends are written even through a database outage (retried until written); a
+  // worker stopped during one leaves the rest in Redis for the next sweep (sent-spill.ts).
+  const sentWriter = new SentWriter(ledger, {
+    onWriteError: (err, info) => logger?.warn({ err: errorText(err), ...info }, "'sent' write failed; the accepted sends are kept and retried"),
+  });
+  const spill = new SentSpill(redis, config.QUEUE_PREFIX);
   const sendProcessor = createSendProcessor({
     workerId,
     campaigns,
@@ -146,10 +152,17 @@ export async function startWorkerRuntime(options: WorkerRuntimeOptions): Promise
   let sweeping: Promise<void> | null = null;
   const runSweep = async () => {
     if (sweeping) return sweeping;
-    sweeping = reconciler.sweep().catch((err: unknown) => logger?.error({ err: String(err) }, 'sweep failed')).finally(() => {
+    sweeping = replaySpill()
+      .then(() => reconciler.sweep())
+      .catch((err: unknown) => logger?.error({ err: errorText(err) }, 'sweep failed'))
+      .finally(() => {
       sweeping = null;
     });
     return sweeping;
+  };
+  const replaySpill = async () => {
+    const written = await spill.replay(ledger);
+    if (written > 0) logger?.info({ rows: written }, "wrote accepted sends a stopped worker had left in Redis");
   };
   const timer = setInterval(() => void runSweep(), options.sweepIntervalMs ?? 1000);
   void runSweep();
@@ -165,6 +178,12 @@ export async function startWorkerRuntime(options: WorkerRuntimeOptions): Promise
       if (closed) return;
       closed = true;
       clearInterval(timer);
+      // In-flight jobs finish; if the database is down, their accepted sends are retried for
+      // a bounded time, then kept in Redis for the next worker instead of holding the exit.
+      sentWriter.giveUpAfter(SHUTDOWN_WRITE_WAIT_MS, async (rows) => {
+        await spill.spill(rows);
+        logger?.warn({ rows: rows.length }, "database unreachable at shutdown: accepted sends kept in Redis for the next worker");
+      });
       await Promise.all(workers.map((w) => w.close()));
       await confirmations?.close();
       await sweeping;
@@ -176,6 +195,13 @@ export async function startWorkerRuntime(options: WorkerRuntimeOptions): Promise
       if (!options.root) await root.close();
     },
   };
+}
+
+/** How long a stopping worker keeps retrying 'sent' writes before spilling them to Redis (under Docker's 10 s stop timeout). */
+const SHUTDOWN_WRITE_WAIT_MS = 5000;
+
+function errorText(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
 }
 
 /** What the runtime takes from the root; Redis first, so an unreachable one is a ConfigError naming REDIS_URL. */

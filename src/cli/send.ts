@@ -1,7 +1,8 @@
 /** `send FILE --list NAME [--at ISO] [--wait]`: create a campaign from an issue and start (or schedule) it. */
 import type { Command } from 'commander';
 import { loadConfig, requireConfig } from '../config.js';
-import { InputError, StateError } from '../errors.js';
+import { InputError, StateError, UnavailableError } from '../errors.js';
+import { isStoreUnavailable, storeErrorText } from '../store/store-errors.js';
 import { openSendContext } from '../campaigns/send-context.js';
 import { createCampaignFromFile } from '../campaigns/prepare-campaign.js';
 import { formatStats } from './campaigns.js';
@@ -34,7 +35,14 @@ export function registerSend(program: Command): void {
           console.error(`campaign ${campaign.id} sending`);
         }
         if (opts.wait) {
-          const done = await waitForCampaign(ctx, campaign.id, !opts.json && process.stderr.isTTY === true);
+          const done = await waitForCampaign(ctx, campaign.id, !opts.json && process.stderr.isTTY === true).catch((err: unknown) => {
+            if (!isStoreUnavailable(err)) throw err;
+            // The campaign is started: the workers carry on (and survive the outage); only this wait ends.
+            throw new UnavailableError(
+              `lost the database while waiting for campaign ${campaign.id} (${storeErrorText(err)}); the workers go on sending it: follow it with \`newsletter campaigns stats ${campaign.id}\``,
+              { cause: err },
+            );
+          });
           if (done.failed > 0) process.exitCode = 1;
         }
         const stats = await ctx.orchestrator.stats(campaign.id);

@@ -23,7 +23,14 @@ export function registerServe(program: Command): void {
       const port = opts.port !== undefined ? Number(opts.port) : config.PORT;
       if (!Number.isInteger(port) || port < 0 || port > 65535) throw new InputError(`--port must be 0..65535, got "${opts.port}"`);
       const ctx = await openAppContext(config);
-      const app = await buildServer(ctx.serverDeps());
+      let app: Awaited<ReturnType<typeof buildServer>>;
+      try {
+        app = await buildServer(ctx.serverDeps());
+      } catch (err) {
+        // A setup error (e.g. an unreadable SNS_CERTS) ends the command: release Redis and the store so it exits.
+        await ctx.close().catch(() => undefined);
+        throw err;
+      }
       const host = opts.host ?? config.HOST;
       // METRICS_PORT: /metrics on its own listener (buildServer leaves it off the main port).
       const metricsApp = config.METRICS_PORT !== undefined ? buildMetricsApp(ctx.metrics, { token: config.METRICS_TOKEN }) : null;

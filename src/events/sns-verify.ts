@@ -8,6 +8,7 @@
 import { verify as verifySignature, X509Certificate, type KeyObject } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { snsSignatureAlgorithm, snsStringToSign, type SnsEnvelope } from './sns-message.js';
+import { ConfigError } from '../errors.js';
 
 export type SnsVerificationReason =
   | 'malformed'
@@ -280,14 +281,27 @@ export class PreloadedCertificateSource implements CertificateSource {
 
 /** Read an SNS_CERTS file: a JSON object mapping certificate URL to PEM text. */
 export function loadPreloadedCertificates(path: string): PreloadedCertificateSource {
-  const parsed: unknown = JSON.parse(readFileSync(path, 'utf8'));
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (err) {
+    const code = (err as { code?: string }).code;
+    const why = code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied' : code === 'EISDIR' ? 'is a directory' : (err as Error).message;
+    throw new ConfigError(`SNS_CERTS: cannot read ${path} (${why}); point SNS_CERTS at a JSON file {certUrl: pem}, or unset it`);
+  }
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch (err) {
+    throw new ConfigError(`SNS_CERTS ${path}: not valid JSON (${(err as Error).message})`);
+  }
   if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
-    throw new Error(`SNS_CERTS ${path}: expected a JSON object {certUrl: pem}`);
+    throw new ConfigError(`SNS_CERTS ${path}: expected a JSON object {certUrl: pem}`);
   }
   const certs: Record<string, string> = {};
   for (const [url, pem] of Object.entries(parsed)) {
     if (typeof pem !== 'string' || !pem.includes('-----BEGIN CERTIFICATE-----')) {
-      throw new Error(`SNS_CERTS ${path}: value for ${url} is not a PEM certificate`);
+      throw new ConfigError(`SNS_CERTS ${path}: value for ${url} is not a PEM certificate`);
     }
     certs[url] = pem;
   }

@@ -4,7 +4,7 @@
  */
 import Fastify, { type FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ConfigError, ERROR_CODES, InputError, NewsletterError, NotFoundError, StateError, type ErrorCode } from '../errors.js';
+import { ConfigError, ERROR_CODES, InputError, NewsletterError, NotFoundError, StateError, UnavailableError, type ErrorCode } from '../errors.js';
 import { SesSendError, type SesErrorKind } from '../ses/ses-error.js';
 import { adminPlugin, SESSION_COOKIE, type AdminDeps } from './admin/admin-plugin.js';
 import { apiPlugin } from './api/api-plugin.js';
@@ -21,6 +21,7 @@ const ERRORS: NewsletterError[] = [
   new InputError('bad list', 'list'),
   new NotFoundError('campaign 7'),
   new StateError('campaign 7 is sent'),
+  new UnavailableError('the database is unreachable'),
   ...(Object.keys(sesKinds) as SesErrorKind[]).map(sesError),
 ];
 

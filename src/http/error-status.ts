@@ -8,6 +8,8 @@ const STATUS: Record<ErrorCode, number> = {
   INPUT: 400,
   NOT_FOUND: 404,
   STATE: 409,
+  // The database or Redis is down (restart, failover): worth trying again shortly.
+  UNAVAILABLE: 503,
   // The server is not set up for this (a missing secret or address): not the caller's fault.
   CONFIG: 503,
   // SES would not take this message as it is.

@@ -18,6 +18,7 @@ import type { TokenVerifier } from './auth.js';
 import { installHttpMetrics } from './metrics.js';
 import type { Metrics } from '../metrics/registry.js';
 import { FleetCounters } from '../metrics/fleet-counters.js';
+import { pingStore } from '../store/db.js';
 
 export interface ServerDeps extends AppDeps {
   redis: Redis;
@@ -80,7 +81,38 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
     publicUrl: deps.config.PUBLIC_URL,
   });
   app.get('/', { schema: { hide: true } }, async (_request, reply) => reply.redirect('/admin', 302));
+  // /healthz stays liveness (the process answers: a supervisor must not restart the server
+  // because the database restarts). /readyz is readiness: can it do its work right now?
+  app.get('/readyz', { schema: { hide: true } }, async (request, reply) => {
+    const [database, redis] = await Promise.all([
+      check(() => pingStore(deps.store)),
+      check(() => withTimeout(deps.redis.ping(), 2000)),
+    ]);
+    const ok = database.ok && redis.ok;
+    if (!ok) request.log.warn({ database: database.detail, redis: redis.detail }, 'not ready');
+    // The details (addresses, driver messages) go to the log, not to whoever asks.
+    return reply.code(ok ? 200 : 503).send({ ok, database: database.ok ? 'up' : 'down', redis: redis.ok ? 'up' : 'down' });
+  });
   return app;
+}
+
+async function check(probe: () => Promise<unknown>): Promise<{ ok: boolean; detail?: string }> {
+  try {
+    await probe();
+    return { ok: true };
+  } catch (err) {
+    return { ok: false, detail: err instanceof Error ? err.message : String(err) };
+  }
+}
+
+function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  return Promise.race([
+    p,
+    new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
+    }),
+  ]).finally(() => clearTimeout(timer));
 }
 
 /**

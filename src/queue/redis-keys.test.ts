@@ -13,6 +13,7 @@ function sampleKeys(keys: RedisKeys): Record<string, string> {
     signupAddr: keys.signupWindow('addr', 'h1'),
     sendSweepLock: keys.sendSweepLock(),
     testSend: keys.testSendWindow(7),
+    sentSpill: keys.sentSpill(),
   };
 }
 

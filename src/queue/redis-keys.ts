@@ -9,7 +9,7 @@
  */
 
 /** The families, in the order of the functions below. */
-export const KEY_FAMILIES = ['ratelimit', 'metrics', 'session', 'signup', 'send-sweep-lock', 'test-send'] as const;
+export const KEY_FAMILIES = ['ratelimit', 'metrics', 'session', 'signup', 'send-sweep-lock', 'test-send', 'sent-spill'] as const;
 export type KeyFamily = (typeof KEY_FAMILIES)[number];
 
 export interface RedisKeys {
@@ -25,6 +25,8 @@ export interface RedisKeys {
   sendSweepLock(): string;
   /** An API token's test-send window counter (src/http/api/test-send-limit.ts). */
   testSendWindow(tokenId: number): string;
+  /** Accepted sends a stopping worker could not write to the database (workers/sent-spill.ts). */
+  sentSpill(): string;
   /** SCAN MATCH pattern for every key of this prefix, BullMQ's included (demo and test cleanup). */
   everything(): string;
 }
@@ -39,6 +41,7 @@ export function redisKeys(prefix: string): RedisKeys {
     signupWindow: (by, digest) => key('signup', by, digest),
     sendSweepLock: () => key('send-sweep-lock'),
     testSendWindow: (tokenId) => key('test-send', String(tokenId)),
+    sentSpill: () => key('sent-spill'),
     everything: () => `${prefix}:*`,
   };
 }

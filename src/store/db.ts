@@ -1,7 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import SQLite from 'better-sqlite3';
-import { Kysely, PostgresDialect, SqliteDialect, type Dialect, type SqliteDatabase, type SqliteStatement } from 'kysely';
+import { Kysely, PostgresDialect, sql, SqliteDialect, type Dialect, type SqliteDatabase, type SqliteStatement } from 'kysely';
 import pg from 'pg';
 import { ConfigError } from '../errors.js';
 import type { Database } from './schema.js';
@@ -25,7 +25,31 @@ export interface OpenStoreOptions {
   migrate?: boolean;
   /** Postgres pool size (default 10). */
   poolSize?: number;
+  /** Told when a Postgres connection fails outside a query (default: a rate-limited process warning). */
+  onConnectionError?: (err: Error) => void;
 }
+
+/**
+ * A database restart ends every pooled connection at once: say so once every few seconds,
+ * not once per connection. The queries that were running fail on their own and are retried
+ * by their callers.
+ */
+function createConnectionErrorReporter(everyMs = 5000): (err: Error) => void {
+  let last = 0;
+  let suppressed = 0;
+  return (err) => {
+    const now = Date.now();
+    if (now - last < everyMs) {
+      suppressed++;
+      return;
+    }
+    const more = suppressed > 0 ? ` (and ${suppressed} more since the last warning)` : '';
+    last = now;
+    suppressed = 0;
+    process.emitWarning(`postgres connection lost: ${err.message}${more}; reconnecting on the next query`);
+  };
+}
+const defaultConnectionErrorReporter = createConnectionErrorReporter();
 
 /**
  * Open the store named by a DATABASE_URL: `sqlite:PATH` (embedded, WAL, safe for
@@ -37,6 +61,21 @@ export async function openStore(databaseUrl: string, options: OpenStoreOptions =
   const store: Store = { db, dialect: name, destroy: () => db.destroy() };
   if (options.migrate !== false) await migrateToLatest(db, name);
   return store;
+}
+
+/** Resolve if the store answers a trivial query within `timeoutMs`; reject with the reason otherwise. */
+export async function pingStore(store: Store, timeoutMs = 2000): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    await Promise.race([
+      sql`select 1`.execute(store.db),
+      new Promise((_, reject) => {
+        timer = setTimeout(() => reject(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs);
+      }),
+    ]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 /**
@@ -75,9 +114,15 @@ function createDialect(databaseUrl: string, options: OpenStoreOptions): { dialec
   }
   if (/^postgres(ql)?:\/\//.test(databaseUrl)) {
     const pool = new pg.Pool({ connectionString: databaseUrl, max: options.poolSize ?? 10 });
-    // An idle client whose server connection ends (Postgres restart, admin termination) emits
-    // 'error' on the pool; unhandled, that would crash the process. The pool replaces the client.
-    pool.on('error', (err) => process.emitWarning(`postgres idle client error: ${err.message}`));
+    // A client whose server connection ends (Postgres restart, admin termination, network loss)
+    // emits 'error'; unhandled, that crashes the process. pg-pool listens only while a client is
+    // idle (and re-emits on the pool); a checked-out client (inside a transaction, between two of
+    // its queries) has no listener of its own. So every client gets one for its whole life: the
+    // query in flight (if any) rejects on its own, and the pool drops the dead client on release
+    // (it is no longer queryable), so the next query opens a fresh connection.
+    const warn = options.onConnectionError ?? defaultConnectionErrorReporter;
+    pool.on('connect', (client) => client.on('error', (err) => warn(err)));
+    pool.on('error', (err) => warn(err));
     return { dialect: new PostgresDialect({ pool }), name: 'postgres' };
   }
   throw new ConfigError(`DATABASE_URL: unsupported scheme in "${databaseUrl}" (use sqlite:PATH or postgres://…)`);

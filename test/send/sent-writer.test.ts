@@ -1,14 +1,17 @@
 /**
  * Group commit of 'sent' writes: concurrent sends become one transaction, each caller
- * learns whether its own conditional write won, and a failed write reaches every caller
- * of that batch (so their jobs fail instead of reporting a row that was never written).
+ * learns whether its own conditional write won, and a failed write is retried (SES has
+ * accepted those messages: the row must become 'sent'), at shutdown spilled to Redis.
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { BACKENDS, createTestStore, type TestStore } from '../support/store.js';
 import { DeliveryLedger } from '../../src/store/delivery-ledger.js';
 import { CampaignsRepository } from '../../src/store/campaigns-repository.js';
 import { SentWriter } from '../../workers/sent-writer.js';
+import { SentSpill } from '../../workers/sent-spill.js';
 import { seedAudience } from '../support/pipeline.js';
+import { deletePrefix, TEST_REDIS_URL, uniquePrefix } from '../support/redis.js';
+import { Redis } from 'ioredis';
 
 describe.each(BACKENDS)('SentWriter on %s', (dialect) => {
   let store: TestStore | undefined;
@@ -39,9 +42,66 @@ describe.each(BACKENDS)('SentWriter on %s', (dialect) => {
     expect(rows[9]).toMatchObject({ status: 'queued', ses_message_id: null });
   });
 
-  it('a failed batch rejects every caller in it', async () => {
-    const writer = new SentWriter({ markSentMany: () => Promise.reject(new Error('disk full')) }, { maxRows: 10, maxDelayMs: 1 });
-    const all = await Promise.allSettled([writer.markSent(1, 1, 'w', 'a'), writer.markSent(1, 2, 'w', 'b')]);
-    expect(all.map((r) => r.status)).toEqual(['rejected', 'rejected']);
+  /** A campaign with `n` rows, the first `claimed` of them claimed by worker w1. */
+  async function seeded(n: number, claimed: number) {
+    store = await createTestStore(dialect);
+    const listId = await seedAudience(store.db, n);
+    const c = await new CampaignsRepository(store.db).create({
+      listId, subject: 's', issueTitle: 't', issueSlug: 't', issueDate: null, sourcePath: null,
+      sourceMarkdown: '', compiledJson: '{}', scheduledAt: null, status: 'draft',
+    });
+    const ledger = new DeliveryLedger(store.db);
+    const subs = await store.db.selectFrom('subscribers').select(['id', 'email']).orderBy('id').execute();
+    await ledger.insertQueued(c.id, subs.map((s) => ({ subscriberId: s.id, email: s.email })));
+    for (const s of subs.slice(0, claimed)) expect(await ledger.claim(c.id, s.id, 'w1')).not.toBeNull();
+    const statuses = async () => (await store!.db.selectFrom('deliveries').select('status').orderBy('subscriber_id').execute()).map((r) => r.status);
+    return { campaignId: c.id, ledger, subs, statuses };
+  }
+
+  it('a failed batch is kept and retried until the database takes it: an accepted send is never dropped', async () => {
+    const { campaignId, ledger, subs, statuses } = await seeded(3, 3);
+    let failures = 3;
+    const errors: number[] = [];
+    const writer = new SentWriter(
+      { markSentMany: (rows) => (failures-- > 0 ? Promise.reject(Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' })) : ledger.markSentMany(rows)) },
+      { maxRows: 10, maxDelayMs: 1, retryInitialMs: 5, onWriteError: (_err, info) => errors.push(info.attempt) },
+    );
+    const results = await Promise.all(subs.map((s) => writer.markSent(campaignId, s.id, 'w1', `msg-${s.id}`)));
+    expect(results).toEqual([true, true, true]);
+    expect(errors).toEqual([1, 2, 3]);
+    expect(await statuses()).toEqual(['sent', 'sent', 'sent']);
+  });
+
+  it('at shutdown, writes the database still refuses after the bound go to the spill; a later replay writes them', async () => {
+    const { campaignId, ledger, subs, statuses } = await seeded(2, 2);
+    let down = true;
+    const writer = new SentWriter(
+      { markSentMany: (rows) => (down ? Promise.reject(new Error('Connection terminated unexpectedly')) : ledger.markSentMany(rows)) },
+      { maxRows: 10, maxDelayMs: 1, retryInitialMs: 5 },
+    );
+    const sends = subs.map((s) => writer.markSent(campaignId, s.id, 'w1', `msg-${s.id}`));
+    const prefix = uniquePrefix('spill');
+    const redis = new Redis(TEST_REDIS_URL, { maxRetriesPerRequest: null });
+    try {
+      const spill = new SentSpill(redis, prefix);
+      writer.giveUpAfter(50, (rows) => spill.spill(rows));
+      await writer.flush();
+      // The senders are answered (their jobs complete), the rows are in Redis, not in the database yet.
+      expect(await Promise.all(sends)).toEqual([true, true]);
+      expect(await spill.size()).toBe(2);
+      expect(await statuses()).toEqual(['sending', 'sending']);
+      // While the database is still down a replay keeps them.
+      await expect(spill.replay({ markSentMany: () => Promise.reject(new Error('connect ECONNREFUSED')) })).rejects.toThrow();
+      expect(await spill.size()).toBe(2);
+      down = false;
+      expect(await spill.replay(ledger)).toBe(2);
+      expect(await spill.size()).toBe(0);
+      const rows = await store!.db.selectFrom('deliveries').select(['status', 'ses_message_id', 'subscriber_id']).orderBy('subscriber_id').execute();
+      expect(rows).toEqual(subs.map((s) => ({ status: 'sent', ses_message_id: `msg-${s.id}`, subscriber_id: s.id })));
+      expect(await statuses()).toEqual(['sent', 'sent']);
+    } finally {
+      await deletePrefix(prefix);
+      redis.disconnect();
+    }
   });
 });

@@ -3,7 +3,9 @@
  * changes unless the message verifies (src/events/sns-verify.ts).
  *   malformed → 400; bad signature, topic, certificate (URL or subject) or a Timestamp
  *   older than SNS_MAX_AGE_S → 403;
- *   certificate unobtainable → 503 (SNS retries); otherwise 200.
+ *   certificate unobtainable → 503 (SNS retries); database unreachable → 503, any other
+ *   failure → 500 (SNS retries both); otherwise 200. A 5xx body names no internals (addresses,
+ *   SQL, stack): the details go to the log.
  */
 import type { FastifyPluginAsync } from 'fastify';
 import type { Config } from '../../config.js';
@@ -12,6 +14,7 @@ import { isValidSubscribeUrl, SnsVerificationError, verifySnsMessage, type Certi
 import { createEventApplier, type CampaignPauser } from '../../events/event-applier.js';
 import type { Store } from '../../store/db.js';
 import { recordWebhookEvent } from '../../metrics/registry.js';
+import { isStoreUnavailable } from '../../store/store-errors.js';
 
 /** GETs a validated SubscribeURL; injectable so tests and offline runs never touch the network. */
 export type SubscriptionConfirmer = (subscribeUrl: string) => Promise<void>;
@@ -58,6 +61,15 @@ export const sesWebhookRoutes: FastifyPluginAsync<SesWebhookOptions> = async (ap
   // changes, the breaker; errors still reach Fastify's error log), so it only drops the
   // per-request info lines. A more verbose level (debug, trace) is left as configured.
   const logLevel = app.log.level === 'info' ? 'warn' : undefined;
+
+  // This plugin's routes only. The caller is SNS, on the public internet: tell it "try again",
+  // never what broke (a database address, SQL). Fastify's own 4xx (body too large…) keep theirs.
+  app.setErrorHandler((err: Error & { statusCode?: number }, request, reply) => {
+    const status = typeof err.statusCode === 'number' && err.statusCode >= 400 && err.statusCode < 500 ? err.statusCode : isStoreUnavailable(err) ? 503 : 500;
+    if (status < 500) return reply.code(status).send({ error: err.message });
+    request.log.error({ err, status }, 'SNS webhook: notification not applied; SNS will retry it');
+    return reply.code(status).send({ error: status === 503 ? 'unavailable' : 'internal error' });
+  });
 
   app.post('/webhooks/ses', { bodyLimit: BODY_LIMIT, ...(logLevel ? { logLevel } : {}) }, async (request, reply) => {
     const raw = typeof request.body === 'string' ? request.body : Buffer.isBuffer(request.body) ? request.body.toString('utf8') : null;
