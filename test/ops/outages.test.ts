@@ -22,6 +22,7 @@ import { startPrivatePostgres, type PrivatePostgres } from '../support/private-p
 import { spawnRedisServer, uniquePrefix } from '../support/redis.js';
 import { ROOT, seedAudience, waitFor } from '../support/pipeline.js';
 import { EXAMPLE_ISSUE, EXAMPLE_SITE_URL } from '../support/example-issue.js';
+import { TEST_UNSUBSCRIBE_SECRET } from '../support/secrets.js';
 
 const TOPIC = 'arn:aws:sns:us-east-1:123456789012:outages-test';
 
@@ -77,7 +78,7 @@ beforeAll(async () => {
     SES_ENDPOINT: 'http://127.0.0.1:9',
     SEND_RATE: '10',
     FROM_ADDRESS: 'Outages <news@example.com>',
-    UNSUBSCRIBE_SECRET: 'outages-test-secret-outages-test-secret',
+    UNSUBSCRIBE_SECRET: TEST_UNSUBSCRIBE_SECRET,
     PUBLIC_URL: 'https://news.example.com',
     SITE_URL: EXAMPLE_SITE_URL,
     SNS_TOPIC_ARNS: TOPIC,

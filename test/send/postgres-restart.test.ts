@@ -22,6 +22,7 @@ import { ROOT, seedAudience, sleep, spawnTs, waitFor } from '../support/pipeline
 import { exampleCompiled } from '../support/send-harness.js';
 import { Redis } from 'ioredis';
 import { redisKeys } from '../../src/queue/redis-keys.js';
+import { TEST_UNSUBSCRIBE_SECRET } from '../support/secrets.js';
 
 const TOPIC = 'arn:aws:sns:us-east-1:123456789012:newsletter-ses-events';
 const cleanups: (() => Promise<unknown> | unknown)[] = [];
@@ -100,7 +101,7 @@ describe('PostgreSQL restarted mid-campaign', () => {
       SES_ENDPOINT: sim.url,
       SEND_RATE: '100',
       FROM_ADDRESS: 'LWKD <news@example.com>',
-      UNSUBSCRIBE_SECRET: 'test-secret-test-secret-test-secret',
+      UNSUBSCRIBE_SECRET: TEST_UNSUBSCRIBE_SECRET,
       PUBLIC_URL: 'https://news.example.com',
       SNS_TOPIC_ARNS: TOPIC,
       SNS_CERTS: certs,
@@ -165,7 +166,7 @@ describe('PostgreSQL restarted mid-campaign', () => {
       SES_ENDPOINT: sim.url,
       SEND_RATE: '100',
       FROM_ADDRESS: 'LWKD <news@example.com>',
-      UNSUBSCRIBE_SECRET: 'test-secret-test-secret-test-secret',
+      UNSUBSCRIBE_SECRET: TEST_UNSUBSCRIBE_SECRET,
       PUBLIC_URL: 'https://news.example.com',
       // Far beyond this test: a row left 'sending' is never resent by the grace period here.
       UNCERTAIN_GRACE_S: '600',
