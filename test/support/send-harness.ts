@@ -118,6 +118,8 @@ export async function createHarness(opts: HarnessOptions): Promise<Harness> {
     UNSUBSCRIBE_SECRET: 'test-secret-test-secret-test-secret',
     PUBLIC_URL: 'https://news.example.com',
     UNCERTAIN_GRACE_S: '3',
+    // The claim's lease and SES request deadline; the grace must be at least twice it.
+    SES_REQUEST_TIMEOUT_S: '1.5',
     JOB_LOCK_S: '2',
     STALE_QUEUED_S: '3',
     QUOTA_RECHECK_S: '1',
