@@ -13,6 +13,7 @@ import { defineConfig } from 'vitest/config';
 const TIMING = [
   'test/send/send-rate.test.ts',
   'test/send/crash-safety.test.ts',
+  'test/send/fenced-send.test.ts',
   'test/send/campaign-control.test.ts',
   'test/rate-limiter/**/*.test.ts',
   
