@@ -62,13 +62,16 @@ describe('fenced sends', () => {
     // Freeze the worker, then let its waiting statements run: its claims commit while it is frozen.
     frozen.kill('SIGSTOP');
     await blocker.query('COMMIT');
-    await waitFor('the frozen worker\'s statements done', async () => (await waitingOnLocks()) === 0, 20_000);
+    // Bounded blocking, first part: no statement stays waiting on a row lock (the claims and the
+    // Send event writes that queued behind the test's locks all finish although the worker is
+    // frozen; a transaction the worker left open would hold its rows and keep them waiting).
+    await waitFor('no statement waiting on a row lock', async () => (await waitingOnLocks()) === 0, 20_000);
     const claimedByFrozen = async () =>
       (await probe.query<{ subscriber_id: string }>(`SELECT subscriber_id FROM deliveries WHERE campaign_id = $1 AND status = 'sending' AND claimed_by LIKE $2`, [id, `%-${frozen.pid}-%`])).rows.map((r) => Number(r.subscriber_id));
     const stale = await claimedByFrozen();
     expect(stale.length).toBeGreaterThan(0);
 
-    // Bounded blocking: nothing the frozen worker left open holds a row lock. Every row of the
+    // Second part: nothing the frozen worker left open holds a row lock. Every row of the
     // campaign can be written now, as the reconciler's requeue and the Send event writer must;
     // a transaction left open across the freeze would make its rows' writes time out. (Row by
     // row: one multi-row lock could deadlock with the event writer's own batches.)
