@@ -15,6 +15,7 @@ const TIMING = [
   'test/send/crash-safety.test.ts',
   'test/send/postgres-restart.test.ts',
   'test/send/redis-loss-requeue.test.ts',
+  'test/send/fenced-send.test.ts',
   'test/send/campaign-control.test.ts',
   'test/rate-limiter/**/*.test.ts',
   

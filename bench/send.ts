@@ -105,6 +105,8 @@ async function runCampaign(opts: { subscribers: number; sendRate: number; worker
     WORKER_CONCURRENCY: String(opts.concurrency), LOG_LEVEL: 'warn',
     // No Send events in the bench: a send whose answer was lost (socket hang up) is resent after 5 s.
     UNCERTAIN_GRACE_S: '5',
+    // The simulator answers in milliseconds; the grace must be at least twice this (src/config.ts).
+    SES_REQUEST_TIMEOUT_S: '2',
   };
   const ctx: SendContext = await openSendContext(loadConfig(env), { store });
   const children: ChildProcess[] = [];

@@ -152,9 +152,10 @@ export function openCompositionRoot(config: Config, options: CompositionRootOpti
         audience: await audience(),
         queues: await queues(),
         logger,
-        // A send older than this with no answer is "uncertain" (the reconciler settles it);
-        // capped so that the stats' in-flight count does not lag a long grace.
-        uncertainAfterMs: Math.min(config.UNCERTAIN_GRACE_S * 1000, 30_000),
+        // A send older than this with no answer is "uncertain" (the reconciler settles it): past
+        // its claim's lease (SES_REQUEST_TIMEOUT_S) no request of it is in flight any more; the
+        // grace on top is capped so that the stats' in-flight count does not lag a long grace.
+        uncertainAfterMs: (config.SES_REQUEST_TIMEOUT_S + Math.min(config.UNCERTAIN_GRACE_S, 30)) * 1000,
       }),
   );
 

@@ -28,7 +28,18 @@ export const configSchema = z.object({
   SES_CONFIGURATION_SET: optionalString,
   /** Messages per second, global across all workers. Unset: SES MaxSendRate, else 14. */
   SEND_RATE: z.coerce.number().positive().optional(),
+  /**
+   * How long SES gets, after the latest moment a send's request can still be in flight
+   * (claim + SES_REQUEST_TIMEOUT_S), to confirm it with a Send event before the row is resent.
+   * Must be at least twice SES_REQUEST_TIMEOUT_S (checked below).
+   */
   UNCERTAIN_GRACE_S: positiveNumber(300),
+  /**
+   * Whole SendRawEmail request deadline, counted from the ledger claim: no request is started
+   * or left waiting after it (src/ses/ses-transport.ts). Also the claim's lease (see
+   * workers/send-processor.ts).
+   */
+  SES_REQUEST_TIMEOUT_S: positiveNumber(15),
   /** How late a scheduled send may fire on its own after downtime. */
   SCHEDULE_GRACE_S: positiveNumber(3600),
   FROM_ADDRESS: optionalString,
@@ -116,7 +127,36 @@ export const configSchema = z.object({
   SIGNUP_RATE_PER_IP: z.coerce.number().int().min(1).default(10),
   /** Confirmation mails sent to one address per day (further requests are answered, not mailed). */
   SIGNUP_RATE_PER_ADDRESS: z.coerce.number().int().min(1).default(3),
+}).superRefine((c, ctx) => {
+  const problem = uncertainGraceProblem(c);
+  if (problem) ctx.addIssue({ code: 'custom', path: ['UNCERTAIN_GRACE_S'], message: problem });
 });
+
+/** How many SES request timeouts the uncertainty grace must span at least. */
+export const MIN_GRACE_PER_REQUEST_TIMEOUT = 2;
+
+/**
+ * Why this grace is unsafe, or null. The grace starts when the claim's lease ends (the latest
+ * moment a send's request can still be in flight); a request SES was too slow to answer within
+ * SES_REQUEST_TIMEOUT_S may still be accepted and published about as late again, so a grace
+ * shorter than twice the timeout would resend mail SES is about to confirm (issue #17).
+ */
+export function uncertainGraceProblem(c: Pick<Config, 'UNCERTAIN_GRACE_S' | 'SES_REQUEST_TIMEOUT_S'>): string | null {
+  if (c.UNCERTAIN_GRACE_S >= MIN_GRACE_PER_REQUEST_TIMEOUT * c.SES_REQUEST_TIMEOUT_S) return null;
+  return (
+    `UNCERTAIN_GRACE_S (${c.UNCERTAIN_GRACE_S}) must be at least ${MIN_GRACE_PER_REQUEST_TIMEOUT} × SES_REQUEST_TIMEOUT_S ` +
+    `(${c.SES_REQUEST_TIMEOUT_S}), i.e. ≥ ${MIN_GRACE_PER_REQUEST_TIMEOUT * c.SES_REQUEST_TIMEOUT_S}: raise UNCERTAIN_GRACE_S or lower SES_REQUEST_TIMEOUT_S`
+  );
+}
+
+/**
+ * A row claimed before `now - uncertainAfterMs(config)` and not confirmed can be requeued: its
+ * request ended (or was never started) by claim + SES_REQUEST_TIMEOUT_S, and SES has had the
+ * grace since then to publish its Send event.
+ */
+export function uncertainAfterMs(c: Pick<Config, 'UNCERTAIN_GRACE_S' | 'SES_REQUEST_TIMEOUT_S'>): number {
+  return (c.SES_REQUEST_TIMEOUT_S + c.UNCERTAIN_GRACE_S) * 1000;
+}
 
 export type Config = z.infer<typeof configSchema>;
 

@@ -65,3 +65,14 @@ export class UnavailableError extends NewsletterError {
     super('UNAVAILABLE', message, options);
   }
 }
+
+/**
+ * A send was not started because its ledger claim's lease (claim + SES_REQUEST_TIMEOUT_S) had
+ * passed: the row may already be requeued and sent by another worker. Nothing reached SES.
+ */
+
+export class ClaimExpiredError extends StateError {
+  constructor(what: string, deadline: number, now: number) {
+    super(`${what}: claim lease ended ${now - deadline} ms ago; not sent`);
+  }
+}

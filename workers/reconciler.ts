@@ -2,8 +2,11 @@
  * The periodic sweep each worker process runs (one at a time across all processes, by a
  * short Redis lock). It keeps the pipeline honest without trusting Redis to hold state:
  *  - fires scheduled campaigns that are due (and marks the ones missed during downtime);
- *  - requeues rows left 'sending' by a dead worker once UNCERTAIN_GRACE_S has passed
- *    without SES's Send event confirming them (a confirmed row is already 'sent');
+ *  - requeues rows left 'sending' by a dead or frozen worker once their claim's lease
+ *    (SES_REQUEST_TIMEOUT_S) and UNCERTAIN_GRACE_S after it have passed without SES's Send
+ *    event confirming them (a confirmed row is already 'sent'). Not earlier: until the lease
+ *    ends the owner may still start its SES request, and SES may accept a request the owner
+ *    gave up on; see the exactly-once argument at DeliveryLedger.requeueUncertain;
  *  - restarts a campaign's fan-out if its job vanished (Redis restarted without data) and
  *    re-adds jobs for rows queued for long (their jobs may have been lost with Redis);
  *  - resumes campaigns paused for the daily quota once GetSendQuota shows room again;
@@ -31,7 +34,11 @@ export interface ReconcilerDeps {
 }
 
 export interface ReconcilerOptions {
-  uncertainGraceMs: number;
+  /**
+   * A row claimed longer ago than this and unconfirmed is requeued: at least the claim lease
+   * plus the grace, i.e. `uncertainAfterMs(config)` ((SES_REQUEST_TIMEOUT_S + UNCERTAIN_GRACE_S) s).
+   */
+  uncertainAfterMs: number;
   scheduleGraceMs: number;
   /** Queued rows untouched this long get their jobs re-added (idempotent). */
   staleQueuedMs?: number;
@@ -69,7 +76,7 @@ export function createReconciler(deps: ReconcilerDeps, options: ReconcilerOption
     try {
       await deps.orchestrator.fireDueSchedules(options.scheduleGraceMs);
 
-      const requeued = await deps.ledger.requeueUncertain(now - options.uncertainGraceMs, now);
+      const requeued = await deps.ledger.requeueUncertain(now - options.uncertainAfterMs, now);
       if (requeued.length > 0) {
         deps.logger?.warn({ rows: requeued.length }, 'requeued rows left in flight without SES confirmation');
         const byCampaign = new Map<number, number[]>();

@@ -11,7 +11,7 @@ import { randomBytes } from 'node:crypto';
 import { Worker } from 'bullmq';
 import type { Logger } from 'pino';
 import type { Config } from '../src/config.js';
-import { requireConfig } from '../src/config.js';
+import { requireConfig, uncertainAfterMs } from '../src/config.js';
 import type { Store } from '../src/store/db.js';
 import type { CampaignOrchestrator } from '../src/campaigns/campaign-orchestrator.js';
 import type { MailTransport, PrepareMessages, RateLimiter } from '../src/campaigns/ports.js';
@@ -83,7 +83,6 @@ export async function startWorkerRuntime(options: WorkerRuntimeOptions): Promise
     throw err;
   }
   const { store, campaigns, ledger, audience, queues, orchestrator, redis, deps } = parts;
-  const graceMs = config.UNCERTAIN_GRACE_S * 1000;
   // Workers serve no /metrics: their send and SES-error counts reach the server's through Redis.
   const fleet = new FleetCounters(redis, config.QUEUE_PREFIX);
   const detachFleet = metrics.attachFleet(fleet);
@@ -108,12 +107,13 @@ export async function startWorkerRuntime(options: WorkerRuntimeOptions): Promise
     publicUrl: config.PUBLIC_URL,
     unsubscribeSecret: config.UNSUBSCRIBE_SECRET,
     listName: config.LIST_NAME,
+    claimLeaseMs: config.SES_REQUEST_TIMEOUT_S * 1000,
   });
   const processFanout = createFanoutProcessor({ campaigns, ledger, audience, queues, logger }, options.fanout);
   const reconciler = createReconciler(
     { campaigns, ledger, orchestrator, queues, transport: deps.transport, redis, prefix: config.QUEUE_PREFIX, workerId, logger },
     {
-      uncertainGraceMs: graceMs,
+      uncertainAfterMs: uncertainAfterMs(config),
       scheduleGraceMs: config.SCHEDULE_GRACE_S * 1000,
       staleQueuedMs: config.STALE_QUEUED_S * 1000,
       quotaRecheckMs: config.QUOTA_RECHECK_S * 1000,

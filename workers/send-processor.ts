@@ -2,17 +2,36 @@
  * One send job = one subscriber of one campaign. Order matters:
  *   campaign still sending? → global rate limiter → claim the ledger row if the subscriber
  *   is still mailable (one conditional update: only one worker anywhere wins) → personalize +
- *   MIME (factory cached per campaign) → SendRawEmail → record 'sent' + SES message id.
+ *   MIME (factory cached per campaign) → fence → SendRawEmail → record 'sent' + SES message id.
  * The SES call and the 'sent' write are not atomic: a worker killed between them leaves
  * the row 'sending', which the reconciler settles from SES's Send event or resends after
  * UNCERTAIN_GRACE_S (see reconciler.ts).
+ *
+ * The fence (issue #17: a worker frozen after its claim must not send once the row was
+ * requeued and sent by another). The claim is a lease that ends at
+ * claimed_at + SES_REQUEST_TIMEOUT_S (`claimLeaseMs`); the ledger guarantees nobody else
+ * takes the row back before lease end + UNCERTAIN_GRACE_S (src/store/delivery-ledger.ts). So
+ * "is this row still my claim?" is answered by "is my lease still running?", with no query:
+ *  1. here, just before the call (cheap early exit);
+ *  2. again inside the SES transport, after the SDK's middleware, immediately before the HTTP
+ *     request is started (src/ses/ses-transport.ts): past the lease, nothing is sent
+ *     (ClaimExpiredError) and the row is handed back if it is still ours;
+ *  3. the request's timeout is cut to what is left of the lease, so the request is abandoned
+ *     (an uncertain outcome) no later than the lease end.
+ * Hence every request of a claim ends, or was never started, by the lease end, and the
+ * reconciler's grace counts from there, not from the claim. A process frozen anywhere before
+ * (2) wakes up past its lease and sends nothing. The one window no client-side check can close
+ * is between (2) and the request's bytes being handed to the socket (synchronous code, well
+ * under a millisecond); a freeze landing exactly there and outlasting the grace could still
+ * send twice.
  */
 import { DelayedError, type Job } from 'bullmq';
 import type { Logger } from 'pino';
 import type { AudienceSource, MailTransport, PrepareMessages, RateLimiter } from '../src/campaigns/ports.js';
 import type { CampaignOrchestrator } from '../src/campaigns/campaign-orchestrator.js';
 import type { CampaignsRepository } from '../src/store/campaigns-repository.js';
-import type { DeliveryLedger } from '../src/store/delivery-ledger.js';
+import type { ClaimToken, DeliveryLedger } from '../src/store/delivery-ledger.js';
+import { ClaimExpiredError } from '../src/errors.js';
 import type { CampaignStatus } from '../src/store/schema.js';
 import type { SendJobData } from '../src/queue/send-queues.js';
 import { messageSourceOf, prepareCampaignMessages, sendTags, type CampaignMessages, type SenderSettings } from '../src/campaigns/campaign-message.js';
@@ -33,11 +52,19 @@ export interface SendProcessorDeps extends SenderSettings {
   statusTtlMs?: number;
   /** Batches the 'sent' writes (default: one write per message through the ledger). */
   sentWriter?: Pick<SentWriter, 'markSent'>;
+  /**
+   * A claim's lease (ms from claimed_at): SES_REQUEST_TIMEOUT_S. The SES request is started only
+   * within it and abandoned at its end; the reconciler requeues only after it plus the grace.
+   */
+  claimLeaseMs: number;
   /** Delay before retrying a throttled message (ms). */
   throttleRetryMs?: number;
 }
 
 export type SendOutcome = 'sent' | 'not-sending' | 'not-queued' | 'skipped' | 'failed' | 'throttled' | 'quota' | 'account-paused' | 'uncertain';
+
+/** The claim's lease ran out before the SES request could start (the process stalled or froze). */
+class LeaseExpired extends Error {}
 
 export function createSendProcessor(deps: SendProcessorDeps) {
   const statusTtl = deps.statusTtlMs ?? 200;
@@ -79,7 +106,7 @@ export function createSendProcessor(deps: SendProcessorDeps) {
     completionTimers.set(campaignId, t);
   }
 
-  async function process(job: Job<SendJobData>, token?: string): Promise<SendOutcome> {
+  async function process(job: Job<SendJobData>, jobToken?: string): Promise<SendOutcome> {
     const { c: campaignId, s: subscriberId } = job.data;
     // Paused or cancelled: do nothing; the row stays queued (resume re-enqueues it, cancel marks it).
     if ((await campaignStatus(campaignId)) !== 'sending') return 'not-sending';
@@ -98,12 +125,14 @@ export function createSendProcessor(deps: SendProcessorDeps) {
       if (!claimed) return 'not-queued';
       recheck = true;
     }
+    const { token } = claimed;
+    const deadline = claimed.claimedAt + deps.claimLeaseMs;
 
     // Until the SES call, a failure means nothing was sent: hand the row back and let BullMQ retry.
     let raw: Buffer;
     try {
       if (recheck && !(await deps.audience.isMailable(subscriberId, listId))) {
-        await deps.ledger.markSkipped(campaignId, subscriberId, deps.workerId, 'not mailable at send time');
+        await deps.ledger.markSkipped(campaignId, subscriberId, token, 'not mailable at send time');
         pokeCompletion(campaignId);
         return 'skipped';
       }
@@ -112,40 +141,56 @@ export function createSendProcessor(deps: SendProcessorDeps) {
         raw = messages.build({ id: subscriberId, email: claimed.email, name: claimed.name }).raw;
       } catch (err) {
         // This recipient cannot be rendered (an address the MIME builder refuses): fail the row, not the campaign.
-        await deps.ledger.markFailed(campaignId, subscriberId, deps.workerId, `message build failed: ${String(err)}`);
+        await deps.ledger.markFailed(campaignId, subscriberId, token, `message build failed: ${String(err)}`);
         pokeCompletion(campaignId);
         return 'failed';
       }
     } catch (err) {
-      await deps.ledger.release(campaignId, subscriberId, deps.workerId, String(err)).catch(() => undefined);
+      await deps.ledger.release(campaignId, subscriberId, token, String(err)).catch(() => undefined);
       throw err;
     }
 
     let messageId: string;
     try {
+      // Fence (1); (2) and (3) are the transport's, from `deadline`.
+      if (Date.now() >= deadline) throw new LeaseExpired();
       const sent = await deps.transport.sendRaw({
         raw,
         from: deps.from,
         to: claimed.email,
         tags: sendTags(campaignId, subscriberId),
+        deadline,
       });
       messageId = sent.messageId;
     } catch (err) {
-      return handleSendError(job, token, campaignId, subscriberId, err);
+      if (err instanceof LeaseExpired || err instanceof ClaimExpiredError) return leaseExpired(campaignId, subscriberId, token);
+      return handleSendError(job, jobToken, campaignId, subscriberId, token, err);
     }
     // Group-committed with other workers' sends in this process; awaited, so the job completes only once the row is written.
-    await (deps.sentWriter ?? deps.ledger).markSent(campaignId, subscriberId, deps.workerId, messageId);
+    await (deps.sentWriter ?? deps.ledger).markSent(campaignId, subscriberId, token, messageId);
     pokeCompletion(campaignId);
     return 'sent';
   }
 
-  async function handleSendError(job: Job<SendJobData>, token: string | undefined, campaignId: number, subscriberId: number, err: unknown): Promise<SendOutcome> {
+  /**
+   * Nothing was sent. Still our claim (we only stalled): hand the row back and let BullMQ retry
+   * the job. Not ours any more (requeued, maybe sent by another worker): leave it alone.
+   */
+  async function leaseExpired(campaignId: number, subscriberId: number, token: ClaimToken): Promise<SendOutcome> {
+    const released = await deps.ledger.release(campaignId, subscriberId, token, 'claim lease ended before the SES call');
+    deps.logger?.warn({ campaignId, subscriberId, released }, 'claim lease ended before the SES call (process stalled or frozen); not sent');
+    if (released) throw new Error('claim lease ended before the SES call; row handed back');
+    return 'not-queued';
+  }
+
+  async function handleSendError(job: Job<SendJobData>, jobToken: string | undefined, campaignId: number, subscriberId: number, token: ClaimToken, err: unknown): Promise<SendOutcome> {
     const { kind, maybeSent, httpStatus } = deps.transport.classify(err);
     const message = err instanceof Error ? `${err.name}: ${err.message}` : String(err);
     if (kind === 'transient' && maybeSent && httpStatus === undefined) {
       // No answer (timeout, connection lost after the request went out): SES may have
       // accepted it. Resending now could send twice; leave the row 'sending' for the
-      // reconciler, which settles it from SES's Send event or resends after the grace period.
+      // reconciler, which settles it from SES's Send event or resends once the lease and the
+      // grace after it have passed.
       deps.logger?.warn({ campaignId, subscriberId, err: message }, 'send outcome unknown; row left for reconciliation');
       return 'uncertain';
     }
@@ -153,18 +198,18 @@ export function createSendProcessor(deps: SendProcessorDeps) {
       case 'rate-throttled': {
         // Back-pressure, never a failure: slow the whole queue, hand the row back, retry later.
         await deps.limiter.reportThrottled();
-        await deps.ledger.release(campaignId, subscriberId, deps.workerId, message);
-        await job.moveToDelayed(Date.now() + (deps.throttleRetryMs ?? 1000) * (0.5 + Math.random()), token);
+        await deps.ledger.release(campaignId, subscriberId, token, message);
+        await job.moveToDelayed(Date.now() + (deps.throttleRetryMs ?? 1000) * (0.5 + Math.random()), jobToken);
         throw new DelayedError();
       }
       case 'quota-exceeded': {
-        await deps.ledger.release(campaignId, subscriberId, deps.workerId, message);
+        await deps.ledger.release(campaignId, subscriberId, token, message);
         await deps.orchestrator.pause(campaignId, { code: 'quota', note: message });
         statuses.delete(campaignId);
         return 'quota';
       }
       case 'account-paused': {
-        await deps.ledger.release(campaignId, subscriberId, deps.workerId, message);
+        await deps.ledger.release(campaignId, subscriberId, token, message);
         const paused = await deps.orchestrator.pauseAll({ code: 'account-paused', note: message });
         statuses.clear();
         deps.logger?.error({ alert: 'ses-account-paused', paused }, 'SES has paused sending for this account: every sending campaign is paused');
@@ -172,7 +217,7 @@ export function createSendProcessor(deps: SendProcessorDeps) {
       }
       case 'rejected':
       case 'permanent': {
-        await deps.ledger.markFailed(campaignId, subscriberId, deps.workerId, message);
+        await deps.ledger.markFailed(campaignId, subscriberId, token, message);
         deps.logger?.warn({ campaignId, subscriberId, err: message }, 'message rejected; row failed');
         pokeCompletion(campaignId);
         return 'failed';
@@ -181,11 +226,11 @@ export function createSendProcessor(deps: SendProcessorDeps) {
       default: {
         const attempts = job.opts.attempts ?? 1;
         if (job.attemptsMade + 1 >= attempts) {
-          await deps.ledger.markFailed(campaignId, subscriberId, deps.workerId, `gave up after ${attempts} attempts: ${message}`);
+          await deps.ledger.markFailed(campaignId, subscriberId, token, `gave up after ${attempts} attempts: ${message}`);
           pokeCompletion(campaignId);
           return 'failed';
         }
-        await deps.ledger.release(campaignId, subscriberId, deps.workerId, message);
+        await deps.ledger.release(campaignId, subscriberId, token, message);
         throw err instanceof Error ? err : new Error(message);
       }
     }

@@ -2,7 +2,7 @@
  * Where a stopping worker leaves the accepted sends it could not write to the database (the
  * database was down for longer than its shutdown allows, see sent-writer.ts): a Redis list of
  * JSON rows under the prefix. Every worker's sweep replays it into the ledger — the same
- * conditional 'sent' write, with the stopped worker's id, so a row that was meanwhile settled
+ * conditional 'sent' write, fenced by the stopped worker's claim token (id + attempt), so a row that was meanwhile settled
  * otherwise (its Send event, a resend) is left alone — and removes what it wrote.
  *
  * Why Redis and not a local file: the next worker may run on another machine; Redis already
@@ -18,6 +18,8 @@ interface SpilledRow {
   c: number;
   s: number;
   w: string;
+  /** The claim generation (the ledger's fencing token with `w`). */
+  a: number;
   m: string;
   t: number;
 }
@@ -35,7 +37,7 @@ export class SentSpill {
   /** Keep these rows until a worker has written them. */
   async spill(rows: readonly AcceptedSend[]): Promise<void> {
     if (rows.length === 0) return;
-    const encoded = rows.map((r) => JSON.stringify({ c: r.campaignId, s: r.subscriberId, w: r.workerId, m: r.sesMessageId, t: r.now } satisfies SpilledRow));
+    const encoded = rows.map((r) => JSON.stringify({ c: r.campaignId, s: r.subscriberId, w: r.workerId, a: r.attempt, m: r.sesMessageId, t: r.now } satisfies SpilledRow));
     await this.redis.rpush(this.key, ...encoded);
   }
 
@@ -49,7 +51,7 @@ export class SentSpill {
     if (!raw || raw.length === 0) return 0;
     const rows = raw.map((text) => {
       const r = JSON.parse(text) as SpilledRow;
-      return { campaignId: r.c, subscriberId: r.s, workerId: r.w, sesMessageId: r.m, now: r.t };
+      return { campaignId: r.c, subscriberId: r.s, workerId: r.w, attempt: r.a, sesMessageId: r.m, now: r.t };
     });
     try {
       await ledger.markSentMany(rows);

@@ -1,7 +1,8 @@
 /**
  * Group commit for the 'sent' writes: the send processor hands each accepted message's
  * ledger write here and awaits it; writes that arrive within `maxDelayMs` of each other
- * (or `maxRows` of them) go to the database in one transaction. The job still completes
+ * (or `maxRows` of them) go to the database in one statement (no open transaction a frozen
+ * worker could hold locks with). The job still completes
  * only after its row is written, so crash semantics are unchanged: a worker killed before
  * the flush leaves the row 'sending', the existing "uncertain" case the reconciler settles
  * from SES Send events or the grace period. It only saves a commit per message.
@@ -13,13 +14,14 @@
  * wait (`drain`): what is still unwritten then is handed to a spill (sent-spill.ts, in Redis)
  * that the next worker replays, so SIGTERM during an outage loses nothing either.
  */
-import type { DeliveryLedger } from '../src/store/delivery-ledger.js';
+import type { ClaimToken, DeliveryLedger } from '../src/store/delivery-ledger.js';
 
 /** One accepted send waiting for its ledger write. */
 export interface AcceptedSend {
   campaignId: number;
   subscriberId: number;
   workerId: string;
+  attempt: number;
   sesMessageId: string;
   now: number;
 }
@@ -70,9 +72,9 @@ export class SentWriter {
    * Resolves once the row is written (true if this worker's claim won). A failed write is
    * retried, not reported; after drain() gave up, resolves true once the row is in the spill.
    */
-  markSent(campaignId: number, subscriberId: number, workerId: string, sesMessageId: string, now = Date.now()): Promise<boolean> {
+  markSent(campaignId: number, subscriberId: number, token: ClaimToken, sesMessageId: string, now = Date.now()): Promise<boolean> {
     return new Promise<boolean>((resolve, reject) => {
-      this.pending.push({ campaignId, subscriberId, workerId, sesMessageId, now, resolve, reject });
+      this.pending.push({ campaignId, subscriberId, workerId: token.workerId, attempt: token.attempt, sesMessageId, now, resolve, reject });
       if (this.pending.length >= this.maxRows) void this.flush();
       else if (!this.timer) this.timer = setTimeout(() => void this.flush(), this.maxDelayMs);
     });
@@ -149,7 +151,7 @@ export class SentWriter {
 
   private async spillBatch(batch: PendingSent[]): Promise<void> {
     try {
-      await this.spill!(batch.map(({ campaignId, subscriberId, workerId, sesMessageId, now }) => ({ campaignId, subscriberId, workerId, sesMessageId, now })));
+      await this.spill!(batch.map(({ campaignId, subscriberId, workerId, attempt, sesMessageId, now }) => ({ campaignId, subscriberId, workerId, attempt, sesMessageId, now })));
     } catch (err) {
       for (const p of batch) p.reject(err);
       return;

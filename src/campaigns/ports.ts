@@ -37,6 +37,12 @@ export interface SendRawInput {
   to: string;
   /** Message tags; SES event publishing carries them back (campaign, subscriber). */
   tags: Record<string, string>;
+  /**
+   * Epoch ms: the request is started only before this and abandoned (an uncertain timeout)
+   * when it comes. Past it before the start, `sendRaw` rejects with ClaimExpiredError
+   * (src/errors.ts) and nothing is sent. The send processor passes its claim's lease end.
+   */
+  deadline?: number;
 }
 
 export interface SendErrorClassification {

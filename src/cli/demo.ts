@@ -142,7 +142,11 @@ export async function runDemo(opts: DemoOptions): Promise<number> {
       POSTAL_ADDRESS: process.env.POSTAL_ADDRESS ?? '1 Harbor Road, Lisbon, Portugal',
       LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn',
       // aws-ses-v2-local publishes no Send events; a send left uncertain (connection lost
-      // mid-request) is settled by resending after this grace instead of the default 5 min.
+      // mid-request) is settled by resending after its request deadline plus this grace
+      // instead of 15 s + 5 min. It answers in milliseconds, so a 2 s request deadline is
+      // ample, and the grace stays above twice it as src/config.ts requires (it refused 5 s
+      // against the default 15 s deadline: a resend while the first request could still land).
+      SES_REQUEST_TIMEOUT_S: process.env.SES_REQUEST_TIMEOUT_S ?? '2',
       UNCERTAIN_GRACE_S: process.env.UNCERTAIN_GRACE_S ?? '5',
       PORT: String(port),
     });

@@ -5,7 +5,7 @@ import type { SesTransport } from './ses-transport.js';
 
 export function sesMailTransport(ses: SesTransport): MailTransport {
   return {
-    sendRaw: (input) => ses.sendRaw({ raw: input.raw, from: input.from, to: input.to, tags: input.tags }),
+    sendRaw: (input) => ses.sendRaw({ raw: input.raw, from: input.from, to: input.to, tags: input.tags }, input.deadline === undefined ? {} : { deadline: input.deadline }),
     getSendQuota: () => ses.getSendQuota({ timeoutMs: 2000 }),
     classify: (err) => {
       const c = classifySesError(err);

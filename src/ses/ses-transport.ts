@@ -6,11 +6,12 @@
  * `maxAttempts: 1`: BullMQ owns retries; the SDK's own three Throttling
  * retries would hide back-pressure from the queue and multiply requests.
  */
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { Agent as HttpAgent } from 'node:http';
 import { Agent as HttpsAgent } from 'node:https';
 import { GetSendQuotaCommand, SESClient, SendRawEmailCommand, type SESClientConfig } from '@aws-sdk/client-ses';
 import type { Config } from '../config.js';
-import { InputError } from '../errors.js';
+import { ClaimExpiredError, InputError } from '../errors.js';
 import { SesSendError, classifySesError } from './ses-error.js';
 
 export interface SesTransportOptions {
@@ -27,7 +28,7 @@ export interface SesTransportOptions {
   environmentCredentials?: boolean;
   /** TCP connect timeout (ms); default 3,000. */
   connectionTimeoutMs?: number;
-  /** Whole request/response timeout (ms); default 15,000. SES answers in well under a second. */
+  /** Whole request/response timeout (ms); default 15,000 (SES_REQUEST_TIMEOUT_S). SES answers in well under a second. */
   requestTimeoutMs?: number;
   /** Sockets kept open to SES; default 256 (the worker concurrency is the real bound). */
   maxSockets?: number;
@@ -60,6 +61,9 @@ function noLineBreaks(what: string, value: string): string {
   return value;
 }
 
+/** The absolute send deadline (epoch ms) of the `sendRaw` call running in this async context. */
+const sendDeadline = new AsyncLocalStorage<number>();
+
 export class SesTransport {
   readonly client: SESClient;
   readonly configurationSet: string | undefined;
@@ -90,21 +94,29 @@ export class SesTransport {
       config.credentials = { accessKeyId: 'local', secretAccessKey: 'local' };
     }
     this.client = new SESClient(config);
+    enforceSendDeadlines(this.client, options.requestTimeoutMs ?? 15_000);
   }
 
   static fromConfig(
-    config: Pick<Config, 'SES_REGION' | 'SES_ENDPOINT' | 'SES_CONFIGURATION_SET'> & Partial<Pick<Config, 'AWS_ACCESS_KEY_ID' | 'AWS_PROFILE'>>,
+    config: Pick<Config, 'SES_REGION' | 'SES_ENDPOINT' | 'SES_CONFIGURATION_SET'> & Partial<Pick<Config, 'AWS_ACCESS_KEY_ID' | 'AWS_PROFILE' | 'SES_REQUEST_TIMEOUT_S'>>,
     overrides: Partial<SesTransportOptions> = {},
   ): SesTransport {
     const environmentCredentials = config.AWS_ACCESS_KEY_ID !== undefined || config.AWS_PROFILE !== undefined;
     const options: SesTransportOptions = { region: config.SES_REGION, environmentCredentials, ...overrides };
     if (config.SES_ENDPOINT && options.endpoint === undefined) options.endpoint = config.SES_ENDPOINT;
     if (config.SES_CONFIGURATION_SET && options.configurationSet === undefined) options.configurationSet = config.SES_CONFIGURATION_SET;
+    if (config.SES_REQUEST_TIMEOUT_S !== undefined && options.requestTimeoutMs === undefined) options.requestTimeoutMs = config.SES_REQUEST_TIMEOUT_S * 1000;
     return new SesTransport(options);
   }
 
-  /** Send one raw MIME message. Throws SesSendError (classified) on any failure. */
-  async sendRaw(input: SendRawInput, options: { abortSignal?: AbortSignal } = {}): Promise<{ messageId: string }> {
+  /**
+   * Send one raw MIME message. Throws SesSendError (classified) on any failure.
+   * `deadline` (epoch ms): the HTTP request is started only before it (checked at the last
+   * moment, inside the SDK's request handler, after signing) and is abandoned (socket
+   * destroyed, TimeoutError: maybe sent) when it comes; past it before the start, the call
+   * throws ClaimExpiredError and nothing is sent. See workers/send-processor.ts.
+   */
+  async sendRaw(input: SendRawInput, options: { abortSignal?: AbortSignal; deadline?: number } = {}): Promise<{ messageId: string }> {
     const to = (Array.isArray(input.to) ? input.to : [input.to]).map((a) => noLineBreaks('recipient', a));
     const tags = Object.entries(input.tags ?? {}).map(([name, value]) => ({ Name: sanitizeSesTag(name), Value: sanitizeSesTag(value) }));
     const command = new SendRawEmailCommand({
@@ -116,10 +128,13 @@ export class SesTransport {
     });
     try {
       // No options object at all unless needed: the SDK caches the middleware only for `send(command)`.
-      const out = await (options.abortSignal ? this.client.send(command, { abortSignal: options.abortSignal }) : this.client.send(command));
+      // The deadline travels in the async context instead, so it costs no cache miss.
+      const send = () => (options.abortSignal ? this.client.send(command, { abortSignal: options.abortSignal }) : this.client.send(command));
+      const out = await (options.deadline === undefined ? send() : sendDeadline.run(options.deadline, send));
       if (!out.MessageId) throw new Error('SES answered without a MessageId');
       return { messageId: out.MessageId };
     } catch (err) {
+      if (err instanceof ClaimExpiredError) throw err;
       throw new SesSendError(classifySesError(err), { cause: err });
     }
   }
@@ -157,4 +172,23 @@ export class SesTransport {
   destroy(): void {
     this.client.destroy();
   }
+}
+
+/**
+ * Make the client's HTTP handler honour the deadline of the `sendRaw` call it serves: the
+ * check runs after the SDK's middleware (endpoint, signing) and immediately before the request
+ * is started, and the request's own timeout is cut to what is left of the deadline, so no
+ * request is started after it nor waited for beyond it. Calls without a deadline (GetSendQuota,
+ * test copies) keep the configured timeout.
+ */
+function enforceSendDeadlines(client: SESClient, requestTimeoutMs: number): void {
+  const handler = client.config.requestHandler;
+  const handle = handler.handle.bind(handler);
+  handler.handle = (request, handlerOptions = {}) => {
+    const deadline = sendDeadline.getStore();
+    if (deadline === undefined) return handle(request, handlerOptions);
+    const now = Date.now();
+    if (now >= deadline) return Promise.reject(new ClaimExpiredError('SendRawEmail', deadline, now));
+    return handle(request, { ...handlerOptions, requestTimeout: Math.min(requestTimeoutMs, deadline - now) });
+  };
 }

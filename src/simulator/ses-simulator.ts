@@ -51,6 +51,8 @@ export interface SesSimulatorOptions {
   max24HourSend?: number;
   /** Delay (ms) before every answer; default 0. */
   latencyMs?: number;
+  /** Hold a random fraction of send answers this much longer (after acceptance); see `holdResponses`. */
+  holdResponses?: { probability: number; ms: number };
   /** Where to POST SNS notifications; unset = none. */
   notifyUrl?: string;
   topicArn?: string;
@@ -124,6 +126,14 @@ export interface SesSimulator {
   dropNext(n: number): void;
   /** Answer a random fraction of send calls with a server fault, until set to 0. */
   injectFailures(options: { probability: number; status?: number }): void;
+  /**
+   * Hold the answer to a random fraction of send calls `ms` longer, after the message was
+   * accepted and recorded (a slow SES: a client that times out had its message sent), until
+   * set to probability 0.
+   */
+  holdResponses(options: { probability: number; ms: number }): void;
+  /** Send answers held so far by `holdResponses`. */
+  heldCount(): number;
   rejectRecipient(address: string): void;
   setNotifyUrl(url: string | undefined): Promise<void>;
   /** `{certUrl: pem}` for SNS_CERTS / a verifier's certificate source. */
@@ -259,6 +269,9 @@ export async function startSesSimulator(options: SesSimulatorOptions = {}): Prom
   let dropNextCount = 0;
   let failProbability = 0;
   let failProbabilityStatus = 500;
+  let holdProbability = options.holdResponses?.probability ?? 0;
+  let holdMs = options.holdResponses?.ms ?? 0;
+  let held = 0;
   let notifyUrl = options.notifyUrl;
   const keepRaw = options.keepRaw ?? true;
   const rejects = new Set((options.rejectRecipients ?? []).map((a) => a.toLowerCase()));
@@ -497,6 +510,10 @@ export async function startSesSimulator(options: SesSimulatorOptions = {}): Prom
       }
     }
     if (latencyMs > 0) await sleep(latencyMs);
+    if (isSend && holdProbability > 0 && Math.random() < holdProbability) {
+      held++;
+      await sleep(holdMs);
+    }
     if (drop) {
       req.socket.destroy();
       return;
@@ -643,6 +660,13 @@ export async function startSesSimulator(options: SesSimulatorOptions = {}): Prom
     injectFailures({ probability, status = 500 }) {
       failProbability = probability;
       failProbabilityStatus = status;
+    },
+    holdResponses({ probability, ms }) {
+      holdProbability = probability;
+      holdMs = ms;
+    },
+    heldCount() {
+      return held;
     },
     rejectRecipient(address) {
       rejects.add(address.toLowerCase());

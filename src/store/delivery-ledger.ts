@@ -2,6 +2,24 @@
  * The delivery ledger: one row per (campaign, subscriber). The row, not the queue, is
  * the source of truth for "has this person been sent this issue": every transition is a
  * conditional UPDATE whose affected-row count tells the caller whether it won.
+ *
+ * Fencing (issue #17). A claim is a lease with a token:
+ *  - token: (claimed_by, attempts). `attempts` goes up by one on every claim, so a worker
+ *    that lost its claim (requeued, claimed again, even by another job of its own process)
+ *    can never settle, release or fail the row of the newer claim: every write after the
+ *    claim carries the token in its WHERE clause.
+ *  - lease: [claimed_at, claimed_at + SES_REQUEST_TIMEOUT_S]. The worker starts its SES request
+ *    only inside it and abandons the request at its end (workers/send-processor.ts and the
+ *    deadline in src/ses/ses-transport.ts), so no request of this claim is in flight after it.
+ *  - nothing but the owner moves a 'sending' row back to 'queued' before
+ *    claimed_at + SES_REQUEST_TIMEOUT_S + UNCERTAIN_GRACE_S (`requeueUncertain`, cutoff computed by
+ *    `uncertainAfterMs` in src/config.ts). Other writers only move it forward (SES events:
+ *    sent/delivered/bounced…, never back to queued).
+ * So while the lease lasts the row is provably still the owner's claim: the owner's local
+ * check of its deadline IS the fence check, at no cost in statements. The claim statement
+ * itself is the only per-message statement before the send; the 'sent' writes are batched.
+ * Clocks: claimed_at is the claiming worker's clock and the cutoff the reconciler's; they
+ * must agree to well within UNCERTAIN_GRACE_S (NTP gives milliseconds).
  */
 import { sql, type Kysely } from 'kysely';
 import type { Database, DeliveryStatus } from './schema.js';
@@ -11,6 +29,13 @@ export interface LedgerRecipient {
   email: string;
 }
 
+/** Who holds a claim, and which claim: every write after the claim is conditional on both. */
+export interface ClaimToken {
+  workerId: string;
+  /** The row's `attempts` after this claim (the claim generation). */
+  attempt: number;
+}
+
 export interface ClaimedDelivery {
   campaignId: number;
   subscriberId: number;
@@ -18,6 +43,19 @@ export interface ClaimedDelivery {
   /** Subscriber's name now (null if none or the subscriber was removed). */
   name: string | null;
   attempts: number;
+  /** `claimed_at` as written: the start of the claim's lease. */
+  claimedAt: number;
+  token: ClaimToken;
+}
+
+/** One accepted message for `markSentMany`. */
+export interface SentRow {
+  campaignId: number;
+  subscriberId: number;
+  workerId: string;
+  attempt: number;
+  sesMessageId: string;
+  now: number;
 }
 
 /** Row counts per status plus the engagement counters, as the stats derivation needs them. */
@@ -91,9 +129,7 @@ export class DeliveryLedger {
       RETURNING email, attempts, (SELECT name FROM subscribers WHERE subscribers.id = deliveries.subscriber_id) AS name`.execute(this.db);
     // confirmed_at IS NULL: SES confirmed an earlier attempt (its Send event arrived after
     // the row was requeued), so it must never be sent again.
-    const row = result.rows[0];
-    if (!row) return null;
-    return { campaignId, subscriberId, email: row.email, name: row.name, attempts: Number(row.attempts) };
+    return claimedFrom(campaignId, subscriberId, workerId, now, result.rows[0]);
   }
 
   /**
@@ -115,16 +151,14 @@ export class DeliveryLedger {
             AND m.status = 'subscribed' AND s.status = 'active'
             AND NOT EXISTS (SELECT 1 FROM suppressions x WHERE x.email = s.email))
       RETURNING email, attempts, (SELECT name FROM subscribers WHERE subscribers.id = deliveries.subscriber_id) AS name`.execute(this.db);
-    const row = result.rows[0];
-    if (!row) return null;
-    return { campaignId, subscriberId, email: row.email, name: row.name, attempts: Number(row.attempts) };
+    return claimedFrom(campaignId, subscriberId, workerId, now, result.rows[0]);
   }
 
-  /** sending → `to`, only if still held by this worker. True if the write happened. */
+  /** sending → `to`, only if still this claim (token). True if the write happened. */
   private async settle(
     campaignId: number,
     subscriberId: number,
-    workerId: string,
+    token: ClaimToken,
     patch: Partial<{ status: DeliveryStatus; ses_message_id: string; sent_at: number; last_error: string | null; claimed_by: null; claimed_at: null }>,
     now: number,
   ): Promise<boolean> {
@@ -134,70 +168,84 @@ export class DeliveryLedger {
       .where('campaign_id', '=', campaignId)
       .where('subscriber_id', '=', subscriberId)
       .where('status', '=', 'sending')
-      .where('claimed_by', '=', workerId)
+      .where('claimed_by', '=', token.workerId)
+      .where('attempts', '=', token.attempt)
       .executeTakeFirst();
     return Number(result.numUpdatedRows) === 1;
   }
 
   /** SES accepted the message. If an SES Send event already settled the row, only the id is filled in. */
-  async markSent(campaignId: number, subscriberId: number, workerId: string, sesMessageId: string, now = Date.now()): Promise<boolean> {
-    const result = await sql`
-      UPDATE deliveries SET status = 'sent', ses_message_id = ${sesMessageId}, sent_at = ${now}, updated_at = ${now}
-      WHERE campaign_id = ${campaignId} AND subscriber_id = ${subscriberId} AND status = 'sending' AND claimed_by = ${workerId}`.execute(this.db);
-    const won = Number(result.numAffectedRows ?? 0) === 1;
-    if (!won) {
-      await this.db
-        .updateTable('deliveries')
-        .set({ ses_message_id: sesMessageId, sent_at: now, updated_at: now })
-        .where('campaign_id', '=', campaignId)
-        .where('subscriber_id', '=', subscriberId)
-        .where('ses_message_id', 'is', null)
-        .where('status', '!=', 'queued')
-        .execute();
+  async markSent(campaignId: number, subscriberId: number, token: ClaimToken, sesMessageId: string, now = Date.now()): Promise<boolean> {
+    const [won] = await this.markSentMany([{ campaignId, subscriberId, workerId: token.workerId, attempt: token.attempt, sesMessageId, now }]);
+    return won!;
+  }
+
+  /**
+   * `markSent` for many rows in ONE statement (one commit instead of one per message), and no
+   * interactive transaction: a worker frozen or killed between statements holds no row lock,
+   * so the reconciler and SES event writes are never blocked by it (issue #17). Returns, per
+   * input row, whether its claim won. Rows this worker no longer holds (an SES event got there
+   * first) only get the message id filled in, by a second statement that runs only then.
+   */
+  async markSentMany(rows: readonly SentRow[]): Promise<boolean[]> {
+    if (rows.length === 0) return [];
+    const values = sql.join(
+      rows.map(
+        (r) =>
+          sql`(CAST(${r.campaignId} AS bigint), CAST(${r.subscriberId} AS bigint), CAST(${r.workerId} AS text), CAST(${r.attempt} AS integer), CAST(${r.sesMessageId} AS text), CAST(${r.now} AS bigint))`,
+      ),
+    );
+    const result = await sql<{ campaign_id: number; subscriber_id: number }>`
+      WITH v(campaign_id, subscriber_id, worker_id, attempt, ses_message_id, at) AS (VALUES ${values})
+      UPDATE deliveries SET status = 'sent', ses_message_id = v.ses_message_id, sent_at = v.at, updated_at = v.at
+      FROM v
+      WHERE deliveries.campaign_id = v.campaign_id AND deliveries.subscriber_id = v.subscriber_id
+        AND deliveries.status = 'sending' AND deliveries.claimed_by = v.worker_id AND deliveries.attempts = v.attempt
+      RETURNING deliveries.campaign_id, deliveries.subscriber_id`.execute(this.db);
+    const wonKeys = new Set(result.rows.map((r) => `${Number(r.campaign_id)}/${Number(r.subscriber_id)}`));
+    const won = rows.map((r) => wonKeys.has(`${r.campaignId}/${r.subscriberId}`));
+    const lost = rows.filter((_, i) => !won[i]);
+    if (lost.length > 0) {
+      const lostValues = sql.join(lost.map((r) => sql`(CAST(${r.campaignId} AS bigint), CAST(${r.subscriberId} AS bigint), CAST(${r.sesMessageId} AS text), CAST(${r.now} AS bigint))`));
+      await sql`
+        WITH v(campaign_id, subscriber_id, ses_message_id, at) AS (VALUES ${lostValues})
+        UPDATE deliveries SET ses_message_id = v.ses_message_id, sent_at = v.at, updated_at = v.at
+        FROM v
+        WHERE deliveries.campaign_id = v.campaign_id AND deliveries.subscriber_id = v.subscriber_id
+          AND deliveries.ses_message_id IS NULL AND deliveries.status <> 'queued'`.execute(this.db);
     }
     return won;
   }
 
-  /**
-   * `markSent` for many rows in one transaction (one commit instead of one per message).
-   * Same conditional writes, row by row; returns, per input row, whether this worker won.
-   */
-  async markSentMany(rows: readonly { campaignId: number; subscriberId: number; workerId: string; sesMessageId: string; now: number }[]): Promise<boolean[]> {
-    if (rows.length === 0) return [];
-    return this.db.transaction().execute(async (trx) => {
-      const ledger = new DeliveryLedger(trx);
-      const won: boolean[] = [];
-      for (const r of rows) won.push(await ledger.markSent(r.campaignId, r.subscriberId, r.workerId, r.sesMessageId, r.now));
-      return won;
-    });
-  }
-
   /** Permanent failure for this row only (MessageRejected, invalid address…). */
-  markFailed(campaignId: number, subscriberId: number, workerId: string, error: string, now = Date.now()): Promise<boolean> {
-    return this.settle(campaignId, subscriberId, workerId, { status: 'failed', last_error: error.slice(0, 1000) }, now);
+  markFailed(campaignId: number, subscriberId: number, token: ClaimToken, error: string, now = Date.now()): Promise<boolean> {
+    return this.settle(campaignId, subscriberId, token, { status: 'failed', last_error: error.slice(0, 1000) }, now);
   }
 
   /** The subscriber left (unsubscribed, bounced, suppressed) before their turn. */
-  markSkipped(campaignId: number, subscriberId: number, workerId: string, reason: string, now = Date.now()): Promise<boolean> {
-    return this.settle(campaignId, subscriberId, workerId, { status: 'skipped', last_error: reason }, now);
+  markSkipped(campaignId: number, subscriberId: number, token: ClaimToken, reason: string, now = Date.now()): Promise<boolean> {
+    return this.settle(campaignId, subscriberId, token, { status: 'skipped', last_error: reason }, now);
   }
 
   /** Hand a claimed row back (throttled, paused, transient error): it will be sent later. */
-  release(campaignId: number, subscriberId: number, workerId: string, error: string | null, now = Date.now()): Promise<boolean> {
+  release(campaignId: number, subscriberId: number, token: ClaimToken, error: string | null, now = Date.now()): Promise<boolean> {
     return this.settle(
       campaignId,
       subscriberId,
-      workerId,
+      token,
       { status: 'queued', claimed_by: null, claimed_at: null, last_error: error?.slice(0, 1000) ?? null },
       now,
     );
   }
 
-  /** The reconciler's scan, every second in every worker: served by the partial index of migration 0004. */
+  /**
+   * The reconciler's scan, every second in every worker: served by the partial index of
+   * migration 0004. `olderThan` is a claim time: now − (SES_REQUEST_TIMEOUT_S + UNCERTAIN_GRACE_S).
+   */
   uncertainRows(olderThan: number, limit: number) {
     return this.db
       .selectFrom('deliveries')
-      .select(['campaign_id', 'subscriber_id', 'claimed_at'])
+      .select(['campaign_id', 'subscriber_id', 'claimed_at', 'attempts'])
       .where('status', '=', 'sending')
       .where('confirmed_at', 'is', null)
       .where('claimed_at', '<', olderThan)
@@ -205,9 +253,18 @@ export class DeliveryLedger {
   }
 
   /**
-   * Rows left 'sending' longer than the grace period without SES confirming them: their
-   * worker died somewhere around the SES call. Requeue them (the caller re-adds their jobs).
-   * Each row is requeued with a conditional update so two reconcilers cannot both win.
+   * Rows left 'sending' without SES confirming them, claimed before `olderThan`: their worker
+   * died or froze somewhere around the SES call. Requeue them (the caller re-adds their jobs).
+   *
+   * Exactly-once: `olderThan` must be at most now − (SES_REQUEST_TIMEOUT_S + UNCERTAIN_GRACE_S)
+   * (`uncertainAfterMs`). The claim's owner starts its SES request only before
+   * claimed_at + SES_REQUEST_TIMEOUT_S and abandons it then, so by the cutoff no request of
+   * this claim can still be started, and SES has had UNCERTAIN_GRACE_S since the last one could
+   * have ended to publish its Send event (which sets confirmed_at, excluding the row here).
+   * A frozen owner that wakes later finds its lease over and sends nothing; its token is stale,
+   * so it cannot touch the row either. Each row is requeued by a conditional update on the
+   * same claim (attempts), so two reconcilers cannot both win, and a row confirmed or settled
+   * since the scan is left alone.
    */
   async requeueUncertain(olderThan: number, now = Date.now(), limit = 1000): Promise<{ campaignId: number; subscriberId: number }[]> {
     const rows = await this.uncertainRows(olderThan, limit).execute();
@@ -220,7 +277,8 @@ export class DeliveryLedger {
         .where('subscriber_id', '=', row.subscriber_id)
         .where('status', '=', 'sending')
         .where('confirmed_at', 'is', null)
-        .where('claimed_at', '=', row.claimed_at)
+        .where('attempts', '=', row.attempts)
+        .where('claimed_at', '<', olderThan)
         .executeTakeFirst();
       if (Number(result.numUpdatedRows) === 1) requeued.push({ campaignId: row.campaign_id, subscriberId: row.subscriber_id });
     }
@@ -313,4 +371,16 @@ export class DeliveryLedger {
       .where('subscriber_id', '=', subscriberId)
       .executeTakeFirst();
   }
+}
+
+function claimedFrom(
+  campaignId: number,
+  subscriberId: number,
+  workerId: string,
+  claimedAt: number,
+  row: { email: string; attempts: number; name: string | null } | undefined,
+): ClaimedDelivery | null {
+  if (!row) return null;
+  const attempts = Number(row.attempts);
+  return { campaignId, subscriberId, email: row.email, name: row.name, attempts, claimedAt, token: { workerId, attempt: attempts } };
 }

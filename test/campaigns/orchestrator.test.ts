@@ -191,7 +191,7 @@ describe.each(BACKENDS)('campaign orchestrator on %s', (dialect) => {
       };
       return createReconciler(
         { campaigns: repo, ledger: new DeliveryLedger(store.db), orchestrator: o, queues, transport, redis, prefix, workerId: 'w1' },
-        { uncertainGraceMs: HOUR, scheduleGraceMs: HOUR, quotaRecheckMs: 0 },
+        { uncertainAfterMs: HOUR, scheduleGraceMs: HOUR, quotaRecheckMs: 0 },
       );
     }
 

@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.js';
 import { deletePrefix, TEST_REDIS_URL, uniquePrefix } from '../support/redis.js';
+import { TEST_UNSUBSCRIBE_SECRET } from '../support/secrets.js';
 
 const ROOT = join(import.meta.dirname, '../..');
 const dir = mkdtempSync(join(tmpdir(), 'serve-ops-'));
@@ -21,6 +22,7 @@ const env = {
   REDIS_URL: TEST_REDIS_URL,
   QUEUE_PREFIX: prefix,
   LOG_LEVEL: 'warn',
+  UNSUBSCRIBE_SECRET: TEST_UNSUBSCRIBE_SECRET,
 };
 
 function cli(args: string[], extra: Record<string, string> = {}): ChildProcess {

@@ -1,11 +1,12 @@
 /**
- * Group commit of 'sent' writes: concurrent sends become one transaction, each caller
- * learns whether its own conditional write won, and a failed write is retried (SES has
- * accepted those messages: the row must become 'sent'), at shutdown spilled to Redis.
+ * Group commit of 'sent' writes: concurrent sends become one statement, each caller
+ * learns whether its own conditional write (fenced by its claim token) won, and a failed
+ * write is retried (SES has accepted those messages: the row must become 'sent'), at
+ * shutdown spilled to Redis.
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { BACKENDS, createTestStore, type TestStore } from '../support/store.js';
-import { DeliveryLedger } from '../../src/store/delivery-ledger.js';
+import { DeliveryLedger, type ClaimToken } from '../../src/store/delivery-ledger.js';
 import { CampaignsRepository } from '../../src/store/campaigns-repository.js';
 import { SentWriter } from '../../workers/sent-writer.js';
 import { SentSpill } from '../../workers/sent-spill.js';
@@ -30,11 +31,20 @@ describe.each(BACKENDS)('SentWriter on %s', (dialect) => {
     const ledger = new DeliveryLedger(store.db);
     const subs = await store.db.selectFrom('subscribers').select(['id', 'email']).orderBy('id').execute();
     await ledger.insertQueued(c.id, subs.map((s) => ({ subscriberId: s.id, email: s.email })));
-    for (const s of subs.slice(0, 9)) expect(await ledger.claim(c.id, s.id, 'w1')).not.toBeNull();
+    const tokens: ClaimToken[] = [];
+    for (const s of subs.slice(0, 8)) tokens.push((await ledger.claim(c.id, s.id, 'w1'))!.token);
+    // Row 9: claimed, handed back and claimed again by the same worker: only the newer claim may write.
+    const stale = (await ledger.claim(c.id, subs[8]!.id, 'w1'))!.token;
+    expect(await ledger.release(c.id, subs[8]!.id, stale, null)).toBe(true);
+    const fresh = (await ledger.claim(c.id, subs[8]!.id, 'w1'))!.token;
+    expect(fresh.attempt).toBe(stale.attempt + 1);
+    expect(await ledger.markSent(c.id, subs[8]!.id, stale, 'msg-stale')).toBe(false);
+    tokens.push(fresh);
+    // Row 10 was never claimed by w1: its write must lose and leave it queued.
+    tokens.push({ workerId: 'w1', attempt: 1 });
     let batches = 0;
     const writer = new SentWriter({ markSentMany: (rows) => (batches++, ledger.markSentMany(rows)) }, { maxRows: 4, maxDelayMs: 20 });
-    // Row 10 was never claimed by w1: its write must lose and leave it queued.
-    const results = await Promise.all(subs.map((s) => writer.markSent(c.id, s.id, 'w1', `msg-${s.id}`)));
+    const results = await Promise.all(subs.map((s, i) => writer.markSent(c.id, s.id, tokens[i]!, `msg-${s.id}`)));
     expect(results).toEqual([...Array(9).fill(true), false]);
     expect(batches).toBe(3); // 4 + 4 + 2 (the last one by the timer)
     const rows = await store.db.selectFrom('deliveries').select(['subscriber_id', 'status', 'ses_message_id']).orderBy('subscriber_id').execute();
@@ -66,7 +76,7 @@ describe.each(BACKENDS)('SentWriter on %s', (dialect) => {
       { markSentMany: (rows) => (failures-- > 0 ? Promise.reject(Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' })) : ledger.markSentMany(rows)) },
       { maxRows: 10, maxDelayMs: 1, retryInitialMs: 5, onWriteError: (_err, info) => errors.push(info.attempt) },
     );
-    const results = await Promise.all(subs.map((s) => writer.markSent(campaignId, s.id, 'w1', `msg-${s.id}`)));
+    const results = await Promise.all(subs.map((s) => writer.markSent(campaignId, s.id, { workerId: 'w1', attempt: 1 }, `msg-${s.id}`)));
     expect(results).toEqual([true, true, true]);
     expect(errors).toEqual([1, 2, 3]);
     expect(await statuses()).toEqual(['sent', 'sent', 'sent']);
@@ -79,7 +89,7 @@ describe.each(BACKENDS)('SentWriter on %s', (dialect) => {
       { markSentMany: (rows) => (down ? Promise.reject(new Error('Connection terminated unexpectedly')) : ledger.markSentMany(rows)) },
       { maxRows: 10, maxDelayMs: 1, retryInitialMs: 5 },
     );
-    const sends = subs.map((s) => writer.markSent(campaignId, s.id, 'w1', `msg-${s.id}`));
+    const sends = subs.map((s) => writer.markSent(campaignId, s.id, { workerId: 'w1', attempt: 1 }, `msg-${s.id}`));
     const prefix = uniquePrefix('spill');
     const redis = new Redis(TEST_REDIS_URL, { maxRetriesPerRequest: null });
     try {

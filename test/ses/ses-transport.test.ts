@@ -11,6 +11,7 @@ import { startSesSimulator, type SesSimulator } from '../../src/simulator/ses-si
 import { SesSendError, classifySesError, type SesErrorClassification } from '../../src/ses/ses-error.js';
 import { SesTransport, sanitizeSesTag } from '../../src/ses/ses-transport.js';
 import { DEFAULT_SEND_RATE, resolveSendRate } from '../../src/ses/send-rate.js';
+import { ClaimExpiredError } from '../../src/errors.js';
 
 const raw = (to = 'reader@example.com') =>
   Buffer.from(`From: Editor <editor@example.com>\r\nTo: ${to}\r\nSubject: Issue 1\r\n\r\nHello\r\n`);
@@ -178,6 +179,24 @@ describe('SesTransport against the SES simulator (real SDK)', () => {
     expect(c.kind).toBe('transient');
     expect(c.maybeSent).toBe(true);
     // The uncertain case the pipeline reconciles from Send events: recorded although the client saw an error.
+    expect(s.messages).toHaveLength(1);
+  });
+
+  it('a send deadline (claim lease end): past it nothing is started; before it, the request is cut off at it', async () => {
+    const { transport: t, sim: s } = await setup({}, { requestTimeoutMs: 5000 });
+    const input = { raw: raw(), from: 'editor@example.com', to: 'reader@example.com' };
+    // Warm the client (credentials, endpoint) so the next call reaches the request handler quickly.
+    await t.sendRaw(input);
+    s.reset();
+    // Past the deadline: refused inside the SDK's handler, before any request; SES saw nothing.
+    await expect(t.sendRaw(input, { deadline: Date.now() - 1 })).rejects.toBeInstanceOf(ClaimExpiredError);
+    expect(s.messages).toHaveLength(0);
+    // Before it: sent, but the answer is waited for only until the deadline (not the 5 s timeout).
+    s.setLatency(2000);
+    const started = Date.now();
+    const c = await failure(t.sendRaw(input, { deadline: Date.now() + 300 }));
+    expect(Date.now() - started).toBeLessThan(1500);
+    expect(c).toMatchObject({ kind: 'transient', maybeSent: true });
     expect(s.messages).toHaveLength(1);
   });
 

@@ -118,7 +118,10 @@ export async function createHarness(opts: HarnessOptions): Promise<Harness> {
     FROM_ADDRESS: 'LWKD <news@example.com>',
     UNSUBSCRIBE_SECRET: TEST_UNSUBSCRIBE_SECRET,
     PUBLIC_URL: 'https://news.example.com',
-    UNCERTAIN_GRACE_S: '3',
+    UNCERTAIN_GRACE_S: '6',
+    // The claim's lease and SES request deadline (generous: these tests share loaded cores and run
+    // without Send events, where a timed-out send is resent); the grace must be at least twice it.
+    SES_REQUEST_TIMEOUT_S: '3',
     JOB_LOCK_S: '2',
     STALE_QUEUED_S: '3',
     QUOTA_RECHECK_S: '1',

@@ -1,0 +1,34 @@
+/**
+ * The configuration refuses an uncertainty grace that is not comfortably above the SES request
+ * timeout (issue #17): the grace starts when a claim's lease (the request deadline) ends, and a
+ * request SES was too slow to answer may still be accepted and published about as late again.
+ */
+import { describe, expect, it } from 'vitest';
+import { loadConfig, uncertainAfterMs } from './config.js';
+import { ConfigError } from './errors.js';
+
+describe('UNCERTAIN_GRACE_S against SES_REQUEST_TIMEOUT_S', () => {
+  it('refuses a grace under twice the request timeout, naming both variables', () => {
+    // The demo's old setting: a 5 s grace against the default 15 s request timeout.
+    expect(() => loadConfig({ UNCERTAIN_GRACE_S: '5' })).toThrow(ConfigError);
+    expect(() => loadConfig({ UNCERTAIN_GRACE_S: '5' })).toThrow(/UNCERTAIN_GRACE_S.*5.*SES_REQUEST_TIMEOUT_S.*15/s);
+    // Equal to the timeout, or just under twice it: still refused.
+    expect(() => loadConfig({ UNCERTAIN_GRACE_S: '15' })).toThrow(/UNCERTAIN_GRACE_S.*SES_REQUEST_TIMEOUT_S/s);
+    expect(() => loadConfig({ UNCERTAIN_GRACE_S: '2.9', SES_REQUEST_TIMEOUT_S: '1.5' })).toThrow(/UNCERTAIN_GRACE_S \(2\.9\).*SES_REQUEST_TIMEOUT_S \(1\.5\)/s);
+  });
+
+  it('accepts a grace of at least twice the request timeout, and the defaults', () => {
+    expect(loadConfig({}).UNCERTAIN_GRACE_S).toBe(300);
+    expect(loadConfig({}).SES_REQUEST_TIMEOUT_S).toBe(15);
+    expect(loadConfig({ UNCERTAIN_GRACE_S: '30' }).UNCERTAIN_GRACE_S).toBe(30);
+    expect(loadConfig({ UNCERTAIN_GRACE_S: '5', SES_REQUEST_TIMEOUT_S: '2' }).SES_REQUEST_TIMEOUT_S).toBe(2);
+  });
+
+  it('a row becomes requeueable only after the request deadline plus the grace', () => {
+    expect(uncertainAfterMs(loadConfig({ UNCERTAIN_GRACE_S: '5', SES_REQUEST_TIMEOUT_S: '2' }))).toBe(7000);
+  });
+
+  it('still names other bad variables (the cross-check does not hide them)', () => {
+    expect(() => loadConfig({ SES_REQUEST_TIMEOUT_S: 'soon' })).toThrow(/SES_REQUEST_TIMEOUT_S/);
+  });
+});
