@@ -69,7 +69,8 @@ describe('SesTransport against the SES simulator (real SDK)', () => {
   });
 
   it('rate: over MaxSendRate → rate-throttled, one HTTP attempt each (maxAttempts 1), and the worst second stays at the rate', async () => {
-    const { transport: t, sim: s } = await setup({ maxSendRate: 3 });
+    // The simulator's clock stands still: all six fall in one second however slowly they arrive.
+    const { transport: t, sim: s } = await setup({ maxSendRate: 3, now: () => 1_000_000 });
     const results = await Promise.allSettled(Array.from({ length: 6 }, (_, i) => send(t, `r${i}@example.com`)));
     const ok = results.filter((r) => r.status === 'fulfilled');
     const failed = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected');
