@@ -55,10 +55,10 @@ describe('SesTransport against aws-ses-v2-local', () => {
     const transport = new SesTransport({ region: 'us-east-1', endpoint: url });
     try {
       const started = Date.now();
+      // The simulator never answers: only the timeout can end the call (the test's own
+      // timeout fails one that hangs). It does not give up before its timeout.
       expect(await transport.getSendQuota({ timeoutMs: 300 })).toBeNull();
-      const elapsed = Date.now() - started;
-      expect(elapsed).toBeGreaterThanOrEqual(290);
-      expect(elapsed).toBeLessThan(1500);
+      expect(Date.now() - started).toBeGreaterThanOrEqual(290);
       // …so the pipeline falls back to 14/s unless SEND_RATE says otherwise.
       expect(await resolveSendRate({ SEND_RATE: undefined }, transport, { timeoutMs: 200 })).toMatchObject({ rate: 14, source: 'default' });
     } finally {
