@@ -164,26 +164,29 @@ async function openFile(file: string): Promise<ReadStream> {
 }
 
 /**
- * Lines written to `out` in blocks of about 64 KB: one write per line costs a system call
- * each, which dominates when a file has millions of bad rows. (stderr is synchronous on
- * files and pipes, so the buffer never grows past one block.)
+ * Lines written to `out` in blocks of about 64 KB (one write per line would cost a system
+ * call each, which dominates when a file has millions of bad rows). A block the stream
+ * cannot take at once is waited for: a slow reader of stderr slows the import down
+ * instead of piling the report up in memory.
  */
-function bufferedLines(out: NodeJS.WriteStream): { write: (line: string) => void; flush: () => void } {
+function bufferedLines(out: NodeJS.WriteStream): { write: (line: string) => Promise<void> | undefined; flush: () => void } {
   let pending: string[] = [];
   let size = 0;
-  const flush = () => {
-    if (pending.length === 0) return;
-    out.write(pending.join(''));
+  const flush = (): boolean => {
+    if (pending.length === 0) return true;
+    const block = pending.join('');
     pending = [];
     size = 0;
+    return out.write(block);
   };
   return {
     write: (line) => {
       pending.push(line);
       size += line.length;
-      if (size >= 64 * 1024) flush();
+      if (size < 64 * 1024 || flush()) return undefined;
+      return once(out, 'drain').then(() => undefined);
     },
-    flush,
+    flush: () => void flush(),
   };
 }
 

@@ -26,7 +26,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { parse, type CsvError } from 'csv-parse';
+import { Parser, type CsvError } from 'csv-parse';
 import { InputError } from '../errors.js';
 import type { ImportRow, SubscriberImportRepository } from '../store/subscriber-import-repository.js';
 import { restoreFormula } from './csv-formula.js';
@@ -69,8 +69,11 @@ export interface ImportOptions {
   source?: string;
   /** Errors kept in the report (default 1000); the count covers them all. */
   maxErrors?: number;
-  /** Every row error, as it is found (not in line order: duplicates are found per batch). */
-  onRowError?: (error: ImportRowError) => void;
+  /**
+   * Every row error, as it is found (not in line order: duplicates are found per batch).
+   * A returned promise (say, the output draining) is awaited before the import goes on.
+   */
+  onRowError?: (error: ImportRowError) => void | Promise<void>;
   /** Rows per transaction (default 1000). */
   batchSize?: number;
   /** Called with the number of data rows processed so far, after each batch and at the end. */
@@ -89,10 +92,28 @@ const DEFAULT_MAX_ERRORS = 1000;
 /** Scratch rows older than this belong to a run that crashed; removed at the next import. */
 const STALE_SCRATCH_MS = 24 * 60 * 60 * 1000;
 
-interface ParsedChunk {
+/** A parsed record and the line it starts on. */
+interface ParsedRecord {
   record: string[];
-  info: { lines: number };
-  raw: string;
+  line: number;
+}
+
+/**
+ * csv-parse's parser, tagging each record with the line it starts on when it is parsed.
+ * That is in parse order (the consumer may lag a buffer of records behind), so a skipped
+ * record's first line is known when the 'skip' event fires. (Not the `info`, `raw` or
+ * `on_record` options: each builds objects and strings per record, which dominated the
+ * time and garbage of a large import.)
+ */
+class LineTaggingParser extends Parser {
+  /** The line the last record (parsed or skipped) ended on. */
+  lastEndLine = 0;
+  override push(record: unknown, encoding?: BufferEncoding): boolean {
+    if (record === null) return super.push(null);
+    this.lastEndLine = this.info.lines;
+    const tagged: ParsedRecord = { record: record as string[], line: this.info.lines - innerNewlines(record as string[]) };
+    return super.push(tagged, encoding);
+  }
 }
 
 export async function importSubscribersCsv(
@@ -104,23 +125,19 @@ export async function importSubscribersCsv(
   const batchSize = options.batchSize ?? DEFAULT_BATCH;
   const maxErrors = options.maxErrors ?? DEFAULT_MAX_ERRORS;
   const report: ImportReport = { imported: 0, updated: 0, skipped: 0, bad: 0, suppressed: 0, rows: 0, errors: [] };
-  const rowError = (error: ImportRowError) => {
+  const rowError = (error: ImportRowError): void | Promise<void> => {
     report.skipped++;
     report.bad++;
     if (report.errors.length < maxErrors) report.errors.push(error);
-    options.onRowError?.(error);
+    return options.onRowError?.(error);
   };
   const location = (line: number) => (options.source ? `${options.source}:${line}` : `line ${line}`);
   // Duplicates are found through the store's scratch rows for this run, not an in-memory
   // set of every address, so memory stays flat however long the file is.
   const importId = randomUUID();
   await importer.clearStaleScratch(now() - STALE_SCRATCH_MS);
-  let lastEndLine = 0;
-
-  const parser = parse({
+  const parser = new LineTaggingParser({
     bom: true,
-    info: true,
-    raw: true,
     relax_column_count: true,
     // A stray quote inside an unquoted field (`O"Brien`) is kept literally rather than
     // making the parser lose track of records.
@@ -128,20 +145,15 @@ export async function importSubscribersCsv(
     skip_empty_lines: true,
     skip_records_with_error: true,
     max_record_size: 64 * 1024,
-    // Runs in parse order (the consumer below may lag behind by a buffer of records), so
-    // a skipped record's first line is known when the 'skip' event fires.
-    on_record: (record: string[], context: { lines: number }) => {
-      lastEndLine = context.lines;
-      return record;
-    },
   });
   parser.on('skip', (err: CsvError & { lines?: number }) => {
-    const start = lastEndLine + 1;
+    const start = parser.lastEndLine + 1;
     const end = err.lines ?? start;
     report.rows++;
     const span = end > start ? ` (lines ${start}–${end} not imported)` : '';
-    rowError({ line: start, message: `${csvErrorMessage(err)}${span}` });
-    lastEndLine = end;
+    // Not awaited (an event handler); when the consumer below waits, the parser waits too.
+    void rowError({ line: start, message: `${csvErrorMessage(err)}${span}` });
+    parser.lastEndLine = end;
   });
 
   const done = pipeline(input, decodeCsvText({ encoding: options.encoding, source: options.source }), parser);
@@ -157,7 +169,7 @@ export async function importSubscribersCsv(
     const rows = batch;
     batch = [];
     const written = await importer.writeBatch(importId, listId!, rows, now());
-    for (const d of written.duplicates) rowError({ line: d.line, message: `duplicate address ${d.email} (first on line ${d.firstLine})` });
+    for (const d of written.duplicates) await rowError({ line: d.line, message: `duplicate address ${d.email} (first on line ${d.firstLine})` });
     report.imported += written.imported;
     report.updated += written.updated;
     report.suppressed += written.suppressed;
@@ -166,9 +178,7 @@ export async function importSubscribersCsv(
   };
 
   try {
-    for await (const chunk of parser as AsyncIterable<ParsedChunk>) {
-      const { record, info, raw } = chunk;
-      const line = info.lines - innerNewlines(raw);
+    for await (const { record, line } of parser as AsyncIterable<ParsedRecord>) {
       if (!header) {
         header = parseHeader(record.map(cell), location(line));
         listId = typeof options.listId === 'number' ? options.listId : await options.listId();
@@ -177,19 +187,19 @@ export async function importSubscribersCsv(
       report.rows++;
       const bad = (message: string) => rowError({ line, message });
       if (record.length !== header.width) {
-        bad(`expected ${header.width} fields (${header.names.join(',')}), found ${record.length}`);
+        await bad(`expected ${header.width} fields (${header.names.join(',')}), found ${record.length}`);
         continue;
       }
       const email = normaliseEmail(cell(record[header.email]!));
       const emailError = emailProblem(email);
       if (emailError) {
-        bad(emailError);
+        await bad(emailError);
         continue;
       }
       const rawName = header.name === undefined ? '' : cell(record[header.name]!);
       const nameError = nameProblem(rawName);
       if (nameError) {
-        bad(`${nameError} (${email})`);
+        await bad(`${nameError} (${email})`);
         continue;
       }
       const attributes: Record<string, string> = {};
@@ -261,12 +271,13 @@ function quoteColumns(names: string[]): string {
   return names.length > 5 ? `${listed} and ${names.length - 5} more` : listed;
 }
 
-/** Newlines inside a record (quoted fields), so its first line can be derived from its last. */
-function innerNewlines(raw: string): number {
-  // raw may start with skipped empty lines and ends with the record delimiter.
-  const body = raw.replace(/^\n+/, '').replace(/\n$/, '');
+/**
+ * Newlines inside a record, so its first line can be derived from its last: they can only
+ * be inside quoted fields (the parser sees LF line endings only).
+ */
+function innerNewlines(record: string[]): number {
   let n = 0;
-  for (let i = body.indexOf('\n'); i >= 0; i = body.indexOf('\n', i + 1)) n++;
+  for (const field of record) for (let i = field.indexOf('\n'); i >= 0; i = field.indexOf('\n', i + 1)) n++;
   return n;
 }
 
