@@ -216,6 +216,11 @@ export async function importSubscribersCsv(
   } catch (err) {
     input.destroy();
     parser.destroy();
+    // Batches before the bad byte are committed: say so, rather than let it look like nothing happened.
+    const written = report.imported + report.updated;
+    if (err instanceof InputError && written > 0) {
+      throw new InputError(`${err.message} (${written} rows before it were imported; importing the corrected file again changes no one's status)`);
+    }
     throw err;
   } finally {
     await importer.clearScratch(importId);

@@ -7,6 +7,7 @@ import { SubscriberImportRepository } from '../../src/store/subscriber-import-re
 import { exportSubscribersCsv } from '../../src/subscribers/csv-export.js';
 import { InputError } from '../../src/errors.js';
 import { parse as parseCsv } from 'csv-parse/sync';
+import { waitFor } from '../support/wait.js';
 
 /** Feed raw bytes in small chunks. */
 function bytes(data: Buffer, chunk = 7): Readable {
@@ -190,6 +191,20 @@ describe.each(BACKENDS)('CSV import on %s', (dialect) => {
     const jose = await r.subscribers.findByEmail('jose@example.com');
     expect(jose?.name).toBe('José Ñúñez');
     expect(JSON.parse(jose!.attributes)).toEqual({ city: 'Málaga' });
+  });
+
+  it('a non-UTF-8 byte after batches were written says how many rows went in before it', async () => {
+    const { r, listId } = await setup();
+    // The good rows, then (once two batches are committed) a Latin-1 line.
+    async function* source() {
+      yield Buffer.from('email\n' + Array.from({ length: 5 }, (_, i) => `p${i}@example.com\n`).join(''));
+      await waitFor('two batches written', async () => (await r.audience.audienceCount({ listId })) >= 4, 10_000, 20);
+      yield Buffer.from('late@example.com,Ren\xe9\n', 'latin1');
+    }
+    const err = await importSubscribersCsv(new SubscriberImportRepository(store!.db), Readable.from(source()), { listId, batchSize: 2, source: 'late.csv' }).catch((e: Error) => e);
+    expect(err).toBeInstanceOf(InputError);
+    expect((err as Error).message).toMatch(/^late\.csv:7: not valid UTF-8 \(byte 0xE9\).*\(4 rows before it were imported; importing the corrected file again changes no one's status\)$/);
+    expect(await audienceEmails(r, listId)).toEqual(['p0@example.com', 'p1@example.com', 'p2@example.com', 'p3@example.com']);
   });
 
   it('refuses binary data and a bad header without creating the list or echoing the bytes', async () => {
