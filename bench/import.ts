@@ -65,7 +65,7 @@ async function child(rows: number): Promise<Result> {
       rowsPerSecond: Math.round(rows / seconds),
       peakRssMB: round(process.resourceUsage().maxRSS / 1024),
       imported: report.imported,
-      errors: report.errors.length,
+      errors: report.bad,
     };
   } finally {
     rmSync(dir, { recursive: true, force: true });

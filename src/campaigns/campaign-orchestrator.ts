@@ -115,6 +115,16 @@ export class CampaignOrchestrator {
     return won;
   }
 
+  /**
+   * An editor's pause (CLI, API, dashboard): NotFoundError for a campaign that does not
+   * exist, StateError for one that is not sending (a machine pause just gets false).
+   */
+  async pauseByEditor(id: number): Promise<void> {
+    if (await this.pause(id, { code: 'editor' })) return;
+    const c = await this.get(id);
+    throw new StateError(`campaign ${id} is ${c.status}; only a sending campaign can pause`);
+  }
+
   /** Pause every sending campaign (SES paused the account). */
   async pauseAll(reason: PauseReason): Promise<number[]> {
     const paused: number[] = [];

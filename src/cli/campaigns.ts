@@ -79,8 +79,7 @@ export function registerCampaigns(program: Command): void {
     .command('pause <id>')
     .action((id: string) =>
       withContext(async (ctx) => {
-        const ok = await ctx.orchestrator.pause(parseId(id), { code: 'editor' });
-        if (!ok) throw new InputError(`campaign ${id} is not sending; nothing to pause`);
+        await ctx.orchestrator.pauseByEditor(parseId(id));
         console.log(`campaign ${id} paused`);
       }),
     );

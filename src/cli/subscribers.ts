@@ -8,6 +8,7 @@ import type { Store } from '../store/db.js';
 import { openCompositionRoot, type CompositionRoot } from '../composition-root.js';
 import { openRepositories, type Repositories } from '../store/repositories.js';
 import { importSubscribersCsv } from '../subscribers/csv-import.js';
+import { parseCsvEncoding } from '../subscribers/text-encoding.js';
 import { exportSubscribersCsv } from '../subscribers/csv-export.js';
 import { inviteSubscriber } from '../signup/invite.js';
 import { addSubscriber, removeSubscriber, showSubscriber, unsubscribeByEmail, type SubscriberView } from '../subscribers/subscriber-service.js';
@@ -60,25 +61,41 @@ export function registerSubscribers(program: Command): void {
   group
     .command('import')
     .argument('<file>', 'CSV file with a header row: email, optional name, other columns become attributes')
-    .description('import subscribers from CSV; bad rows are reported by line and skipped')
+    .description('import subscribers from CSV; bad rows are reported by line on stderr and skipped')
     .option('--list <name>', 'list name', DEFAULT_LIST)
-    .action(async (file: string, opts: { list: string }) => {
+    .option('--encoding <name>', 'the file\'s encoding: utf8 or latin1 (a file that is not valid UTF-8 is refused otherwise)', 'utf8')
+    .action(async (file: string, opts: { list: string; encoding: string }) => {
+      const encoding = parseCsvEncoding(opts.encoding, '--encoding');
       const input = await openFile(file);
       await withRepositories(async (repos) => {
-        const list = await repos.lists.ensureList(opts.list);
+        // Created once the header has proved valid: a refused file leaves no empty list behind.
+        let listName = opts.list;
+        const listId = async () => {
+          const list = await repos.lists.ensureList(opts.list);
+          listName = list.name;
+          return list.id;
+        };
         const progress = createProgress(input, file);
+        // Every bad row is printed as it is found, through a small buffer, never all kept.
+        const errors = bufferedLines(process.stderr);
         let report;
         try {
-          report = await importSubscribersCsv(repos.subscriberImport, input, { listId: list.id, onProgress: progress.update });
+          report = await importSubscribersCsv(repos.subscriberImport, input, {
+            listId,
+            encoding,
+            source: file,
+            onProgress: progress.update,
+            onRowError: (e) => errors.write(`${file}:${e.line}: ${e.message}\n`),
+          });
         } finally {
+          errors.flush();
           progress.stop();
         }
-        for (const e of report.errors) console.error(`${file}:${e.line}: ${e.message}`);
         console.log(
           `${file}: ${report.rows} rows: ${report.imported} imported, ${report.updated} updated, ` +
-            `${report.skipped} skipped (${report.errors.length} bad, ${report.suppressed} suppressed) into list ${list.name}`,
+            `${report.skipped} skipped (${report.bad} bad, ${report.suppressed} suppressed) into list ${listName}`,
         );
-        if (report.errors.length > 0) process.exitCode = 1;
+        if (report.bad > 0) process.exitCode = 1;
       });
     });
 
@@ -144,6 +161,33 @@ async function openFile(file: string): Promise<ReadStream> {
     throw new InputError(`cannot read ${file}: ${(err as Error).message}`);
   }
   return stream;
+}
+
+/**
+ * Lines written to `out` in blocks of about 64 KB (one write per line would cost a system
+ * call each, which dominates when a file has millions of bad rows). A block the stream
+ * cannot take at once is waited for: a slow reader of stderr slows the import down
+ * instead of piling the report up in memory.
+ */
+function bufferedLines(out: NodeJS.WriteStream): { write: (line: string) => Promise<void> | undefined; flush: () => void } {
+  let pending: string[] = [];
+  let size = 0;
+  const flush = (): boolean => {
+    if (pending.length === 0) return true;
+    const block = pending.join('');
+    pending = [];
+    size = 0;
+    return out.write(block);
+  };
+  return {
+    write: (line) => {
+      pending.push(line);
+      size += line.length;
+      if (size < 64 * 1024 || flush()) return undefined;
+      return once(out, 'drain').then(() => undefined);
+    },
+    flush: () => void flush(),
+  };
 }
 
 /** A progress bar (by bytes read) on a terminal; a plain line every 10,000 rows otherwise. */

@@ -1,7 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import SQLite from 'better-sqlite3';
-import { Kysely, PostgresDialect, sql, SqliteDialect, type Dialect, type SqliteDatabase, type SqliteStatement } from 'kysely';
+import { CompiledQuery, Kysely, PostgresDialect, sql, SqliteDialect, SqliteDriver, type DatabaseConnection, type Dialect, type Driver, type SqliteDatabase, type SqliteDialectConfig, type SqliteStatement, type TransactionSettings } from 'kysely';
 import pg from 'pg';
 import { ConfigError } from '../errors.js';
 import type { Database } from './schema.js';
@@ -100,6 +100,30 @@ function withStatementCache(database: SQLite.Database, limit = 500): SqliteDatab
   };
 }
 
+/**
+ * Kysely's SQLite driver opens every transaction with a plain (deferred) `begin`: it takes
+ * the write lock only at its first write. A transaction that reads first and then writes,
+ * while another process (a second server, a worker, an import) committed in between, is
+ * refused at that write with SQLITE_BUSY ("database is locked") at once: SQLite cannot
+ * wait for a lock there without risking deadlock, so busy_timeout does not apply. `begin
+ * immediate` takes the write lock at the start, where busy_timeout does wait. Transactions
+ * started with `setAccessMode('read only')` stay deferred.
+ */
+class ImmediateSqliteDriver extends SqliteDriver {
+  override async beginTransaction(connection: DatabaseConnection, settings?: TransactionSettings): Promise<void> {
+    await connection.executeQuery(CompiledQuery.raw(settings?.accessMode === 'read only' ? 'begin' : 'begin immediate'));
+  }
+}
+
+class ImmediateSqliteDialect extends SqliteDialect {
+  constructor(private readonly sqliteConfig: SqliteDialectConfig) {
+    super(sqliteConfig);
+  }
+  override createDriver(): Driver {
+    return new ImmediateSqliteDriver(this.sqliteConfig);
+  }
+}
+
 function createDialect(databaseUrl: string, options: OpenStoreOptions): { dialect: Dialect; name: DialectName } {
   if (databaseUrl.startsWith('sqlite:')) {
     const path = databaseUrl.slice('sqlite:'.length).replace(/^\/\//, '') || ':memory:';
@@ -110,7 +134,7 @@ function createDialect(databaseUrl: string, options: OpenStoreOptions): { dialec
     database.pragma('busy_timeout = 10000');
     database.pragma('synchronous = NORMAL');
     database.pragma('foreign_keys = ON');
-    return { dialect: new SqliteDialect({ database: withStatementCache(database) }), name: 'sqlite' };
+    return { dialect: new ImmediateSqliteDialect({ database: withStatementCache(database) }), name: 'sqlite' };
   }
   if (/^postgres(ql)?:\/\//.test(databaseUrl)) {
     const pool = new pg.Pool({ connectionString: databaseUrl, max: options.poolSize ?? 10 });

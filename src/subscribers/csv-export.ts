@@ -3,13 +3,16 @@
  * The output re-imports cleanly (import ignores status, list_status and created_at, so an
  * export → import round trip never changes anyone's status). Two keyset passes: the first
  * collects attribute names (only the names are kept), the second writes rows, waiting for
- * the output to drain so memory stays flat however long the list is.
+ * the output to drain so memory stays flat however long the list is. Every cell, header
+ * included, is neutralised against formula injection (src/subscribers/csv-formula.ts):
+ * addresses, names and attributes come from strangers through the sign-up form and the API.
  */
 import { once } from 'node:events';
 import type { Writable } from 'node:stream';
 import { stringify } from 'csv-stringify';
 import type { SubscribersRepository } from '../store/subscribers-repository.js';
 import { parseAttributes } from '../store/subscribers-repository.js';
+import { neutraliseFormula } from './csv-formula.js';
 
 const PAGE = 1000;
 const FIXED = ['email', 'name'];
@@ -23,8 +26,9 @@ export async function exportSubscribersCsv(subscribers: SubscribersRepository, l
   const reserved = new Set([...FIXED, ...TRAILING]);
   const attributeKeys = [...keys].filter((k) => !reserved.has(k.toLowerCase())).sort();
 
-  const csv = stringify({ header: true, columns: [...FIXED, ...attributeKeys, ...TRAILING] });
+  const csv = stringify({ header: false });
   csv.pipe(output, { end: false });
+  if (!csv.write([...FIXED, ...attributeKeys, ...TRAILING].map(neutraliseFormula))) await once(csv, 'drain');
   let count = 0;
   for await (const row of pages(subscribers, listId)) {
     const attributes = parseAttributes(row.attributes);
@@ -35,7 +39,7 @@ export async function exportSubscribersCsv(subscribers: SubscribersRepository, l
       row.status,
       row.membership,
       new Date(row.created_at).toISOString(),
-    ];
+    ].map(neutraliseFormula);
     count++;
     if (!csv.write(record)) await once(csv, 'drain');
   }

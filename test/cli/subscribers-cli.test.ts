@@ -84,4 +84,57 @@ describe('newsletter subscribers (CLI)', () => {
     expect(bad.code).toBe(2);
     expect(bad.stderr).toContain('"not an address" is not an email address');
   });
+
+  it('refuses a Latin-1 file naming the file and line, creating no list; --encoding latin1 imports it correctly', async () => {
+    const file = join(dir, 'latin1.csv');
+    writeFileSync(file, Buffer.from('email,name\r\nzoe@example.com,Zoe\r\nrene@example.com,René Müller\r\n', 'latin1'));
+    const refused = await cli(env, 'subscribers', 'import', file, '--list', 'latin');
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toContain(`newsletter: ${file}:3: not valid UTF-8 (byte 0xE9); save the file as UTF-8, or import it with --encoding latin1`);
+    expect((await cli(env, 'subscribers', 'export', '--list', 'latin')).stderr).toContain('list "latin" not found');
+    expect((await cli(env, 'subscribers', 'show', 'rene@example.com')).code).toBe(1);
+
+    const converted = await cli(env, 'subscribers', 'import', file, '--list', 'latin', '--encoding', 'latin1');
+    expect(converted.code, converted.stderr).toBe(0);
+    expect(converted.stdout).toContain('2 rows: 2 imported');
+    const view = JSON.parse((await cli(env, 'subscribers', 'show', 'rene@example.com', '--json')).stdout) as Record<string, unknown>;
+    expect(view).toMatchObject({ name: 'René Müller', lists: [{ name: 'latin', status: 'subscribed' }] });
+
+    const unknown = await cli(env, 'subscribers', 'import', file, '--encoding', 'klingon');
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr).toContain('--encoding: unknown encoding "klingon"');
+  });
+
+  it('refuses a binary file and a file without an email column in one short line, creating no list', async () => {
+    const binary = join(dir, 'photo.png');
+    writeFileSync(binary, Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0, 0, 0, 0x0d]), Buffer.alloc(2000, 0xab)]));
+    const refused = await cli(env, 'subscribers', 'import', binary, '--list', 'binary');
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toMatch(/^newsletter: .*photo\.png:\d+: (binary data \(a NUL byte\), not a CSV text file|not valid UTF-8 \(byte 0x[0-9A-F]{2}\).*)\n$/);
+    expect(refused.stderr).toMatch(/^[\x20-\x7e\n]*$/);
+
+    const headerless = join(dir, 'no-email.csv');
+    writeFileSync(headerless, `name,${'z'.repeat(600)}\nAda,1\n`);
+    const bad = await cli(env, 'subscribers', 'import', headerless, '--list', 'binary');
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toBe(`newsletter: ${headerless}:1: header row has no "email" column (found: "name", "${'z'.repeat(37)}...")\n`);
+    expect((await cli(env, 'subscribers', 'export', '--list', 'binary')).stderr).toContain('list "binary" not found');
+  });
+
+  it('export neutralises formulas a stranger typed in (address and name) with a quote, and re-imports them unchanged', async () => {
+    const added = await cli(env, 'subscribers', 'add', '=cmd|calc@example.com', '--name', '=HYPERLINK("http://evil.example","x")', '--list', 'formula');
+    expect(added.code, added.stderr).toBe(0);
+    const exported = await cli(env, 'subscribers', 'export', '--list', 'formula');
+    expect(exported.code).toBe(0);
+    const row = exported.stdout.split('\n')[1]!;
+    expect(row).toMatch(/^'=cmd\|calc@example.com,"'=HYPERLINK\(""http:\/\/evil.example"",""x""\)",active,subscribed,/);
+
+    const file = join(dir, 'formula.csv');
+    writeFileSync(file, exported.stdout);
+    const reimported = await cli(env, 'subscribers', 'import', file, '--list', 'formula');
+    expect(reimported.code, reimported.stderr).toBe(0);
+    expect(reimported.stdout).toContain('1 rows: 0 imported, 1 updated');
+    const view = JSON.parse((await cli(env, 'subscribers', 'show', '=cmd|calc@example.com', '--json')).stdout) as Record<string, unknown>;
+    expect(view).toMatchObject({ email: '=cmd|calc@example.com', name: '=HYPERLINK("http://evil.example","x")' });
+  });
 });

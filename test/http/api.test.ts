@@ -114,6 +114,41 @@ describe('validation: 400 with the field named', () => {
   });
 });
 
+describe('missing campaigns and CSV files that are not UTF-8 text (issue 17)', () => {
+  it('pause, resume and cancel of a missing campaign answer 404 naming it', async () => {
+    for (const action of ['pause', 'resume', 'cancel']) {
+      const res = await h.api('POST', `/api/campaigns/424242/${action}`, { token: h.tokens.admin });
+      expect(res.status, `${action}: ${res.text}`).toBe(404);
+      expect(res.json.error).toMatch(/campaign 424242 not found/);
+    }
+  });
+
+  async function upload(bytes: Buffer, name: string, query: string): Promise<{ status: number; json: Record<string, unknown> }> {
+    const form = new FormData();
+    form.append('file', new Blob([new Uint8Array(bytes)], { type: 'text/csv' }), name);
+    const res = await fetch(`${h.base}/api/subscribers/import?${query}`, { method: 'POST', headers: { authorization: `Bearer ${h.tokens.editor}` }, body: form });
+    return { status: res.status, json: (await res.json()) as Record<string, unknown> };
+  }
+
+  it('refuses Latin-1 (400 naming file and line, no list created) unless encoding=latin1; refuses binary without echoing it', async () => {
+    const latin1 = Buffer.from('email,name\nmarie@example.com,Marie\nchloe@example.com,Chloé\n', 'latin1');
+    const refused = await upload(latin1, 'people.csv', 'list=api-latin');
+    expect(refused.status).toBe(400);
+    expect(refused.json.error).toMatch(/^people\.csv:3: not valid UTF-8 \(byte 0xE9\)/);
+    expect(await h.store.db.selectFrom('lists').select('id').where('name', '=', 'api-latin').executeTakeFirst()).toBeUndefined();
+
+    const converted = await upload(latin1, 'people.csv', 'list=api-latin&encoding=latin1');
+    expect(converted.status).toBe(200);
+    expect(converted.json).toMatchObject({ imported: 2, bad: 0, errors: [] });
+    expect((await h.api('GET', '/api/subscribers/chloe%40example.com', { token: h.tokens.editor })).json.name).toBe('Chloé');
+
+    const binary = await upload(Buffer.concat([Buffer.from('email\n'), Buffer.from([0, 1, 2, 0xff, 0xfe, 0x80])]), 'x.bin', 'list=api-binary');
+    expect(binary.status).toBe(400);
+    expect(binary.json.error).toBe('x.bin:2: binary data (a NUL byte), not a CSV text file');
+    expect(await h.store.db.selectFrom('lists').select('id').where('name', '=', 'api-binary').executeTakeFirst()).toBeUndefined();
+  });
+});
+
 describe('OpenAPI document', () => {
   it('is generated from the route schemas', async () => {
     const { status, json } = await h.api('GET', '/api/openapi.json', { token: h.tokens.editor });

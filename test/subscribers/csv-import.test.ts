@@ -6,6 +6,15 @@ import { importSubscribersCsv } from '../../src/subscribers/csv-import.js';
 import { SubscriberImportRepository } from '../../src/store/subscriber-import-repository.js';
 import { exportSubscribersCsv } from '../../src/subscribers/csv-export.js';
 import { InputError } from '../../src/errors.js';
+import { parse as parseCsv } from 'csv-parse/sync';
+import { waitFor } from '../support/wait.js';
+
+/** Feed raw bytes in small chunks. */
+function bytes(data: Buffer, chunk = 7): Readable {
+  const parts: Buffer[] = [];
+  for (let i = 0; i < data.length; i += chunk) parts.push(data.subarray(i, i + chunk));
+  return Readable.from(parts);
+}
 
 /** Feed the text in small chunks so records, CRLFs and UTF-8 sequences straddle chunk boundaries. */
 function csv(text: string, chunk = 7): Readable {
@@ -164,5 +173,116 @@ describe.each(BACKENDS)('CSV import on %s', (dialect) => {
     await expect(importSubscribersCsv(new SubscriberImportRepository(store!.db), csv('name,city\nA,B\n'), { listId })).rejects.toThrow(/no "email" column/);
     await expect(importSubscribersCsv(new SubscriberImportRepository(store!.db), csv(''), { listId })).rejects.toBeInstanceOf(InputError);
     await expect(importSubscribersCsv(new SubscriberImportRepository(store!.db), csv('email,Email\n'), { listId })).rejects.toThrow(/twice/);
+  });
+
+  it('refuses a Latin-1 file naming its first non-UTF-8 line, and imports it correctly when told the encoding', async () => {
+    const { r, listId } = await setup();
+    const latin1 = Buffer.from('email,name,city\nada@example.com,Ada,London\njose@example.com,José Ñúñez,Málaga\n', 'latin1');
+    const refused = importSubscribersCsv(new SubscriberImportRepository(store!.db), bytes(latin1), { listId, source: 'people.csv' });
+    await expect(refused).rejects.toBeInstanceOf(InputError);
+    await expect(importSubscribersCsv(new SubscriberImportRepository(store!.db), bytes(latin1), { listId, source: 'people.csv' })).rejects.toThrow(
+      /^people\.csv:3: not valid UTF-8 \(byte 0xE9\).*--encoding latin1/,
+    );
+    // Nothing decoded into U+FFFD anywhere: line 2 came in the same chunk stream but the file was refused.
+    expect(await r.subscribers.findByEmail('jose@example.com')).toBeUndefined();
+
+    const report = await importSubscribersCsv(new SubscriberImportRepository(store!.db), bytes(latin1), { listId, encoding: 'latin1' });
+    expect(report).toMatchObject({ imported: 2, bad: 0, errors: [] });
+    const jose = await r.subscribers.findByEmail('jose@example.com');
+    expect(jose?.name).toBe('José Ñúñez');
+    expect(JSON.parse(jose!.attributes)).toEqual({ city: 'Málaga' });
+  });
+
+  it('a non-UTF-8 byte after batches were written says how many rows went in before it', async () => {
+    const { r, listId } = await setup();
+    // The good rows, then (once two batches are committed) a Latin-1 line.
+    async function* source() {
+      yield Buffer.from('email\n' + Array.from({ length: 5 }, (_, i) => `p${i}@example.com\n`).join(''));
+      await waitFor('two batches written', async () => (await r.audience.audienceCount({ listId })) >= 4, 10_000, 20);
+      yield Buffer.from('late@example.com,Ren\xe9\n', 'latin1');
+    }
+    const err = await importSubscribersCsv(new SubscriberImportRepository(store!.db), Readable.from(source()), { listId, batchSize: 2, source: 'late.csv' }).catch((e: Error) => e);
+    expect(err).toBeInstanceOf(InputError);
+    expect((err as Error).message).toMatch(/^late\.csv:7: not valid UTF-8 \(byte 0xE9\).*\(4 rows before it were imported; importing the corrected file again changes no one's status\)$/);
+    expect(await audienceEmails(r, listId)).toEqual(['p0@example.com', 'p1@example.com', 'p2@example.com', 'p3@example.com']);
+  });
+
+  it('refuses binary data and a bad header without creating the list or echoing the bytes', async () => {
+    store = await createTestStore(dialect);
+    const r = createSubscriberRepositories(store.db);
+    let listCreated = 0;
+    const listId = async () => {
+      listCreated++;
+      return (await r.lists.ensureList('never')).id;
+    };
+    // A PNG-like header: high bytes, control bytes, NULs.
+    const png = Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0, 0, 0, 0x0d]), Buffer.alloc(500, 0xab)]);
+    const binary = await importSubscribersCsv(new SubscriberImportRepository(store.db), bytes(png, 64), { listId, source: 'photo.png' }).catch((e: Error) => e);
+    expect(binary).toBeInstanceOf(InputError);
+    expect((binary as Error).message).toMatch(/^photo\.png:\d+: (binary data|not valid UTF-8)/);
+    expect((binary as Error).message.length).toBeLessThan(200);
+    expect((binary as Error).message).toMatch(/^[\x20-\x7e]+$/);
+
+    const nul = await importSubscribersCsv(new SubscriberImportRepository(store.db), csv('email,name\nada@example.com,A\u0000da\n'), { listId, source: 'x.csv' }).catch((e: Error) => e);
+    expect((nul as Error).message).toBe('x.csv:2: binary data (a NUL byte), not a CSV text file');
+
+    const utf16 = Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from('email\n', 'utf16le')]);
+    await expect(importSubscribersCsv(new SubscriberImportRepository(store.db), bytes(utf16), { listId })).rejects.toThrow(/line 1: the file is UTF-16/);
+
+    const noEmail = 'name,' + 'x'.repeat(500) + ',a,b,c,d,e\nAda,1,2,3,4,5,6\n';
+    const header = await importSubscribersCsv(new SubscriberImportRepository(store.db), csv(noEmail), { listId, source: 'y.csv' }).catch((e: Error) => e);
+    expect((header as Error).message).toMatch(/^y\.csv:1: header row has no "email" column \(found: "name", "x{37}\.\.\.", "a", "b", "c" and 2 more\)$/);
+
+    expect(listCreated).toBe(0);
+    expect(await r.lists.findByName('never')).toBeUndefined();
+  });
+
+  it('keeps the first maxErrors errors and counts them all; every one goes to onRowError as found', async () => {
+    const { listId } = await setup();
+    const file = 'email,name\n' + Array.from({ length: 25 }, (_, i) => (i % 5 === 4 ? `ok${i}@example.com,Ok` : `bad-${i},Bad`)).join('\n') + '\nok4@example.com,Dup\n';
+    const seen: number[] = [];
+    const report = await importSubscribersCsv(new SubscriberImportRepository(store!.db), csv(file), { listId, maxErrors: 3, batchSize: 4, onRowError: (e) => void seen.push(e.line) });
+    expect(report).toMatchObject({ rows: 26, imported: 5, bad: 21, skipped: 21, suppressed: 0 });
+    expect(report.errors).toHaveLength(3);
+    expect(report.errors.map((e) => e.line)).toEqual([2, 3, 4]);
+    expect(seen.sort((a, b) => a - b)).toEqual([...Array.from({ length: 25 }, (_, i) => i + 2).filter((l) => (l - 2) % 5 !== 4), 27]);
+  });
+
+  it('export neutralises formula cells with a quote, and import strips exactly that prefix: the round trip keeps every value', async () => {
+    const { r, listId } = await setup();
+    // What an anonymous sign-up and the API can store: a formula address and name, formula
+    // attributes (and one whose key is a formula), and values that really begin with a quote.
+    const people = [
+      { email: '=cmd|calc@example.com', name: '=HYPERLINK("http://evil.example","x")', attributes: { plan: '+1', '@key': 'v' } },
+      { email: '-minus@example.com', name: "'=already quoted", attributes: { plan: '-5', note: '\t=1' } },
+      { email: '+plus@example.com', name: "O'Brien", attributes: { plan: "'plain", note: '\r=2' } },
+      { email: "'quote@example.com", name: '@SUM(A1)', attributes: { plan: 'free', note: "''@x" } },
+    ];
+    for (const p of people) {
+      const { subscriber } = await r.subscribers.upsert({ email: p.email, name: p.name, attributes: p.attributes });
+      await r.listMembers.addToList(subscriber.id, listId);
+    }
+    const before = await Promise.all(people.map((p) => r.subscribers.findByEmail(p.email)));
+
+    const out = new PassThrough();
+    let text = '';
+    out.on('data', (d: Buffer) => (text += d.toString('utf8')));
+    expect(await exportSubscribersCsv(r.subscribers, listId, out)).toBe(4);
+    const records = parseCsv(text) as string[][];
+    expect(records[0]).toEqual(['email', 'name', "'@key", 'note', 'plan', 'status', 'list_status', 'created_at']);
+    // No cell of the export starts a formula.
+    expect(records.flat().filter((c) => /^[=+\-@\t\r]/.test(c))).toEqual([]);
+    expect(records.slice(1).map((row) => row.slice(0, 5))).toEqual([
+      ["'=cmd|calc@example.com", '\'=HYPERLINK("http://evil.example","x")', 'v', '', "'+1"],
+      ["'-minus@example.com", "''=already quoted", '', "'\t=1", "'-5"],
+      ["'+plus@example.com", "O'Brien", '', "'\r=2", "'plain"],
+      ["'quote@example.com", "'@SUM(A1)", '', "'''@x", 'free'],
+    ]);
+
+    const report = await importSubscribersCsv(new SubscriberImportRepository(store!.db), csv(text), { listId });
+    expect(report).toMatchObject({ imported: 0, updated: 4, bad: 0, errors: [] });
+    const after = await Promise.all(people.map((p) => r.subscribers.findByEmail(p.email)));
+    expect(after.map((s) => [s?.email, s?.name, JSON.parse(s!.attributes)])).toEqual(before.map((s) => [s?.email, s?.name, JSON.parse(s!.attributes)]));
+    expect(after.map((s) => s?.name)).toEqual(people.map((p) => p.name));
   });
 });

@@ -246,7 +246,8 @@ export async function apiPlugin(app: FastifyInstance, deps: ApiDeps): Promise<vo
       if (!request.isMultipart()) throw new RequestValidationError('file', 'file: send multipart/form-data with a CSV in field "file"');
       const file = await request.file();
       if (!file || file.fieldname !== 'file') throw new RequestValidationError('file', 'file: a CSV file in field "file" is required');
-      const result = await subscribers.importCsv(file.file, (request.query as z.infer<typeof s.importQuery>).list);
+      const query = request.query as z.infer<typeof s.importQuery>;
+      const result = await subscribers.importCsv(file.file, query.list, { encoding: query.encoding, source: uploadName(file.filename) });
       if (file.file.truncated) throw new RequestValidationError('file', 'file: larger than the upload limit');
       return result;
     },
@@ -273,4 +274,10 @@ export async function apiPlugin(app: FastifyInstance, deps: ApiDeps): Promise<vo
       return reply.code(204).send();
     },
   });
+}
+
+/** The uploaded file's name as it appears in import errors: printable and short, whatever the client sent. */
+function uploadName(name: string | undefined): string {
+  const safe = (name ?? '').replace(/[^\p{L}\p{N} ._()-]/gu, '_').slice(0, 100);
+  return safe === '' ? 'file' : safe;
 }

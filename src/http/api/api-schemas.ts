@@ -129,12 +129,16 @@ export const emailParams = z.object({ email });
 
 export const unsubscribeBody = z.object({ list: listName.optional() }).default({});
 
-export const importQuery = z.object({ list: listName.default('default') });
+export const importQuery = z.object({
+  list: listName.default('default'),
+  encoding: z.enum(['utf8', 'latin1']).default('utf8').describe('the file\'s encoding; a file that is not valid UTF-8 is refused unless latin1 is given'),
+});
 
 export const importReply = z.object({
   imported: z.number().int(),
   updated: z.number().int(),
   skipped: z.number().int(),
+  bad: z.number().int().describe('rows with an error; `errors` lists the first 1,000'),
   suppressed: z.number().int(),
   rows: z.number().int(),
   errors: z.array(z.object({ line: z.number().int(), message: z.string() })),

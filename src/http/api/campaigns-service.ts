@@ -119,10 +119,7 @@ export function createCampaignsService(deps: CampaignsServiceDeps): CampaignsPor
     },
 
     async pause(id) {
-      if (!(await deps.orchestrator.pause(id, { code: 'editor' }))) {
-        const c = await load(id);
-        throw new StateError(`campaign ${id} is ${c.status}; only a sending campaign can pause`);
-      }
+      await deps.orchestrator.pauseByEditor(id);
       return view(await load(id));
     },
 

@@ -9,6 +9,7 @@ import type { CampaignStats } from '../../campaigns/campaign-stats.js';
 import type { Diagnostic } from '../../render/types.js';
 import type { CampaignStatus, SubscriberStatus } from '../../store/schema.js';
 import type { ImportReport } from '../../subscribers/csv-import.js';
+import type { CsvEncoding } from '../../subscribers/text-encoding.js';
 import type { SubscriberView } from '../../subscribers/subscriber-service.js';
 
 /**
@@ -71,7 +72,8 @@ export interface SubscribersPort {
   search(query: SubscriberQuery): Promise<{ items: SubscriberView[]; total: number }>;
   get(email: string): Promise<SubscriberView>;
   add(input: { email: string; name?: string | null; list: string; attributes?: Record<string, unknown> }): Promise<SubscriberView & { created: boolean }>;
-  importCsv(csv: Readable, list: string): Promise<ImportResultView>;
+  /** `errors` holds the first 1,000 row errors; `bad` counts them all. */
+  importCsv(csv: Readable, list: string, options?: { encoding?: CsvEncoding; source?: string }): Promise<ImportResultView>;
   /** Unsubscribe from one list, or from everything when `list` is omitted. */
   unsubscribe(email: string, list?: string): Promise<SubscriberView>;
   remove(email: string): Promise<void>;

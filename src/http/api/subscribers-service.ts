@@ -32,9 +32,10 @@ export function createSubscribersService(store: Store): SubscribersPort {
       return { ...result.view, created: result.created };
     },
 
-    async importCsv(csv: Readable, list: string) {
-      const target = await repos.lists.ensureList(list);
-      return importSubscribersCsv(repos.subscriberImport, csv, { listId: target.id });
+    async importCsv(csv: Readable, list: string, options = {}) {
+      // The list is created only once the header proved valid (a refused file leaves none behind).
+      const listId = async () => (await repos.lists.ensureList(list)).id;
+      return importSubscribersCsv(repos.subscriberImport, csv, { listId, encoding: options.encoding, source: options.source });
     },
 
     async unsubscribe(email, list) {

@@ -1,16 +1,16 @@
 import { Readable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import { crlfToLf } from './line-endings.js';
+import { decodeCsvText } from './csv-text.js';
 
 async function run(parts: Array<string | Buffer>): Promise<string> {
   let out = '';
-  for await (const chunk of Readable.from(parts.map((p) => (typeof p === 'string' ? Buffer.from(p) : p))).pipe(crlfToLf())) {
+  for await (const chunk of Readable.from(parts.map((p) => (typeof p === 'string' ? Buffer.from(p) : p))).pipe(decodeCsvText())) {
     out += String(chunk);
   }
   return out;
 }
 
-describe('crlfToLf', () => {
+describe('decodeCsvText', () => {
   it('turns CRLF into LF, also when CR and LF arrive in different chunks', async () => {
     expect(await run(['a\r\nb\r', '\nc\r\n'])).toBe('a\nb\nc\n');
   });
