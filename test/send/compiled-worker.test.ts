@@ -81,7 +81,7 @@ describe('the compiled worker', () => {
     const exit = new Promise<number | null>((resolve) => worker.once('exit', (code) => resolve(code)));
     worker.kill('SIGTERM');
     expect(await exit).toBe(0);
-  }, 120_000);
+  }, 300_000); // `npm run build` (tsc over the project) alone takes minutes on busy cores
   it('without a current build, `newsletter worker` runs the TypeScript; with WORKER_HEAP_MB its re-executed child gets tsx from the package, whatever the working directory', async () => {
     // A package layout with no dist/: the bin and package.json copied, the sources linked.
     const pkg = mkdtempSync(join(tmpdir(), 'nl-pkg-'));
@@ -104,5 +104,5 @@ describe('the compiled worker', () => {
     const exit = new Promise<number | null>((resolve) => worker.once('exit', (code) => resolve(code)));
     worker.kill('SIGTERM');
     expect(await exit).toBe(0);
-  }, 120_000);
+  }, 300_000); // `npm run build` (tsc over the project) alone takes minutes on busy cores
 });
