@@ -14,17 +14,10 @@
  * wait (`drain`): what is still unwritten then is handed to a spill (sent-spill.ts, in Redis)
  * that the next worker replays, so SIGTERM during an outage loses nothing either.
  */
-import type { ClaimToken, DeliveryLedger } from '../src/store/delivery-ledger.js';
+import type { ClaimToken, DeliveryLedger, SentRow } from '../src/store/delivery-ledger.js';
 
-/** One accepted send waiting for its ledger write. */
-export interface AcceptedSend {
-  campaignId: number;
-  subscriberId: number;
-  workerId: string;
-  attempt: number;
-  sesMessageId: string;
-  now: number;
-}
+/** One accepted send waiting for its ledger write: the ledger's own row shape. */
+export type AcceptedSend = SentRow;
 
 interface PendingSent extends AcceptedSend {
   resolve: (won: boolean) => void;
