@@ -34,7 +34,7 @@ export interface CompositionRootOptions {
   store?: Store;
   /** Apply pending migrations when opening the store (default true; `migrate` applies them itself). */
   migrate?: boolean;
-  /** How long to wait for Redis to answer PING before giving up (ms, default 3000). */
+  /** How long the first PING may take before Redis counts as absent (default 10 s: a process starting on busy cores loads modules for seconds, and the timer would win over an answer that already arrived). */
   redisTimeoutMs?: number;
 }
 
@@ -121,7 +121,7 @@ export function openCompositionRoot(config: Config, options: CompositionRootOpti
   const redis = lazy(async () => {
     const r = createRedisConnection(config.REDIS_URL, { lazyConnect: false });
     try {
-      await checkRedis(r, config.REDIS_URL, options.redisTimeoutMs ?? 3000);
+      await checkRedis(r, config.REDIS_URL, options.redisTimeoutMs ?? 10_000);
     } catch (err) {
       r.disconnect();
       throw err;

@@ -150,7 +150,12 @@ describe('SQLite: two servers, a worker, an import and webhook load on one file'
 
     // The send completed exactly once per subscriber.
     const counts = h.counts();
-    expect(h.expectedEmails().filter((e) => counts.get(e) !== 1)).toEqual([]);
+    const notOnce = h.expectedEmails().filter((e) => counts.get(e) !== 1);
+    if (notOnce.length > 0) {
+      const ledger = await db.selectFrom('deliveries').select(['email', 'status', 'attempts', 'last_error']).where('campaign_id', '=', campaignId).where('email', 'in', notOnce).execute();
+      console.error('not exactly once:', notOnce.map((e) => `${e}=${counts.get(e) ?? 0}`), ledger, workerErr.slice(-4000));
+    }
+    expect(notOnce).toEqual([]);
     const imported = await db.selectFrom('list_members').innerJoin('lists', 'lists.id', 'list_members.list_id').where('lists.name', '=', 'imported').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
     expect(Number(imported.n)).toBe(IMPORT_ROWS);
   }, 400_000);
