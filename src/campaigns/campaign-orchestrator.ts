@@ -166,6 +166,8 @@ export class CampaignOrchestrator {
     const c = await this.get(id);
     if (!canTransition(c.status, 'schedule')) throw new StateError(`campaign ${id} is ${c.status}; it cannot be scheduled`);
     const { to } = transition('schedule');
+    // Already scheduled for that time (a CI re-run): nothing changes, nothing to record.
+    if (c.status === to && c.scheduled_at === scheduledAt && c.paused_reason === null) return true;
     const detail = `${c.status === to ? 'moved to' : 'for'} ${new Date(scheduledAt).toISOString()}`;
     const won = await this.change(id, 'scheduled', actor, detail, (campaigns) =>
       campaigns.transition(id, [c.status], to, { scheduled_at: scheduledAt, paused_reason: null, paused_note: null }, this.now()),
