@@ -3,7 +3,7 @@
  * login form, echo its CSRF token with the login cookie, keep the session cookie, read
  * the session's CSRF token from a page.
  */
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
 
 export function cookieValue(setCookie: string | string[] | undefined, name: string): string | undefined {
   const all = Array.isArray(setCookie) ? setCookie : setCookie ? [setCookie] : [];
@@ -26,9 +26,9 @@ export async function dashboardLogin(app: FastifyInstance, token: string) {
 export interface DashboardSession {
   cookie: string;
   csrf: string;
-  get(url: string): ReturnType<FastifyInstance['inject']>;
+  get(url: string): Promise<LightMyRequestResponse>;
   /** A form POST with the session cookie and, unless `fields._csrf` says otherwise, its CSRF token. */
-  post(url: string, fields?: Record<string, string>): ReturnType<FastifyInstance['inject']>;
+  post(url: string, fields?: Record<string, string>): Promise<LightMyRequestResponse>;
 }
 
 export async function dashboardSession(app: FastifyInstance, token: string): Promise<DashboardSession> {
