@@ -42,6 +42,9 @@ export interface ActivityUnit {
   campaignActivity: Pick<CampaignActivityRepository, 'record' | 'list'>;
 }
 
+/** Transactions over the change and its entry, and the log itself for reads and lone entries. */
+export type ActivityUnits = Transactional<ActivityUnit> & Pick<ActivityUnit, 'campaignActivity'>;
+
 /** Without `units`: nothing is recorded. */
 const NO_ACTIVITY: ActivityUnit['campaignActivity'] = { record: async () => undefined, list: async () => [] };
 
@@ -55,7 +58,7 @@ export interface OrchestratorDeps {
    * together. Without it (tests of the lifecycle alone) changes go through `campaigns` and
    * nothing is recorded.
    */
-  units?: Transactional<ActivityUnit>;
+  units?: ActivityUnits;
   logger?: Logger;
   /** Rows in flight longer than this are reported `uncertain` (ms). */
   uncertainAfterMs?: number;
@@ -140,13 +143,13 @@ export class CampaignOrchestrator {
   /** Test copies were sent (no state change): record who sent them and to whom. */
   async recordTest(id: number, actor: Actor, to: readonly string[]): Promise<void> {
     if (to.length === 0) return;
-    await this.deps.units?.transaction((r) => r.campaignActivity.record(id, 'tested', actor, this.now(), `to ${to.join(', ')}`));
+    await this.deps.units?.campaignActivity.record(id, 'tested', actor, this.now(), `to ${to.join(', ')}`);
   }
 
   /** The campaign's activity log, oldest first (empty without `units`). */
   async activity(id: number): Promise<ActivityEntry[]> {
     await this.get(id);
-    return this.deps.units ? this.deps.units.transaction((r) => r.campaignActivity.list(id)) : [];
+    return this.deps.units ? this.deps.units.campaignActivity.list(id) : [];
   }
 
   async get(id: number): Promise<Campaign> {

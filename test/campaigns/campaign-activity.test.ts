@@ -6,10 +6,10 @@
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { Redis } from 'ioredis';
-import { CampaignOrchestrator, type ActivityUnit } from '../../src/campaigns/campaign-orchestrator.js';
+import { CampaignOrchestrator, type ActivityUnits } from '../../src/campaigns/campaign-orchestrator.js';
 import { CLI_ACTOR, SYSTEM_ACTOR } from '../../src/campaigns/campaign-activity.js';
 import { createSendQueues, type SendQueues } from '../../src/queue/send-queues.js';
-import { openRepositories, type StoreRepositories, type Transactional } from '../../src/store/repositories.js';
+import { openRepositories, type StoreRepositories } from '../../src/store/repositories.js';
 import { BACKENDS, createTestStore, type TestStore } from '../support/store.js';
 import { deletePrefix, TEST_REDIS_URL, uniquePrefix } from '../support/redis.js';
 import { seedAudience } from '../support/pipeline.js';
@@ -24,7 +24,7 @@ describe.each(BACKENDS)('campaign activity on %s', (dialect) => {
   let repos: StoreRepositories;
   let listId: number;
 
-  function orchestrator(units: Transactional<ActivityUnit> = repos): CampaignOrchestrator {
+  function orchestrator(units: ActivityUnits = repos): CampaignOrchestrator {
     return new CampaignOrchestrator({ campaigns: repos.campaigns, ledger: repos.ledger, audience: repos.audience, queues, units });
   }
 
@@ -48,7 +48,8 @@ describe.each(BACKENDS)('campaign activity on %s', (dialect) => {
 
   it('an entry that cannot be written takes its change back', async () => {
     const c = await orchestrator().create({ ...issue, listId, scheduledAt: null, status: 'draft' }, EDITOR);
-    const failing: Transactional<ActivityUnit> = {
+    const failing: ActivityUnits = {
+      campaignActivity: repos.campaignActivity,
       transaction: (work) =>
         repos.transaction((r) =>
           work({ campaigns: r.campaigns, campaignActivity: { list: (id) => r.campaignActivity.list(id), record: async () => { throw new Error('activity log unavailable'); } } }),
