@@ -14,10 +14,18 @@
  * for something impossible); losing a race to another caller returns false. `pause` is the
  * exception: it only returns false, because its automatic callers (quota, account, breaker)
  * routinely find the campaign already paused.
+ *
+ * Activity: every change this caller wins is recorded in the campaign's activity log
+ * (campaign-activity.ts) in the same transaction as the change, with the actor the caller
+ * passes (a token's name and role, `cli`, or `system` for the scheduler, breaker, quota and
+ * completion checks, which is also the default). Test sends, which change nothing, are
+ * recorded through `recordTest`.
  */
 import type { Logger } from 'pino';
 import { NotFoundError, StateError } from '../errors.js';
+import type { CampaignActivityRepository } from '../store/campaign-activity-repository.js';
 import type { CampaignsRepository, NewCampaign } from '../store/campaigns-repository.js';
+import type { Transactional } from '../store/repositories.js';
 import type { DeliveryLedger } from '../store/delivery-ledger.js';
 import type { Campaign } from '../store/schema.js';
 import { enqueueFanout, fanoutJobId, type SendQueues } from '../queue/send-queues.js';
@@ -25,12 +33,32 @@ import type { AudienceSource } from './ports.js';
 import { canTransition, resumeMeans, transition } from './state-machine.js';
 import { deriveCampaignStats, type CampaignStats } from './campaign-stats.js';
 import { describePause, type PauseCode, type PauseReason } from './pause-reason.js';
+import { SYSTEM_ACTOR, type ActivityAction, type ActivityEntry, type Actor } from './campaign-activity.js';
+import { decideResubmission, sameIssue, type Submission } from './resubmission.js';
+
+/** The repositories a change and its activity entry are written through, in one transaction. */
+export interface ActivityUnit {
+  campaigns: CampaignsRepository;
+  campaignActivity: Pick<CampaignActivityRepository, 'record' | 'list'>;
+}
+
+/** Transactions over the change and its entry, and the log itself for reads and lone entries. */
+export type ActivityUnits = Transactional<ActivityUnit> & Pick<ActivityUnit, 'campaignActivity'>;
+
+/** Without `units`: nothing is recorded. */
+const NO_ACTIVITY: ActivityUnit['campaignActivity'] = { record: async () => undefined, list: async () => [] };
 
 export interface OrchestratorDeps {
   campaigns: CampaignsRepository;
   ledger: DeliveryLedger;
   audience: AudienceSource;
   queues: SendQueues;
+  /**
+   * The store's repositories (openRepositories): each change and its activity entry commit
+   * together. Without it (tests of the lifecycle alone) changes go through `campaigns` and
+   * nothing is recorded.
+   */
+  units?: ActivityUnits;
   logger?: Logger;
   /** Rows in flight longer than this are reported `uncertain` (ms). */
   uncertainAfterMs?: number;
@@ -44,10 +72,84 @@ export class CampaignOrchestrator {
     this.now = deps.now ?? Date.now;
   }
 
+  /**
+   * Run `write` (a conditional update through the repository it is given); when it wins,
+   * record `action` by `actor` in the same transaction.
+   */
+  private async change(
+    id: number,
+    action: ActivityAction,
+    actor: Actor,
+    detail: string | null,
+    write: (campaigns: CampaignsRepository) => Promise<boolean>,
+  ): Promise<boolean> {
+    const units = this.deps.units;
+    if (!units) return write(this.deps.campaigns);
+    return units.transaction(async (r) => {
+      const won = await write(r.campaigns);
+      if (won) await r.campaignActivity.record(id, action, actor, this.now(), detail);
+      return won;
+    });
+  }
+
   /** A new campaign: a draft, or scheduled at once (`scheduledAt` required then). */
-  async create(c: NewCampaign): Promise<Campaign> {
+  async create(c: NewCampaign, actor: Actor = SYSTEM_ACTOR): Promise<Campaign> {
     if (c.status === 'scheduled' && c.scheduledAt === null) throw new StateError('a scheduled campaign needs its time');
-    return this.deps.campaigns.create(c, this.now());
+    const units = this.deps.units;
+    if (!units) return this.deps.campaigns.create(c, this.now());
+    return units.transaction((r) => this.createIn(r, c, actor));
+  }
+
+  private async createIn(r: ActivityUnit, c: NewCampaign, actor: Actor): Promise<Campaign> {
+    const now = this.now();
+    const created = await r.campaigns.create(c, now);
+    await r.campaignActivity.record(created.id, 'created', actor, now, c.sourcePath ? `from ${c.sourcePath}` : null);
+    if (c.status === 'scheduled') await r.campaignActivity.record(created.id, 'scheduled', actor, now, `for ${new Date(c.scheduledAt!).toISOString()}`);
+    return created;
+  }
+
+  /**
+   * Submit an issue as a draft, idempotently (the CI path): the newest campaign of the same
+   * issue slug on the same list decides (resubmission.ts) whether this makes a new draft,
+   * answers that campaign unchanged, edits it (draft or scheduled, the issue changed), or is
+   * refused (StateError: already started or sent with other content). Decided and written
+   * in one transaction. Two submissions racing on PostgreSQL can still make two drafts
+   * (there is no unique key: the CLI's `send` makes a campaign per call by design).
+   */
+  async submit(c: Omit<NewCampaign, 'status' | 'scheduledAt'>, actor: Actor): Promise<{ campaign: Campaign; outcome: Submission['kind'] }> {
+    const draft: NewCampaign = { ...c, status: 'draft', scheduledAt: null };
+    const work = async (r: ActivityUnit) => {
+      const existing = await r.campaigns.latestOfIssue(c.listId, c.issueSlug);
+      const decision = decideResubmission(existing, existing ? sameIssue(existing, c) : false);
+      switch (decision.kind) {
+        case 'create':
+          return { campaign: await this.createIn(r, draft, actor), outcome: decision.kind };
+        case 'existing':
+          return { campaign: existing!, outcome: decision.kind };
+        case 'edit': {
+          const won = await r.campaigns.replaceIssue(existing!.id, [existing!.status], c, this.now());
+          if (!won) throw new StateError(`campaign ${existing!.id} changed state meanwhile; not edited`);
+          await r.campaignActivity.record(existing!.id, 'edited', actor, this.now(), c.sourcePath ? `from ${c.sourcePath}` : null);
+          return { campaign: (await r.campaigns.get(existing!.id))!, outcome: decision.kind };
+        }
+        case 'refuse':
+          throw new StateError(decision.reason);
+      }
+    };
+    if (this.deps.units) return this.deps.units.transaction(work);
+    return work({ campaigns: this.deps.campaigns, campaignActivity: NO_ACTIVITY });
+  }
+
+  /** Test copies were sent (no state change): record who sent them and to whom. */
+  async recordTest(id: number, actor: Actor, to: readonly string[]): Promise<void> {
+    if (to.length === 0) return;
+    await this.deps.units?.campaignActivity.record(id, 'tested', actor, this.now(), `to ${to.join(', ')}`);
+  }
+
+  /** The campaign's activity log, oldest first (empty without `units`). */
+  async activity(id: number): Promise<ActivityEntry[]> {
+    await this.get(id);
+    return this.deps.units ? this.deps.units.campaignActivity.list(id) : [];
   }
 
   async get(id: number): Promise<Campaign> {
@@ -61,13 +163,18 @@ export class CampaignOrchestrator {
    * update; a missed-schedule mark is cleared. The worker's sweep fires it when due (a time
    * already past fires on the next sweep, within the schedule grace).
    */
-  async schedule(id: number, at: Date | number): Promise<boolean> {
+  async schedule(id: number, at: Date | number, actor: Actor = SYSTEM_ACTOR): Promise<boolean> {
     const scheduledAt = typeof at === 'number' ? at : at.getTime();
     if (!Number.isFinite(scheduledAt)) throw new StateError(`campaign ${id}: the scheduled time is not a date`);
     const c = await this.get(id);
     if (!canTransition(c.status, 'schedule')) throw new StateError(`campaign ${id} is ${c.status}; it cannot be scheduled`);
     const { to } = transition('schedule');
-    const won = await this.deps.campaigns.transition(id, [c.status], to, { scheduled_at: scheduledAt, paused_reason: null, paused_note: null }, this.now());
+    // Already scheduled for that time (a CI re-run): nothing changes, nothing to record.
+    if (c.status === to && c.scheduled_at === scheduledAt && c.paused_reason === null) return true;
+    const detail = `${c.status === to ? 'moved to' : 'for'} ${new Date(scheduledAt).toISOString()}`;
+    const won = await this.change(id, 'scheduled', actor, detail, (campaigns) =>
+      campaigns.transition(id, [c.status], to, { scheduled_at: scheduledAt, paused_reason: null, paused_note: null }, this.now()),
+    );
     if (won) this.deps.logger?.info({ campaignId: id, scheduledAt: new Date(scheduledAt).toISOString() }, 'campaign scheduled');
     return won;
   }
@@ -76,8 +183,8 @@ export class CampaignOrchestrator {
    * draft|scheduled → sending: freeze the audience (highest subscriber id and start time,
    * so later sign-ups are not added) and its size, then enqueue the fan-out.
    */
-  async start(id: number): Promise<boolean> {
-    return this.startIf(await this.get(id), {});
+  async start(id: number, actor: Actor = SYSTEM_ACTOR): Promise<boolean> {
+    return this.startIf(await this.get(id), {}, actor);
   }
 
   /**
@@ -87,20 +194,22 @@ export class CampaignOrchestrator {
    * is told the state changed, instead of the later one silently overriding the earlier.
    * `guard.scheduledAt`: the sweep fires only the schedule it saw, not one an editor moved meanwhile.
    */
-  private async startIf(c: Campaign, guard: { scheduledAt?: number }): Promise<boolean> {
+  private async startIf(c: Campaign, guard: { scheduledAt?: number }, actor: Actor, detail: string | null = null): Promise<boolean> {
     const id = c.id;
     if (!canTransition(c.status, 'start')) throw new StateError(`campaign ${id} is ${c.status}; it cannot start`);
     const startedAt = this.now();
     const maxId = await this.deps.campaigns.maxSubscriberId();
     const total = await this.deps.audience.audienceCount({ listId: c.list_id, maxSubscriberId: maxId, joinedBefore: startedAt });
     const { to } = transition('start');
-    const won = await this.deps.campaigns.transition(id, [c.status], to, {
-      started_at: startedAt,
-      audience_max_subscriber_id: maxId,
-      total,
-      paused_reason: null,
-      paused_note: null,
-    }, startedAt, guard);
+    const won = await this.change(id, 'started', actor, `${total} recipient(s)${detail ? `; ${detail}` : ''}`, (campaigns) =>
+      campaigns.transition(id, [c.status], to, {
+        started_at: startedAt,
+        audience_max_subscriber_id: maxId,
+        total,
+        paused_reason: null,
+        paused_note: null,
+      }, startedAt, guard),
+    );
     if (!won) return false;
     await enqueueFanout(this.deps.queues.fanout, { campaignId: id });
     this.deps.logger?.info({ campaignId: id, total }, 'campaign started');
@@ -108,9 +217,12 @@ export class CampaignOrchestrator {
   }
 
   /** sending → paused, with a reason code (and a note for people); true if this caller paused it. */
-  async pause(id: number, reason: PauseReason): Promise<boolean> {
+  async pause(id: number, reason: PauseReason, actor: Actor = SYSTEM_ACTOR): Promise<boolean> {
     const { from, to } = transition('pause');
-    const won = await this.deps.campaigns.transition(id, from, to, { paused_reason: reason.code, paused_note: reason.note ?? null }, this.now());
+    const detail = reason.code === 'editor' ? null : describePause(reason.code, reason.note ?? null);
+    const won = await this.change(id, 'paused', actor, detail, (campaigns) =>
+      campaigns.transition(id, from, to, { paused_reason: reason.code, paused_note: reason.note ?? null }, this.now()),
+    );
     if (won) this.deps.logger?.warn({ campaignId: id, reason: reason.code, note: reason.note }, 'campaign paused');
     return won;
   }
@@ -119,8 +231,8 @@ export class CampaignOrchestrator {
    * An editor's pause (CLI, API, dashboard): NotFoundError for a campaign that does not
    * exist, StateError for one that is not sending (a machine pause just gets false).
    */
-  async pauseByEditor(id: number): Promise<void> {
-    if (await this.pause(id, { code: 'editor' })) return;
+  async pauseByEditor(id: number, actor: Actor = SYSTEM_ACTOR): Promise<void> {
+    if (await this.pause(id, { code: 'editor' }, actor)) return;
     const c = await this.get(id);
     throw new StateError(`campaign ${id} is ${c.status}; only a sending campaign can pause`);
   }
@@ -140,16 +252,18 @@ export class CampaignOrchestrator {
    * `pausedFor`: resume only a campaign paused for that reason (the quota recheck resumes
    * what the quota paused, never what an editor, the breaker or SES paused); false otherwise.
    */
-  async resume(id: number, opts: { pausedFor?: PauseCode } = {}): Promise<boolean> {
+  async resume(id: number, opts: { pausedFor?: PauseCode; actor?: Actor } = {}): Promise<boolean> {
+    const actor = opts.actor ?? SYSTEM_ACTOR;
     const c = await this.get(id);
     const means = resumeMeans(c.status);
     if (opts.pausedFor !== undefined && (means !== 'resume' || c.paused_reason !== opts.pausedFor)) return false;
-    if (means === 'start') return this.startIf(c, {});
+    if (means === 'start') return this.startIf(c, {}, actor, 'a missed schedule confirmed');
     if (means === null) throw new StateError(`campaign ${id} is ${c.status}; only a paused campaign can resume`);
     const { from, to } = transition('resume');
-    const won = await this.deps.campaigns.transition(id, from, to, { paused_reason: null, paused_note: null }, this.now(), {
-      pausedReason: opts.pausedFor,
-    });
+    const detail = c.paused_reason ? `was ${describePause(c.paused_reason, c.paused_note)}` : null;
+    const won = await this.change(id, 'resumed', actor, detail, (campaigns) =>
+      campaigns.transition(id, from, to, { paused_reason: null, paused_note: null }, this.now(), { pausedReason: opts.pausedFor }),
+    );
     if (!won) return false;
     await this.requeue(id, {});
     this.deps.logger?.info({ campaignId: id }, 'campaign resumed');
@@ -168,11 +282,13 @@ export class CampaignOrchestrator {
   }
 
   /** Cancel: rows not sent yet are marked cancelled; returns how many people will not get it. */
-  async cancel(id: number): Promise<{ cancelled: boolean; unsent: number }> {
+  async cancel(id: number, actor: Actor = SYSTEM_ACTOR): Promise<{ cancelled: boolean; unsent: number }> {
     const c = await this.get(id);
     if (!canTransition(c.status, 'cancel')) throw new StateError(`campaign ${id} is ${c.status}; it cannot be cancelled`);
     const { from, to } = transition('cancel');
-    const won = await this.deps.campaigns.transition(id, from, to, { finished_at: this.now() }, this.now());
+    const won = await this.change(id, 'cancelled', actor, `was ${c.status}`, (campaigns) =>
+      campaigns.transition(id, from, to, { finished_at: this.now() }, this.now()),
+    );
     if (!won) throw new StateError(`campaign ${id} is ${c.status}; it cannot be cancelled`);
     const rows = await this.deps.ledger.cancelQueued(id, this.now());
     const counts = await this.deps.ledger.counts(id, 0);
@@ -188,7 +304,9 @@ export class CampaignOrchestrator {
     if (!c || !canTransition(c.status, 'finish') || !c.fanout_done) return false;
     if ((await this.deps.ledger.openCount(id)) > 0) return false;
     const { from, to } = transition('finish');
-    const won = await this.deps.campaigns.transition(id, from, to, { finished_at: this.now() }, this.now());
+    const won = await this.change(id, 'finished', SYSTEM_ACTOR, null, (campaigns) =>
+      campaigns.transition(id, from, to, { finished_at: this.now() }, this.now()),
+    );
     if (won) this.deps.logger?.info({ campaignId: id }, 'campaign sent');
     return won;
   }
@@ -204,13 +322,14 @@ export class CampaignOrchestrator {
     for (const c of await this.deps.campaigns.byStatus(['scheduled'])) {
       if (c.scheduled_at === null || c.scheduled_at > now) continue;
       if (now - c.scheduled_at <= graceMs) {
-        if (await this.startIf(c, { scheduledAt: c.scheduled_at }).catch(() => false)) fired.push(c.id);
+        if (await this.startIf(c, { scheduledAt: c.scheduled_at }, SYSTEM_ACTOR, 'the schedule fired').catch(() => false)) fired.push(c.id);
       } else if (c.paused_reason !== 'schedule-missed') {
         // Not a status change: the campaign stays scheduled, marked, until an editor resumes
         // (starts) or reschedules it. Guarded by the time seen, so a moved schedule is not marked.
-        const marked = await this.deps.campaigns.patch(c.id, [c.status], { paused_reason: 'schedule-missed', paused_note: null }, now, {
-          scheduledAt: c.scheduled_at,
-        });
+        const due = c.scheduled_at;
+        const marked = await this.change(c.id, 'schedule-missed', SYSTEM_ACTOR, `was due ${new Date(due).toISOString()}`, (campaigns) =>
+          campaigns.patch(c.id, [c.status], { paused_reason: 'schedule-missed', paused_note: null }, now, { scheduledAt: due }),
+        );
         if (!marked) continue;
         this.deps.logger?.warn({ campaignId: c.id, scheduledAt: new Date(c.scheduled_at).toISOString() },
           'scheduled send missed its time while the system was down; run `campaigns resume ID` to send it now');

@@ -11,6 +11,7 @@ import { decodeUtf8 } from '../issue/parse-issue.js';
 import type { Campaign } from '../store/schema.js';
 import { compileCampaignIssue, describeDiagnostic } from './campaign-issue.js';
 import type { SendContext } from './send-context.js';
+import { CLI_ACTOR } from './campaign-activity.js';
 
 export interface SendRequest {
   file: string;
@@ -47,6 +48,6 @@ export async function createCampaignFromFile(ctx: SendContext, config: Config, r
     compiledJson: JSON.stringify(issue.compiled),
     scheduledAt: req.at ? req.at.getTime() : null,
     status: req.at ? 'scheduled' : 'draft',
-  });
+  }, CLI_ACTOR);
   return { campaign, warnings: issue.warnings.map(describeDiagnostic) };
 }

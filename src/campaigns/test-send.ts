@@ -3,6 +3,8 @@
  * `POST /api/campaigns/:id/test`): the subscribers' message from the same builder
  * (campaign-message.ts) but for the recipient fields, the unsubscribe token and the test
  * marker; outside the ledger and — like every send — inside the fleet's global SES rate.
+ * The caller records the copies in the campaign's activity (`CampaignOrchestrator.recordTest`)
+ * with its actor: the API with the token's, the CLI as `cli`.
  */
 import type { Redis } from 'ioredis';
 import type { Config } from '../config.js';

@@ -4,6 +4,7 @@ import { loadConfig, requireConfig } from '../config.js';
 import { sendTestCopies } from '../campaigns/test-send.js';
 import { InputError } from '../errors.js';
 import { describePause } from '../campaigns/pause-reason.js';
+import { CLI_ACTOR, describeActivity } from '../campaigns/campaign-activity.js';
 import { openSendContext, type SendContext } from '../campaigns/send-context.js';
 
 function parseId(value: string): number {
@@ -65,9 +66,12 @@ export function registerCampaigns(program: Command): void {
           const stats = await ctx.orchestrator.stats(parseId(id));
           if (name === 'show') {
             const c = await ctx.orchestrator.get(parseId(id));
+            const activity = await ctx.orchestrator.activity(parseId(id));
             const show = { ...stats, subject: c.subject, list_id: c.list_id, issue_title: c.issue_title, source_path: c.source_path,
-              scheduled_at: c.scheduled_at ? new Date(c.scheduled_at).toISOString() : null };
-            console.log(opts.json ? JSON.stringify(show, null, 2) : `${formatStats(stats)}\n  subject: ${c.subject}`);
+              scheduled_at: c.scheduled_at ? new Date(c.scheduled_at).toISOString() : null,
+              activity: activity.map((e) => ({ ...e, at: new Date(e.at).toISOString() })) };
+            const log = activity.length === 0 ? '  (no activity recorded)' : activity.map((e) => `  ${describeActivity(e)}`).join('\n');
+            console.log(opts.json ? JSON.stringify(show, null, 2) : `${formatStats(stats)}\n  subject: ${c.subject}\nactivity:\n${log}`);
           } else {
             console.log(opts.json ? JSON.stringify(stats, null, 2) : formatStats(stats));
           }
@@ -79,7 +83,7 @@ export function registerCampaigns(program: Command): void {
     .command('pause <id>')
     .action((id: string) =>
       withContext(async (ctx) => {
-        await ctx.orchestrator.pauseByEditor(parseId(id));
+        await ctx.orchestrator.pauseByEditor(parseId(id), CLI_ACTOR);
         console.log(`campaign ${id} paused`);
       }),
     );
@@ -89,7 +93,7 @@ export function registerCampaigns(program: Command): void {
     .description('resume a paused campaign, or confirm a scheduled one whose time passed while the system was down')
     .action((id: string) =>
       withContext(async (ctx) => {
-        const ok = await ctx.orchestrator.resume(parseId(id));
+        const ok = await ctx.orchestrator.resume(parseId(id), { actor: CLI_ACTOR });
         console.log(ok ? `campaign ${id} sending` : `campaign ${id} was not resumed (its state changed meanwhile)`);
       }),
     );
@@ -105,6 +109,7 @@ export function registerCampaigns(program: Command): void {
         if (!/^[^\s@<>]+@[^\s@<>]+$/.test(opts.to)) throw new InputError(`--to "${opts.to}" is not an email address`);
         // The context's root owns (and closes) the SES transport and the Redis connection.
         const [copy] = await sendTestCopies({ config, ses: ctx.root.ses(), redis: await ctx.root.redis() }, c, [opts.to]);
+        await ctx.orchestrator.recordTest(c.id, CLI_ACTOR, [opts.to]);
         console.log(`test copy of campaign ${id} sent to ${opts.to} (SES message id ${copy!.messageId})`);
       }),
     );
@@ -113,7 +118,7 @@ export function registerCampaigns(program: Command): void {
     .command('cancel <id>')
     .action((id: string) =>
       withContext(async (ctx) => {
-        const { unsent } = await ctx.orchestrator.cancel(parseId(id));
+        const { unsent } = await ctx.orchestrator.cancel(parseId(id), CLI_ACTOR);
         console.log(`campaign ${id} cancelled; ${unsent} subscriber(s) will not receive it`);
       }),
     );

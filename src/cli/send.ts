@@ -6,6 +6,7 @@ import { isStoreUnavailable, storeErrorText } from '../store/store-errors.js';
 import { openSendContext } from '../campaigns/send-context.js';
 import { createCampaignFromFile } from '../campaigns/prepare-campaign.js';
 import { formatStats } from './campaigns.js';
+import { CLI_ACTOR } from '../campaigns/campaign-activity.js';
 
 export function registerSend(program: Command): void {
   program
@@ -28,10 +29,10 @@ export function registerSend(program: Command): void {
         const { campaign, warnings } = await createCampaignFromFile(ctx, config, { file, listName: opts.list });
         for (const w of warnings) console.error(`warning: ${file}: ${w}`);
         if (at) {
-          if (!(await ctx.orchestrator.schedule(campaign.id, at))) throw new StateError(`campaign ${campaign.id} changed state meanwhile; not scheduled`);
+          if (!(await ctx.orchestrator.schedule(campaign.id, at, CLI_ACTOR))) throw new StateError(`campaign ${campaign.id} changed state meanwhile; not scheduled`);
           console.error(`campaign ${campaign.id} scheduled for ${at.toISOString()}`);
         } else {
-          await ctx.orchestrator.start(campaign.id);
+          await ctx.orchestrator.start(campaign.id, CLI_ACTOR);
           console.error(`campaign ${campaign.id} sending`);
         }
         if (opts.wait) {

@@ -23,6 +23,9 @@ export interface NewCampaign {
   status: Extract<CampaignStatus, 'draft' | 'scheduled'>;
 }
 
+/** What an edit may replace: the issue, not the list, the slug or the lifecycle. */
+export type IssueContent = Pick<NewCampaign, 'subject' | 'issueTitle' | 'issueDate' | 'sourcePath' | 'sourceMarkdown' | 'compiledJson'>;
+
 export type CampaignPatch = Partial<
   Pick<
     Campaign,
@@ -81,6 +84,40 @@ export class CampaignsRepository {
 
   async status(id: number): Promise<{ status: CampaignStatus; list_id: number } | undefined> {
     return this.db.selectFrom('campaigns').select(['status', 'list_id']).where('id', '=', id).executeTakeFirst();
+  }
+
+  /** The newest campaign of this issue (slug) on this list, or undefined: what a resubmission finds. */
+  latestOfIssue(listId: number, issueSlug: string): Promise<Campaign | undefined> {
+    return this.db
+      .selectFrom('campaigns')
+      .selectAll()
+      .where('list_id', '=', listId)
+      .where('issue_slug', '=', issueSlug)
+      .orderBy('id', 'desc')
+      .limit(1)
+      .executeTakeFirst();
+  }
+
+  /**
+   * Replace the issue of a campaign not yet started (an edit), while it is in one of
+   * `inStatus`; true if this caller changed it. Not a status change.
+   */
+  async replaceIssue(id: number, inStatus: readonly CampaignStatus[], c: IssueContent, now = Date.now()): Promise<boolean> {
+    const result = await this.db
+      .updateTable('campaigns')
+      .set({
+        subject: c.subject,
+        issue_title: c.issueTitle,
+        issue_date: c.issueDate,
+        source_path: c.sourcePath,
+        source_markdown: c.sourceMarkdown,
+        compiled_json: c.compiledJson,
+        updated_at: now,
+      })
+      .where('id', '=', id)
+      .where('status', 'in', inStatus)
+      .executeTakeFirst();
+    return Number(result.numUpdatedRows) === 1;
   }
 
   /** Newest first. */

@@ -6,6 +6,7 @@ import { signupRequests } from './migrations/0003-signup-requests.js';
 import { sendingIndex } from './migrations/0004-sending-index.js';
 import { pauseNote } from './migrations/0005-pause-note.js';
 import { tokenExpiry } from './migrations/0007-token-expiry.js';
+import { campaignActivity } from './migrations/0008-campaign-activity.js';
 
 /** Migrations in order; each is a function of the dialect so one list serves both. */
 const migrations: Record<string, (dialect: DialectName) => Migration> = {
@@ -15,6 +16,7 @@ const migrations: Record<string, (dialect: DialectName) => Migration> = {
   '0004-sending-index': sendingIndex,
   '0005-pause-note': pauseNote,
   '0007-token-expiry': tokenExpiry,
+  '0008-campaign-activity': campaignActivity,
 };
 
 class StaticMigrationProvider implements MigrationProvider {

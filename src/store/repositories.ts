@@ -5,6 +5,7 @@ import { ApiTokensRepository } from './api-tokens-repository.js';
 import { ArchiveRepository } from './archive-repository.js';
 import { AudienceRepository } from './audience-repository.js';
 import { AwaitingOutcomeRepository } from './awaiting-outcome-repository.js';
+import { CampaignActivityRepository } from './campaign-activity-repository.js';
 import { CampaignsRepository } from './campaigns-repository.js';
 import { DeliveryLedger } from './delivery-ledger.js';
 import { CampaignReportsRepository } from './campaign-reports-repository.js';
@@ -46,6 +47,7 @@ export interface Repositories extends SubscriberRepositories {
   archive: ArchiveRepository;
   awaitingOutcome: AwaitingOutcomeRepository;
   campaigns: CampaignsRepository;
+  campaignActivity: CampaignActivityRepository;
   ledger: DeliveryLedger;
 }
 
@@ -71,6 +73,7 @@ function repositoriesOver(db: Kysely<Database>, now: () => number): Repositories
     archive: new ArchiveRepository(db),
     awaitingOutcome: new AwaitingOutcomeRepository(db),
     campaigns: new CampaignsRepository(db),
+    campaignActivity: new CampaignActivityRepository(db),
     ledger: new DeliveryLedger(db),
   };
 }

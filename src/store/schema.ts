@@ -158,6 +158,7 @@ export interface Database {
   events: EventsTable;
   api_tokens: ApiTokensTable;
   signup_requests: SignupRequestsTable;
+  campaign_activity: CampaignActivityTable;
 }
 
 export type Subscriber = Selectable<SubscribersTable>;
@@ -189,3 +190,20 @@ export interface SignupRequestsTable {
 }
 
 export type SignupRequest = Selectable<SignupRequestsTable>;
+
+/**
+ * One entry of a campaign's activity log (src/campaigns/campaign-activity.ts names the
+ * actions and actors), written by the orchestrator in the transaction of the change.
+ */
+export interface CampaignActivityTable {
+  id: Id;
+  campaign_id: number;
+  action: string;
+  /** Token name, `cli` or `system`. */
+  actor_name: string;
+  /** `admin` | `editor` (a token), `cli`, `system`. */
+  actor_role: string;
+  /** What else is worth knowing: the schedule, the pause reason, the test addresses. */
+  detail: string | null;
+  at: number;
+}

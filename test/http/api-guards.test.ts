@@ -89,8 +89,9 @@ describe('ISSUES_DIR', () => {
       dir = mkdtempSync(join(tmpdir(), 'issues-dir-'));
       outside = mkdtempSync(join(tmpdir(), 'outside-'));
       mkdirSync(join(dir, 'sub'));
-      writeFileSync(join(dir, 'issue.md'), SAMPLE_MARKDOWN);
-      writeFileSync(join(dir, 'sub', 'nested.md'), SAMPLE_MARKDOWN);
+      // Own slugs: the same issue on the same list twice would be one campaign (200).
+      writeFileSync(join(dir, 'issue.md'), SAMPLE_MARKDOWN.replace('slug: 2026-11-26-week-48', 'slug: from-issues-dir'));
+      writeFileSync(join(dir, 'sub', 'nested.md'), SAMPLE_MARKDOWN.replace('slug: 2026-11-26-week-48', 'slug: from-issues-dir-nested'));
       writeFileSync(join(outside, 'secret.md'), SAMPLE_MARKDOWN);
       symlinkSync(join(outside, 'secret.md'), join(dir, 'escape.md'));
       symlinkSync(outside, join(dir, 'linked-dir'));

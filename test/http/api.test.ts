@@ -34,6 +34,7 @@ const ROUTES: RouteCase[] = [
   { method: 'POST', path: '/api/campaigns/999/resume', role: 'admin' },
   { method: 'POST', path: '/api/campaigns/999/cancel', role: 'admin' },
   { method: 'GET', path: '/api/campaigns/999/stats', role: 'editor' },
+  { method: 'GET', path: '/api/campaigns/999/activity', role: 'editor' },
   { method: 'GET', path: '/api/subscribers', role: 'editor' },
   { method: 'POST', path: '/api/subscribers', role: 'editor', body: { email: 'auth-check@example.com' } },
   { method: 'POST', path: '/api/subscribers/import', role: 'editor' },
@@ -229,7 +230,9 @@ describe('an editor runs a whole send through the API alone', () => {
 
   it('schedules with `at` and refuses a second send', async () => {
     const token = h.tokens.editor;
-    const created = await h.api('POST', '/api/campaigns', { token, body: { markdown: SAMPLE_MARKDOWN, list: 'editor-run', subject: 'Scheduled one' } });
+    // Its own slug: the same issue on the same list is the campaign made before (resubmission.ts).
+    const markdown = SAMPLE_MARKDOWN.replace('slug: 2026-11-26-week-48', 'slug: scheduled-one');
+    const created = await h.api('POST', '/api/campaigns', { token, body: { markdown, list: 'editor-run', subject: 'Scheduled one' } });
     const id = (created.json.campaign as { id: number }).id;
     const at = new Date(Date.now() + 3600_000).toISOString();
     const scheduled = await h.api('POST', `/api/campaigns/${id}/send`, { token, body: { at } });

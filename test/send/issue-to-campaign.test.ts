@@ -58,8 +58,9 @@ describe('one issue → campaign path', () => {
 
     const [sent, viaApi, overridden] = await Promise.all([
       cli(['send', file, '--list', LIST, '--json']),
-      h.api('POST', '/api/campaigns', { token, body: { markdown: MARKDOWN, list: LIST } }),
-      h.api('POST', '/api/campaigns', { token, body: { markdown: MARKDOWN, list: LIST, subject: OVERRIDE } }),
+      // Own slugs: the same issue (slug) on the same list is one campaign through the API.
+      h.api('POST', '/api/campaigns', { token, body: { markdown: MARKDOWN.replace('slug: 2026-11-26-week-1', 'slug: week-1-api'), list: LIST } }),
+      h.api('POST', '/api/campaigns', { token, body: { markdown: MARKDOWN.replace('slug: 2026-11-26-week-1', 'slug: week-1-override'), list: LIST, subject: OVERRIDE } }),
     ]);
     expect(sent.code, sent.stderr).toBe(0);
     const cliId = Number((JSON.parse(sent.stdout) as { id: number }).id);

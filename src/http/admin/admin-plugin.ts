@@ -1,7 +1,8 @@
 /**
- * /admin: the delivery dashboard and bull-board, for admins.
+ * /admin: the delivery dashboard and bull-board, for editors and admins.
  *
- * Login takes an admin API token once and exchanges it for a session: an opaque random id
+ * Login takes an editor or admin API token once and exchanges it for a session (which
+ * carries the token's name and role): an opaque random id
  * in an HttpOnly, SameSite=Strict cookie (Secure when the request came over https),
  * resolved in Redis. Every state-changing request must carry the session's CSRF
  * synchronizer token (`_csrf` field or `x-csrf-token` header), bull-board's API calls
@@ -11,6 +12,11 @@
  *
  * Also here, behind the login: the API token list (/admin/tokens: expiry and last use,
  * never the tokens) and the OpenAPI reference (/admin/api-docs).
+ *
+ * Roles: every route behind the login needs a permission (src/http/role-policy.ts, the
+ * table the API reads too): its `config.permission`, bull-board's `queues.board`, else
+ * `dashboard.view`. A session whose role lacks it gets 403 before anything runs, whatever
+ * CSRF token it presents; the pages hide what the role may not do.
  */
 import { readFileSync } from 'node:fs';
 import cookie from '@fastify/cookie';
@@ -25,7 +31,9 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { NewsletterError } from '../../errors.js';
 import { isLive } from '../../campaigns/state-machine.js';
 import type { CampaignsPort, SubscribersPort } from '../api/ports.js';
-import { AuthError, roleAllows, type Principal, type TokenVerifier } from '../auth.js';
+import { AuthError, type Principal, type TokenVerifier } from '../auth.js';
+import { campaignActionPermission, may, type Permission } from '../role-policy.js';
+import { tokenActor } from '../../campaigns/campaign-activity.js';
 import type { DashboardQueries } from './dashboard-queries.js';
 import { escapeHtml } from '../../html/html.js';
 import { httpStatusOf } from '../error-status.js';
@@ -80,6 +88,9 @@ const LOGIN_CSRF_COOKIE = 'nl_login_csrf';
 const PUBLIC_PATHS = ['/admin/login', '/admin/assets/'];
 const FLASH: Record<string, string> = {
   pause: 'Campaign paused.',
+  send: 'Campaign started.',
+  schedule: 'Campaign scheduled.',
+  erase: 'Subscriber erased.',
   resume: 'Campaign resumed.',
   cancel: 'Campaign cancelled.',
   state: 'That action is not possible in the campaign’s current state.',
@@ -121,6 +132,16 @@ function sameOrigin(request: FastifyRequest): boolean {
   }
   const site = request.headers['sec-fetch-site'];
   return site === undefined || site === 'same-origin' || site === 'none';
+}
+
+/** `at` of a send form: empty means now; otherwise an ISO 8601 time (a bare datetime-local value is UTC). */
+function scheduleOf(request: FastifyRequest): Date | undefined {
+  const at = (request.body as Record<string, unknown> | undefined)?.at;
+  if (typeof at !== 'string' || at.trim() === '') return undefined;
+  const text = /(Z|[+-]\d\d:?\d\d)$/.test(at.trim()) ? at.trim() : `${at.trim()}Z`;
+  const when = new Date(text);
+  if (Number.isNaN(when.getTime())) throw Object.assign(new Error(`at: "${at}" is not a date and time (ISO 8601, UTC unless it says otherwise)`), { statusCode: 400 });
+  return when;
 }
 
 function sendHtml(reply: FastifyReply, body: string, code = 200): FastifyReply {
@@ -170,6 +191,14 @@ export async function adminPlugin(app: FastifyInstance, deps: AdminDeps): Promis
       return reply.code(401).send({ error: 'log in at /admin/login' });
     }
     request.session = session;
+    // The role, before the CSRF check and the handler: a forged POST with a valid token is refused too.
+    const permission: Permission =
+      request.routeOptions.config?.permission ?? (isUnder(request.url, BULL_BOARD_PATH) ? 'queues.board' : 'dashboard.view');
+    if (!may(session.principal.role, permission)) {
+      const message = `this needs the admin role (${permission}); you are logged in as ${session.principal.name} (${session.principal.role})`;
+      if (wantsHtml(request)) return sendHtml(reply, `<!doctype html><title>Forbidden</title><p>403: ${escapeHtml(message)}</p><p><a href="/admin">Dashboard</a></p>`, 403);
+      return reply.code(403).send({ error: message });
+    }
     const safeMethod = request.method === 'GET' || request.method === 'HEAD';
     if (!safeMethod && !sameOrigin(request)) {
       return reply.code(403).send({ error: 'cross-origin request refused' });
@@ -226,7 +255,7 @@ export async function adminPlugin(app: FastifyInstance, deps: AdminDeps): Promis
         throw err;
       }
       if (!principal) return fail('Unknown token.', 401);
-      if (!roleAllows(principal.role, 'admin')) return fail('The dashboard needs an admin token.', 403);
+      if (!may(principal.role, 'dashboard.view')) return fail('This token may not use the dashboard.', 403);
       const { id } = await deps.sessions.create(principal);
       reply.clearCookie(LOGIN_CSRF_COOKIE, { path: '/admin/login' });
       reply.setCookie(SESSION_COOKIE, id, cookieOptions(request, '/admin', deps.sessions.ttlSeconds));
@@ -278,7 +307,9 @@ export async function adminPlugin(app: FastifyInstance, deps: AdminDeps): Promis
   app.get('/admin/campaigns/:id', async (request, reply) => {
     const q = request.query as Record<string, string | undefined>;
     const flash = q.done ? FLASH[q.done] : q.err ? FLASH[q.err] : undefined;
-    return sendHtml(reply, campaignPage(await pageData(campaignId(request)), request.session!, flash));
+    const id = campaignId(request);
+    const data = await pageData(id);
+    return sendHtml(reply, campaignPage({ ...data, activity: await deps.campaigns.activity(id) }, request.session!, flash));
   });
 
   app.get('/admin/campaigns/:id/live.json', async (request, reply) => {
@@ -286,7 +317,7 @@ export async function adminPlugin(app: FastifyInstance, deps: AdminDeps): Promis
     return reply.header('Cache-Control', 'no-store').send({
       stats: data.stats,
       progress: progressOf(data.stats),
-      actions: actionsFor(data.stats.status),
+      actions: actionsFor(data.stats.status, request.session!.principal.role),
       fragments: campaignFragments(data),
       // Finished campaigns still receive late events (bounces, complaints, clicks): keep polling, slower.
       interval: pollInterval(isLive(data.stats.status)),
@@ -294,13 +325,15 @@ export async function adminPlugin(app: FastifyInstance, deps: AdminDeps): Promis
   });
 
   for (const action of DASHBOARD_ACTIONS) {
-    app.post(`/admin/campaigns/:id/${action}`, async (request, reply) => {
+    app.post(`/admin/campaigns/:id/${action}`, { config: { permission: campaignActionPermission(action) } }, async (request, reply) => {
       const id = campaignId(request);
       const json = (request.headers.accept ?? '').includes('application/json') && !(request.headers.accept ?? '').includes('text/html');
+      const actor = tokenActor(request.session!.principal);
       try {
-        const campaign = await deps.campaigns[action](id);
+        const campaign = action === 'send' ? await deps.campaigns.send(id, scheduleOf(request), actor) : await deps.campaigns[action](id, actor);
         if (json) return reply.send({ campaign });
-        return reply.redirect(`/admin/campaigns/${id}?done=${action}`, 303);
+        const done = action === 'send' && campaign.status === 'scheduled' ? 'schedule' : action;
+        return reply.redirect(`/admin/campaigns/${id}?done=${done}`, 303);
       } catch (err) {
         if (err instanceof NewsletterError && err.code === 'STATE') {
           if (json) return reply.code(409).send({ error: err.message });
@@ -313,13 +346,23 @@ export async function adminPlugin(app: FastifyInstance, deps: AdminDeps): Promis
 
   // ── subscribers ────────────────────────────────────────────────────────────
   app.get('/admin/subscribers', async (request, reply) => {
-    const q = String((request.query as Record<string, unknown>).q ?? '').slice(0, 254).trim();
+    const query = request.query as Record<string, unknown>;
+    const q = String(query.q ?? '').slice(0, 254).trim();
     const results = await deps.subscribers.search({ q: q || undefined, limit: 100, offset: 0 });
-    return sendHtml(reply, subscribersPage({ q, results }, request.session!));
+    const flash = typeof query.done === 'string' ? FLASH[query.done] : undefined;
+    return sendHtml(reply, subscribersPage({ q, results, flash }, request.session!));
+  });
+
+  // Erase a person and their data (the address stays suppressed): admins only.
+  app.post('/admin/subscribers/erase', { config: { permission: 'subscribers.erase' } }, async (request, reply) => {
+    const email = (request.body as Record<string, unknown> | undefined)?.email;
+    if (typeof email !== 'string' || email.trim() === '') throw Object.assign(new Error('email: the address to erase is required'), { statusCode: 400 });
+    await deps.subscribers.remove(email.trim());
+    return reply.redirect('/admin/subscribers?done=erase', 303);
   });
 
   // ── API tokens (never the tokens themselves) ───────────────────────────────
-  app.get('/admin/tokens', async (request, reply) => sendHtml(reply, tokensPage((await deps.listTokens?.()) ?? [], request.session!)));
+  app.get('/admin/tokens', { config: { permission: 'tokens.list' } }, async (request, reply) => sendHtml(reply, tokensPage((await deps.listTokens?.()) ?? [], request.session!)));
 
   // ── OpenAPI reference, behind the login (the spec itself: GET /api/openapi.json with a token) ──
   if (app.hasPlugin('@fastify/swagger')) {

@@ -4,9 +4,10 @@
  * Live updates: /admin/assets/dashboard.js polls the page's JSON twin every second and
  * swaps in the counters and the fragments rendered by the same functions below.
  */
-import type { CampaignStatsView, CampaignView, SubscriberView } from '../api/ports.js';
-import { allowedActions, type CampaignAction } from '../../campaigns/state-machine.js';
-import type { Principal } from '../auth.js';
+import type { ActivityView, CampaignStatsView, CampaignView, SubscriberView } from '../api/ports.js';
+import { allowedActions } from '../../campaigns/state-machine.js';
+import type { Principal, Role } from '../auth.js';
+import { campaignActionPermission, may } from '../role-policy.js';
 import { renderChartSvg, type SeriesPoint } from './chart-svg.js';
 import type { LinkClicks, ProblemEvent } from './dashboard-queries.js';
 import { html, SafeHtml } from '../../html/html.js';
@@ -55,8 +56,10 @@ interface LayoutOptions {
 }
 
 export function layout(options: LayoutOptions, body: SafeHtml): string {
-  const nav = options.principal
-    ? html`<nav><a href="/admin">Campaigns</a><a href="/admin/subscribers">Subscribers</a><a href="/admin/queues">Queues</a><a href="/admin/tokens">Tokens</a><a href="/admin/api-docs">API docs</a>
+  const role = options.principal?.role;
+  // Links to what the role may not open are not shown (the server refuses them anyway).
+  const nav = options.principal && role
+    ? html`<nav><a href="/admin">Campaigns</a><a href="/admin/subscribers">Subscribers</a>${may(role, 'queues.board') ? html`<a href="/admin/queues">Queues</a>` : ''}${may(role, 'tokens.list') ? html`<a href="/admin/tokens">Tokens</a>` : ''}<a href="/admin/api-docs">API docs</a>
 <span class="who">${options.principal.name} (${options.principal.role})</span>
 <form method="post" action="/admin/logout" class="inline"><input type="hidden" name="_csrf" value="${options.csrf ?? ''}"><button type="submit">Log out</button></form></nav>`
     : '';
@@ -73,9 +76,9 @@ export function loginPage(options: { csrf: string; error?: string }): string {
 ${options.error ? html`<p class="error" role="alert">${options.error}</p>` : ''}
 <form method="post" action="/admin/login" class="login">
 <input type="hidden" name="_csrf" value="${options.csrf}">
-<label>Admin token <input type="password" name="token" autocomplete="current-password" required autofocus></label>
+<label>API token <input type="password" name="token" autocomplete="current-password" required autofocus></label>
 <button type="submit">Log in</button></form>
-<p class="hint">Create a token with <code>newsletter tokens create --role admin</code>.</p>`,
+<p class="hint">Create a token with <code>newsletter tokens create --role editor</code> (or <code>--role admin</code> to also resume, cancel, erase subscribers and see tokens and queues).</p>`,
   );
 }
 
@@ -135,6 +138,16 @@ export interface CampaignPageData {
   series: SeriesPoint[];
   links: LinkClicks[];
   problems: ProblemEvent[];
+  /** The activity log, oldest first (the full page only). */
+  activity?: ActivityView[];
+}
+
+export function activityHtml(entries: ActivityView[]): SafeHtml {
+  if (entries.length === 0) return html`<tr><td colspan="4" class="empty">No activity recorded.</td></tr>`;
+  return html`${entries.map(
+    (e) => html`<tr data-activity="${e.action}"><td class="when" title="${e.at}">${e.at.slice(0, 19).replace('T', ' ')}</td><td>${e.action}</td>
+<td class="actor">${e.actor.name}${e.actor.name === e.actor.role ? '' : html` <small>(${e.actor.role})</small>`}</td><td>${e.detail ?? ''}</td></tr>`,
+  )}`;
 }
 
 /** The parts of the campaign page that the live poll replaces, as HTML strings. */
@@ -148,24 +161,36 @@ export function campaignFragments(data: CampaignPageData): Record<string, string
 }
 
 function actionButton(c: CampaignView, action: DashboardAction, csrf: string, visible: boolean): SafeHtml {
-  const confirm = action === 'cancel' ? 'Cancel this campaign for good?' : '';
+  const confirm = action === 'cancel' ? 'Cancel this campaign for good?' : action === 'send' ? 'Send (or schedule) this campaign to the list?' : '';
+  // Send: empty time = now; a time schedules (or moves the schedule), read as UTC.
+  const at = action === 'send' ? html`<label>at <input type="datetime-local" name="at" step="1"> UTC</label>` : '';
   return html`<form method="post" action="/admin/campaigns/${c.id}/${action}" class="inline" data-action="${action}" ${visible ? '' : html`hidden`}>
-<input type="hidden" name="_csrf" value="${csrf}"><button type="submit" name="action" value="${action}" data-confirm="${confirm}">${action[0]!.toUpperCase() + action.slice(1)}</button></form>`;
+<input type="hidden" name="_csrf" value="${csrf}">${at}<button type="submit" name="action" value="${action}" data-confirm="${confirm}">${action[0]!.toUpperCase() + action.slice(1)}</button></form>`;
 }
 
-/** The dashboard's buttons, each shown when the state machine allows it (the orchestrator enforces it again). */
-export const DASHBOARD_ACTIONS = ['pause', 'resume', 'cancel'] as const satisfies readonly CampaignAction[];
+/**
+ * The dashboard's campaign buttons. Each is rendered only for a role that may take it
+ * (role-policy.ts) and shown when the state machine allows it; the server enforces both again.
+ */
+export const DASHBOARD_ACTIONS = ['send', 'pause', 'resume', 'cancel'] as const;
 export type DashboardAction = (typeof DASHBOARD_ACTIONS)[number];
 
-export function actionsFor(status: CampaignView['status']): Record<DashboardAction, boolean> {
+export function actionsFor(status: CampaignView['status'], role: Role): Record<DashboardAction, boolean> {
   const allowed = allowedActions(status);
-  return { pause: allowed.includes('pause'), resume: allowed.includes('resume'), cancel: allowed.includes('cancel') };
+  const state: Record<DashboardAction, boolean> = {
+    send: allowed.includes('start') || allowed.includes('schedule'),
+    pause: allowed.includes('pause'),
+    resume: allowed.includes('resume'),
+    cancel: allowed.includes('cancel'),
+  };
+  return Object.fromEntries(DASHBOARD_ACTIONS.map((a) => [a, state[a] && may(role, campaignActionPermission(a))])) as Record<DashboardAction, boolean>;
 }
 
 export function campaignPage(data: CampaignPageData, session: { principal: Principal; csrf: string }, flash?: string): string {
   const { campaign: c, stats } = data;
   const f = campaignFragments(data);
-  const can = actionsFor(stats.status);
+  const role = session.principal.role;
+  const can = actionsFor(stats.status, role);
   return layout(
     { title: c.subject, ...session, liveUrl: `/admin/campaigns/${c.id}/live.json` },
     html`<p><a href="/admin">← Campaigns</a></p>
@@ -175,31 +200,39 @@ ${flash ? html`<p class="flash" role="status">${flash}</p>` : ''}
 ${c.paused_reason ? html` · <span class="paused-reason">${c.paused_reason}</span>` : ''}
 · <span data-field="rate_per_s">${stats.rate_per_s}</span> msg/s</p>
 ${progressBar(stats)}
-<div class="actions">${DASHBOARD_ACTIONS.map((action) => actionButton(c, action, session.csrf, can[action]))}</div>
+<div class="actions">${DASHBOARD_ACTIONS.filter((action) => may(role, campaignActionPermission(action))).map((action) => actionButton(c, action, session.csrf, can[action]))}</div>
+${c.scheduled_at ? html`<p class="schedule">Scheduled for <time datetime="${c.scheduled_at}">${c.scheduled_at.slice(0, 19).replace('T', ' ')} UTC</time></p>` : ''}
 <section class="counters">${COUNTERS.map((k) => html`<div class="counter"><span class="label">${k}</span><span class="value" data-stat="${k}">${stats[k]}</span></div>`)}</section>
 <p class="times">Started <span data-field="started_at">${stats.started_at ?? '—'}</span> · finished <span data-field="finished_at">${stats.finished_at ?? '—'}</span></p>
 <section class="rates" data-fragment="rates">${new SafeHtml(f.rates!)}</section>
 <h2>Sends, deliveries and bounces</h2>
 <div class="chart" data-fragment="chart">${new SafeHtml(f.chart!)}</div>
 <div class="columns"><section><h2>Most clicked links</h2><table><thead><tr><th>Link</th><th>Clicks</th></tr></thead><tbody data-fragment="links">${new SafeHtml(f.links!)}</tbody></table></section>
-<section><h2>Recent bounces and complaints</h2><table><thead><tr><th>When</th><th>Type</th><th>Address</th><th>Reason</th></tr></thead><tbody data-fragment="problems">${new SafeHtml(f.problems!)}</tbody></table></section></div>`,
+<section><h2>Recent bounces and complaints</h2><table><thead><tr><th>When</th><th>Type</th><th>Address</th><th>Reason</th></tr></thead><tbody data-fragment="problems">${new SafeHtml(f.problems!)}</tbody></table></section></div>
+<h2>Activity</h2>
+<table class="activity"><thead><tr><th>When (UTC)</th><th>Action</th><th>By</th><th>Detail</th></tr></thead><tbody>${activityHtml(data.activity ?? [])}</tbody></table>`,
   );
 }
 
 export function subscribersPage(
-  query: { q: string; results: { items: SubscriberView[]; total: number } | null },
+  query: { q: string; results: { items: SubscriberView[]; total: number } | null; flash?: string },
   session: { principal: Principal; csrf: string },
 ): string {
   const r = query.results;
+  const erase = may(session.principal.role, 'subscribers.erase');
+  const eraseForm = (email: string) =>
+    html`<form method="post" action="/admin/subscribers/erase" class="inline" data-action="erase"><input type="hidden" name="_csrf" value="${session.csrf}">
+<input type="hidden" name="email" value="${email}"><button type="submit" data-confirm="Erase ${email} and their data? The address stays suppressed.">Erase</button></form>`;
   return layout(
     { title: 'Subscribers', ...session },
     html`<h1>Subscribers</h1>
+${query.flash ? html`<p class="flash" role="status">${query.flash}</p>` : ''}
 <form method="get" action="/admin/subscribers" class="search"><input type="search" name="q" value="${query.q}" placeholder="email or name" aria-label="search"><button type="submit">Search</button></form>
 ${
   r
     ? html`<p>${r.total} match${r.total === 1 ? '' : 'es'}${r.total > r.items.length ? html` (first ${r.items.length} shown)` : ''}</p>
-<table class="subscribers"><thead><tr><th>Email</th><th>Name</th><th>Status</th><th>Lists</th><th>Since</th></tr></thead><tbody>
-${r.items.map((s) => html`<tr><td>${s.email}</td><td>${s.name ?? ''}</td><td><span class="status status-${s.status}">${s.status}</span></td><td>${s.lists.join(', ')}</td><td>${s.created_at.slice(0, 10)}</td></tr>`)}
+<table class="subscribers"><thead><tr><th>Email</th><th>Name</th><th>Status</th><th>Lists</th><th>Since</th>${erase ? html`<th></th>` : ''}</tr></thead><tbody>
+${r.items.map((s) => html`<tr><td>${s.email}</td><td>${s.name ?? ''}</td><td><span class="status status-${s.status}">${s.status}</span></td><td>${s.lists.join(', ')}</td><td>${s.created_at.slice(0, 10)}</td>${erase ? html`<td>${eraseForm(s.email)}</td>` : ''}</tr>`)}
 </tbody></table>`
     : ''
 }`,

@@ -1,9 +1,10 @@
 /**
- * /api: JSON over HTTP for editors and admins. Every route declares the least role it
- * needs in `config.role`; a Bearer token is required everywhere. Bodies are validated
- * by zod (400 `{error, field}`); every error is JSON.
+ * /api: JSON over HTTP for editors and admins. Every route declares what it does in
+ * `config.permission`; src/http/role-policy.ts (shared with the dashboard) says which role
+ * that needs. A Bearer token is required everywhere. Bodies are validated by zod (400
+ * `{error, field}`); every error is JSON.
  *
- *   editor: campaigns list/show/stats/preview/create/test/send/pause,
+ *   editor: campaigns list/show/stats/activity/preview/create/test/send/pause,
  *           subscribers list/show/add/import/unsubscribe
  *   admin:  everything, plus campaigns resume/cancel and subscribers remove
  */
@@ -13,7 +14,9 @@ import multipart from '@fastify/multipart';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { InputError, NewsletterError } from '../../errors.js';
-import { AuthError, parseBearer, roleAllows, type Principal, type Role, type TokenVerifier } from '../auth.js';
+import { AuthError, parseBearer, roleAllows, type Principal, type TokenVerifier } from '../auth.js';
+import { leastRole, type Permission } from '../role-policy.js';
+import { tokenActor } from '../../campaigns/campaign-activity.js';
 import * as s from './api-schemas.js';
 import type { CampaignsPort, SubscribersPort } from './ports.js';
 import { RequestValidationError, useZodSchemas } from './zod-schemas.js';
@@ -40,8 +43,8 @@ declare module 'fastify' {
     principal?: Principal;
   }
   interface FastifyContextConfig {
-    /** Least role a route needs; routes without it are public. */
-    role?: Role;
+    /** What a route does (role-policy.ts decides the least role for it); routes without it are public. */
+    permission?: Permission;
   }
 }
 
@@ -76,8 +79,9 @@ export async function apiPlugin(app: FastifyInstance, deps: ApiDeps): Promise<vo
 
   // Authentication before body parsing: an unauthenticated caller cannot make us read a body.
   app.addHook('onRequest', async (request) => {
-    const need = request.routeOptions.config?.role;
-    if (!need) return;
+    const permission = request.routeOptions.config?.permission;
+    if (!permission) return;
+    const need = leastRole(permission);
     const token = parseBearer(request.headers.authorization);
     if (!token) throw new AuthError(401, 'missing bearer token (Authorization: Bearer <token>)');
     const principal = await deps.verifyToken(token);
@@ -112,39 +116,50 @@ export async function apiPlugin(app: FastifyInstance, deps: ApiDeps): Promise<vo
   }
 
   const { campaigns, subscribers } = deps;
+  const actorOf = (request: FastifyRequest) => tokenActor(request.principal!);
   const id = (request: FastifyRequest) => (request.params as z.infer<typeof s.idParams>).id;
 
   // ── the OpenAPI document: for API callers (a token), not for anyone who asks ──
-  app.get('/openapi.json', { config: { role: 'editor' }, schema: { hide: true } }, async () => app.swagger());
+  app.get('/openapi.json', { config: { permission: 'dashboard.view' }, schema: { hide: true } }, async () => app.swagger());
   // The browsable reference moved behind the dashboard login.
   app.get('/docs', { schema: { hide: true } }, async (_request, reply) => reply.redirect('/admin/api-docs', 302));
 
   // ── campaigns ──────────────────────────────────────────────────────────────
   app.get('/campaigns', {
-    config: { role: 'editor' },
+    config: { permission: 'campaigns.read' },
     schema: { tags: ['campaigns'], summary: 'List campaigns, newest first', security: BEARER, querystring: s.listQuery, response: { 200: z.object({ items: z.array(s.campaignView) }), ...errors } },
     handler: async (request) => ({ items: await campaigns.list(request.query as z.infer<typeof s.listQuery>) }),
   });
 
   app.post('/campaigns', {
-    config: { role: 'editor' },
-    schema: { tags: ['campaigns'], summary: 'Create a draft campaign from Markdown (inline or a server file)', security: BEARER, body: s.createCampaignBody, response: { 201: s.createCampaignReply, ...errors } },
+    config: { permission: 'campaigns.create' },
+    schema: {
+      tags: ['campaigns'],
+      summary: 'Create a draft campaign from Markdown (inline or a server file); idempotent per issue slug and list',
+      description:
+        'The same issue (slug) submitted again for the same list is the same campaign: 200 with `outcome` "existing" when the content is unchanged (whatever its status), ' +
+        '"edited" when a draft or scheduled campaign takes the new content (its schedule stays). Different content for a campaign that is sending, paused or sent: 409. ' +
+        'After a cancelled one, a new draft is made (201, "created").',
+      security: BEARER,
+      body: s.createCampaignBody,
+      response: { 201: s.createCampaignReply, 200: s.createCampaignReply, ...errors },
+    },
     handler: async (request, reply) => {
       const body = request.body as z.infer<typeof s.createCampaignBody>;
       const source = body.path !== undefined ? await readIssue(body.path) : { markdown: body.markdown!, sourcePath: null };
-      const created = await campaigns.create({ ...source, list: body.list, subject: body.subject });
-      return reply.code(201).send(created);
+      const created = await campaigns.create({ ...source, list: body.list, subject: body.subject }, actorOf(request));
+      return reply.code(created.outcome === 'created' ? 201 : 200).send(created);
     },
   });
 
   app.get('/campaigns/:id', {
-    config: { role: 'editor' },
+    config: { permission: 'campaigns.read' },
     schema: { tags: ['campaigns'], summary: 'One campaign', security: BEARER, params: s.idParams, response: { 200: s.campaignView, ...errors } },
     handler: async (request) => campaigns.get(id(request)),
   });
 
   app.get('/campaigns/:id/preview', {
-    config: { role: 'editor' },
+    config: { permission: 'campaigns.read' },
     schema: { tags: ['campaigns'], summary: 'The HTML email as a sample subscriber would see it', security: BEARER, params: s.idParams, produces: ['text/html'], response: { 200: z.string(), ...errors } },
     handler: async (request, reply: FastifyReply) => {
       const html = await campaigns.previewHtml(id(request));
@@ -158,7 +173,7 @@ export async function apiPlugin(app: FastifyInstance, deps: ApiDeps): Promise<vo
   });
 
   app.post('/campaigns/:id/test', {
-    config: { role: 'editor' },
+    config: { permission: 'campaigns.test' },
     schema: {
       tags: ['campaigns'],
       summary: 'Send the campaign to up to 10 test addresses (at most TEST_SENDS_PER_MIN messages per token per minute: 429 with Retry-After beyond)',
@@ -182,58 +197,70 @@ export async function apiPlugin(app: FastifyInstance, deps: ApiDeps): Promise<vo
             .send({ error: `test-send limit reached: ${deps.testSendLimit.perMinute} messages a minute per token; try again in ${seconds} s` });
         }
       }
-      return campaigns.testSend(id(request), to);
+      return campaigns.testSend(id(request), to, actorOf(request));
     },
   });
 
   app.post('/campaigns/:id/send', {
-    config: { role: 'editor' },
+    config: { permission: 'campaigns.send' },
     schema: { tags: ['campaigns'], summary: 'Send now, or schedule with `at`', security: BEARER, params: s.idParams, body: s.sendBody, response: { 202: s.campaignView, ...errors } },
     handler: async (request, reply) => {
       const at = (request.body as z.infer<typeof s.sendBody>).at;
-      return reply.code(202).send(await campaigns.send(id(request), at ? new Date(at) : undefined));
+      return reply.code(202).send(await campaigns.send(id(request), at ? new Date(at) : undefined, actorOf(request)));
     },
   });
 
   app.post('/campaigns/:id/pause', {
-    config: { role: 'editor' },
+    config: { permission: 'campaigns.pause' },
     schema: { tags: ['campaigns'], summary: 'Pause a sending campaign (editors may: stopping is always safe)', security: BEARER, params: s.idParams, response: { 200: s.campaignView, ...errors } },
-    handler: async (request) => campaigns.pause(id(request)),
+    handler: async (request) => campaigns.pause(id(request), actorOf(request)),
   });
 
   app.post('/campaigns/:id/resume', {
-    config: { role: 'admin' },
+    config: { permission: 'campaigns.resume' },
     schema: { tags: ['campaigns'], summary: 'Resume a paused campaign (admin: it may have been paused by the bounce/complaint breaker)', security: BEARER, params: s.idParams, response: { 200: s.campaignView, ...errors } },
-    handler: async (request) => campaigns.resume(id(request)),
+    handler: async (request) => campaigns.resume(id(request), actorOf(request)),
   });
 
   app.post('/campaigns/:id/cancel', {
-    config: { role: 'admin' },
+    config: { permission: 'campaigns.cancel' },
     schema: { tags: ['campaigns'], summary: 'Cancel a campaign for good (admin)', security: BEARER, params: s.idParams, response: { 200: s.campaignView, ...errors } },
-    handler: async (request) => campaigns.cancel(id(request)),
+    handler: async (request) => campaigns.cancel(id(request), actorOf(request)),
   });
 
   app.get('/campaigns/:id/stats', {
-    config: { role: 'editor' },
+    config: { permission: 'campaigns.read' },
     schema: { tags: ['campaigns'], summary: 'Delivery counters', security: BEARER, params: s.idParams, response: { 200: s.campaignStats, ...errors } },
     handler: async (request) => campaigns.stats(id(request)),
   });
 
+  app.get('/campaigns/:id/activity', {
+    config: { permission: 'campaigns.read' },
+    schema: {
+      tags: ['campaigns'],
+      summary: 'Who created, edited, tested, scheduled, started, paused, resumed, cancelled the campaign, and when (oldest first)',
+      security: BEARER,
+      params: s.idParams,
+      response: { 200: z.object({ items: z.array(s.activityEntry) }), ...errors },
+    },
+    handler: async (request) => ({ items: await campaigns.activity(id(request)) }),
+  });
+
   // ── subscribers ────────────────────────────────────────────────────────────
   app.get('/subscribers', {
-    config: { role: 'editor' },
+    config: { permission: 'subscribers.read' },
     schema: { tags: ['subscribers'], summary: 'List or search subscribers', security: BEARER, querystring: s.subscriberQuery, response: { 200: z.object({ items: z.array(s.subscriberView), total: z.number().int() }), ...errors } },
     handler: async (request) => subscribers.search(request.query as z.infer<typeof s.subscriberQuery>),
   });
 
   app.post('/subscribers', {
-    config: { role: 'editor' },
+    config: { permission: 'subscribers.write' },
     schema: { tags: ['subscribers'], summary: 'Add a subscriber to a list (or re-add to another list)', security: BEARER, body: s.addSubscriberBody, response: { 201: s.subscriberView, ...errors } },
     handler: async (request, reply) => reply.code(201).send(await subscribers.add(request.body as z.infer<typeof s.addSubscriberBody>)),
   });
 
   app.post('/subscribers/import', {
-    config: { role: 'editor' },
+    config: { permission: 'subscribers.write' },
     schema: {
       tags: ['subscribers'],
       summary: 'Import a CSV (multipart/form-data, field `file`; columns email, name, …)',
@@ -254,20 +281,20 @@ export async function apiPlugin(app: FastifyInstance, deps: ApiDeps): Promise<vo
   });
 
   app.get('/subscribers/:email', {
-    config: { role: 'editor' },
+    config: { permission: 'subscribers.read' },
     schema: { tags: ['subscribers'], summary: 'One subscriber', security: BEARER, params: s.emailParams, response: { 200: s.subscriberView, ...errors } },
     handler: async (request) => subscribers.get((request.params as z.infer<typeof s.emailParams>).email),
   });
 
   app.post('/subscribers/:email/unsubscribe', {
-    config: { role: 'editor' },
+    config: { permission: 'subscribers.write' },
     schema: { tags: ['subscribers'], summary: 'Unsubscribe from one list, or from all when no list is given', security: BEARER, params: s.emailParams, body: s.unsubscribeBody, response: { 200: s.subscriberView, ...errors } },
     handler: async (request) =>
       subscribers.unsubscribe((request.params as z.infer<typeof s.emailParams>).email, (request.body as z.infer<typeof s.unsubscribeBody>).list),
   });
 
   app.delete('/subscribers/:email', {
-    config: { role: 'admin' },
+    config: { permission: 'subscribers.erase' },
     schema: { tags: ['subscribers'], summary: 'Remove a subscriber and their data (admin; the address stays suppressed)', security: BEARER, params: s.emailParams, response: { 204: z.null(), ...errors } },
     handler: async (request, reply) => {
       await subscribers.remove((request.params as z.infer<typeof s.emailParams>).email);

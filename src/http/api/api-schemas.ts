@@ -1,6 +1,7 @@
 /** Zod schemas of the /api request and response bodies; the OpenAPI document is generated from these. */
 import { z } from 'zod';
 import { PAUSE_CODES } from '../../campaigns/pause-reason.js';
+import { ACTIVITY_ACTIONS } from '../../campaigns/campaign-activity.js';
 
 const campaignStatus = z.enum(['draft', 'scheduled', 'sending', 'paused', 'sent', 'cancelled']);
 const subscriberStatus = z.enum(['active', 'unsubscribed', 'bounced', 'complained']);
@@ -71,6 +72,8 @@ export const createCampaignBody = z
 
 export const createCampaignReply = z.object({
   campaign: campaignView,
+  /** created (201); existing: the same issue and list already made this campaign, unchanged (200); edited: its draft or schedule took the new content (200). */
+  outcome: z.enum(['created', 'existing', 'edited']),
   warnings: z.array(z.object({ severity: z.enum(['error', 'warning']), message: z.string(), line: z.number().optional() })),
 });
 
@@ -142,4 +145,11 @@ export const importReply = z.object({
   suppressed: z.number().int(),
   rows: z.number().int(),
   errors: z.array(z.object({ line: z.number().int(), message: z.string() })),
+});
+
+export const activityEntry = z.object({
+  action: z.enum(ACTIVITY_ACTIONS),
+  actor: z.object({ name: z.string(), role: z.enum(['admin', 'editor', 'cli', 'system']) }),
+  detail: z.string().nullable(),
+  at: z.string(),
 });

@@ -11,6 +11,7 @@ import type { CompiledIssue } from '../../render/types.js';
 import type { CampaignsRepository } from '../../store/campaigns-repository.js';
 import type { ListsRepository } from '../../store/lists-repository.js';
 import type { Campaign } from '../../store/schema.js';
+import type { Actor } from '../../campaigns/campaign-activity.js';
 import type { CampaignsPort, CampaignStatsView, CampaignView, CreateCampaignInput } from './ports.js';
 
 export interface CampaignsServiceDeps {
@@ -78,12 +79,13 @@ export function createCampaignsService(deps: CampaignsServiceDeps): CampaignsPor
 
     get: async (id) => view(await load(id)),
 
-    async create(input: CreateCampaignInput) {
+    async create(input: CreateCampaignInput, actor: Actor) {
       const list = await lists.findByName(input.list);
       if (!list) throw new InputError(`no list named "${input.list}"`, 'list');
       // An override becomes the compiled subject template, so the stored subject is what subscribers receive.
       const source = await deps.compile({ markdown: input.markdown, file: input.sourcePath ?? 'issue.md', subject: input.subject });
-      const campaign = await deps.orchestrator.create({
+      // The same issue (slug) on the same list twice is one campaign (the CI path).
+      const { campaign, outcome } = await deps.orchestrator.submit({
         listId: list.id,
         subject: source.subject,
         issueTitle: source.title,
@@ -92,10 +94,8 @@ export function createCampaignsService(deps: CampaignsServiceDeps): CampaignsPor
         sourcePath: input.sourcePath,
         sourceMarkdown: input.markdown,
         compiledJson: JSON.stringify(source.compiled),
-        scheduledAt: null,
-        status: 'draft',
-      });
-      return { campaign: await view(campaign), warnings: source.warnings };
+      }, actor);
+      return { campaign: await view(campaign), warnings: source.warnings, outcome: outcome === 'create' ? 'created' as const : outcome === 'edit' ? 'edited' as const : 'existing' as const };
     },
 
     async previewHtml(id) {
@@ -103,38 +103,44 @@ export function createCampaignsService(deps: CampaignsServiceDeps): CampaignsPor
       return deps.renderPreview(compiledOf(c), c);
     },
 
-    async testSend(id, to) {
+    async testSend(id, to, actor) {
       const c = await load(id);
-      return { sent: await deps.sendTest(c, compiledOf(c), to) };
+      const sent = await deps.sendTest(c, compiledOf(c), to);
+      await deps.orchestrator.recordTest(id, actor, sent);
+      return { sent };
     },
 
-    async send(id, at) {
+    async send(id, at, actor) {
       // A time more than a second ahead schedules (or moves the schedule); otherwise start now.
       if (at && at.getTime() > now() + 1000) {
-        if (!(await deps.orchestrator.schedule(id, at))) throw new StateError(`campaign ${id} changed state meanwhile; not scheduled`);
-      } else if (!(await deps.orchestrator.start(id))) {
+        if (!(await deps.orchestrator.schedule(id, at, actor))) throw new StateError(`campaign ${id} changed state meanwhile; not scheduled`);
+      } else if (!(await deps.orchestrator.start(id, actor))) {
         throw new StateError(`campaign ${id} changed state meanwhile; not started`);
       }
       return view(await load(id));
     },
 
-    async pause(id) {
-      await deps.orchestrator.pauseByEditor(id);
+    async pause(id, actor) {
+      await deps.orchestrator.pauseByEditor(id, actor);
       return view(await load(id));
     },
 
-    async resume(id) {
-      if (!(await deps.orchestrator.resume(id))) throw new StateError(`campaign ${id} changed state meanwhile; not resumed`);
+    async resume(id, actor) {
+      if (!(await deps.orchestrator.resume(id, { actor }))) throw new StateError(`campaign ${id} changed state meanwhile; not resumed`);
       return view(await load(id));
     },
 
-    async cancel(id) {
-      await deps.orchestrator.cancel(id);
+    async cancel(id, actor) {
+      await deps.orchestrator.cancel(id, actor);
       return view(await load(id));
     },
 
     async stats(id): Promise<CampaignStatsView> {
       return deps.orchestrator.stats(id);
+    },
+
+    async activity(id) {
+      return (await deps.orchestrator.activity(id)).map((e) => ({ ...e, actor: { ...e.actor }, at: new Date(e.at).toISOString() }));
     },
   };
 }

@@ -4,6 +4,7 @@
  * orchestrator and the compiler; the HTTP layer knows nothing else.
  */
 import type { PauseCode } from '../../campaigns/pause-reason.js';
+import type { Actor, ActivityAction, ActorRole } from '../../campaigns/campaign-activity.js';
 import type { Readable } from 'node:stream';
 import type { CampaignStats } from '../../campaigns/campaign-stats.js';
 import type { Diagnostic } from '../../render/types.js';
@@ -42,18 +43,37 @@ export interface CreateCampaignInput {
   subject?: string;
 }
 
+/** One activity entry as the API and the dashboard show it. */
+export interface ActivityView {
+  action: ActivityAction;
+  actor: { name: string; role: ActorRole };
+  detail: string | null;
+  at: string;
+}
+
+/**
+ * Every action takes the actor it is done for (the token's name and role): the campaign's
+ * activity log records it.
+ */
 export interface CampaignsPort {
   list(options: { limit: number; offset: number }): Promise<CampaignView[]>;
   get(id: number): Promise<CampaignView>;
-  create(input: CreateCampaignInput): Promise<{ campaign: CampaignView; warnings: Diagnostic[] }>;
+  /**
+   * Idempotent per issue: the same slug on the same list answers the campaign already made
+   * (src/campaigns/resubmission.ts). `outcome` says whether it was created, found unchanged
+   * or edited.
+   */
+  create(input: CreateCampaignInput, actor: Actor): Promise<{ campaign: CampaignView; warnings: Diagnostic[]; outcome: 'created' | 'existing' | 'edited' }>;
   previewHtml(id: number): Promise<string>;
-  testSend(id: number, to: string[]): Promise<{ sent: string[] }>;
-  /** Start now, or schedule for `at`. */
-  send(id: number, at?: Date): Promise<CampaignView>;
-  pause(id: number): Promise<CampaignView>;
-  resume(id: number): Promise<CampaignView>;
-  cancel(id: number): Promise<CampaignView>;
+  testSend(id: number, to: string[], actor: Actor): Promise<{ sent: string[] }>;
+  /** Start now, or schedule for `at` (or move the schedule of a scheduled campaign). */
+  send(id: number, at: Date | undefined, actor: Actor): Promise<CampaignView>;
+  pause(id: number, actor: Actor): Promise<CampaignView>;
+  resume(id: number, actor: Actor): Promise<CampaignView>;
+  cancel(id: number, actor: Actor): Promise<CampaignView>;
   stats(id: number): Promise<CampaignStatsView>;
+  /** The activity log, oldest first. */
+  activity(id: number): Promise<ActivityView[]>;
 }
 
 export type { SubscriberView } from '../../subscribers/subscriber-service.js';
