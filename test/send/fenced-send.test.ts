@@ -56,8 +56,18 @@ describe('fenced sends', () => {
       Number((await probe.query<{ n: string }>(`SELECT count(*) AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'`)).rows[0]!.n);
     // Hold every row of the campaign: the worker's next claims (and its 'sent' batch) wait on them.
     const blocker = await connect(h.store.url);
-    await blocker.query('BEGIN');
-    await blocker.query('SELECT 1 FROM deliveries WHERE campaign_id = $1 FOR UPDATE', [id]);
+    // Taking every row's lock can deadlock with an event-writer batch locking some of them in
+    // another order; Postgres then aborts one side (40P01). If it picks ours, take them again.
+    for (let attempt = 1; ; attempt++) {
+      await blocker.query('BEGIN');
+      try {
+        await blocker.query('SELECT 1 FROM deliveries WHERE campaign_id = $1 ORDER BY subscriber_id FOR UPDATE', [id]);
+        break;
+      } catch (err) {
+        await blocker.query('ROLLBACK');
+        if ((err as { code?: string }).code !== '40P01' || attempt >= 5) throw err;
+      }
+    }
     const claimsWaiting = async () =>
       Number((await probe.query<{ n: string }>(`SELECT count(*) AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock' AND query LIKE '%SET status = ''sending''%'`)).rows[0]!.n);
     await waitFor('claims waiting on the row locks', async () => (await claimsWaiting()) >= 2, 30_000);
