@@ -129,7 +129,7 @@ describe('campaign control', () => {
     }, 20_000);
     expect((await h.ctx.orchestrator.stats(id)).status).toBe('sending');
     // … until the grace period passes without a Send event: then they are sent once.
-    await h.waitForStatus(id, 'sent', 30_000);
+    await h.waitForStatus(id, 'sent', 60_000);
     allOnce(h);
     for (const r of left) expect((await h.ctx.ledger.get(id, r.subscriber_id))?.attempts).toBe(2);
   });

@@ -118,10 +118,12 @@ export async function createHarness(opts: HarnessOptions): Promise<Harness> {
     FROM_ADDRESS: 'LWKD <news@example.com>',
     UNSUBSCRIBE_SECRET: TEST_UNSUBSCRIBE_SECRET,
     PUBLIC_URL: 'https://news.example.com',
-    UNCERTAIN_GRACE_S: '6',
+    UNCERTAIN_GRACE_S: '10',
     // The claim's lease and SES request deadline (generous: these tests share loaded cores and run
-    // without Send events, where a timed-out send is resent); the grace must be at least twice it.
-    SES_REQUEST_TIMEOUT_S: '3',
+    // without Send events, where a send whose answer came too late is resent by design, a
+    // duplicate the tests would count); the grace must be at least twice it. 3 s / 6 s was too
+    // short beside another full test run on 2 cores.
+    SES_REQUEST_TIMEOUT_S: '5',
     JOB_LOCK_S: '2',
     STALE_QUEUED_S: '3',
     QUOTA_RECHECK_S: '1',
