@@ -4,7 +4,8 @@
  * still works (its axios echoes the XSRF-TOKEN cookie as X-XSRF-TOKEN), and the action
  * request carries the session's token.
  */
-import { chromium, type Browser } from 'playwright-core';
+import { type Browser } from 'playwright-core';
+import { launchChromium } from '../support/chromium.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createSurfaceHarness, type SurfaceHarness } from '../support/surface-harness.js';
 
@@ -13,10 +14,7 @@ let browser: Browser;
 
 beforeAll(async () => {
   h = await createSurfaceHarness();
-  browser = await chromium.launch({
-    executablePath: '/usr/bin/chromium',
-    args: ['--no-sandbox', '--headless', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-  });
+  browser = await launchChromium();
 });
 
 afterAll(async () => {
