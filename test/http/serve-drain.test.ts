@@ -12,6 +12,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { openStore } from '../../src/store/db.js';
 import { deletePrefix, TEST_REDIS_URL, uniquePrefix } from '../support/redis.js';
 import { TEST_UNSUBSCRIBE_SECRET } from '../support/secrets.js';
+import { collect } from '../support/pipeline.js';
 
 const ROOT = join(import.meta.dirname, '../..');
 const dir = mkdtempSync(join(tmpdir(), 'serve-drain-'));
@@ -27,14 +28,6 @@ const env = {
 
 function cli(args: string[]): ChildProcess {
   return spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
-}
-
-function collect(child: ChildProcess): { out: () => string; err: () => string; exit: Promise<number | null> } {
-  let out = '';
-  let err = '';
-  child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
-  child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
-  return { out: () => out, err: () => err, exit: new Promise((r) => child.on('exit', (code) => r(code))) };
 }
 
 afterAll(async () => {

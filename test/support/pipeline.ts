@@ -52,3 +52,12 @@ export async function seedAudience(db: Kysely<Database>, n: number, opts: { list
 }
 
 export { sleep, waitFor } from './wait.js';
+
+/** A child process's stdout and stderr as they arrive, and its exit code. */
+export function collect(child: ChildProcess): { out: () => string; err: () => string; exit: Promise<number | null> } {
+  let out = '';
+  let err = '';
+  child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+  child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
+  return { out: () => out, err: () => err, exit: new Promise((r) => child.on('exit', (code) => r(code))) };
+}
