@@ -5,7 +5,7 @@ import { defineConfig } from 'vitest/config';
  * - `main`: everything that asserts behaviour only; files run in parallel (each test
  *   isolates itself: unique queue prefix, unique database).
  * - `timing`: the tests that drive the rate limiter and the SES simulator at a rate
- *   (worst sliding second ≤ SEND_RATE, exactly once, no Throttling answered) and the
+ *   (worst sliding second ≤ SEND_RATE, exactly once, Throttling answers rare) and the
  *   crash tests. Their files run one at a time, after the parallel project has finished:
  *   they are heavy, and HTTP jitter on crowded cores is what could bunch sends at the
  *   simulator. None asserts a speed (an average rate, a latency, a deadline): those
