@@ -69,16 +69,21 @@ async function buildAppContext(root: CompositionRoot, options: OpenAppContextOpt
     if (t.status === 'expired') {
       throw new AuthError(401, `token #${t.token.id} "${t.token.name}" expired at ${new Date(t.token.expires_at!).toISOString()}; create a new one (newsletter tokens create)`);
     }
-    return t.status === 'valid' ? { tokenId: t.token.id, name: t.token.name, role: t.token.role } : null;
+    return t.status === 'valid' ? { tokenId: t.token.id, name: t.token.name, role: t.token.role, email: t.token.email } : null;
   };
-  const bridge = createCompilerBridge(config, redis, () => root.ses(), logger);
+  const repos = await root.repositories();
+  const bridge = createCompilerBridge(config, redis, () => root.ses(), logger, { subscribers: repos.subscribers, audience: send.audience });
   const campaigns = createCampaignsService({
     campaigns: send.campaigns,
-    lists: (await root.repositories()).lists,
+    lists: repos.lists,
     orchestrator: send.orchestrator,
     compile: options.campaignDeps?.compile ?? bridge.compile,
     renderPreview: options.campaignDeps?.renderPreview ?? bridge.renderPreview,
     sendTest: options.campaignDeps?.sendTest ?? bridge.sendTest,
+    draftIssue: bridge.draftIssue,
+    readerCopy: bridge.readerCopy,
+    sendRate: async () => (await root.sendRate()).rate,
+    audienceCount: (listId) => send.audience.audienceCount({ listId }),
   });
   const subscribers = createSubscribersService(store);
   const metrics = options.metrics ?? processMetrics;

@@ -30,6 +30,7 @@ export const ACTIVITY_ACTIONS = [
   'edited',
   'tested',
   'scheduled',
+  'unscheduled',
   'started',
   'paused',
   'resumed',

@@ -8,6 +8,7 @@ import Handlebars from 'handlebars';
 import type { Config } from '../config.js';
 import { InputError } from '../errors.js';
 import { parseIssue } from '../issue/parse-issue.js';
+import { checkIssueDetailed } from '../render/check-issue.js';
 import { compileIssueDetailed } from '../render/compile-issue.js';
 import { stripControl } from '../render/mime.js';
 import { compileOptionsFromConfig } from '../render/options-from-config.js';
@@ -80,4 +81,49 @@ export function withSubject(compiled: CompiledIssue, subject: string): CompiledI
 /** A subject template that renders empty falls back to the title — in the mails too, not only in the store. */
 function withSubjectOrTitle(compiled: CompiledIssue): CompiledIssue {
   return storedSubject(compiled) === '' ? withSubject(compiled, compiled.meta.title) : compiled;
+}
+
+/**
+ * An issue as the editor's workspace holds it: everything `check` reports (the same pass,
+ * render/check-issue.ts), the compiled issue when it compiles at all (errors such as an
+ * empty link still compile, so the preview shows them), and the sendable campaign issue
+ * only when no error remains. A draft is saved either way; only a sendable one can be
+ * scheduled or sent (the orchestrator refuses a campaign without its compiled issue).
+ */
+export interface DraftIssue {
+  /** Sorted by line, errors and warnings. */
+  diagnostics: Diagnostic[];
+  errors: number;
+  /** With the subject applied (override, else SUBJECT_TEMPLATE, else the title); null when it did not compile. */
+  compiled: CompiledIssue | null;
+  /** Null while errors remain. */
+  sendable: CampaignIssue | null;
+  title: string;
+  slug: string;
+  date: string | null;
+  /** The stored subject (the override when given). */
+  subject: string;
+  /** What SUBJECT_TEMPLATE gives for this issue, shown beside the override field. */
+  templateSubject: string;
+  /** The HTML as sent, in bytes (what Gmail's 102 KB clip measures); null when it did not compile. */
+  htmlBytes: number | null;
+}
+
+export async function draftCampaignIssue(source: IssueSource, config: Config): Promise<DraftIssue> {
+  const options = compileOptionsFromConfig(config);
+  const issue = parseIssue(source.markdown, source.file, { siteUrl: options.siteUrl });
+  const { diagnostics, result } = await checkIssueDetailed(issue, options);
+  const errors = diagnostics.filter((d) => d.severity === 'error').length;
+  const title = issue.title ?? '(untitled)';
+  if (!result) {
+    const subject = source.subject !== undefined && source.subject.trim() !== '' ? stripControl(source.subject) : title;
+    return { diagnostics, errors, compiled: null, sendable: null, title, slug: issue.slug, date: issue.date, subject, templateSubject: title, htmlBytes: null };
+  }
+  const templated = withSubjectOrTitle(result.compiled);
+  const compiled = source.subject !== undefined ? withSubject(result.compiled, source.subject) : templated;
+  const subject = storedSubject(compiled);
+  const meta = compiled.meta;
+  const sendable: CampaignIssue | null =
+    errors === 0 ? { compiled, title: meta.title, slug: meta.slug, date: meta.date, subject, warnings: diagnostics.filter((d) => d.severity === 'warning') } : null;
+  return { diagnostics, errors, compiled, sendable, title: meta.title, slug: meta.slug, date: meta.date, subject, templateSubject: storedSubject(templated), htmlBytes: result.htmlBytes };
 }

@@ -9,6 +9,7 @@ import { archiveUrlFor } from '../archive/archive-url.js';
 import type { Config } from '../config.js';
 import { InputError } from '../errors.js';
 import { prepareMessages } from '../render/prepare-messages.js';
+import { renderForRecipient } from '../render/preview.js';
 import type { BuiltMessage, CompiledIssue, MessageFactory, MessageOptions, Recipient } from '../render/types.js';
 import type { Campaign } from '../store/schema.js';
 import { signUnsubscribeToken } from '../unsubscribe/token.js';
@@ -111,4 +112,27 @@ export function prepareCampaignMessages(source: CampaignMessageSource, sender: S
       return { subject: message.subject, raw: Buffer.concat([TEST_MARKER, message.raw]) };
     },
   };
+}
+
+/** A copy as one reader sees it: the workspace's preview (inbox line, both parts, sizes). */
+export interface ReaderCopy {
+  subject: string;
+  preheader: string;
+  html: string;
+  text: string;
+  /** The HTML part as this reader gets it (Gmail clips over 102 KB). */
+  htmlBytes: number;
+  /** The whole raw MIME message. */
+  messageBytes: number;
+}
+
+/**
+ * The message this recipient would get, built by the same factory as a send (its Subject
+ * and size), with the HTML and text parts as strings for a preview.
+ */
+export function readerCopy(source: CampaignMessageSource, sender: Pick<SenderSettings, 'from' | 'publicUrl' | 'listName'>, recipient: Recipient, prepare: PrepareMessages = prepareMessages): ReaderCopy {
+  const options = campaignMessageOptions(source, sender);
+  const built = prepare(source.compiled, options).build(recipient);
+  const parts = renderForRecipient(source.compiled, recipient, options.archiveUrl);
+  return { subject: built.subject, preheader: source.compiled.preheader, html: parts.html, text: parts.text, htmlBytes: Buffer.byteLength(parts.html), messageBytes: built.raw.length };
 }

@@ -24,13 +24,13 @@
 import type { Logger } from 'pino';
 import { NotFoundError, StateError } from '../errors.js';
 import type { CampaignActivityRepository } from '../store/campaign-activity-repository.js';
-import type { CampaignsRepository, NewCampaign } from '../store/campaigns-repository.js';
+import type { CampaignsRepository, IssueContent, NewCampaign } from '../store/campaigns-repository.js';
 import type { Transactional } from '../store/repositories.js';
 import type { DeliveryLedger } from '../store/delivery-ledger.js';
 import type { Campaign } from '../store/schema.js';
 import { enqueueFanout, fanoutJobId, type SendQueues } from '../queue/send-queues.js';
 import type { AudienceSource } from './ports.js';
-import { canTransition, resumeMeans, transition } from './state-machine.js';
+import { canTransition, isEditable, resumeMeans, transition } from './state-machine.js';
 import { deriveCampaignStats, type CampaignStats } from './campaign-stats.js';
 import { describePause, type PauseCode, type PauseReason } from './pause-reason.js';
 import { SYSTEM_ACTOR, type ActivityAction, type ActivityEntry, type Actor } from './campaign-activity.js';
@@ -66,6 +66,11 @@ export interface OrchestratorDeps {
 }
 
 
+/** A draft saved with preflight errors has no compiled issue: it is not sent or scheduled. */
+function refuseUnsendable(c: Campaign): void {
+  if (c.compiled_json === null) throw new StateError(`campaign ${c.id} has preflight errors; fix them (newsletter check, or the workspace) before it is scheduled or sent`);
+}
+
 export class CampaignOrchestrator {
   private readonly now: () => number;
   constructor(private readonly deps: OrchestratorDeps) {
@@ -92,9 +97,13 @@ export class CampaignOrchestrator {
     });
   }
 
-  /** A new campaign: a draft, or scheduled at once (`scheduledAt` required then). */
+  /**
+   * A new campaign: a draft, or scheduled at once (`scheduledAt` required then). Only a draft
+   * may lack its compiled issue (preflight errors remain: `compiledJson` null).
+   */
   async create(c: NewCampaign, actor: Actor = SYSTEM_ACTOR): Promise<Campaign> {
     if (c.status === 'scheduled' && c.scheduledAt === null) throw new StateError('a scheduled campaign needs its time');
+    if (c.status === 'scheduled' && c.compiledJson === null) throw new StateError('a campaign with preflight errors cannot be scheduled');
     const units = this.deps.units;
     if (!units) return this.deps.campaigns.create(c, this.now());
     return units.transaction((r) => this.createIn(r, c, actor));
@@ -140,6 +149,36 @@ export class CampaignOrchestrator {
     return work({ campaigns: this.deps.campaigns, campaignActivity: NO_ACTIVITY });
   }
 
+  /**
+   * Replace the issue of a campaign that has not started (the workspace's "save draft"), as
+   * one conditional update on the status read, recorded as `edited`. A draft may keep
+   * preflight errors (`compiledJson` null); a scheduled one may not (it would fire unsendable):
+   * unschedule it first.
+   */
+  async editIssue(id: number, content: IssueContent, actor: Actor = SYSTEM_ACTOR, detail: string | null = null): Promise<Campaign> {
+    const c = await this.get(id);
+    if (!isEditable(c.status)) throw new StateError(`campaign ${id} is ${c.status}; only a draft or a scheduled campaign can be edited`);
+    if (content.compiledJson === null && c.status !== 'draft') {
+      throw new StateError(`campaign ${id} is scheduled; an issue with preflight errors cannot replace it (fix them, or unschedule it first)`);
+    }
+    const won = await this.change(id, 'edited', actor, detail, (campaigns) => campaigns.replaceIssue(id, [c.status], content, this.now()));
+    if (!won) throw new StateError(`campaign ${id} changed state meanwhile; not edited`);
+    return this.get(id);
+  }
+
+  /** scheduled → draft: the pending send is called off before it starts; the draft stays. */
+  async unschedule(id: number, actor: Actor = SYSTEM_ACTOR): Promise<boolean> {
+    const c = await this.get(id);
+    if (!canTransition(c.status, 'unschedule')) throw new StateError(`campaign ${id} is ${c.status}; only a scheduled campaign can be unscheduled`);
+    const { to } = transition('unschedule');
+    const was = c.scheduled_at === null ? null : `was due ${new Date(c.scheduled_at).toISOString()}`;
+    const won = await this.change(id, 'unscheduled', actor, was, (campaigns) =>
+      campaigns.transition(id, [c.status], to, { scheduled_at: null, paused_reason: null, paused_note: null }, this.now(), { scheduledAt: c.scheduled_at ?? undefined }),
+    );
+    if (won) this.deps.logger?.info({ campaignId: id }, 'campaign unscheduled');
+    return won;
+  }
+
   /** Test copies were sent (no state change): record who sent them and to whom. */
   async recordTest(id: number, actor: Actor, to: readonly string[]): Promise<void> {
     if (to.length === 0) return;
@@ -168,6 +207,7 @@ export class CampaignOrchestrator {
     if (!Number.isFinite(scheduledAt)) throw new StateError(`campaign ${id}: the scheduled time is not a date`);
     const c = await this.get(id);
     if (!canTransition(c.status, 'schedule')) throw new StateError(`campaign ${id} is ${c.status}; it cannot be scheduled`);
+    refuseUnsendable(c);
     const { to } = transition('schedule');
     // Already scheduled for that time (a CI re-run): nothing changes, nothing to record.
     if (c.status === to && c.scheduled_at === scheduledAt && c.paused_reason === null) return true;
@@ -197,6 +237,7 @@ export class CampaignOrchestrator {
   private async startIf(c: Campaign, guard: { scheduledAt?: number }, actor: Actor, detail: string | null = null): Promise<boolean> {
     const id = c.id;
     if (!canTransition(c.status, 'start')) throw new StateError(`campaign ${id} is ${c.status}; it cannot start`);
+    refuseUnsendable(c);
     const startedAt = this.now();
     const maxId = await this.deps.campaigns.maxSubscriberId();
     const total = await this.deps.audience.audienceCount({ listId: c.list_id, maxSubscriberId: maxId, joinedBefore: startedAt });

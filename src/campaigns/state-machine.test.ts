@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { allowedActions, canTransition, isFinal, isLive, isSending, resumeMeans, transition } from './state-machine.js';
+import { allowedActions, canTransition, isEditable, isFinal, isLive, isSending, resumeMeans, transition } from './state-machine.js';
 import type { CampaignStatus } from '../store/schema.js';
 
 const STATUSES: CampaignStatus[] = ['draft', 'scheduled', 'sending', 'paused', 'sent', 'cancelled'];
@@ -7,7 +7,7 @@ const STATUSES: CampaignStatus[] = ['draft', 'scheduled', 'sending', 'paused', '
 describe('allowedActions', () => {
   it('lists, for each status, the actions whose transition starts there', () => {
     expect(allowedActions('draft')).toEqual(['schedule', 'start', 'cancel']);
-    expect(allowedActions('scheduled')).toEqual(['schedule', 'start', 'cancel']);
+    expect(allowedActions('scheduled')).toEqual(['schedule', 'unschedule', 'start', 'cancel']);
     expect(allowedActions('sending')).toEqual(['pause', 'cancel', 'finish']);
     expect(allowedActions('paused')).toEqual(['resume', 'cancel']);
     expect(allowedActions('sent')).toEqual([]);
@@ -27,6 +27,14 @@ describe('schedule', () => {
     expect(transition('schedule')).toEqual({ from: ['draft', 'scheduled'], to: 'scheduled' });
     expect(canTransition('sending', 'schedule')).toBe(false);
     expect(canTransition('paused', 'schedule')).toBe(false);
+  });
+});
+
+describe('unschedule', () => {
+  it('takes only a scheduled campaign back to draft; drafts and scheduled ones are editable', () => {
+    expect(transition('unschedule')).toEqual({ from: ['scheduled'], to: 'draft' });
+    expect(STATUSES.filter((s) => canTransition(s, 'unschedule'))).toEqual(['scheduled']);
+    expect(STATUSES.filter(isEditable)).toEqual(['draft', 'scheduled']);
   });
 });
 

@@ -4,22 +4,26 @@
  * IN (from), so two racing callers cannot both win; the CLI, the API and the dashboard ask
  * `allowedActions` / `canTransition` instead of restating status lists.
  *
- *   draft ─▶ scheduled ─▶ sending ⇄ paused
+ *   draft ⇄ scheduled ─▶ sending ⇄ paused
  *     │        ↺ │           │        │
  *     └──────────┴──────▶    ▼        ▼
  *                           sent   cancelled (from any non-final state)
  *
- * (↺: scheduling a scheduled campaign moves its time.)
+ * (↺: scheduling a scheduled campaign moves its time; scheduled → draft is `unschedule`:
+ * an editor calls a pending send off before it starts and keeps the draft, which is not
+ * `cancel` — that ends the campaign for good and is for admins.)
  */
 import type { CampaignStatus } from '../store/schema.js';
 
-export type CampaignAction = 'schedule' | 'start' | 'pause' | 'resume' | 'cancel' | 'finish';
+export type CampaignAction = 'schedule' | 'unschedule' | 'start' | 'pause' | 'resume' | 'cancel' | 'finish';
 
-export const CAMPAIGN_ACTIONS: readonly CampaignAction[] = ['schedule', 'start', 'pause', 'resume', 'cancel', 'finish'];
+export const CAMPAIGN_ACTIONS: readonly CampaignAction[] = ['schedule', 'unschedule', 'start', 'pause', 'resume', 'cancel', 'finish'];
 
 const TRANSITIONS: Record<CampaignAction, { from: readonly CampaignStatus[]; to: CampaignStatus }> = {
   // scheduled → scheduled is explicit: it moves a pending schedule (and clears a missed mark).
   schedule: { from: ['draft', 'scheduled'], to: 'scheduled' },
+  // A pending send called off before it starts: back to an editable draft.
+  unschedule: { from: ['scheduled'], to: 'draft' },
   start: { from: ['draft', 'scheduled'], to: 'sending' },
   pause: { from: ['sending'], to: 'paused' },
   resume: { from: ['paused'], to: 'sending' },
@@ -59,6 +63,11 @@ export function isSending(status: CampaignStatus): boolean {
 /** Scheduled, sending or paused: its numbers or its status may still move without an editor. */
 export function isLive(status: CampaignStatus): boolean {
   return !isFinal(status) && status !== 'draft';
+}
+
+/** Draft or scheduled: the issue may still be edited (it has not started). */
+export function isEditable(status: CampaignStatus): boolean {
+  return canTransition(status, 'start');
 }
 
 /** Sent or cancelled: no action leads anywhere from it. */

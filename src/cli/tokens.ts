@@ -7,6 +7,7 @@ import type { Command } from 'commander';
 import { loadConfig } from '../config.js';
 import { InputError, NotFoundError } from '../errors.js';
 import { parseDuration } from './duration.js';
+import { assertEmailAddress } from '../render/mime.js';
 import { openCompositionRoot } from '../composition-root.js';
 import type { ApiTokensRepository } from '../store/api-tokens-repository.js';
 import type { TokenRole } from '../store/schema.js';
@@ -29,21 +30,23 @@ export function registerTokens(program: Command): void {
     .requiredOption('--role <role>', 'editor (create, test, send, pause campaigns; manage subscribers) or admin (everything, dashboard)')
     .option('--name <name>', 'who or what the token is for', '')
     .option('--expires <duration>', 'expire after this long: 90d, 12h, 2w, 30m (default: never)')
-    .option('--json', 'print {id, name, role, expires_at, token}')
-    .action((opts: { role: string; name: string; expires?: string; json?: boolean }) => {
+    .option('--email <address>', "the holder's address: the dashboard's test sends go there by default")
+    .option('--json', 'print {id, name, role, expires_at, email, token}')
+    .action((opts: { role: string; name: string; expires?: string; email?: string; json?: boolean }) => {
       // Checked before opening the store: bad input fails fast, whatever the environment.
       if (opts.role !== 'editor' && opts.role !== 'admin') throw new InputError(`--role must be editor or admin, got "${opts.role}"`);
       const name = opts.name.trim() || `${opts.role} token`;
       if (name.length > 100 || /[\r\n]/.test(name)) throw new InputError('--name must be one line of at most 100 characters');
       const expiresInMs = opts.expires !== undefined ? parseDuration(opts.expires) : undefined;
       if (expiresInMs === null) throw new InputError(`--expires must be a number and a unit (s, m, h, d, w) such as 90d, got "${opts.expires}"`);
+      const email = opts.email === undefined ? null : assertEmailAddress(opts.email.trim(), '--email');
       return withTokens(async (repo) => {
-        const created = await repo.create(opts.role as TokenRole, name, { expiresInMs });
+        const created = await repo.create(opts.role as TokenRole, name, { expiresInMs, email });
         const expires = created.expires_at !== null ? new Date(created.expires_at).toISOString() : null;
         if (opts.json) {
           console.log(JSON.stringify({ ...created, expires_at: expires }));
         } else {
-          console.error(`created ${created.role} token #${created.id} "${created.name}"${expires ? `, expires ${expires}` : ''}; store it now, it is not shown again:`);
+          console.error(`created ${created.role} token #${created.id} "${created.name}"${created.email ? ` for ${created.email}` : ''}${expires ? `, expires ${expires}` : ''}; store it now, it is not shown again:`);
           console.log(created.token);
         }
       });
@@ -61,6 +64,7 @@ export function registerTokens(program: Command): void {
           created_at: new Date(t.created_at).toISOString(),
           expires_at: t.expires_at !== null ? new Date(t.expires_at).toISOString() : null,
           last_used_at: t.last_used_at ? new Date(t.last_used_at).toISOString() : null,
+          email: t.email,
         }));
         if (opts.json) console.log(JSON.stringify(rows, null, 2));
         else for (const t of rows) console.log(`${t.id}\t${t.role}\t${t.name}\texpires ${t.expires_at ?? 'never'}\tlast used ${t.last_used_at ?? 'never'}`);

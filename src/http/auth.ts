@@ -15,6 +15,8 @@ export interface Principal {
   tokenId: number;
   name: string;
   role: Role;
+  /** The token holder's address (`tokens create --email`): the workspace's default test recipient. */
+  email?: string | null;
 }
 
 /**

@@ -39,7 +39,7 @@ export function may(role: Role, permission: Permission): boolean {
   return roleAllows(role, LEAST_ROLE[permission]);
 }
 
-/** The permission a dashboard campaign button needs. */
-export function campaignActionPermission(action: 'send' | 'pause' | 'resume' | 'cancel'): Permission {
-  return `campaigns.${action}`;
+/** The permission a dashboard campaign button needs (calling off a schedule is part of sending). */
+export function campaignActionPermission(action: 'send' | 'unschedule' | 'pause' | 'resume' | 'cancel'): Permission {
+  return action === 'unschedule' ? 'campaigns.send' : `campaigns.${action}`;
 }

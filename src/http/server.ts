@@ -10,6 +10,7 @@ import { buildApp, type AppDeps } from './app.js';
 import { adminPlugin, type TokenListItem } from './admin/admin-plugin.js';
 import { DashboardQueries } from './admin/dashboard-queries.js';
 import { SessionStore } from './admin/sessions.js';
+import { PreviewDocuments } from './admin/preview-documents.js';
 import { apiPlugin } from './api/api-plugin.js';
 import { TestSendLimit } from './api/test-send-limit.js';
 import { registerOpenApi } from './api/openapi.js';
@@ -61,13 +62,14 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
     return out;
   });
   await registerOpenApi(app, { publicUrl: deps.config.PUBLIC_URL });
+  const testSendLimit = new TestSendLimit(deps.redis, deps.config.QUEUE_PREFIX, deps.config.TEST_SENDS_PER_MIN);
   await app.register(apiPlugin, {
     prefix: '/api',
     campaigns: deps.campaigns,
     subscribers: deps.subscribers,
     verifyToken: deps.verifyToken,
     issuesDir: deps.issuesDir ?? deps.config.ISSUES_DIR,
-    testSendLimit: new TestSendLimit(deps.redis, deps.config.QUEUE_PREFIX, deps.config.TEST_SENDS_PER_MIN),
+    testSendLimit,
   });
   await app.register(adminPlugin, {
     campaigns: deps.campaigns,
@@ -79,6 +81,8 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
     tokenExists: deps.tokenExists,
     listTokens: deps.listTokens,
     publicUrl: deps.config.PUBLIC_URL,
+    previews: new PreviewDocuments(deps.redis, deps.config.QUEUE_PREFIX),
+    testSendLimit,
   });
   app.get('/', { schema: { hide: true } }, async (_request, reply) => reply.redirect('/admin', 302));
   // /healthz stays liveness (the process answers: a supervisor must not restart the server

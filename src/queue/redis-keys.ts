@@ -9,7 +9,7 @@
  */
 
 /** The families, in the order of the functions below. */
-export const KEY_FAMILIES = ['ratelimit', 'metrics', 'session', 'signup', 'send-sweep-lock', 'test-send', 'sent-spill'] as const;
+export const KEY_FAMILIES = ['ratelimit', 'metrics', 'session', 'signup', 'send-sweep-lock', 'test-send', 'sent-spill', 'preview'] as const;
 export type KeyFamily = (typeof KEY_FAMILIES)[number];
 
 export interface RedisKeys {
@@ -27,6 +27,8 @@ export interface RedisKeys {
   testSendWindow(tokenId: number): string;
   /** Accepted sends a stopping worker could not write to the database (workers/sent-spill.ts). */
   sentSpill(): string;
+  /** A workspace preview document, served to its sandboxed iframe (src/http/admin/preview-documents.ts). */
+  previewDocument(idDigest: string): string;
   /** SCAN MATCH pattern for every key of this prefix, BullMQ's included (demo and test cleanup). */
   everything(): string;
 }
@@ -42,6 +44,7 @@ export function redisKeys(prefix: string): RedisKeys {
     sendSweepLock: () => key('send-sweep-lock'),
     testSendWindow: (tokenId) => key('test-send', String(tokenId)),
     sentSpill: () => key('sent-spill'),
+    previewDocument: (idDigest) => key('preview', idDigest),
     everything: () => `${prefix}:*`,
   };
 }

@@ -1,7 +1,7 @@
 import { InputError } from '../errors.js';
 import { parseIssueFile } from '../issue/parse-issue.js';
 import type { Issue } from '../issue/types.js';
-import { compileIssueDetailed, IssueCompileError, type CompileOptions } from './compile-issue.js';
+import { compileIssueDetailed, IssueCompileError, type CompileOptions, type CompileResult } from './compile-issue.js';
 import type { Diagnostic } from './types.js';
 
 /**
@@ -9,14 +9,25 @@ import type { Diagnostic } from './types.js';
  * without alt) plus the compiler's (MJML validation, Gmail's 102 KB clipping), sorted by line.
  */
 export async function checkIssue(issue: Issue, options: CompileOptions = {}): Promise<Diagnostic[]> {
+  return (await checkIssueDetailed(issue, options)).diagnostics;
+}
+
+/**
+ * checkIssue, keeping the compile it did: `result` is null when the issue could not be
+ * compiled at all (no title, MJML refused it). The workspace previews from the same pass
+ * that found the diagnostics, so what it lists and what it shows never disagree.
+ */
+export async function checkIssueDetailed(issue: Issue, options: CompileOptions = {}): Promise<{ diagnostics: Diagnostic[]; result: CompileResult | null }> {
   let diagnostics: Diagnostic[];
+  let result: CompileResult | null = null;
   try {
-    diagnostics = (await compileIssueDetailed(issue, options)).diagnostics;
+    result = await compileIssueDetailed(issue, options);
+    diagnostics = result.diagnostics;
   } catch (err) {
     if (!(err instanceof IssueCompileError)) throw err;
     diagnostics = [...issue.diagnostics, ...err.diagnostics.filter((d) => !issue.diagnostics.includes(d))];
   }
-  return dedupe(diagnostics).sort((a, b) => (a.line ?? 0) - (b.line ?? 0));
+  return { diagnostics: dedupe(diagnostics).sort((a, b) => (a.line ?? 0) - (b.line ?? 0)), result };
 }
 
 /** checkIssue for a file; unreadable/invalid files become one error diagnostic instead of a throw. */

@@ -8,6 +8,7 @@ export interface CreatedApiToken {
   role: TokenRole;
   /** Epoch ms, or null for a token that never expires. */
   expires_at: number | null;
+  email: string | null;
   /** The bearer token in plain text: shown once, never stored. */
   token: string;
 }
@@ -17,6 +18,8 @@ export interface VerifiedApiToken {
   name: string;
   role: TokenRole;
   expires_at: number | null;
+  /** The holder's address, when the token was created with one. */
+  email: string | null;
 }
 
 export type ApiTokenListItem = VerifiedApiToken & { created_at: number; last_used_at: number | null };
@@ -44,18 +47,19 @@ export class ApiTokensRepository {
   ) {}
 
   /** A new token; `expiresInMs` (e.g. 90 days) makes it expire, undefined = never. */
-  async create(role: TokenRole, name: string, options: { expiresInMs?: number } = {}): Promise<CreatedApiToken> {
+  async create(role: TokenRole, name: string, options: { expiresInMs?: number; email?: string | null } = {}): Promise<CreatedApiToken> {
     if (role !== 'editor' && role !== 'admin') throw new TypeError(`unknown token role "${String(role)}"`);
     if (options.expiresInMs !== undefined && !(options.expiresInMs > 0)) throw new TypeError('expiresInMs must be positive');
     const token = TOKEN_PREFIX + randomBytes(32).toString('base64url');
     const now = this.now();
     const expires_at = options.expiresInMs !== undefined ? now + options.expiresInMs : null;
+    const email = options.email ?? null;
     const row = await this.db
       .insertInto('api_tokens')
-      .values({ name, role, token_hash: hashApiToken(token), created_at: now, last_used_at: null, expires_at })
+      .values({ name, role, token_hash: hashApiToken(token), created_at: now, last_used_at: null, expires_at, email })
       .returning(['id'])
       .executeTakeFirstOrThrow();
-    return { id: row.id, name, role, expires_at, token };
+    return { id: row.id, name, role, expires_at, email, token };
   }
 
   /**
@@ -77,13 +81,13 @@ export class ApiTokensRepository {
     const presented = Buffer.from(hashApiToken(token), 'hex');
     const row = await this.db
       .selectFrom('api_tokens')
-      .select(['id', 'name', 'role', 'token_hash', 'last_used_at', 'expires_at'])
+      .select(['id', 'name', 'role', 'token_hash', 'last_used_at', 'expires_at', 'email'])
       .where('token_hash', '=', presented.toString('hex'))
       .executeTakeFirst();
     if (!row) return { status: 'unknown' };
     const stored = Buffer.from(row.token_hash, 'hex');
     if (stored.length !== presented.length || !timingSafeEqual(stored, presented)) return { status: 'unknown' };
-    const identity: VerifiedApiToken = { id: row.id, name: row.name, role: row.role, expires_at: row.expires_at };
+    const identity: VerifiedApiToken = { id: row.id, name: row.name, role: row.role, expires_at: row.expires_at, email: row.email };
     const now = this.now();
     if (row.expires_at !== null && row.expires_at <= now) return { status: 'expired', token: identity };
     if (row.last_used_at === null || now - row.last_used_at >= LAST_USED_RESOLUTION_MS) {
@@ -99,7 +103,7 @@ export class ApiTokensRepository {
   }
 
   async list(): Promise<ApiTokenListItem[]> {
-    return this.db.selectFrom('api_tokens').select(['id', 'name', 'role', 'created_at', 'last_used_at', 'expires_at']).orderBy('id').execute();
+    return this.db.selectFrom('api_tokens').select(['id', 'name', 'role', 'created_at', 'last_used_at', 'expires_at', 'email']).orderBy('id').execute();
   }
 
   /** Whether a token still exists (a dashboard session dies with its token). */

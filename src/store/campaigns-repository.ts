@@ -18,7 +18,8 @@ export interface NewCampaign {
   issueDate: string | null;
   sourcePath: string | null;
   sourceMarkdown: string;
-  compiledJson: string;
+  /** null: a draft whose issue still has preflight errors; it cannot be scheduled or started. */
+  compiledJson: string | null;
   scheduledAt: number | null;
   status: Extract<CampaignStatus, 'draft' | 'scheduled'>;
 }

@@ -146,6 +146,8 @@ export interface ApiTokensTable {
   last_used_at: number | null;
   /** Epoch ms after which the token is refused; null = never expires. */
   expires_at: number | null;
+  /** The holder's address (workspace test sends go there by default); null = none given. */
+  email: ColumnType<string | null, string | null | undefined, string | null>;
 }
 
 export interface Database {

@@ -52,6 +52,9 @@ import {
   type TokenRow,
 } from './pages.js';
 import { randomToken, safeEqual, type Session, type SessionStore } from './sessions.js';
+import type { PreviewDocuments } from './preview-documents.js';
+import { registerWorkspaceRoutes } from './workspace-routes.js';
+import type { TestSendLimit } from '../api/test-send-limit.js';
 
 export interface AdminDeps {
   campaigns: CampaignsPort;
@@ -69,6 +72,10 @@ export interface AdminDeps {
   loginRateLimit?: number;
   /** PUBLIC_URL: when https, session cookies are always Secure. */
   publicUrl?: string;
+  /** The workspace's preview documents; without it the workspace (/admin/campaigns/new, …/edit) is off. */
+  previews?: PreviewDocuments;
+  /** TEST_SENDS_PER_MIN per token for the workspace's test sends (the API's budget). */
+  testSendLimit?: Pick<TestSendLimit, 'take' | 'perMinute'>;
 }
 
 declare module 'fastify' {
@@ -93,15 +100,18 @@ const FLASH: Record<string, string> = {
   erase: 'Subscriber erased.',
   resume: 'Campaign resumed.',
   cancel: 'Campaign cancelled.',
+  unschedule: 'Schedule called off: the campaign is a draft again.',
   state: 'That action is not possible in the campaign’s current state.',
 };
 
 const ASSETS: Record<string, { type: string; body: string }> = {
   'dashboard.js': { type: 'text/javascript; charset=utf-8', body: readFileSync(new URL('./assets/dashboard.js', import.meta.url), 'utf8') },
   'dashboard.css': { type: 'text/css; charset=utf-8', body: readFileSync(new URL('./assets/dashboard.css', import.meta.url), 'utf8') },
+  'workspace.js': { type: 'text/javascript; charset=utf-8', body: readFileSync(new URL('./assets/workspace.js', import.meta.url), 'utf8') },
 };
 
-const CSP = "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
+// frame-src 'self': the workspace's preview iframes (their documents carry their own, script-free policy).
+const CSP = "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self'; frame-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
 
 /** Poll every second while something moves, every 5 s otherwise. */
 const pollInterval = (live: boolean) => (live ? 1000 : 5000);
@@ -136,7 +146,13 @@ function sameOrigin(request: FastifyRequest): boolean {
 
 /** `at` of a send form: empty means now; otherwise an ISO 8601 time (a bare datetime-local value is UTC). */
 function scheduleOf(request: FastifyRequest): Date | undefined {
-  const at = (request.body as Record<string, unknown> | undefined)?.at;
+  const body = request.body as Record<string, unknown> | undefined;
+  const at = body?.at;
+  // The workspace's local-time field is turned into `at` (with its zone) by its script; a
+  // local time that arrives alone cannot be placed in time: refuse rather than send now.
+  if (typeof body?.at_local === 'string' && body.at_local.trim() !== '' && (typeof at !== 'string' || at.trim() === '')) {
+    throw Object.assign(new Error('at: the local schedule time came without its time zone (the page script converts it); give `at` in ISO 8601'), { statusCode: 400 });
+  }
   if (typeof at !== 'string' || at.trim() === '') return undefined;
   const text = /(Z|[+-]\d\d:?\d\d)$/.test(at.trim()) ? at.trim() : `${at.trim()}Z`;
   const when = new Date(text);
@@ -342,6 +358,11 @@ export async function adminPlugin(app: FastifyInstance, deps: AdminDeps): Promis
         throw err;
       }
     });
+  }
+
+  // ── the editor's workspace ─────────────────────────────────────────────────
+  if (deps.previews) {
+    registerWorkspaceRoutes(app, { campaigns: deps.campaigns, previews: deps.previews, testSendLimit: deps.testSendLimit, sendHtml, campaignId });
   }
 
   // ── subscribers ────────────────────────────────────────────────────────────

@@ -53,20 +53,22 @@ interface LayoutOptions {
   principal?: Principal;
   csrf?: string;
   liveUrl?: string;
+  /** Further same-origin scripts of /admin/assets/ (the workspace's). */
+  scripts?: string[];
 }
 
 export function layout(options: LayoutOptions, body: SafeHtml): string {
   const role = options.principal?.role;
   // Links to what the role may not open are not shown (the server refuses them anyway).
   const nav = options.principal && role
-    ? html`<nav><a href="/admin">Campaigns</a><a href="/admin/subscribers">Subscribers</a>${may(role, 'queues.board') ? html`<a href="/admin/queues">Queues</a>` : ''}${may(role, 'tokens.list') ? html`<a href="/admin/tokens">Tokens</a>` : ''}<a href="/admin/api-docs">API docs</a>
+    ? html`<nav><a href="/admin">Campaigns</a>${may(role, 'campaigns.create') ? html`<a href="/admin/campaigns/new">New issue</a>` : ''}<a href="/admin/subscribers">Subscribers</a>${may(role, 'queues.board') ? html`<a href="/admin/queues">Queues</a>` : ''}${may(role, 'tokens.list') ? html`<a href="/admin/tokens">Tokens</a>` : ''}<a href="/admin/api-docs">API docs</a>
 <span class="who">${options.principal.name} (${options.principal.role})</span>
 <form method="post" action="/admin/logout" class="inline"><input type="hidden" name="_csrf" value="${options.csrf ?? ''}"><button type="submit">Log out</button></form></nav>`
     : '';
   return `<!doctype html>${html`<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 <title>${options.title} · Newsletter</title><link rel="icon" href="data:,"><link rel="stylesheet" href="/admin/assets/dashboard.css"></head>
 <body data-live-url="${options.liveUrl ?? ''}" data-csrf="${options.csrf ?? ''}"><header><strong>Newsletter</strong>${nav}</header>
-<main>${body}</main><script src="/admin/assets/dashboard.js"></script></body></html>`.value}`;
+<main>${body}</main><script src="/admin/assets/dashboard.js"></script>${(options.scripts ?? []).map((name) => html`<script src="/admin/assets/${name}"></script>`)}</body></html>`.value}`;
 }
 
 export function loginPage(options: { csrf: string; error?: string }): string {
@@ -161,7 +163,11 @@ export function campaignFragments(data: CampaignPageData): Record<string, string
 }
 
 function actionButton(c: CampaignView, action: DashboardAction, csrf: string, visible: boolean): SafeHtml {
-  const confirm = action === 'cancel' ? 'Cancel this campaign for good?' : action === 'send' ? 'Send (or schedule) this campaign to the list?' : '';
+  const confirm =
+    action === 'cancel' ? 'Cancel this campaign for good?'
+    : action === 'send' ? 'Send (or schedule) this campaign to the list?'
+    : action === 'unschedule' ? 'Call off the scheduled send? The campaign goes back to draft.'
+    : '';
   // Send: empty time = now; a time schedules (or moves the schedule), read as UTC.
   const at = action === 'send' ? html`<label>at <input type="datetime-local" name="at" step="1"> UTC</label>` : '';
   return html`<form method="post" action="/admin/campaigns/${c.id}/${action}" class="inline" data-action="${action}" ${visible ? '' : html`hidden`}>
@@ -172,13 +178,14 @@ function actionButton(c: CampaignView, action: DashboardAction, csrf: string, vi
  * The dashboard's campaign buttons. Each is rendered only for a role that may take it
  * (role-policy.ts) and shown when the state machine allows it; the server enforces both again.
  */
-export const DASHBOARD_ACTIONS = ['send', 'pause', 'resume', 'cancel'] as const;
+export const DASHBOARD_ACTIONS = ['send', 'unschedule', 'pause', 'resume', 'cancel'] as const;
 export type DashboardAction = (typeof DASHBOARD_ACTIONS)[number];
 
 export function actionsFor(status: CampaignView['status'], role: Role): Record<DashboardAction, boolean> {
   const allowed = allowedActions(status);
   const state: Record<DashboardAction, boolean> = {
     send: allowed.includes('start') || allowed.includes('schedule'),
+    unschedule: allowed.includes('unschedule'),
     pause: allowed.includes('pause'),
     resume: allowed.includes('resume'),
     cancel: allowed.includes('cancel'),
@@ -201,7 +208,8 @@ ${c.paused_reason ? html` · <span class="paused-reason">${c.paused_reason}</spa
 · <span data-field="rate_per_s">${stats.rate_per_s}</span> msg/s</p>
 ${progressBar(stats)}
 <div class="actions">${DASHBOARD_ACTIONS.filter((action) => may(role, campaignActionPermission(action))).map((action) => actionButton(c, action, session.csrf, can[action]))}</div>
-${c.scheduled_at ? html`<p class="schedule">Scheduled for <time datetime="${c.scheduled_at}">${c.scheduled_at.slice(0, 19).replace('T', ' ')} UTC</time></p>` : ''}
+${c.scheduled_at ? html`<p class="schedule">Scheduled for <time datetime="${c.scheduled_at}" data-local-time>${c.scheduled_at.slice(0, 19).replace('T', ' ')} UTC</time></p>` : ''}
+${(stats.status === 'draft' || stats.status === 'scheduled') && may(role, 'campaigns.create') ? html`<p><a href="/admin/campaigns/${c.id}/edit" class="edit-link">Open in the workspace</a> (edit, preview, test, schedule)</p>` : ''}
 <section class="counters">${COUNTERS.map((k) => html`<div class="counter"><span class="label">${k}</span><span class="value" data-stat="${k}">${stats[k]}</span></div>`)}</section>
 <p class="times">Started <span data-field="started_at">${stats.started_at ?? '—'}</span> · finished <span data-field="finished_at">${stats.finished_at ?? '—'}</span></p>
 <section class="rates" data-fragment="rates">${new SafeHtml(f.rates!)}</section>

@@ -6,18 +6,22 @@
 import { InputError, NotFoundError, StateError } from '../../errors.js';
 import type { CampaignOrchestrator } from '../../campaigns/campaign-orchestrator.js';
 import { describePause } from '../../campaigns/pause-reason.js';
-import type { CampaignIssue, IssueSource } from '../../campaigns/campaign-issue.js';
+import type { CampaignIssue, DraftIssue, IssueSource } from '../../campaigns/campaign-issue.js';
+import type { CampaignMessageSource, ReaderCopy } from '../../campaigns/campaign-message.js';
+import { estimateSend } from '../../campaigns/send-estimate.js';
+import { GMAIL_CLIP_BYTES } from '../../render/compile-issue.js';
+import type { Diagnostic } from '../../render/types.js';
 import type { CompiledIssue } from '../../render/types.js';
 import type { CampaignsRepository } from '../../store/campaigns-repository.js';
 import type { ListsRepository } from '../../store/lists-repository.js';
 import type { Campaign } from '../../store/schema.js';
 import type { Actor } from '../../campaigns/campaign-activity.js';
-import type { CampaignsPort, CampaignStatsView, CampaignView, CreateCampaignInput } from './ports.js';
+import type { CampaignsPort, CampaignStatsView, CampaignView, CreateCampaignInput, DiagnosticView, PreviewView } from './ports.js';
 
 export interface CampaignsServiceDeps {
   campaigns: CampaignsRepository;
   /** List names for the views. */
-  lists: Pick<ListsRepository, 'findById' | 'findByName'>;
+  lists: Pick<ListsRepository, 'findById' | 'findByName' | 'all'>;
   orchestrator: CampaignOrchestrator;
   /** Parse + compile Markdown and derive the subject (the CLI's path too); throws InputError (with the diagnostics) when it cannot. */
   compile: (source: IssueSource) => Promise<CampaignIssue>;
@@ -25,10 +29,25 @@ export interface CampaignsServiceDeps {
   renderPreview: (compiled: CompiledIssue, campaign: Campaign) => string;
   /** Send the campaign's message to these addresses, outside the ledger; returns the addresses sent to. */
   sendTest: (campaign: Campaign, compiled: CompiledIssue, to: string[]) => Promise<string[]>;
+  /** The workspace's issue: check's diagnostics and what compiles (campaign-issue.ts draftCampaignIssue). */
+  draftIssue?: (source: IssueSource) => Promise<DraftIssue>;
+  /** The message `as` (a subscriber of the list) or a sample reader gets. */
+  readerCopy?: (source: CampaignMessageSource, list: { id: number; name: string }, as?: string) => Promise<{ copy: ReaderCopy; reader: PreviewView['reader'] }>;
+  /** The fleet's send rate (messages per second). */
+  sendRate?: () => Promise<number>;
+  /** Who would get it if it started now. */
+  audienceCount?: (listId: number) => Promise<number>;
   now?: () => number;
 }
 
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
+
+const diagnosticView = (d: Diagnostic): DiagnosticView => ({ severity: d.severity, line: d.line ?? null, message: d.message });
+
+function needs<T>(dep: T | undefined, name: string): T {
+  if (dep === undefined) throw new Error(`the campaigns service was built without ${name}`);
+  return dep;
+}
 
 export function createCampaignsService(deps: CampaignsServiceDeps): CampaignsPort {
   const now = deps.now ?? Date.now;
@@ -68,7 +87,7 @@ export function createCampaignsService(deps: CampaignsServiceDeps): CampaignsPor
   }
 
   function compiledOf(c: Campaign): CompiledIssue {
-    if (!c.compiled_json) throw new StateError(`campaign ${c.id} has no compiled issue`);
+    if (!c.compiled_json) throw new StateError(`campaign ${c.id} has preflight errors; fix them before previewing or testing it here`);
     return JSON.parse(c.compiled_json) as CompiledIssue;
   }
 
@@ -137,6 +156,66 @@ export function createCampaignsService(deps: CampaignsServiceDeps): CampaignsPor
 
     async stats(id): Promise<CampaignStatsView> {
       return deps.orchestrator.stats(id);
+    },
+
+    async unschedule(id, actor) {
+      if (!(await deps.orchestrator.unschedule(id, actor))) throw new StateError(`campaign ${id} changed state meanwhile; not unscheduled`);
+      return view(await load(id));
+    },
+
+    async listNames() {
+      return (await lists.all()).map((l) => l.name);
+    },
+
+    async saveDraft(id, input, actor) {
+      const draftIssue = needs(deps.draftIssue, 'draftIssue');
+      const subject = input.subject?.trim() ? input.subject : undefined;
+      const existing = id === null ? null : await load(id);
+      const issue = await draftIssue({ markdown: input.markdown, file: existing?.source_path ?? 'issue.md', subject, errorLocation: 'markdown' });
+      const compiledJson = issue.sendable ? JSON.stringify(issue.sendable.compiled) : null;
+      const content = { subject: issue.subject, issueTitle: issue.title, issueDate: issue.date, sourceMarkdown: input.markdown, compiledJson };
+      let campaign: Campaign;
+      if (existing) {
+        const detail = issue.errors > 0 ? `in the workspace; ${issue.errors} preflight error(s) remain` : 'in the workspace';
+        campaign = await deps.orchestrator.editIssue(existing.id, { ...content, sourcePath: existing.source_path }, actor, detail);
+      } else {
+        const list = await lists.findByName(input.list);
+        if (!list) throw new InputError(`no list named "${input.list}"`, 'list');
+        campaign = await deps.orchestrator.create({ ...content, listId: list.id, issueSlug: issue.slug, sourcePath: null, status: 'draft', scheduledAt: null }, actor);
+      }
+      return { campaign: await view(campaign), diagnostics: issue.diagnostics.map(diagnosticView), errors: issue.errors };
+    },
+
+    async draft(id) {
+      const c = await load(id);
+      const issue = await needs(deps.draftIssue, 'draftIssue')({ markdown: c.source_markdown, file: c.source_path ?? 'issue.md' });
+      return { campaign: await view(c), markdown: c.source_markdown, subjectOverride: c.subject === issue.templateSubject ? null : c.subject, sendable: c.compiled_json !== null };
+    },
+
+    async preview(input) {
+      const issue = await needs(deps.draftIssue, 'draftIssue')({ markdown: input.markdown, file: 'issue.md', subject: input.subject?.trim() ? input.subject : undefined });
+      const campaign = input.campaignId !== undefined ? await load(input.campaignId) : null;
+      const list = campaign ? await lists.findById(campaign.list_id) : await lists.findByName(input.list);
+      if (!list) throw new InputError(`no list named "${input.list}"`, 'list');
+      const base = {
+        diagnostics: issue.diagnostics.map(diagnosticView),
+        errors: issue.errors,
+        subject: issue.subject,
+        templateSubject: issue.templateSubject,
+        clipBytes: GMAIL_CLIP_BYTES,
+      };
+      if (!issue.compiled) {
+        return { ...base, preheader: '', html: null, text: null, htmlBytes: null, messageBytes: null, reader: { email: input.as ?? '', name: null, sample: true, note: 'the issue does not compile' } };
+      }
+      const source = { campaignId: campaign?.id ?? 0, listId: list.id, issueSlug: campaign?.issue_slug ?? issue.slug, compiled: issue.compiled };
+      const { copy, reader } = await needs(deps.readerCopy, 'readerCopy')(source, { id: list.id, name: list.name }, input.as?.trim() || undefined);
+      return { ...base, subject: copy.subject, preheader: copy.preheader, html: copy.html, text: copy.text, htmlBytes: copy.htmlBytes, messageBytes: copy.messageBytes, reader };
+    },
+
+    async sendEstimate(id) {
+      const c = await load(id);
+      const [count, rate] = await Promise.all([needs(deps.audienceCount, 'audienceCount')(c.list_id), needs(deps.sendRate, 'sendRate')()]);
+      return estimateSend(count, rate);
     },
 
     async activity(id) {

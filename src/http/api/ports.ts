@@ -8,6 +8,7 @@ import type { Actor, ActivityAction, ActorRole } from '../../campaigns/campaign-
 import type { Readable } from 'node:stream';
 import type { CampaignStats } from '../../campaigns/campaign-stats.js';
 import type { Diagnostic } from '../../render/types.js';
+import type { SendEstimate } from '../../campaigns/send-estimate.js';
 import type { CampaignStatus, SubscriberStatus } from '../../store/schema.js';
 import type { ImportReport } from '../../subscribers/csv-import.js';
 import type { CsvEncoding } from '../../subscribers/text-encoding.js';
@@ -43,6 +44,51 @@ export interface CreateCampaignInput {
   subject?: string;
 }
 
+/** The issue as the editor's workspace holds it (compose page). */
+export interface WorkspaceInput {
+  markdown: string;
+  /** The list (a new draft only: a saved campaign keeps its list). */
+  list: string;
+  /** Empty or absent: the subject SUBJECT_TEMPLATE gives. */
+  subject?: string;
+}
+
+export interface DiagnosticView {
+  severity: 'error' | 'warning';
+  /** 1-based line in the Markdown, null when the problem is the whole issue. */
+  line: number | null;
+  message: string;
+}
+
+/** Everything the workspace shows about an issue as one reader will get it. */
+export interface PreviewView {
+  diagnostics: DiagnosticView[];
+  errors: number;
+  subject: string;
+  /** What SUBJECT_TEMPLATE gives (shown beside the override). */
+  templateSubject: string;
+  preheader: string;
+  /** Null when the issue does not compile at all (the diagnostics say why). */
+  html: string | null;
+  text: string | null;
+  htmlBytes: number | null;
+  messageBytes: number | null;
+  /** Gmail clips a message whose HTML is over this many bytes. */
+  clipBytes: number;
+  /** Who it is personalised for: a subscriber of the list, or a sample reader (and why). */
+  reader: { email: string; name: string | null; sample: boolean; note: string | null };
+}
+
+/** A saved campaign reopened in the workspace. */
+export interface DraftView {
+  campaign: CampaignView;
+  markdown: string;
+  /** The subject when it differs from what SUBJECT_TEMPLATE gives (an override), else null. */
+  subjectOverride: string | null;
+  /** Preflight errors remain: it cannot be scheduled or sent. */
+  sendable: boolean;
+}
+
 /** One activity entry as the API and the dashboard show it. */
 export interface ActivityView {
   action: ActivityAction;
@@ -74,6 +120,21 @@ export interface CampaignsPort {
   stats(id: number): Promise<CampaignStatsView>;
   /** The activity log, oldest first. */
   activity(id: number): Promise<ActivityView[]>;
+  /** Scheduled → draft: a pending send called off before it starts. */
+  unschedule(id: number, actor: Actor): Promise<CampaignView>;
+  /** List names, for the workspace's list picker. */
+  listNames(): Promise<string[]>;
+  /**
+   * Save the workspace's issue: a new draft (`id` null) or an edit of a draft or scheduled
+   * campaign, through the orchestrator (activity `created` / `edited`). Saved even with
+   * preflight errors (a draft only); those are returned and keep it from being sent.
+   */
+  saveDraft(id: number | null, input: WorkspaceInput, actor: Actor): Promise<{ campaign: CampaignView; diagnostics: DiagnosticView[]; errors: number }>;
+  draft(id: number): Promise<DraftView>;
+  /** The issue in the workspace (saved or not) as `as` (a subscriber of the list) or a sample reader gets it. */
+  preview(input: WorkspaceInput & { campaignId?: number; as?: string }): Promise<PreviewView>;
+  /** Audience now, the send rate and the duration at that rate (send-estimate.ts). */
+  sendEstimate(id: number): Promise<SendEstimate>;
 }
 
 export type { SubscriberView } from '../../subscribers/subscriber-service.js';
