@@ -67,7 +67,7 @@ describe('the dashboard for an editor token', () => {
     expect(page.body).not.toContain('data-action="resume"');
     expect(page.body).not.toContain('data-action="cancel"');
     const live = await h.app.inject({ method: 'GET', url: `/admin/campaigns/${sending}/live.json`, headers: { cookie: editor.cookie } });
-    expect(live.json().actions).toEqual({ send: false, pause: true, resume: false, cancel: false });
+    expect(live.json().actions).toEqual({ send: false, unschedule: false, pause: true, resume: false, cancel: false });
     const asAdmin = await admin.get(`/admin/campaigns/${sending}`);
     expect(asAdmin.body).toContain('data-action="cancel"');
     expect(asAdmin.body).toContain('data-action="resume"'); // rendered, hidden until paused

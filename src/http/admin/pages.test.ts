@@ -67,16 +67,17 @@ describe('reputation rates against SES review thresholds', () => {
     expect(progressOf(stats)).toBeCloseTo(0.6);
     expect(progressOf({ ...stats, status: 'sent' })).toBe(1);
     expect(progressOf({ ...stats, total: 0 })).toBe(0);
-    expect(actionsFor('draft', 'admin')).toEqual({ send: true, pause: false, resume: false, cancel: true });
-    expect(actionsFor('sending', 'admin')).toEqual({ send: false, pause: true, resume: false, cancel: true });
-    expect(actionsFor('paused', 'admin')).toEqual({ send: false, pause: false, resume: true, cancel: true });
-    expect(actionsFor('sent', 'admin')).toEqual({ send: false, pause: false, resume: false, cancel: false });
+    expect(actionsFor('draft', 'admin')).toEqual({ send: true, unschedule: false, pause: false, resume: false, cancel: true });
+    expect(actionsFor('sending', 'admin')).toEqual({ send: false, unschedule: false, pause: true, resume: false, cancel: true });
+    expect(actionsFor('paused', 'admin')).toEqual({ send: false, unschedule: false, pause: false, resume: true, cancel: true });
+    expect(actionsFor('sent', 'admin')).toEqual({ send: false, unschedule: false, pause: false, resume: false, cancel: false });
   });
 
   it('offers editors no resume or cancel, whatever the status', () => {
-    expect(actionsFor('sending', 'editor')).toEqual({ send: false, pause: true, resume: false, cancel: false });
-    expect(actionsFor('paused', 'editor')).toEqual({ send: false, pause: false, resume: false, cancel: false });
-    expect(actionsFor('scheduled', 'editor')).toEqual({ send: true, pause: false, resume: false, cancel: false });
+    expect(actionsFor('sending', 'editor')).toEqual({ send: false, unschedule: false, pause: true, resume: false, cancel: false });
+    expect(actionsFor('paused', 'editor')).toEqual({ send: false, unschedule: false, pause: false, resume: false, cancel: false });
+    // Calling off a pending schedule (back to draft) is the editor's; cancelling the campaign is not.
+    expect(actionsFor('scheduled', 'editor')).toEqual({ send: true, unschedule: true, pause: false, resume: false, cancel: false });
   });
 });
 

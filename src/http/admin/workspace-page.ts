@@ -48,7 +48,7 @@ export function workspacePage(data: WorkspacePageData, session: { principal: Pri
 <h1>${c ? html`Edit campaign #${c.id} <span class="status status-${c.status}">${c.status}</span>` : 'New issue'}</h1>
 ${data.flash ? html`<p class="flash" role="status">${data.flash}</p>` : ''}
 ${data.error ? html`<p class="error" role="alert">${data.error}</p>` : ''}
-<div class="workspace" data-workspace data-campaign-id="${c?.id ?? ''}" data-saved-markdown="${draft?.markdown ?? ''}">
+<div class="workspace" data-workspace data-campaign-id="${c?.id ?? ''}"${draft ? html` data-saved-markdown="${draft.markdown}"` : ''}>
 <section class="compose">
 <form method="post" action="${action}" class="compose-form" data-compose>
 <input type="hidden" name="_csrf" value="${session.csrf}">

@@ -12,6 +12,18 @@
     if (msg && !window.confirm(msg)) ev.preventDefault();
   });
 
+  // Scheduled times in the editor's zone, beside UTC.
+  var zone = Intl.DateTimeFormat().resolvedOptions().timeZone || 'local time';
+  var times = document.querySelectorAll('time[data-local-time]');
+  for (var t = 0; t < times.length; t++) {
+    var when = new Date(times[t].getAttribute('datetime'));
+    if (isNaN(when.getTime())) continue;
+    var span = document.createElement('span');
+    span.className = 'local-time';
+    span.textContent = ' · ' + when.toLocaleString(undefined, { dateStyle: 'medium', timeStyle: 'medium' }) + ' (' + zone + ')';
+    times[t].parentNode.insertBefore(span, times[t].nextSibling);
+  }
+
   if (!url) return;
 
   function setText(sel, value) {

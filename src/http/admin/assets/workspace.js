@@ -10,19 +10,9 @@
   var root = document.querySelector('[data-workspace]');
   var body = document.body;
 
-  // Scheduled times in the editor's zone, beside UTC (every page that shows one).
   var zone = Intl.DateTimeFormat().resolvedOptions().timeZone || 'local time';
   function localText(date) {
     return date.toLocaleString(undefined, { dateStyle: 'medium', timeStyle: 'medium' }) + ' (' + zone + ')';
-  }
-  var times = document.querySelectorAll('time[data-local-time]');
-  for (var t = 0; t < times.length; t++) {
-    var when = new Date(times[t].getAttribute('datetime'));
-    if (isNaN(when.getTime())) continue;
-    var span = document.createElement('span');
-    span.className = 'local-time';
-    span.textContent = ' · ' + localText(when);
-    times[t].parentNode.insertBefore(span, times[t].nextSibling);
   }
 
   if (!root) return;
