@@ -10,6 +10,7 @@ import { assertEmailAddress } from '../render/mime.js';
 import { prepareMessages } from '../render/prepare-messages.js';
 import { renderForRecipient } from '../render/preview.js';
 import { compileOptionsFrom, renderSender, resolveRenderRecipient } from './render-options.js';
+import { openScreenshotter, type Screenshotter } from './render-screenshot.js';
 
 const FORMATS = { html: 'html', text: 'txt', mjml: 'mjml', eml: 'eml', json: 'json' } as const;
 type Format = keyof typeof FORMATS;
@@ -23,10 +24,12 @@ export function registerRender(program: Command): void {
     .option('--out-dir <dir>', 'write <name>.<ext> files here instead of stdout')
     .option('--to <email>', 'recipient of the eml (and of the personalized html/text): a subscriber of --list gets their own message; other addresses a sample')
     .option('--list <name>', 'the list the --to subscriber is on', 'default')
-    .action(async (files: string[], opts: { format: string; outDir?: string; to?: string; list: string }) => {
+    .option('--screenshot', 'also write <name>-600.png and <name>-375.png (full height, the reader\'s HTML) into --out-dir, with Chromium (CHROMIUM_PATH, default /usr/bin/chromium)')
+    .action(async (files: string[], opts: { format: string; outDir?: string; to?: string; list: string; screenshot?: boolean }) => {
       if (!(opts.format in FORMATS)) throw new InputError(`unknown --format ${opts.format} (html, text, mjml, eml, json)`);
       const format = opts.format as Format;
       if (files.length > 1 && !opts.outDir) throw new InputError('several files need --out-dir');
+      if (opts.screenshot && !opts.outDir) throw new InputError('--screenshot needs --out-dir (where the PNGs go)');
       const config = loadConfig();
       const to = opts.to === undefined ? undefined : assertEmailAddress(opts.to, '--to address');
       // Only the personalized formats look the address up (json and mjml have no recipient).
@@ -36,36 +39,48 @@ export function registerRender(program: Command): void {
       const sender = renderSender(config);
       const compileOptions = compileOptionsFrom(config);
       if (opts.outDir) mkdirSync(opts.outDir, { recursive: true });
+      const screenshots: Screenshotter | null = opts.screenshot ? await openScreenshotter() : null;
 
-      for (const file of files) {
-        try {
-          const result = await compileIssueDetailed(parseIssueFile(file, { siteUrl: compileOptions.siteUrl }), compileOptions);
-          const problems = result.diagnostics.length;
-          if (problems > 0) console.error(`${file}: ${problems} problem(s); run \`newsletter check ${file}\` for details`);
-          let output: string | Buffer;
-          if (format === 'json') output = `${JSON.stringify(result.compiled, null, 2)}\n`;
-          else if (format === 'mjml') output = result.mjmlTemplate;
-          else {
-            // The options a send of this issue to the list would use (no campaign yet: id 0).
-            const options = campaignMessageOptions({ campaignId: 0, listId, issueSlug: result.compiled.meta.slug }, sender);
-            if (format === 'eml') output = prepareMessages(result.compiled, options).build(recipient).raw;
+      try {
+        for (const file of files) {
+          try {
+            const result = await compileIssueDetailed(parseIssueFile(file, { siteUrl: compileOptions.siteUrl }), compileOptions);
+            const problems = result.diagnostics.length;
+            if (problems > 0) console.error(`${file}: ${problems} problem(s); run \`newsletter check ${file}\` for details`);
+            let output: string | Buffer;
+            if (format === 'json') output = `${JSON.stringify(result.compiled, null, 2)}\n`;
+            else if (format === 'mjml') output = result.mjmlTemplate;
             else {
-              const rendered = renderForRecipient(result.compiled, recipient, options.archiveUrl);
-              output = format === 'html' ? rendered.html : rendered.text;
+              // The options a send of this issue to the list would use (no campaign yet: id 0).
+              const options = campaignMessageOptions({ campaignId: 0, listId, issueSlug: result.compiled.meta.slug }, sender);
+              if (format === 'eml') output = prepareMessages(result.compiled, options).build(recipient).raw;
+              else {
+                const rendered = renderForRecipient(result.compiled, recipient, options.archiveUrl);
+                output = format === 'html' ? rendered.html : rendered.text;
+              }
             }
+            if (opts.outDir) {
+              const target = join(opts.outDir, `${basename(file).replace(/\.(md|markdown)$/i, '')}.${FORMATS[format]}`);
+              writeFileSync(target, output);
+              console.log(target);
+            } else {
+              process.stdout.write(output);
+            }
+            if (screenshots && opts.outDir) {
+              // The HTML this recipient gets, whatever --format wrote.
+              const options = campaignMessageOptions({ campaignId: 0, listId, issueSlug: result.compiled.meta.slug }, sender);
+              const { html } = renderForRecipient(result.compiled, recipient, options.archiveUrl);
+              const base = join(opts.outDir, basename(file).replace(/\.(md|markdown)$/i, ''));
+              for (const png of await screenshots.shoot(html, base)) console.log(png);
+            }
+          } catch (err) {
+            if (!(err instanceof InputError)) throw err;
+            console.error(`newsletter: ${err.message}`);
+            process.exitCode = 1;
           }
-          if (opts.outDir) {
-            const target = join(opts.outDir, `${basename(file).replace(/\.(md|markdown)$/i, '')}.${FORMATS[format]}`);
-            writeFileSync(target, output);
-            console.log(target);
-          } else {
-            process.stdout.write(output);
-          }
-        } catch (err) {
-          if (!(err instanceof InputError)) throw err;
-          console.error(`newsletter: ${err.message}`);
-          process.exitCode = 1;
         }
+      } finally {
+        await screenshots?.close();
       }
     });
 }
