@@ -21,6 +21,7 @@ const BENCHES: Record<string, string[]> = {
   'webhook-postgres': ['bench/webhook.ts', '--backend', 'postgres'],
   send: ['bench/send.ts'],
   surfaces: ['bench/surfaces.ts'],
+  preview: ['bench/preview.ts'],
   'bounce-settle': ['bench/bounce-settle.ts'],
 };
 

@@ -7,7 +7,9 @@ import { compileIssue } from '../render/compile-issue.js';
 import { verifyUnsubscribeToken } from '../unsubscribe/token.js';
 import { EXAMPLE_ISSUE, EXAMPLE_SITE_URL } from '../../test/support/example-issue.js';
 import { splitMessage } from '../../test/support/message-parity.js';
-import { messageSourceOf, prepareCampaignMessages, senderSettings, sendTags, testTags } from './campaign-message.js';
+import { simpleParser } from 'mailparser';
+import { renderForRecipient } from '../render/preview.js';
+import { campaignMessageOptions, messageSourceOf, prepareCampaignMessages, readerCopy, recipientFor, senderSettings, sendTags, testTags } from './campaign-message.js';
 
 const SECRET = 'unit-secret-unit-secret-unit-secret';
 const config = loadConfig({ FROM_ADDRESS: 'Tidewater <news@tidewater.example.org>', UNSUBSCRIBE_SECRET: SECRET, PUBLIC_URL: 'https://news.example.org', LIST_NAME: 'Tidewater Weekly' });
@@ -45,5 +47,22 @@ describe('campaign messages', async () => {
     expect(() => senderSettings(loadConfig({ UNSUBSCRIBE_SECRET: SECRET }), 'to')).toThrow(new InputError('FROM_ADDRESS is not set', 'to'));
     expect(() => senderSettings(loadConfig({ FROM_ADDRESS: 'a@example.com' }))).toThrow(/UNSUBSCRIBE_SECRET is not set/);
     expect(() => messageSourceOf({ ...campaign, compiled_json: null })).toThrow(/campaign 12 has no compiled issue/);
+  });
+
+  it('a reader copy (the workspace preview) is the built message: its parts as a mail client decodes them, the templates rendered for that reader', async () => {
+    const member = { id: 41, email: 'zoe@example.org', name: 'Zoë "Z" <z>' };
+    const recipient = recipientFor(senderSettings(config), 3, member);
+    const source = messageSourceOf(campaign);
+    const copy = readerCopy(source, senderSettings(config), recipient);
+    const built = messages.build(member);
+    const parsed = await simpleParser(built.raw);
+    expect(copy.html).toBe(parsed.html);
+    expect(copy.text).toBe(parsed.text);
+    expect(copy.subject).toBe(parsed.subject);
+    const rendered = renderForRecipient(compiled, recipient, campaignMessageOptions(source, senderSettings(config)).archiveUrl);
+    expect(copy.html).toBe(rendered.html);
+    expect(copy.text).toBe(rendered.text);
+    expect(copy.htmlBytes).toBe(Buffer.byteLength(rendered.html));
+    expect(copy.messageBytes).toBeGreaterThan(copy.htmlBytes);
   });
 });

@@ -9,7 +9,7 @@ import { archiveUrlFor } from '../archive/archive-url.js';
 import type { Config } from '../config.js';
 import { InputError } from '../errors.js';
 import { prepareMessages } from '../render/prepare-messages.js';
-import { renderForRecipient } from '../render/preview.js';
+import { alternativeParts } from '../render/mime.js';
 import type { BuiltMessage, CompiledIssue, MessageFactory, MessageOptions, Recipient } from '../render/types.js';
 import type { Campaign } from '../store/schema.js';
 import { signUnsubscribeToken } from '../unsubscribe/token.js';
@@ -127,12 +127,11 @@ export interface ReaderCopy {
 }
 
 /**
- * The message this recipient would get, built by the same factory as a send (its Subject
- * and size), with the HTML and text parts as strings for a preview.
+ * The message this recipient would get, built by the same factory as a send; its HTML and
+ * text parts are decoded from that built message, so a preview shows the bytes sent.
  */
 export function readerCopy(source: CampaignMessageSource, sender: Pick<SenderSettings, 'from' | 'publicUrl' | 'listName'>, recipient: Recipient, prepare: PrepareMessages = prepareMessages): ReaderCopy {
-  const options = campaignMessageOptions(source, sender);
-  const built = prepare(source.compiled, options).build(recipient);
-  const parts = renderForRecipient(source.compiled, recipient, options.archiveUrl);
+  const built = prepare(source.compiled, campaignMessageOptions(source, sender)).build(recipient);
+  const parts = alternativeParts(built.raw);
   return { subject: built.subject, preheader: source.compiled.preheader, html: parts.html, text: parts.text, htmlBytes: Buffer.byteLength(parts.html), messageBytes: built.raw.length };
 }

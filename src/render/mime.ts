@@ -150,3 +150,42 @@ export function assertHeaderUrl(url: string, schemes: RegExp, what: string): str
   }
   return url;
 }
+
+/** Quoted-printable (RFC 2045) back to text: soft breaks removed, `=XX` to bytes, UTF-8, CRLF → LF. */
+export function qpDecode(qp: string): string {
+  const unfolded = qp.replace(/=\r?\n/g, '');
+  const out = Buffer.allocUnsafe(unfolded.length);
+  let n = 0;
+  for (let i = 0; i < unfolded.length; i++) {
+    const c = unfolded.charCodeAt(i);
+    if (c === 61 && i + 2 < unfolded.length && /^[0-9A-Fa-f]{2}$/.test(unfolded.slice(i + 1, i + 3))) {
+      out[n++] = parseInt(unfolded.slice(i + 1, i + 3), 16);
+      i += 2;
+    } else {
+      out[n++] = c & 0xff;
+    }
+  }
+  return out.subarray(0, n).toString('utf8').replace(/\r\n/g, '\n');
+}
+
+/**
+ * The text and HTML parts of a message as prepareMessages builds it (one multipart/alternative,
+ * both parts quoted-printable), decoded: what a mail client shows. For previews, which show
+ * the built message itself rather than a second rendering of the templates.
+ */
+export function alternativeParts(raw: Buffer): { text: string; html: string } {
+  const message = raw.toString('latin1');
+  const boundary = /boundary="([^"]+)"/.exec(message)?.[1];
+  if (!boundary) throw new InputError('not a multipart/alternative message');
+  const parts: Record<string, string> = {};
+  for (const section of message.split(`--${boundary}`).slice(1)) {
+    const split = section.indexOf('\r\n\r\n');
+    if (split < 0) continue;
+    const type = /Content-Type: (text\/(?:plain|html))/i.exec(section.slice(0, split))?.[1]?.toLowerCase();
+    if (!type) continue;
+    // The CRLF before the next delimiter belongs to the delimiter (RFC 2046).
+    parts[type] = qpDecode(section.slice(split + 4).replace(/\r\n$/, ''));
+  }
+  if (parts['text/plain'] === undefined || parts['text/html'] === undefined) throw new InputError('message lacks its text or HTML part');
+  return { text: parts['text/plain'], html: parts['text/html'] };
+}

@@ -22,7 +22,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { launchChromium } from '../support/chromium.js';
 import { corpusFiles, hasCorpus } from '../support/corpus.js';
 import { splitMessage } from '../support/message-parity.js';
-import { createSurfaceHarness, waitFor, type SurfaceHarness } from '../support/surface-harness.js';
+import { createSurfaceHarness, type SurfaceHarness } from '../support/surface-harness.js';
 
 const ARTIFACTS = join(import.meta.dirname, '../..', 'artifacts');
 const EDITOR_EMAIL = 'editor.workspace@example.com';

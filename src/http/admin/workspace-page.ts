@@ -55,7 +55,9 @@ ${data.error ? html`<p class="error" role="alert">${data.error}</p>` : ''}
 <label>List ${
       c
         ? html`<select name="list" disabled><option>${c.list}</option></select>`
-        : html`<select name="list" required>${data.lists.map((l) => html`<option value="${l}"${l === data.list ? html` selected` : ''}>${l}</option>`)}</select>`
+        : data.lists.length === 0
+          ? html`<select name="list" required><option value="">—</option></select> <span class="error">No lists yet: add subscribers first (<code>newsletter subscribers add EMAIL --list NAME</code>).</span>`
+          : html`<select name="list" required>${data.lists.map((l) => html`<option value="${l}"${l === data.list ? html` selected` : ''}>${l}</option>`)}</select>`
     }</label>
 <label>Subject <input type="text" name="subject" value="${subject}" placeholder="from SUBJECT_TEMPLATE" maxlength="300" data-subject></label>
 <p class="hint">From SUBJECT_TEMPLATE: <span data-template-subject>—</span> (type above to override)</p>

@@ -195,8 +195,8 @@ export function createCampaignsService(deps: CampaignsServiceDeps): CampaignsPor
     async preview(input) {
       const issue = await needs(deps.draftIssue, 'draftIssue')({ markdown: input.markdown, file: 'issue.md', subject: input.subject?.trim() ? input.subject : undefined });
       const campaign = input.campaignId !== undefined ? await load(input.campaignId) : null;
-      const list = campaign ? await lists.findById(campaign.list_id) : await lists.findByName(input.list);
-      if (!list) throw new InputError(`no list named "${input.list}"`, 'list');
+      // No such list yet: previewed all the same (List-Id of no list), saving will say so.
+      const list = (campaign ? await lists.findById(campaign.list_id) : await lists.findByName(input.list)) ?? { id: 0, name: input.list };
       const base = {
         diagnostics: issue.diagnostics.map(diagnosticView),
         errors: issue.errors,

@@ -31,7 +31,7 @@
   var timer = null;
   var editedAt = 0;
   var errors = 0;
-  var DEBOUNCE_MS = 120;
+  var DEBOUNCE_MS = 80;
 
   function text(sel, value) {
     var el = root.querySelector(sel);
