@@ -11,7 +11,9 @@
  *
  * And: an issue with <script>, an inline handler and javascript: links cannot run code in
  * the dashboard (the iframes are sandboxed without scripts or same origin; the document's
- * own CSP forbids scripts).
+ * own CSP forbids scripts) — nor can a preview document that does hold a script (planted
+ * in the preview store: the compiler escapes raw HTML, so an issue cannot get one there),
+ * neither in the workspace's iframe nor opened on its own.
  *
  * Needs the shared corpus (CORPUS_DIR); skipped with a printed notice where it is absent.
  */
@@ -23,6 +25,7 @@ import { launchChromium } from '../support/chromium.js';
 import { corpusFiles, hasCorpus } from '../support/corpus.js';
 import { splitMessage } from '../support/message-parity.js';
 import { createSurfaceHarness, type SurfaceHarness } from '../support/surface-harness.js';
+import { PreviewDocuments } from '../../src/http/admin/preview-documents.js';
 
 const ARTIFACTS = join(import.meta.dirname, '../..', 'artifacts');
 const EDITOR_EMAIL = 'editor.workspace@example.com';
@@ -262,6 +265,33 @@ describe.skipIf(!corpus)('the editor workspace, in a browser', () => {
     expect(await page.evaluate(() => (window as unknown as { __pwned?: string }).__pwned)).toBeUndefined();
     // The subject and the preflight list show the text as text.
     expect(await page.textContent('[data-inbox-subject]')).toContain('<script>');
+    // The frames are of another (opaque) origin: the dashboard cannot reach into them, nor they out.
+    expect(await page.$$eval('iframe[data-preview-frame]', (fs) => fs.map((f) => (f as HTMLIFrameElement).contentDocument === null))).toEqual([true, true]);
+
+    // Markdown's raw HTML is escaped by the compiler; should script ever reach a preview
+    // document anyway, it must not run: planted straight into the preview store here.
+    const planted = await new PreviewDocuments(h.ctx.redis, h.config.QUEUE_PREFIX).put(
+      '<!doctype html><title>quiet</title><body><p>planted</p><script>document.title = "ran"; try { window.top.__pwned = "planted" } catch (e) {}</script>' +
+        '<img src="data:," onerror="document.title = \'handler ran\'"><a id="js" href="javascript:document.title=\'link ran\'">link</a></body>',
+    );
+    const url = `/admin/workspace/preview/${planted}`;
+    await page.$eval('iframe[data-preview-frame="600"]', (f, src) => new Promise<void>((resolve) => {
+      (f as HTMLIFrameElement).onload = () => resolve();
+      (f as HTMLIFrameElement).src = src;
+    }), url);
+    const frame = previewFrame(page, 600);
+    expect(await frame.textContent('p')).toBe('planted');
+    await frame.click('#js', { timeout: 2000 }).catch(() => undefined);
+    await page.waitForTimeout(300);
+    expect(await frame.title()).toBe('quiet');
+    expect(await page.evaluate(() => (window as unknown as { __pwned?: string }).__pwned)).toBeUndefined();
+    // Opened on its own (no iframe sandbox around it), the document's CSP alone still stops it.
+    const alone = await context.newPage();
+    await alone.goto(`${h.base}${url}`);
+    await alone.waitForTimeout(300);
+    expect(await alone.textContent('p')).toBe('planted');
+    expect(await alone.title()).toBe('quiet');
+    await alone.close();
     await page.screenshot({ path: join(ARTIFACTS, 'workspace-hostile.png'), fullPage: true });
     expect(errors).toEqual([]);
     await context.close();
