@@ -270,11 +270,15 @@ describe.skipIf(!corpus)('the editor workspace, in a browser', () => {
 
     // Markdown's raw HTML is escaped by the compiler; should script ever reach a preview
     // document anyway, it must not run: planted straight into the preview store here.
-    const planted = await new PreviewDocuments(h.ctx.redis, h.config.QUEUE_PREFIX).put(
+    const csrf = (await page.getAttribute('body', 'data-csrf'))!;
+    const slot = 'planted-slot-0123456789';
+    await new PreviewDocuments(h.ctx.redis, h.config.QUEUE_PREFIX).put(
+      csrf,
+      slot,
       '<!doctype html><title>quiet</title><body><p>planted</p><script>document.title = "ran"; try { window.top.__pwned = "planted" } catch (e) {}</script>' +
         '<img src="data:," onerror="document.title = \'handler ran\'"><a id="js" href="javascript:document.title=\'link ran\'">link</a></body>',
     );
-    const url = `/admin/workspace/preview/${planted}`;
+    const url = `/admin/workspace/preview/${slot}`;
     await page.$eval('iframe[data-preview-frame="600"]', (f, src) => new Promise<void>((resolve) => {
       (f as HTMLIFrameElement).onload = () => resolve();
       (f as HTMLIFrameElement).src = src;

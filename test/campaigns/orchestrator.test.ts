@@ -242,6 +242,52 @@ describe.each(BACKENDS)('campaign orchestrator on %s', (dialect) => {
     });
   });
 
+  describe('drafts in the workspace: edit, unschedule, no send with preflight errors', () => {
+    const content = (compiledJson: string | null) => ({
+      subject: 'Week 1 (fixed)', issueTitle: 'Week 1', issueDate: null, sourcePath: null, sourceMarkdown: '# Week 1 fixed', compiledJson,
+    });
+
+    it('a draft saved with errors (no compiled issue) is refused schedule and start until an edit fixes it', async () => {
+      const id = (await orchestrator().create({ ...content(null), listId, issueSlug: 'week-1', scheduledAt: null, status: 'draft' })).id;
+      await expect(orchestrator().schedule(id, clock + HOUR)).rejects.toThrow(/preflight errors/);
+      await expect(orchestrator().start(id)).rejects.toThrow(/preflight errors/);
+      await expect(orchestrator().create({ ...content(null), listId, issueSlug: 'week-1b', scheduledAt: clock + HOUR, status: 'scheduled' })).rejects.toBeInstanceOf(StateError);
+      const edited = await orchestrator().editIssue(id, content('{}'));
+      expect(edited).toMatchObject({ status: 'draft', subject: 'Week 1 (fixed)', source_markdown: '# Week 1 fixed', compiled_json: '{}' });
+      expect(await orchestrator().schedule(id, clock + HOUR)).toBe(true);
+    });
+
+    it('a scheduled one may be edited without errors, not with them; once sending, not at all', async () => {
+      const id = await draft();
+      await orchestrator().schedule(id, clock + HOUR);
+      await expect(orchestrator().editIssue(id, content(null))).rejects.toThrow(/unschedule it first/);
+      expect((await orchestrator().editIssue(id, content('{"v":2}'))).status).toBe('scheduled');
+      const started = await sending();
+      await expect(orchestrator().editIssue(started, content('{}'))).rejects.toBeInstanceOf(StateError);
+    });
+
+    it('unschedule takes a scheduled campaign back to draft (its time cleared); nothing else', async () => {
+      const id = await draft();
+      await expect(orchestrator().unschedule(id)).rejects.toBeInstanceOf(StateError);
+      await orchestrator().schedule(id, clock + HOUR);
+      expect(await orchestrator().unschedule(id)).toBe(true);
+      expect(await row(id)).toMatchObject({ status: 'draft', scheduled_at: null });
+      // Not fired by the sweep any more.
+      clock += 2 * HOUR;
+      expect(await orchestrator().fireDueSchedules(HOUR)).toEqual({ fired: [], missed: [] });
+    });
+
+    it('of an unschedule and the sweep firing the same schedule, exactly one takes effect', async () => {
+      const id = await draft();
+      await orchestrator().schedule(id, clock + 1000);
+      clock += 2000;
+      const [unscheduled, swept] = await Promise.all([orchestrator().unschedule(id).catch(() => false), orchestrator().fireDueSchedules(HOUR)]);
+      const fired = swept.fired.includes(id);
+      expect([unscheduled, fired].filter(Boolean)).toHaveLength(1);
+      expect((await row(id)).status).toBe(unscheduled ? 'draft' : 'sending');
+    });
+  });
+
   describe('racing callers', () => {
     it('of two concurrent pauses exactly one wins', async () => {
       const id = await sending();

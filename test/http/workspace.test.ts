@@ -30,7 +30,7 @@ async function preview(fields: Record<string, unknown>) {
     method: 'POST',
     url: '/admin/workspace/preview',
     headers: { cookie: editor.cookie, 'content-type': 'application/json', accept: 'application/json', 'x-csrf-token': editor.csrf },
-    payload: JSON.stringify({ list: 'default', ...fields }),
+    payload: JSON.stringify({ list: 'default', slot: 'test-slot-0123456789', ...fields }),
   });
   expect(res.statusCode, res.body).toBe(200);
   return res.json();
@@ -173,8 +173,16 @@ describe('the preview endpoint', () => {
     expect(csp).not.toMatch(/script-src/);
     expect(doc.body).toContain('Developer News');
     expect(doc.body).not.toMatch(/<script>window\.parent/);
-    // Without a session the document is not served.
+    // Without a session the document is not served; another session does not get it.
     expect((await h.app.inject({ method: 'GET', url: data.document })).statusCode).toBe(401);
+    const other = await dashboardSession(h.app, h.tokens.editor);
+    expect((await h.app.inject({ method: 'GET', url: data.document, headers: { cookie: other.cookie } })).statusCode).toBe(404);
+    // The page's next preview replaces it (one document per page, not one per keystroke).
+    const next = await preview({ markdown: issue('ws-preview-2', false) });
+    const again = await h.app.inject({ method: 'GET', url: data.document, headers: { cookie: editor.cookie } });
+    expect(next.document).not.toBe(data.document);
+    expect(again.body).toBe((await h.app.inject({ method: 'GET', url: next.document, headers: { cookie: editor.cookie } })).body);
+    expect(again.body).not.toContain('[planning document]');
   });
 
   it('personalises for a chosen subscriber of the list (their real unsubscribe link), else a sample reader', async () => {

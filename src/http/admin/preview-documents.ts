@@ -1,15 +1,18 @@
 /**
- * Workspace preview documents in Redis: the HTML a reader would get, kept a few minutes
- * under a random id so the sandboxed preview iframes can load it as a document of its own
- * (with its own CSP forbidding scripts) rather than as srcdoc inheriting the dashboard's.
- * Redis holds only the id's sha256, as for sessions; every server of a fleet can serve it.
+ * Workspace preview documents in Redis: the HTML a reader would get, which the sandboxed
+ * preview iframes load as a document of its own (with its own CSP forbidding scripts)
+ * rather than as srcdoc inheriting the dashboard's. One document per session and page
+ * (`slot`: a random id the workspace page makes when it loads), overwritten by every
+ * preview of that page, so typing for an hour keeps one document in Redis, not thousands.
+ * The key is derived from the session's secret CSRF token and the slot (hashed): only the
+ * session that made a preview can load it; every server of a fleet can serve it.
  */
 import { createHash } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { redisKeys } from '../../queue/redis-keys.js';
-import { randomToken } from './sessions.js';
 
-const ID_PATTERN = /^[A-Za-z0-9_-]{32}$/;
+/** What the page sends as its slot: 16–64 URL-safe characters. */
+export const SLOT_PATTERN = /^[A-Za-z0-9_-]{16,64}$/;
 
 export class PreviewDocuments {
   constructor(
@@ -18,19 +21,19 @@ export class PreviewDocuments {
     readonly ttlSeconds = 600,
   ) {}
 
-  private key(id: string): string {
-    return redisKeys(this.prefix).previewDocument(createHash('sha256').update(id).digest('hex'));
+  private key(owner: string, slot: string): string {
+    return redisKeys(this.prefix).previewDocument(createHash('sha256').update(`${owner}\n${slot}`).digest('hex'));
   }
 
-  async put(html: string): Promise<string> {
-    const id = randomToken(24);
-    await this.redis.set(this.key(id), html, 'EX', this.ttlSeconds);
-    return id;
+  /** `owner`: a secret of the session (its CSRF token). */
+  async put(owner: string, slot: string, html: string): Promise<void> {
+    if (!SLOT_PATTERN.test(slot)) throw new TypeError('invalid preview slot');
+    await this.redis.set(this.key(owner, slot), html, 'EX', this.ttlSeconds);
   }
 
-  async get(id: string): Promise<string | null> {
-    if (!ID_PATTERN.test(id)) return null;
-    return this.redis.get(this.key(id));
+  async get(owner: string, slot: string): Promise<string | null> {
+    if (!SLOT_PATTERN.test(slot)) return null;
+    return this.redis.get(this.key(owner, slot));
   }
 }
 

@@ -9,7 +9,7 @@
  *   POST /admin/campaigns/:id/edit         save the edit                  campaigns.create
  *   POST /admin/campaigns/:id/test         test copies                    campaigns.test
  *   POST /admin/workspace/preview          diagnostics + reader copy      campaigns.read
- *   GET  /admin/workspace/preview/:id      the preview document (CSP: no scripts)
+ *   GET  /admin/workspace/preview/:slot    the page's latest preview document (CSP: no scripts)
  *
  * State changes go through the campaigns port (the orchestrator): drafts are created and
  * edited there and recorded in the activity log with the session's actor.
@@ -21,7 +21,7 @@ import { InputError, NewsletterError } from '../../errors.js';
 import { assertEmailAddress } from '../../render/mime.js';
 import type { CampaignsPort } from '../api/ports.js';
 import type { TestSendLimit } from '../api/test-send-limit.js';
-import { PREVIEW_CSP, type PreviewDocuments } from './preview-documents.js';
+import { PREVIEW_CSP, SLOT_PATTERN, type PreviewDocuments } from './preview-documents.js';
 import { workspacePage, type WorkspacePageData } from './workspace-page.js';
 
 export interface WorkspaceDeps {
@@ -128,13 +128,20 @@ export function registerWorkspaceRoutes(app: FastifyInstance, deps: WorkspaceDep
       as: field(body, 'as') || undefined,
       campaignId,
     });
+    const slot = field(body, 'slot');
+    if (!SLOT_PATTERN.test(slot)) throw new InputError('16 to 64 letters, digits, _ or - (the page makes one)', 'slot');
     const { html, ...rest } = preview;
-    const document = html === null ? null : `/admin/workspace/preview/${await deps.previews.put(html)}`;
+    let document: string | null = null;
+    if (html !== null) {
+      await deps.previews.put(request.session!.csrf, slot, html);
+      // A new URL per preview, so the iframes load again; they get the page's latest document.
+      document = `/admin/workspace/preview/${slot}?v=${Date.now().toString(36)}`;
+    }
     return reply.header('Cache-Control', 'no-store').send({ ...rest, document });
   });
 
   app.get('/admin/workspace/preview/:id', { config: { permission: 'campaigns.read' } }, async (request, reply) => {
-    const doc = await deps.previews.get((request.params as { id: string }).id);
+    const doc = await deps.previews.get(request.session!.csrf, (request.params as { id: string }).id);
     if (doc === null) return reply.code(404).type('text/plain').send('preview expired; edit the issue to make a new one');
     return reply
       .type('text/html; charset=utf-8')
@@ -142,7 +149,7 @@ export function registerWorkspaceRoutes(app: FastifyInstance, deps: WorkspaceDep
       .header('X-Content-Type-Options', 'nosniff')
       .header('X-Frame-Options', 'SAMEORIGIN')
       .header('Referrer-Policy', 'no-referrer')
-      .header('Cache-Control', 'private, max-age=600')
+      .header('Cache-Control', 'no-store')
       .send(doc);
   });
 }

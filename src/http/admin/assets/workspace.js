@@ -1,4 +1,4 @@
-/* global document, window, fetch, setTimeout, clearTimeout, FileReader, performance */
+/* global document, window, fetch, setTimeout, clearTimeout, FileReader, performance, crypto */
 // The editor's workspace: after each edit (debounced), POST the issue to
 // /admin/workspace/preview and show what comes back — the preflight list (click a line to
 // jump there), the inbox line, the size against Gmail's clip, the plain-text part — and
@@ -32,6 +32,12 @@
   var editedAt = 0;
   var errors = 0;
   var DEBOUNCE_MS = 80;
+  // This page's preview slot on the server: each preview replaces the last one.
+  var slot = Array.prototype.map
+    .call(crypto.getRandomValues(new Uint8Array(18)), function (b) {
+      return 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_'.charAt(b & 63);
+    })
+    .join('');
 
   function text(sel, value) {
     var el = root.querySelector(sel);
@@ -150,7 +156,7 @@
     var mine = ++seq;
     var started = editedAt || performance.now();
     editedAt = 0;
-    var payload = { markdown: textarea.value, list: list ? list.value : '', subject: subject ? subject.value : '', as: as ? as.value.trim() : '' };
+    var payload = { markdown: textarea.value, list: list ? list.value : '', subject: subject ? subject.value : '', as: as ? as.value.trim() : '', slot: slot };
     if (campaignId) payload.campaignId = campaignId;
     fetch('/admin/workspace/preview', {
       method: 'POST',
