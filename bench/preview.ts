@@ -77,7 +77,7 @@ try {
   const csrf = (await page.getAttribute('body', 'data-csrf'))!;
   const server: number[] = [];
   for (let i = 0; i < RUNS; i++) {
-    const body = JSON.stringify({ markdown: `${markdown.slice(0, marker)}Server ${i}.\n\n${markdown.slice(marker)}`, list: 'default', subject: '', as: '' });
+    const body = JSON.stringify({ markdown: `${markdown.slice(0, marker)}Server ${i}.\n\n${markdown.slice(marker)}`, list: 'default', subject: '', as: '', slot: 'bench-server-slot-0001' });
     const t = performance.now();
     const res = await fetch(`${h.base}/admin/workspace/preview`, { method: 'POST', headers: { cookie, 'content-type': 'application/json', 'x-csrf-token': csrf, origin: h.base }, body });
     await res.arrayBuffer();
