@@ -99,7 +99,8 @@ describe('drafts', () => {
     // Send and schedule are refused by the server, from the page and from the API.
     const send = await editor.post(`/admin/campaigns/${id}/send`, { at: '' });
     expect(send.statusCode).toBe(303);
-    expect(send.headers.location).toBe(`/admin/campaigns/${id}?err=state`);
+    expect(send.headers.location).toBe(`/admin/campaigns/${id}?err=preflight`);
+    expect((await editor.get(String(send.headers.location))).body).toContain('preflight errors: fix them in the workspace');
     const scheduled = await h.api('POST', `/api/campaigns/${id}/send`, { token: h.tokens.editor, body: { at: new Date(Date.now() + 3_600_000).toISOString() } });
     expect(scheduled.status).toBe(409);
     expect(scheduled.json.error).toMatch(/preflight errors/);
@@ -116,6 +117,15 @@ describe('drafts', () => {
     expect((await h.api('GET', `/api/campaigns/${id}`, { token: h.tokens.admin })).json.subject).toBe('Harbor, week 48');
     const at = new Date(Date.now() + 3_600_000);
     expect((await editor.post(`/admin/campaigns/${id}/send`, { at: at.toISOString() })).headers.location).toBe(`/admin/campaigns/${id}?done=schedule`);
+    expect(await statusOf(id)).toBe('scheduled');
+    // Every form of the reopened workspace (save, test, schedule, unschedule, log out) carries the CSRF token.
+    const forms = (await editor.get(`/admin/campaigns/${id}/edit`)).body.match(/<form method="post"[\s\S]*?<\/form>/g)!;
+    expect(forms.map((f) => /action="([^"]+)"/.exec(f)![1])).toEqual(['/admin/logout', `/admin/campaigns/${id}/edit`, `/admin/campaigns/${id}/test`, `/admin/campaigns/${id}/send`, `/admin/campaigns/${id}/unschedule`]);
+    for (const form of forms) expect(form).toContain(`name="_csrf" value="${editor.csrf}"`);
+    for (const action of ['edit', 'test', 'send', 'unschedule']) {
+      const forged = await editor.post(`/admin/campaigns/${id}/${action}`, { _csrf: 'forged', markdown: issue('ws-draft'), to: EDITOR_EMAIL, at: '' });
+      expect(forged.statusCode, action).toBe(403);
+    }
     expect(await statusOf(id)).toBe('scheduled');
 
     // A scheduled one: edits that bring errors back are refused; it can be moved and called off.

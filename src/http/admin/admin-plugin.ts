@@ -102,6 +102,7 @@ const FLASH: Record<string, string> = {
   cancel: 'Campaign cancelled.',
   unschedule: 'Schedule called off: the campaign is a draft again.',
   state: 'That action is not possible in the campaign’s current state.',
+  preflight: 'The draft has preflight errors: fix them in the workspace before it is scheduled or sent.',
 };
 
 const ASSETS: Record<string, { type: string; body: string }> = {
@@ -353,7 +354,7 @@ export async function adminPlugin(app: FastifyInstance, deps: AdminDeps): Promis
       } catch (err) {
         if (err instanceof NewsletterError && err.code === 'STATE') {
           if (json) return reply.code(409).send({ error: err.message });
-          return reply.redirect(`/admin/campaigns/${id}?err=state`, 303);
+          return reply.redirect(`/admin/campaigns/${id}?err=${/preflight errors/.test(err.message) ? 'preflight' : 'state'}`, 303);
         }
         throw err;
       }
