@@ -175,6 +175,10 @@ describe.skipIf(!corpus)('the editor workspace, in a browser', () => {
     await page.waitForURL(`${h.base}/admin/campaigns/${id}/edit?done=test`);
     const testMails = h.sim.messages.slice(beforeTest);
     expect(testMails.map((m) => m.destinations)).toEqual([[EDITOR_EMAIL]]);
+    expect(await page.textContent('.flash')).toBe('Test sent.');
+    expect(await page.textContent('[data-estimate-text]')).toBe(`${READERS.length} subscribers at 200/s ≈ 1 s`);
+    await page.waitForSelector('[data-preview-rev]', { state: 'attached' });
+    await page.screenshot({ path: join(ARTIFACTS, 'workspace-draft.png'), fullPage: true });
 
     // Schedule 10 s ahead, typed in the browser's zone; the confirmation says who, how fast, how long, when.
     await page.waitForSelector('[data-preview-rev]');
