@@ -163,7 +163,10 @@ export function campaignFragments(data: CampaignPageData): Record<string, string
 function actionButton(c: CampaignView, action: DashboardAction, csrf: string, visible: boolean): SafeHtml {
   const confirm = action === 'cancel' ? 'Cancel this campaign for good?' : action === 'send' ? 'Send (or schedule) this campaign to the list?' : '';
   // Send: empty time = now; a time schedules (or moves the schedule), read as UTC.
-  const at = action === 'send' ? html`<label>at <input type="datetime-local" name="at" step="1"> UTC</label>` : '';
+  // Canary: empty = CANARY_PERCENT (or none); a share sends a first wave and holds the rest.
+  const at = action === 'send'
+    ? html`<label>at <input type="datetime-local" name="at" step="1"> UTC</label> <label>canary <input type="text" name="canary" inputmode="decimal" size="4" placeholder="e.g. 5%" pattern="\d+(\.\d+)?%?"></label>`
+    : '';
   return html`<form method="post" action="/admin/campaigns/${c.id}/${action}" class="inline" data-action="${action}" ${visible ? '' : html`hidden`}>
 <input type="hidden" name="_csrf" value="${csrf}">${at}<button type="submit" name="action" value="${action}" data-confirm="${confirm}">${action[0]!.toUpperCase() + action.slice(1)}</button></form>`;
 }

@@ -67,7 +67,8 @@ export interface CampaignsPort {
   previewHtml(id: number): Promise<string>;
   testSend(id: number, to: string[], actor: Actor): Promise<{ sent: string[] }>;
   /** Start now, or schedule for `at` (or move the schedule of a scheduled campaign). */
-  send(id: number, at: Date | undefined, actor: Actor): Promise<CampaignView>;
+  /** `canary`: percent of the audience in a first wave (0 = none; undefined = CANARY_PERCENT). */
+  send(id: number, at: Date | undefined, actor: Actor, opts?: { canary?: number }): Promise<CampaignView>;
   pause(id: number, actor: Actor): Promise<CampaignView>;
   resume(id: number, actor: Actor): Promise<CampaignView>;
   cancel(id: number, actor: Actor): Promise<CampaignView>;
