@@ -156,4 +156,28 @@ describe('canary wave, clean list', () => {
     const done = await h.ctx.orchestrator.stats(c.id);
     expect(done).toMatchObject({ status: 'sent', sent: 60, failed: 0, queued: 0 });
   }, 120_000);
+
+  it('a rejected wave message (MessageRejected) pauses the campaign with that reason before the rest goes', async () => {
+    h = await createHarness({
+      subscribers: 20,
+      sendRate: 200,
+      sendEvents: true,
+      allEvents: true,
+      sim: { rejectRecipients: ['broken@example.com'] },
+      env: { CANARY_PERCENT: '10%', CANARY_WAIT_MIN: WAIT_MIN },
+    });
+    const sid = await seedSubscriber(h.store.db, 'broken@example.com', [h.listId]);
+    await seedOpen(h.store.db, sid, 'broken@example.com', 1000);
+    const id = await h.startCampaign();
+    await h.startWorker();
+    await h.waitForStatus(id, 'paused', 30_000);
+    const stats = await h.ctx.orchestrator.stats(id);
+    expect(stats.pause_code).toBe('canary');
+    expect(stats.paused_reason).toMatch(/1 of the wave's messages failed \(rejected or not rendered\): .*MessageRejected/);
+    expect(await waveMembers(h, id)).toContain(sid);
+    // Only the wave (3 of 21) was offered to SES; the rejected one was not accepted.
+    expect(h.sim.messages).toHaveLength(2);
+    await sleep(5_000);
+    expect(h.sim.messages).toHaveLength(2);
+  }, 120_000);
 });
