@@ -58,7 +58,7 @@ export function registerSend(program: Command): void {
               { cause: err },
             );
           });
-          if (done.failed > 0) process.exitCode = 1;
+          if (done.failed > 0 || done.status === 'paused') process.exitCode = 1;
         }
         const stats = await ctx.orchestrator.stats(campaign.id);
         console.log(opts.json ? JSON.stringify(stats, null, 2) : formatStats(stats));
@@ -81,8 +81,10 @@ async function waitForCampaign(ctx: Awaited<ReturnType<typeof openSendContext>>,
         started = true;
       } else bar.update(done, { rate: s.rate_per_s });
     }
-    if (s.status === 'sent' || s.status === 'cancelled') {
+    // A canary that failed its check holds the rest until an editor resumes: nothing more to wait for.
+    if (s.status === 'sent' || s.status === 'cancelled' || (s.status === 'paused' && s.pause_code === 'canary')) {
       bar?.stop();
+      if (s.status === 'paused') console.error(`campaign ${id} paused: ${s.paused_reason}`);
       return s;
     }
     await new Promise((r) => setTimeout(r, 500));
