@@ -203,6 +203,7 @@ ${flash ? html`<p class="flash" role="status">${flash}</p>` : ''}
 ${c.paused_reason ? html` · <span class="paused-reason">${c.paused_reason}</span>` : ''}
 · <span data-field="rate_per_s">${stats.rate_per_s}</span> msg/s</p>
 ${progressBar(stats)}
+${stats.canary_text ? html`<p class="canary" data-field="canary_text">${stats.canary_text}</p>` : ''}
 <div class="actions">${DASHBOARD_ACTIONS.filter((action) => may(role, campaignActionPermission(action))).map((action) => actionButton(c, action, session.csrf, can[action]))}</div>
 ${c.scheduled_at ? html`<p class="schedule">Scheduled for <time datetime="${c.scheduled_at}">${c.scheduled_at.slice(0, 19).replace('T', ' ')} UTC</time></p>` : ''}
 <section class="counters">${COUNTERS.map((k) => html`<div class="counter"><span class="label">${k}</span><span class="value" data-stat="${k}">${stats[k]}</span></div>`)}</section>

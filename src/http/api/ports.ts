@@ -3,6 +3,7 @@
  * src/app-context.ts implements them over the store repositories, the campaign
  * orchestrator and the compiler; the HTTP layer knows nothing else.
  */
+import type { CanaryView } from '../../campaigns/canary-wave.js';
 import type { PauseCode } from '../../campaigns/pause-reason.js';
 import type { Actor, ActivityAction, ActorRole } from '../../campaigns/campaign-activity.js';
 import type { Readable } from 'node:stream';
@@ -18,7 +19,7 @@ import type { SubscriberView } from '../../subscribers/subscriber-service.js';
  * fields beyond the contract optional here, plus what the dashboard shows beside them.
  */
 export type CampaignStatsView = Omit<CampaignStats, 'uncertain' | 'cancelled' | 'eta'> &
-  Partial<Pick<CampaignStats, 'uncertain' | 'cancelled' | 'eta'>> & { id?: number; paused_reason?: string | null };
+  Partial<Pick<CampaignStats, 'uncertain' | 'cancelled' | 'eta'>> & { id?: number; paused_reason?: string | null; canary?: CanaryView | null; canary_text?: string | null };
 
 export interface CampaignView {
   id: number;
