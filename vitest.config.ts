@@ -19,6 +19,8 @@ const TIMING = [
   'test/send/redis-loss-requeue.test.ts',
   'test/send/fenced-send.test.ts',
   'test/send/campaign-control.test.ts',
+  'test/send/canary-wave.test.ts',
+  'test/send/canary-crash.test.ts',
   'test/rate-limiter/**/*.test.ts',
   'test/pages/confirmation-priority.test.ts',
 ];

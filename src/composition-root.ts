@@ -158,6 +158,12 @@ export function openCompositionRoot(config: Config, options: CompositionRootOpti
         // its claim's lease (SES_REQUEST_TIMEOUT_S) no request of it is in flight any more; the
         // grace on top is capped so that the stats' in-flight count does not lag a long grace.
         uncertainAfterMs: (config.SES_REQUEST_TIMEOUT_S + Math.min(config.UNCERTAIN_GRACE_S, 30)) * 1000,
+        // Canary defaults and the thresholds a wave is judged by (the reputation breaker's).
+        canary: {
+          percent: config.CANARY_PERCENT ?? null,
+          waitMs: Math.round(config.CANARY_WAIT_MIN * 60_000),
+          breaker: config,
+        },
       }),
   );
 

@@ -32,3 +32,17 @@ describe('UNCERTAIN_GRACE_S against SES_REQUEST_TIMEOUT_S', () => {
     expect(() => loadConfig({ SES_REQUEST_TIMEOUT_S: 'soon' })).toThrow(/SES_REQUEST_TIMEOUT_S/);
   });
 });
+
+describe('canary defaults', () => {
+  it('are off unless CANARY_PERCENT is set; a share reads as 5% or 5; the wait is in minutes, fractions allowed', () => {
+    expect(loadConfig({}).CANARY_PERCENT).toBeUndefined();
+    expect(loadConfig({}).CANARY_WAIT_MIN).toBe(60);
+    expect(loadConfig({ CANARY_PERCENT: '5%' }).CANARY_PERCENT).toBe(5);
+    expect(loadConfig({ CANARY_PERCENT: '0.5' }).CANARY_PERCENT).toBe(0.5);
+    expect(loadConfig({ CANARY_PERCENT: '' }).CANARY_PERCENT).toBeUndefined();
+    expect(loadConfig({ CANARY_WAIT_MIN: '0.05' }).CANARY_WAIT_MIN).toBe(0.05);
+    expect(() => loadConfig({ CANARY_PERCENT: 'lots' })).toThrow(/CANARY_PERCENT/);
+    expect(() => loadConfig({ CANARY_PERCENT: '150%' })).toThrow(/CANARY_PERCENT/);
+    expect(() => loadConfig({ CANARY_WAIT_MIN: '0' })).toThrow(/CANARY_WAIT_MIN/);
+  });
+});

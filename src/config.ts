@@ -85,6 +85,23 @@ export const configSchema = z.object({
   BOUNCE_RATE_LIMIT: z.coerce.number().min(0).max(1).default(0.05),
   COMPLAINT_RATE_LIMIT: z.coerce.number().min(0).max(1).default(0.001),
   BREAKER_MIN_DELIVERIES: z.coerce.number().int().min(1).default(100),
+  /**
+   * Canary wave by default for every send that does not say (`send --canary`, the API's
+   * `canary`): this share of the audience first (`5%` or `5`; 0 < p ≤ 100). Unset or 0 = off.
+   */
+  CANARY_PERCENT: optionalString.pipe(
+    z
+      .string()
+      .regex(/^\d+(\.\d+)?%?$/, 'a percentage such as 5% or 0.5')
+      .transform((v) => Number(v.replace('%', '')))
+      .pipe(z.number().min(0).max(100))
+      .optional(),
+  ),
+  /**
+   * How long the rest of a canary campaign waits after the wave is out, in minutes (fractions
+   * allowed: 0.05 = 3 s, for tests and demos). Bounces come within minutes, complaints later.
+   */
+  CANARY_WAIT_MIN: positiveNumber(60),
   TRANSIENT_BOUNCE_LIMIT: z.coerce.number().int().min(1).default(3),
   TRANSIENT_BOUNCE_WINDOW_DAYS: positiveNumber(30),
   WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(1000).default(50),

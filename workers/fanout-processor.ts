@@ -4,6 +4,17 @@
  * send jobs in Redis stays bounded however large the list (Redis memory does not grow
  * with it). When the window is full the job delays itself and continues later from the
  * cursor stored in the campaign row, never from job data.
+ *
+ * Canary wave (src/campaigns/canary-wave.ts). A campaign with a wave is fanned out in two
+ * goes: first the wave (phase `selecting`: the orchestrator writes all of the wave's ledger
+ * rows, flagged `wave`, in one transaction with the phase move; their jobs are added from the
+ * ledger's queued rows), then nothing until the worker's sweep releases the rest (phase
+ * `released`); from then on the ordinary keyset pages run with wave members left out.
+ * Exactly-once across the waves: a subscriber has one ledger row per campaign (primary key
+ * (campaign, subscriber)); the wave's are written once, whole; the remainder's pages exclude
+ * subscribers that have a wave row, so they add neither a row nor a job for them; and a send
+ * happens only through the one conditional claim of that row (DeliveryLedger.claim), however
+ * often a job for it is added (replayed pages, restarted fan-outs, the reconciler's requeue).
  */
 import { DelayedError, type Job } from 'bullmq';
 import type { Logger } from 'pino';
@@ -12,6 +23,7 @@ import type { CampaignsRepository } from '../src/store/campaigns-repository.js';
 import type { DeliveryLedger } from '../src/store/delivery-ledger.js';
 import { enqueueSends, type FanoutJobData, type SendQueues } from '../src/queue/send-queues.js';
 import { isSending } from '../src/campaigns/state-machine.js';
+import type { CampaignOrchestrator } from '../src/campaigns/campaign-orchestrator.js';
 
 export interface FanoutOptions {
   /** Upper bound of waiting send jobs (default 10,000). */
@@ -30,6 +42,8 @@ export interface FanoutDeps {
   queues: SendQueues;
   logger?: Logger;
   onFanoutDone?: (campaignId: number) => void;
+  /** Writes a canary wave (campaign state: the orchestrator's). Required for campaigns with a canary. */
+  canary?: Pick<CampaignOrchestrator, 'writeCanaryWave'>;
 }
 
 export function createFanoutProcessor(deps: FanoutDeps, options: FanoutOptions = {}) {
@@ -48,13 +62,12 @@ export function createFanoutProcessor(deps: FanoutDeps, options: FanoutOptions =
     throw new DelayedError();
   }
 
-  return async function processFanout(job: Job<FanoutJobData>, token?: string): Promise<string> {
+  /** Re-add jobs for the campaign's queued rows, from the cursor in job data; false if it stopped sending. */
+  async function requeueQueued(job: Job<FanoutJobData>, token: string | undefined): Promise<boolean> {
     const { campaignId } = job.data;
-    // Phase 1: re-add the jobs of rows that are queued in the ledger (handed back while
-    // paused, or lost with Redis). Existing job ids make this a no-op for live jobs.
     while (job.data.requeue) {
       const c = await deps.campaigns.status(campaignId);
-      if (!c || !isSending(c.status)) return 'not-sending';
+      if (!c || !isSending(c.status)) return false;
       if ((await waitingSends()) >= window) await delay(job, token);
       const { after, updatedBefore } = job.data.requeue;
       const ids = await deps.ledger.queuedPage(campaignId, after, pageSize, updatedBefore);
@@ -62,6 +75,14 @@ export function createFanoutProcessor(deps: FanoutDeps, options: FanoutOptions =
       const next = ids.length < pageSize ? undefined : { after: ids[ids.length - 1]!, updatedBefore };
       await job.updateData({ campaignId, ...(next ? { requeue: next } : {}) });
     }
+    return true;
+  }
+
+  return async function processFanout(job: Job<FanoutJobData>, token?: string): Promise<string> {
+    const { campaignId } = job.data;
+    // Phase 1: re-add the jobs of rows that are queued in the ledger (handed back while
+    // paused, or lost with Redis). Existing job ids make this a no-op for live jobs.
+    if (!(await requeueQueued(job, token))) return 'not-sending';
 
     // Phase 2: the audience, from the stored cursor.
     let first = true;
@@ -69,6 +90,17 @@ export function createFanoutProcessor(deps: FanoutDeps, options: FanoutOptions =
       const c = await deps.campaigns.get(campaignId);
       if (!c || !isSending(c.status)) return 'not-sending';
       if (c.fanout_done) return 'done';
+      if (c.canary_phase === 'selecting' || c.canary_phase === 'wave' || c.canary_phase === 'waiting') {
+        if (c.canary_phase === 'selecting') {
+          if (!deps.canary) throw new Error(`campaign ${campaignId} has a canary wave but this fan-out cannot write one`);
+          await deps.canary.writeCanaryWave(campaignId);
+        }
+        // The wave's rows are in the ledger: add their jobs (again, after a crash: idempotent),
+        // then stop. The sweep releases the rest (a new fan-out job) when the wait passes.
+        await job.updateData({ campaignId, requeue: { after: 0 } });
+        if (!(await requeueQueued(job, token))) return 'not-sending';
+        return 'canary-holding';
+      }
       if ((await waitingSends()) >= window) await delay(job, token);
       const limit = first && c.fanout_cursor === 0 ? firstPageSize : pageSize;
       first = false;
@@ -78,6 +110,8 @@ export function createFanoutProcessor(deps: FanoutDeps, options: FanoutOptions =
         limit,
         maxSubscriberId: c.audience_max_subscriber_id ?? undefined,
         joinedBefore: c.started_at ?? undefined,
+        // After a canary's release: the wave already has its rows; leave its members out.
+        ...(c.canary_phase === 'released' ? { excludeWaveOf: campaignId } : {}),
       });
       await deps.ledger.insertQueued(campaignId, page.map((m) => ({ subscriberId: m.id, email: m.email })));
       // A cancel that won after the status read above may have marked the queued rows before

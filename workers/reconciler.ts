@@ -9,6 +9,10 @@
  *    gave up on; see the exactly-once argument at DeliveryLedger.requeueUncertain;
  *  - restarts a campaign's fan-out if its job vanished (Redis restarted without data) and
  *    re-adds jobs for rows queued for long (their jobs may have been lost with Redis);
+ *  - moves canary waves on (CampaignOrchestrator.advanceCanary): a wave that is out starts its
+ *    wait (deadline persisted in the campaign row), a wait that passed clean releases the
+ *    rest, a wave over the limits pauses the campaign. The deadline is data, not a timer, so a
+ *    worker killed during the wait loses nothing: the next sweep, in any process, acts on it;
  *  - resumes campaigns paused for the daily quota once GetSendQuota shows room again;
  *  - marks campaigns whose rows are all terminal as sent.
  */
@@ -90,12 +94,18 @@ export function createReconciler(deps: ReconcilerDeps, options: ReconcilerOption
 
       for (const c of await deps.campaigns.byStatus(['sending'])) {
         await deps.ledger.settleConfirmedQueued(c.id, now);
+        // Its outcome shows in the next sweep's read (a release is followed by a fan-out job).
+        if (c.canary_phase === 'wave' || c.canary_phase === 'waiting') {
+          await deps.orchestrator.advanceCanary(c.id).catch((err: unknown) => deps.logger?.error({ err, campaignId: c.id }, 'canary step failed'));
+        }
         if (await deps.orchestrator.checkCompletion(c.id)) continue;
         const fanoutAlive = (await deps.queues.fanout.getJob(fanoutJobId(c.id))) !== undefined;
         if (fanoutAlive) continue;
         const stale = await deps.ledger.queuedPage(c.id, 0, 1, now - staleQueuedMs);
         const recently = now - (lastRequeue.get(c.id) ?? 0) < staleQueuedMs;
-        if (!c.fanout_done || (stale.length > 0 && !recently)) {
+        // Holding the rest for a canary: the fan-out has nothing to do until the release.
+        const waveHeld = c.canary_phase === 'wave' || c.canary_phase === 'waiting';
+        if ((!c.fanout_done && !waveHeld) || (stale.length > 0 && !recently)) {
           lastRequeue.set(c.id, now);
           await deps.orchestrator.requeue(c.id, { updatedBefore: now - staleQueuedMs });
         } else if ((await sendJobsLost(now)) && (await deps.ledger.queuedPage(c.id, 0, 1, now - LOST_JOBS_MIN_AGE_MS)).length > 0) {

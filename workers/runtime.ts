@@ -109,7 +109,7 @@ export async function startWorkerRuntime(options: WorkerRuntimeOptions): Promise
     listName: config.LIST_NAME,
     claimLeaseMs: config.SES_REQUEST_TIMEOUT_S * 1000,
   });
-  const processFanout = createFanoutProcessor({ campaigns, ledger, audience, queues, logger }, options.fanout);
+  const processFanout = createFanoutProcessor({ campaigns, ledger, audience, queues, logger, canary: orchestrator }, options.fanout);
   const reconciler = createReconciler(
     { campaigns, ledger, orchestrator, queues, transport: deps.transport, redis, prefix: config.QUEUE_PREFIX, workerId, logger },
     {

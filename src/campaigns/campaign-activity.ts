@@ -37,6 +37,11 @@ export const ACTIVITY_ACTIONS = [
   'cancelled',
   'finished',
   'schedule-missed',
+  // Canary wave (canary-wave.ts): the wave was chosen and written; it is out and the rest
+  // waits until the persisted deadline; the rest was released.
+  'canary-wave',
+  'canary-waiting',
+  'canary-released',
 ] as const;
 export type ActivityAction = (typeof ACTIVITY_ACTIONS)[number];
 

@@ -15,6 +15,13 @@
  * exception: it only returns false, because its automatic callers (quota, account, breaker)
  * routinely find the campaign already paused.
  *
+ * Canary waves (canary-wave.ts, phases in state-machine.ts): `start` fixes the wave's size and
+ * sets the phase `selecting`; the fan-out asks `writeCanaryWave` to write the wave's ledger rows
+ * (one transaction with the phase move); the worker's sweep calls `advanceCanary`, which moves
+ * the phase to `waiting` with a persisted deadline once the wave is out, then pauses (code
+ * `canary`) or releases the rest. Resuming a campaign paused during its wave for a reputation
+ * reason (canary or breaker) releases the rest: the editor has looked and decided.
+ *
  * Activity: every change this caller wins is recorded in the campaign's activity log
  * (campaign-activity.ts) in the same transaction as the change, with the actor the caller
  * passes (a token's name and role, `cli`, or `system` for the scheduler, breaker, quota and
@@ -30,7 +37,9 @@ import type { DeliveryLedger } from '../store/delivery-ledger.js';
 import type { Campaign } from '../store/schema.js';
 import { enqueueFanout, fanoutJobId, type SendQueues } from '../queue/send-queues.js';
 import type { AudienceSource } from './ports.js';
-import { canTransition, isEditable, resumeMeans, transition } from './state-machine.js';
+import { canAdvanceCanary, canTransition, isEditable, isSending, resumeMeans, transition, type CanaryPhase } from './state-machine.js';
+import { canaryView, canaryWaveSize, decideCanary, describeCanary, waveOutcomes, type CanaryView } from './canary-wave.js';
+import type { BreakerConfig } from '../events/reputation-breaker.js';
 import { deriveCampaignStats, type CampaignStats } from './campaign-stats.js';
 import { describePause, type PauseCode, type PauseReason } from './pause-reason.js';
 import { SYSTEM_ACTOR, type ActivityAction, type ActivityEntry, type Actor } from './campaign-activity.js';
@@ -40,6 +49,8 @@ import { decideResubmission, sameIssue, type Submission } from './resubmission.j
 export interface ActivityUnit {
   campaigns: CampaignsRepository;
   campaignActivity: Pick<CampaignActivityRepository, 'record' | 'list'>;
+  /** Writes a canary wave in the transaction of its phase move (without it: the deps' ledger, no transaction). */
+  ledger?: Pick<DeliveryLedger, 'insertCanaryWave'>;
 }
 
 /** Transactions over the change and its entry, and the log itself for reads and lone entries. */
@@ -63,7 +74,29 @@ export interface OrchestratorDeps {
   /** Rows in flight longer than this are reported `uncertain` (ms). */
   uncertainAfterMs?: number;
   now?: () => number;
+  /** Canary defaults (CANARY_PERCENT, CANARY_WAIT_MIN) and the breaker thresholds the wave is judged by. */
+  canary?: CanaryDefaults;
 }
+
+export interface CanaryDefaults {
+  /** Share of the audience in the first wave when the caller gives none; null/0 = no wave. */
+  percent: number | null;
+  /** How long the rest waits after the wave is out (ms). */
+  waitMs: number;
+  breaker: BreakerConfig;
+}
+
+/** What a send (start or schedule) may ask for beyond the campaign itself. */
+export interface SendOptions {
+  /** Canary wave share in percent (0 = none); undefined = the campaign's stored choice, else CANARY_PERCENT. */
+  canaryPercent?: number;
+}
+
+const DEFAULT_CANARY: CanaryDefaults = {
+  percent: null,
+  waitMs: 60 * 60_000,
+  breaker: { BOUNCE_RATE_LIMIT: 0.05, COMPLAINT_RATE_LIMIT: 0.001, BREAKER_MIN_DELIVERIES: 100 },
+};
 
 
 /** A draft saved with preflight errors has no compiled issue: it is not sent or scheduled. */
@@ -73,8 +106,10 @@ function refuseUnsendable(c: Campaign): void {
 
 export class CampaignOrchestrator {
   private readonly now: () => number;
+  private readonly canary: CanaryDefaults;
   constructor(private readonly deps: OrchestratorDeps) {
     this.now = deps.now ?? Date.now;
+    this.canary = deps.canary ?? DEFAULT_CANARY;
   }
 
   /**
@@ -202,18 +237,28 @@ export class CampaignOrchestrator {
    * update; a missed-schedule mark is cleared. The worker's sweep fires it when due (a time
    * already past fires on the next sweep, within the schedule grace).
    */
-  async schedule(id: number, at: Date | number, actor: Actor = SYSTEM_ACTOR): Promise<boolean> {
+  async schedule(id: number, at: Date | number, actor: Actor = SYSTEM_ACTOR, opts: SendOptions = {}): Promise<boolean> {
     const scheduledAt = typeof at === 'number' ? at : at.getTime();
     if (!Number.isFinite(scheduledAt)) throw new StateError(`campaign ${id}: the scheduled time is not a date`);
     const c = await this.get(id);
     if (!canTransition(c.status, 'schedule')) throw new StateError(`campaign ${id} is ${c.status}; it cannot be scheduled`);
     refuseUnsendable(c);
     const { to } = transition('schedule');
+    // The canary choice is fixed when the send is asked for (the sweep that fires it later
+    // uses it, whatever the worker's own CANARY_PERCENT says): 0 = none.
+    const canaryPercent = opts.canaryPercent ?? c.canary_percent ?? this.canary.percent ?? 0;
+    const canaryWaitMs = c.canary_wait_ms ?? this.canary.waitMs;
     // Already scheduled for that time (a CI re-run): nothing changes, nothing to record.
-    if (c.status === to && c.scheduled_at === scheduledAt && c.paused_reason === null) return true;
-    const detail = `${c.status === to ? 'moved to' : 'for'} ${new Date(scheduledAt).toISOString()}`;
+    if (c.status === to && c.scheduled_at === scheduledAt && c.paused_reason === null && c.canary_percent === canaryPercent) return true;
+    const detail = `${c.status === to ? 'moved to' : 'for'} ${new Date(scheduledAt).toISOString()}${canaryPercent > 0 ? `; canary ${canaryPercent}%` : ''}`;
     const won = await this.change(id, 'scheduled', actor, detail, (campaigns) =>
-      campaigns.transition(id, [c.status], to, { scheduled_at: scheduledAt, paused_reason: null, paused_note: null }, this.now()),
+      campaigns.transition(id, [c.status], to, {
+        scheduled_at: scheduledAt,
+        paused_reason: null,
+        paused_note: null,
+        canary_percent: canaryPercent,
+        canary_wait_ms: canaryWaitMs,
+      }, this.now()),
     );
     if (won) this.deps.logger?.info({ campaignId: id, scheduledAt: new Date(scheduledAt).toISOString() }, 'campaign scheduled');
     return won;
@@ -223,8 +268,8 @@ export class CampaignOrchestrator {
    * draft|scheduled → sending: freeze the audience (highest subscriber id and start time,
    * so later sign-ups are not added) and its size, then enqueue the fan-out.
    */
-  async start(id: number, actor: Actor = SYSTEM_ACTOR): Promise<boolean> {
-    return this.startIf(await this.get(id), {}, actor);
+  async start(id: number, actor: Actor = SYSTEM_ACTOR, opts: SendOptions = {}): Promise<boolean> {
+    return this.startIf(await this.get(id), {}, actor, null, opts);
   }
 
   /**
@@ -234,7 +279,7 @@ export class CampaignOrchestrator {
    * is told the state changed, instead of the later one silently overriding the earlier.
    * `guard.scheduledAt`: the sweep fires only the schedule it saw, not one an editor moved meanwhile.
    */
-  private async startIf(c: Campaign, guard: { scheduledAt?: number }, actor: Actor, detail: string | null = null): Promise<boolean> {
+  private async startIf(c: Campaign, guard: { scheduledAt?: number }, actor: Actor, detail: string | null = null, opts: SendOptions = {}): Promise<boolean> {
     const id = c.id;
     if (!canTransition(c.status, 'start')) throw new StateError(`campaign ${id} is ${c.status}; it cannot start`);
     refuseUnsendable(c);
@@ -242,13 +287,22 @@ export class CampaignOrchestrator {
     const maxId = await this.deps.campaigns.maxSubscriberId();
     const total = await this.deps.audience.audienceCount({ listId: c.list_id, maxSubscriberId: maxId, joinedBefore: startedAt });
     const { to } = transition('start');
-    const won = await this.change(id, 'started', actor, `${total} recipient(s)${detail ? `; ${detail}` : ''}`, (campaigns) =>
+    // The wave's size is fixed here, with the audience; the fan-out writes it (writeCanaryWave).
+    const canaryPercent = opts.canaryPercent ?? c.canary_percent ?? this.canary.percent ?? 0;
+    const canaryWaitMs = c.canary_wait_ms ?? this.canary.waitMs;
+    const waveSize = canaryWaveSize(total, canaryPercent);
+    const canary = waveSize > 0
+      ? { canary_percent: canaryPercent, canary_wait_ms: canaryWaitMs, canary_size: waveSize, canary_phase: 'selecting' as const, canary_until: null }
+      : { canary_size: null, canary_phase: null, canary_until: null };
+    const canaryText = waveSize > 0 ? `; canary ${canaryPercent}% = ${waveSize} first, the rest ${formatWait(canaryWaitMs)} after them` : '';
+    const won = await this.change(id, 'started', actor, `${total} recipient(s)${canaryText}${detail ? `; ${detail}` : ''}`, (campaigns) =>
       campaigns.transition(id, [c.status], to, {
         started_at: startedAt,
         audience_max_subscriber_id: maxId,
         total,
         paused_reason: null,
         paused_note: null,
+        ...canary,
       }, startedAt, guard),
     );
     if (!won) return false;
@@ -301,9 +355,15 @@ export class CampaignOrchestrator {
     if (means === 'start') return this.startIf(c, {}, actor, 'a missed schedule confirmed');
     if (means === null) throw new StateError(`campaign ${id} is ${c.status}; only a paused campaign can resume`);
     const { from, to } = transition('resume');
-    const detail = c.paused_reason ? `was ${describePause(c.paused_reason, c.paused_note)}` : null;
+    // Paused during the canary for a reputation reason: the editor has looked; the rest goes
+    // out now (in the same conditional update). Paused for anything else: the hold goes on.
+    const release = (c.paused_reason === 'canary' || c.paused_reason === 'breaker') && canAdvanceCanary(c.canary_phase, 'released');
+    const detail = `${c.paused_reason ? `was ${describePause(c.paused_reason, c.paused_note)}` : ''}${release ? '; canary released: the rest goes out' : ''}` || null;
     const won = await this.change(id, 'resumed', actor, detail, (campaigns) =>
-      campaigns.transition(id, from, to, { paused_reason: null, paused_note: null }, this.now(), { pausedReason: opts.pausedFor }),
+      campaigns.transition(id, from, to, { paused_reason: null, paused_note: null, ...(release ? { canary_phase: 'released' as const } : {}) }, this.now(), {
+        pausedReason: opts.pausedFor,
+        ...(release && c.canary_phase ? { canaryPhase: c.canary_phase } : {}),
+      }),
     );
     if (!won) return false;
     await this.requeue(id, {});
@@ -380,7 +440,78 @@ export class CampaignOrchestrator {
     return { fired, missed };
   }
 
-  async stats(id: number): Promise<CampaignStats & { id: number; pause_code: PauseCode | null; paused_reason: string | null }> {
+  /**
+   * The fan-out's first step for a campaign with a canary (phase `selecting`): choose and write
+   * the wave's ledger rows (DeliveryLedger.insertCanaryWave) and move the phase to `wave`, in
+   * one transaction, so the wave is written once and whole whatever crashes. False when
+   * there is nothing to write (no canary, already written, not sending).
+   */
+  async writeCanaryWave(id: number): Promise<boolean> {
+    const c = await this.get(id);
+    if (!isSending(c.status) || c.canary_phase !== 'selecting' || !c.canary_size) return false;
+    const now = this.now();
+    const filter = { listId: c.list_id, maxSubscriberId: c.audience_max_subscriber_id ?? undefined, joinedBefore: c.started_at ?? undefined };
+    const work = async (campaigns: CampaignsRepository, ledger: Pick<DeliveryLedger, 'insertCanaryWave'>, activity: ActivityUnit['campaignActivity']) => {
+      // The phase moves first: on PostgreSQL its row lock makes a racing second writer wait and then lose.
+      if (!(await campaigns.patch(id, [c.status], { canary_phase: 'wave' }, now, { canaryPhase: 'selecting' }))) return false;
+      // Seed: the campaign id, so a retried write picks the same people.
+      const n = await ledger.insertCanaryWave(id, filter, c.canary_size!, id, now);
+      await activity.record(id, 'canary-wave', SYSTEM_ACTOR, now, `${n} recipient(s) (${c.canary_percent}%): most recently engaged first, then random`);
+      return true;
+    };
+    const units = this.deps.units;
+    const won = units
+      ? await units.transaction((r) => work(r.campaigns, r.ledger ?? this.deps.ledger, r.campaignActivity))
+      : await work(this.deps.campaigns, this.deps.ledger, NO_ACTIVITY);
+    if (won) this.deps.logger?.info({ campaignId: id, size: c.canary_size }, 'canary wave written');
+    return won;
+  }
+
+  /**
+   * The sweep's step for a campaign holding for its canary (crash-safe: everything it needs is
+   * in the database, the deadline included; any worker's next sweep carries on).
+   *  - `wave`: once no wave row is queued or in flight, move to `waiting` with the deadline
+   *    now + the wait (persisted in `canary_until`);
+   *  - `waiting`: the wave's rates or failures cross the line → pause (code `canary`, the note
+   *    names the rate); the deadline passed clean → release the rest; else hold.
+   * Returns what it did.
+   */
+  async advanceCanary(id: number): Promise<'none' | 'holding' | 'waiting' | 'paused' | 'released'> {
+    const c = await this.get(id);
+    if (!isSending(c.status)) return 'none';
+    const now = this.now();
+    if (c.canary_phase === 'wave') {
+      const w = await this.deps.ledger.waveCounts(id);
+      const o = waveOutcomes(w);
+      if (o.open > 0) return 'holding';
+      const until = now + (c.canary_wait_ms ?? this.canary.waitMs);
+      const won = await this.change(id, 'canary-waiting', SYSTEM_ACTOR, `wave out (${o.sent} sent, ${o.failed} failed); the rest waits until ${new Date(until).toISOString()}`, (campaigns) =>
+        campaigns.patch(id, [c.status], { canary_phase: 'waiting', canary_until: until }, now, { canaryPhase: 'wave' }),
+      );
+      return won ? 'waiting' : 'none';
+    }
+    if (c.canary_phase !== 'waiting') return 'none';
+    const decision = decideCanary(await this.deps.ledger.waveCounts(id), this.canary.breaker, now, c.canary_until ?? now);
+    if (decision.kind === 'hold') return 'holding';
+    if (decision.kind === 'pause') return (await this.pause(id, { code: 'canary', note: decision.note })) ? 'paused' : 'none';
+    return (await this.releaseCanary(c, 'the wait passed and the wave stayed under the limits')) ? 'released' : 'none';
+  }
+
+  /** waiting → released (conditional on the phase read), then the fan-out goes on with the rest. */
+  private async releaseCanary(c: Campaign, detail: string): Promise<boolean> {
+    const phase: CanaryPhase | null = c.canary_phase;
+    if (!phase || !canAdvanceCanary(phase, 'released')) return false;
+    const won = await this.change(c.id, 'canary-released', SYSTEM_ACTOR, detail, (campaigns) =>
+      campaigns.patch(c.id, [c.status], { canary_phase: 'released' }, this.now(), { canaryPhase: phase }),
+    );
+    if (!won) return false;
+    // Lost here (a crash after the commit)? The sweep restarts a released campaign's fan-out.
+    await this.requeue(c.id, {});
+    this.deps.logger?.info({ campaignId: c.id }, 'canary released: the rest goes out');
+    return true;
+  }
+
+  async stats(id: number): Promise<CampaignStats & { id: number; pause_code: PauseCode | null; paused_reason: string | null; canary: CanaryView | null; canary_text: string | null }> {
     const c = await this.get(id);
     const now = this.now();
     const counts = await this.deps.ledger.counts(id, now - (this.deps.uncertainAfterMs ?? 30_000));
@@ -397,7 +528,20 @@ export class CampaignOrchestrator {
       rows: counts.rows,
       now,
     });
-    return { id, ...stats, pause_code: c.paused_reason, paused_reason: describePause(c.paused_reason, c.paused_note) };
+    const canary = c.canary_phase === null ? null : canaryView(c, await this.deps.ledger.waveCounts(id), now);
+    return {
+      id,
+      ...stats,
+      pause_code: c.paused_reason,
+      paused_reason: describePause(c.paused_reason, c.paused_note),
+      canary,
+      canary_text: canary ? describeCanary(canary) : null,
+    };
   }
 
+}
+
+/** "60 min", "2 s": the wait as people say it. */
+function formatWait(ms: number): string {
+  return ms >= 60_000 && ms % 60_000 === 0 ? `${ms / 60_000} min` : `${Math.round(ms / 100) / 10} s`;
 }

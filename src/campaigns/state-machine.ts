@@ -74,3 +74,34 @@ export function isEditable(status: CampaignStatus): boolean {
 export function isFinal(status: CampaignStatus): boolean {
   return allowedActions(status).length === 0;
 }
+
+/**
+ * Canary wave phases of a campaign that is sending (src/campaigns/canary-wave.ts decides when
+ * to move; the orchestrator moves, as a conditional update on the phase it read):
+ *
+ *   selecting ─▶ wave ─▶ waiting ─▶ released
+ *   (start)     (wave rows   (all wave   (the wait passed clean, or an
+ *                written)     rows out;   editor resumed a canary pause)
+ *                             deadline)
+ *
+ * A canary failure is not a phase: it is the `pause` transition with the `canary` code, and
+ * the phase stays `waiting` until a resume releases the rest. null: the campaign has no wave.
+ */
+export const CANARY_PHASES = ['selecting', 'wave', 'waiting', 'released'] as const;
+export type CanaryPhase = (typeof CANARY_PHASES)[number];
+
+const CANARY_NEXT: Record<CanaryPhase, readonly CanaryPhase[]> = {
+  selecting: ['wave'],
+  wave: ['waiting', 'released'],
+  waiting: ['released'],
+  released: [],
+};
+
+export function canAdvanceCanary(from: CanaryPhase | null, to: CanaryPhase): boolean {
+  return from !== null && CANARY_NEXT[from].includes(to);
+}
+
+/** Before the release: the fan-out adds nobody beyond the wave. */
+export function isCanaryHolding(phase: CanaryPhase | null): boolean {
+  return phase !== null && phase !== 'released';
+}

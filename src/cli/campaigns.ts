@@ -28,6 +28,7 @@ export function formatStats(s: Awaited<ReturnType<SendContext['orchestrator']['s
     `  delivered ${s.delivered}  bounced ${s.bounced}  complained ${s.complained}  unsubscribed ${s.unsubscribed}  cancelled ${s.cancelled}`,
     `  opened ${s.opened}  clicked ${s.clicked}  rate ${s.rate_per_s}/s`,
     `  started ${s.started_at ?? '-'}  finished ${s.finished_at ?? '-'}${s.eta ? `  eta ${s.eta}` : ''}`,
+    ...(s.canary_text ? [`  ${s.canary_text}`] : []),
   ];
   return lines.join('\n');
 }

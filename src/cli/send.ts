@@ -1,4 +1,8 @@
-/** `send FILE --list NAME [--at ISO] [--wait]`: create a campaign from an issue and start (or schedule) it. */
+/**
+ * `send FILE --list NAME [--at ISO] [--canary P%] [--wait] [--json]`: create a campaign from an
+ * issue and start (or schedule) it; `--canary` sends a first wave to P% of the audience and
+ * holds the rest for CANARY_WAIT_MIN (src/campaigns/canary-wave.ts). `--json` prints the stats object (`id`, `status`, …).
+ */
 import type { Command } from 'commander';
 import { loadConfig, requireConfig } from '../config.js';
 import { InputError, StateError, UnavailableError } from '../errors.js';
@@ -7,6 +11,7 @@ import { openSendContext } from '../campaigns/send-context.js';
 import { createCampaignFromFile } from '../campaigns/prepare-campaign.js';
 import { formatStats } from './campaigns.js';
 import { CLI_ACTOR } from '../campaigns/campaign-activity.js';
+import { parseCanaryPercent } from '../campaigns/canary-wave.js';
 
 export function registerSend(program: Command): void {
   program
@@ -14,14 +19,23 @@ export function registerSend(program: Command): void {
     .description('send an issue to a list (a running `worker` does the sending)')
     .option('--list <name>', 'list to send to', 'default')
     .option('--at <iso>', 'schedule the send for this time (ISO 8601)')
+    .option('--canary <percent>', 'send to this share of the list first (e.g. 5%), then hold the rest for CANARY_WAIT_MIN; 0 = none (default CANARY_PERCENT)')
     .option('--wait', 'wait until the campaign is done, showing progress')
     .option('--json', 'print the campaign stats as JSON')
-    .action(async (file: string, opts: { list: string; at?: string; wait?: boolean; json?: boolean }) => {
+    .action(async (file: string, opts: { list: string; at?: string; canary?: string; wait?: boolean; json?: boolean }) => {
       const config = requireConfig(loadConfig(), ['FROM_ADDRESS', 'UNSUBSCRIBE_SECRET'], 'send');
       let at: Date | undefined;
       if (opts.at !== undefined) {
         at = new Date(opts.at);
         if (Number.isNaN(at.getTime())) throw new InputError(`--at "${opts.at}" is not an ISO 8601 date-time`);
+      }
+      let canaryPercent: number | undefined;
+      if (opts.canary !== undefined) {
+        try {
+          canaryPercent = parseCanaryPercent(opts.canary);
+        } catch (err) {
+          throw new InputError(`--canary: ${(err as Error).message}`);
+        }
       }
       const ctx = await openSendContext(config);
       try {
@@ -29,10 +43,10 @@ export function registerSend(program: Command): void {
         const { campaign, warnings } = await createCampaignFromFile(ctx, config, { file, listName: opts.list });
         for (const w of warnings) console.error(`warning: ${file}: ${w}`);
         if (at) {
-          if (!(await ctx.orchestrator.schedule(campaign.id, at, CLI_ACTOR))) throw new StateError(`campaign ${campaign.id} changed state meanwhile; not scheduled`);
+          if (!(await ctx.orchestrator.schedule(campaign.id, at, CLI_ACTOR, { canaryPercent }))) throw new StateError(`campaign ${campaign.id} changed state meanwhile; not scheduled`);
           console.error(`campaign ${campaign.id} scheduled for ${at.toISOString()}`);
         } else {
-          await ctx.orchestrator.start(campaign.id, CLI_ACTOR);
+          await ctx.orchestrator.start(campaign.id, CLI_ACTOR, { canaryPercent });
           console.error(`campaign ${campaign.id} sending`);
         }
         if (opts.wait) {
@@ -44,7 +58,7 @@ export function registerSend(program: Command): void {
               { cause: err },
             );
           });
-          if (done.failed > 0) process.exitCode = 1;
+          if (done.failed > 0 || done.status === 'paused') process.exitCode = 1;
         }
         const stats = await ctx.orchestrator.stats(campaign.id);
         console.log(opts.json ? JSON.stringify(stats, null, 2) : formatStats(stats));
@@ -67,8 +81,10 @@ async function waitForCampaign(ctx: Awaited<ReturnType<typeof openSendContext>>,
         started = true;
       } else bar.update(done, { rate: s.rate_per_s });
     }
-    if (s.status === 'sent' || s.status === 'cancelled') {
+    // A canary that failed its check holds the rest until an editor resumes: nothing more to wait for.
+    if (s.status === 'sent' || s.status === 'cancelled' || (s.status === 'paused' && s.pause_code === 'canary')) {
       bar?.stop();
+      if (s.status === 'paused') console.error(`campaign ${id} paused: ${s.paused_reason}`);
       return s;
     }
     await new Promise((r) => setTimeout(r, 500));

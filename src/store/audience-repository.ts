@@ -1,4 +1,4 @@
-import type { Kysely, SelectQueryBuilder } from 'kysely';
+import { sql, type Kysely, type SelectQueryBuilder } from 'kysely';
 import type { Database } from './schema.js';
 import type { AudienceSource } from '../campaigns/ports.js';
 
@@ -14,6 +14,8 @@ export interface AudiencePageQuery extends AudienceFilter {
   /** Keyset cursor: return subscribers with id > afterId (0 for the first page). */
   afterId: number;
   limit: number;
+  /** Leave out the canary wave of this campaign (its rows are written first; the rest skips them). */
+  excludeWaveOf?: number;
 }
 
 export interface AudienceMember {
@@ -36,6 +38,19 @@ export class AudienceRepository implements AudienceSource {
     return this.filtered(query)
       .select(['s.id', 's.email', 's.name'])
       .where('m.subscriber_id', '>', query.afterId)
+      .$if(query.excludeWaveOf !== undefined, (q) =>
+        q.where(({ not, exists, selectFrom }) =>
+          not(
+            exists(
+              selectFrom('deliveries as w')
+                .select('w.subscriber_id')
+                .where('w.campaign_id', '=', query.excludeWaveOf!)
+                .whereRef('w.subscriber_id', '=', 'm.subscriber_id')
+                .where('w.wave', '=', 1),
+            ),
+          ),
+        ),
+      )
       .orderBy('m.subscriber_id')
       .limit(query.limit)
       .execute();
@@ -66,6 +81,26 @@ export class AudienceRepository implements AudienceSource {
     return (await this.db.selectFrom('lists').select('id').where('name', '=', name).executeTakeFirst())?.id;
   }
 
+  /**
+   * The canary wave's members, in wave order, as a query for DeliveryLedger.insertCanaryWave
+   * (one INSERT … SELECT): the audience (same freeze and filter as the fan-out) ordered by
+   * the most recent engagement first (`lastEngagement`), then by a pseudo-random order seeded
+   * per campaign (deterministic, so the same campaign picks the same people), then id.
+   */
+  waveSelection(filter: AudienceFilter, size: number, seed: number) {
+    // Multiplicative hash of (id + seed) modulo a prime below 2^32: a stable shuffle in plain SQL
+    // (SQLite has no hash or seeded random). Products stay within 64 bits for ids below 2^31.
+    const shuffle = sql<number>`((s.id + ${seed}) * 2654435761) % 4294967291`;
+    return this.filtered(filter)
+      .leftJoin(lastEngagement(this.db).as('e'), 'e.subscriber_id', 's.id')
+      .select(['s.id as subscriber_id', 's.email as email'])
+      .orderBy(sql`case when e.last_at is null then 1 else 0 end`)
+      .orderBy('e.last_at', 'desc')
+      .orderBy(shuffle)
+      .orderBy('s.id')
+      .limit(size);
+  }
+
   // eslint-disable-next-line @typescript-eslint/no-empty-object-type
   private filtered(filter: AudienceFilter): SelectQueryBuilder<Database & { m: Database['list_members']; s: Database['subscribers'] }, 'm' | 's', {}> {
     let q = this.db
@@ -81,4 +116,19 @@ export class AudienceRepository implements AudienceSource {
     if (filter.joinedBefore !== undefined) q = q.where('m.created_at', '<', filter.joinedBefore);
     return q;
   }
+}
+
+/**
+ * Each subscriber's most recent engagement: the time of their latest open or click in the
+ * events table. THE one place that says which engagement counts for the canary's "most
+ * recently engaged first": to count human engagement only (issue #14's classification),
+ * add the classification condition here, e.g. `.where('classification', '=', 'human')`.
+ */
+function lastEngagement(db: Kysely<Database>) {
+  return db
+    .selectFrom('events')
+    .select(['subscriber_id', (eb) => eb.fn.max('occurred_at').as('last_at')])
+    .where('type', 'in', ['open', 'click'])
+    .where('subscriber_id', 'is not', null)
+    .groupBy('subscriber_id');
 }

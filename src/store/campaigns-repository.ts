@@ -39,6 +39,11 @@ export type CampaignPatch = Partial<
     | 'paused_note'
     | 'fanout_cursor'
     | 'fanout_done'
+    | 'canary_percent'
+    | 'canary_wait_ms'
+    | 'canary_size'
+    | 'canary_phase'
+    | 'canary_until'
   >
 >;
 
@@ -46,6 +51,8 @@ export type CampaignPatch = Partial<
 export interface Guard {
   scheduledAt?: number;
   pausedReason?: Campaign['paused_reason'] & string;
+  /** The canary phase the caller read (state-machine.ts CANARY_PHASES). */
+  canaryPhase?: Campaign['canary_phase'] & string;
 }
 
 export class CampaignsRepository {
@@ -166,6 +173,7 @@ export class CampaignsRepository {
       .where('status', 'in', inStatus);
     if (guard.scheduledAt !== undefined) query = query.where('scheduled_at', '=', guard.scheduledAt);
     if (guard.pausedReason !== undefined) query = query.where('paused_reason', '=', guard.pausedReason);
+    if (guard.canaryPhase !== undefined) query = query.where('canary_phase', '=', guard.canaryPhase);
     const result = await query.executeTakeFirst();
     return Number(result.numUpdatedRows) === 1;
   }

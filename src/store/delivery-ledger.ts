@@ -23,6 +23,7 @@
  */
 import { sql, type Kysely } from 'kysely';
 import type { Database, DeliveryStatus } from './schema.js';
+import { AudienceRepository, type AudienceFilter } from './audience-repository.js';
 
 export interface LedgerRecipient {
   subscriberId: number;
@@ -112,6 +113,70 @@ export class DeliveryLedger {
         .onConflict((oc) => oc.columns(['campaign_id', 'subscriber_id']).doNothing())
         .execute();
     }
+  }
+
+  /**
+   * Write the canary wave: `size` rows 'queued' with `wave = 1`, chosen by
+   * AudienceRepository.waveSelection, in ONE statement (INSERT … SELECT). Called by the
+   * orchestrator in the transaction that moves the campaign's phase selecting → wave, so the
+   * wave is written exactly once and whole: a crash before the commit leaves no row and the
+   * phase `selecting` (the fan-out's retry writes it then); after it, the phase says it is done.
+   * Exactly-once across waves: every later fan-out page leaves wave members out
+   * (`excludeWaveOf`), and the ledger's primary key (campaign, subscriber) would refuse a
+   * second row anyway; a wave member's one row is claimed once like any other.
+   */
+  async insertCanaryWave(campaignId: number, filter: AudienceFilter, size: number, seed: number, now = Date.now()): Promise<number> {
+    if (size <= 0) return 0;
+    const chosen = new AudienceRepository(this.db).waveSelection(filter, size, seed);
+    const result = await this.db
+      .insertInto('deliveries')
+      .columns(['campaign_id', 'subscriber_id', 'email', 'status', 'wave', 'attempts', 'created_at', 'updated_at'])
+      .expression(
+        this.db
+          .selectFrom(chosen.as('c'))
+          // Literals, not parameters: PostgreSQL would type a parameter in a SELECT list as text.
+          .select([
+            sql.lit(Math.trunc(campaignId)).as('campaign_id'),
+            'c.subscriber_id',
+            'c.email',
+            sql.lit('queued').as('status'),
+            sql.lit(1).as('wave'),
+            sql.lit(0).as('attempts'),
+            sql.lit(Math.trunc(now)).as('created_at'),
+            sql.lit(Math.trunc(now)).as('updated_at'),
+          ])
+          // SQLite reads `INSERT … SELECT … FROM x ON …` ambiguously without a WHERE; harmless elsewhere.
+          .where(sql<boolean>`1 = 1`),
+      )
+      .executeTakeFirst();
+    return Number(result.numInsertedOrUpdatedRows ?? 0);
+  }
+
+  /** The canary wave's rows by status, and the first failure's text (for the pause note). */
+  async waveCounts(campaignId: number): Promise<{ byStatus: Partial<Record<DeliveryStatus, number>>; firstError: string | null }> {
+    const rows = await this.db
+      .selectFrom('deliveries')
+      .select(['status', (eb) => eb.fn.countAll<number>().as('n')])
+      .where('campaign_id', '=', campaignId)
+      .where('wave', '=', 1)
+      .groupBy('status')
+      .execute();
+    const byStatus: Partial<Record<DeliveryStatus, number>> = {};
+    for (const r of rows) byStatus[r.status] = Number(r.n);
+    let firstError: string | null = null;
+    if ((byStatus.failed ?? 0) > 0) {
+      const f = await this.db
+        .selectFrom('deliveries')
+        .select('last_error')
+        .where('campaign_id', '=', campaignId)
+        .where('wave', '=', 1)
+        .where('status', '=', 'failed')
+        .orderBy('subscriber_id')
+        .limit(1)
+        .executeTakeFirst();
+      firstError = f?.last_error ?? null;
+    }
+    return { byStatus, firstError };
   }
 
   /**

@@ -5,6 +5,7 @@
  */
 import type { ColumnType, Generated, Insertable, Selectable, Updateable } from 'kysely';
 import type { PauseCode } from '../campaigns/pause-reason.js';
+import type { CanaryPhase } from '../campaigns/state-machine.js';
 
 export type SubscriberStatus = 'active' | 'unsubscribed' | 'bounced' | 'complained';
 export type MembershipStatus = 'subscribed' | 'unsubscribed';
@@ -91,6 +92,16 @@ export interface CampaignsTable {
   paused_reason: PauseCode | null;
   /** Detail for people (e.g. the breaker's measured rate). */
   paused_note: ColumnType<string | null, string | null | undefined, string | null>;
+  /** Canary wave (src/campaigns/canary-wave.ts): share of the audience in the first wave, 0 < p ≤ 100; null = none. */
+  canary_percent: ColumnType<number | null, number | null | undefined, number | null>;
+  /** How long the campaign holds after the wave is out (ms). */
+  canary_wait_ms: ColumnType<number | null, number | null | undefined, number | null>;
+  /** Recipients in the wave (fixed at start). */
+  canary_size: ColumnType<number | null, number | null | undefined, number | null>;
+  /** selecting → wave → waiting → released (state-machine.ts `CANARY_PHASES`); null = no canary. */
+  canary_phase: ColumnType<CanaryPhase | null, CanaryPhase | null | undefined, CanaryPhase | null>;
+  /** End of the wait (epoch ms), persisted: the worker's sweep releases the rest once it passes. */
+  canary_until: ColumnType<number | null, number | null | undefined, number | null>;
   created_at: CreatedAt;
   updated_at: number;
 }
@@ -112,6 +123,8 @@ export interface DeliveriesTable {
   outcome_at: number | null;
   opened_at: number | null;
   clicked_at: number | null;
+  /** 1: the row belongs to the campaign's canary wave (written by DeliveryLedger.insertCanaryWave). */
+  wave: ColumnType<number, number | undefined, number>;
   created_at: CreatedAt;
   updated_at: number;
 }

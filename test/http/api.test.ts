@@ -244,6 +244,28 @@ describe('an editor runs a whole send through the API alone', () => {
     expect(again.status).toBe(409);
   });
 
+  it('send takes a canary share, also when scheduling with `at`; a bad share is a 400 naming the field', async () => {
+    const token = h.tokens.editor;
+    const markdown = SAMPLE_MARKDOWN.replace('slug: 2026-11-26-week-48', 'slug: canary-one');
+    const created = await h.api('POST', '/api/campaigns', { token, body: { markdown, list: 'editor-run', subject: 'Canary one' } });
+    const id = (created.json.campaign as { id: number }).id;
+    const bad = await h.api('POST', `/api/campaigns/${id}/send`, { token, body: { canary: '150%' } });
+    expect(bad.status, bad.text).toBe(400);
+    expect(bad.text).toContain('canary');
+    const at = new Date(Date.now() + 3600_000).toISOString();
+    const scheduled = await h.api('POST', `/api/campaigns/${id}/send`, { token, body: { at, canary: '10%' } });
+    expect(scheduled.status, scheduled.text).toBe(202);
+    expect(scheduled.json.status).toBe('scheduled');
+    // Sent now without a share: the one chosen with the schedule holds.
+    const started = await h.api('POST', `/api/campaigns/${id}/send`, { token, body: {} });
+    expect(started.status, started.text).toBe(202);
+    const stats = (await h.api('GET', `/api/campaigns/${id}/stats`, { token })).json;
+    expect(stats.canary).toMatchObject({ percent: 10, size: Math.ceil(Number(stats.total) / 10) });
+    const log = (await h.api('GET', `/api/campaigns/${id}/activity`, { token })).json.items as { action: string; detail: string | null }[];
+    expect(log.find((e) => e.action === 'scheduled')!.detail).toContain('canary 10%');
+    await h.api('POST', `/api/campaigns/${id}/cancel`, { token: h.tokens.admin });
+  });
+
   it('creates from an issue file on the server, and manages subscribers to the end', async () => {
     const token = h.tokens.editor;
     const fromFile = await h.api('POST', '/api/campaigns', { token, body: { path: 'examples/2026-11-22-harbor-weekly.md', list: 'editor-run' } });

@@ -87,6 +87,21 @@ describe('the dashboard for an editor token', () => {
     expect(await statusOf(draft)).toBe('paused');
   });
 
+  it('sends with a canary share from the send form (issue 14); a bad share is refused naming the field', async () => {
+    const draft = await campaignIn('draft', 'roles-editor-canary');
+    const page = await editor.get(`/admin/campaigns/${draft}`);
+    expect(page.body).toMatch(/<form method="post" action="\/admin\/campaigns\/\d+\/send"[\s\S]*name="canary"[\s\S]*<\/form>/);
+    const bad = await editor.post(`/admin/campaigns/${draft}/send`, { canary: '200%' });
+    expect(bad.statusCode).toBe(400);
+    expect(bad.body).toContain('canary');
+    expect(await statusOf(draft)).toBe('draft');
+    const sent = await editor.post(`/admin/campaigns/${draft}/send`, { canary: '50%' });
+    expect(sent.headers.location).toBe(`/admin/campaigns/${draft}?done=send`);
+    const stats = (await h.api('GET', `/api/campaigns/${draft}/stats`, { token: h.tokens.editor })).json;
+    expect(stats).toMatchObject({ status: 'sending', canary: { percent: 50, phase: 'selecting' } });
+    expect((await editor.get(`/admin/campaigns/${draft}`)).body).toMatch(/class="canary"[^>]*>canary 50% \(1 recipient\(s\)\): choosing the wave/);
+  });
+
   it('gets 403 on resume, cancel, erase and tokens, from the page and by a forged POST with its valid CSRF token; an admin session can do them', async () => {
     const paused = await campaignIn('paused', 'roles-paused');
     const draft = await campaignIn('draft', 'roles-draft');

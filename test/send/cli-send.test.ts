@@ -61,4 +61,18 @@ describe('newsletter send / campaigns (CLI)', () => {
     expect((await cli(['send', EXAMPLE_ISSUE, '--list', 'nope'], h.env)).code).not.toBe(0);
     expect((await cli(['send', EXAMPLE_ISSUE, '--at', 'tomorrow-ish'], h.env)).code).toBe(2);
   }, 180_000);
+
+  it('send --canary P% --json starts with a first wave (shown in the stats object); a bad share is a usage error', async () => {
+    h = await createHarness({ subscribers: 5, sendRate: 100, env: { SITE_URL: EXAMPLE_SITE_URL } });
+    const sent = await cli(['send', EXAMPLE_ISSUE, '--list', 'default', '--canary', '20%', '--json'], h.env);
+    expect(sent.code, sent.stderr).toBe(0);
+    const stats = JSON.parse(sent.stdout) as Record<string, unknown>;
+    expect(stats).toMatchObject({ id: expect.any(Number), status: 'sending', total: 5, canary: { percent: 20, size: 1, phase: 'selecting' } });
+    const show = await cli(['campaigns', 'show', String(stats.id)], h.env);
+    expect(show.stdout).toMatch(/canary 20% \(1 recipient\(s\)\): choosing the wave/);
+    expect(show.stdout).toMatch(/started .*canary 20% = 1 first/);
+    const bad = await cli(['send', EXAMPLE_ISSUE, '--canary', 'lots'], h.env);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain('--canary');
+  }, 180_000);
 });

@@ -43,6 +43,8 @@ export interface HarnessOptions {
   redisUrl?: string;
   /** Receive the simulator's SES Send events and confirm ledger rows (as the events webhook does). */
   sendEvents?: boolean;
+  /** With sendEvents: apply every SES event (bounces, complaints, rejects…), not only Send, through the production event path. */
+  allEvents?: boolean;
 }
 
 export interface Harness {
@@ -69,7 +71,7 @@ export interface Harness {
  * tags) through the production event path, as the webhook does after verifying the signature
  * (not checked here: the simulator is in this process).
  */
-async function startSendEventReceiver(apply: (input: NotificationInput) => Promise<unknown>): Promise<{ server: Server; url: string }> {
+async function startSendEventReceiver(apply: (input: NotificationInput) => Promise<unknown>, allEvents = false): Promise<{ server: Server; url: string }> {
   const server = createServer((req, res) => {
     let body = '';
     req.on('data', (d: Buffer) => (body += d.toString()));
@@ -79,7 +81,7 @@ async function startSendEventReceiver(apply: (input: NotificationInput) => Promi
           const envelope = JSON.parse(body) as { Type: string; MessageId: string; Message: string };
           if (envelope.Type === 'Notification') {
             const parsed = parseSesNotification(envelope.Message);
-            const sends = parsed.filter((e) => e.type === 'send');
+            const sends = allEvents ? parsed : parsed.filter((e) => e.type === 'send');
             if (sends.length > 0) await apply({ snsMessageId: envelope.MessageId, message: envelope.Message, events: sends });
           }
           res.writeHead(200).end();
@@ -100,7 +102,7 @@ export async function createHarness(opts: HarnessOptions): Promise<Harness> {
   const redisUrl = opts.redisUrl ?? TEST_REDIS_URL;
   // Set once the send context is open (it needs the simulator's URL); no event arrives before a send.
   const late: { events?: EventApplier } = {};
-  const receiver = opts.sendEvents ? await startSendEventReceiver((input) => late.events!.apply(input)) : undefined;
+  const receiver = opts.sendEvents ? await startSendEventReceiver((input) => late.events!.apply(input), opts.allEvents) : undefined;
   const sim = await startSesSimulator({
     maxSendRate: 100_000,
     max24HourSend: 10_000_000,

@@ -18,6 +18,7 @@
  * `dashboard.view`. A session whose role lacks it gets 403 before anything runs, whatever
  * CSRF token it presents; the pages hide what the role may not do.
  */
+import { parseCanaryPercent } from '../../campaigns/canary-wave.js';
 import { readFileSync } from 'node:fs';
 import cookie from '@fastify/cookie';
 import formbody from '@fastify/formbody';
@@ -159,6 +160,17 @@ function scheduleOf(request: FastifyRequest): Date | undefined {
   const when = new Date(text);
   if (Number.isNaN(when.getTime())) throw Object.assign(new Error(`at: "${at}" is not a date and time (ISO 8601, UTC unless it says otherwise)`), { statusCode: 400 });
   return when;
+}
+
+/** `canary` of a send form: empty means the default (CANARY_PERCENT); otherwise a share like 5%. */
+function canaryOf(request: FastifyRequest): number | undefined {
+  const canary = (request.body as Record<string, unknown> | undefined)?.canary;
+  if (typeof canary !== 'string' || canary.trim() === '') return undefined;
+  try {
+    return parseCanaryPercent(canary);
+  } catch (err) {
+    throw Object.assign(new Error(`canary: ${(err as Error).message}`), { statusCode: 400 });
+  }
 }
 
 function sendHtml(reply: FastifyReply, body: string, code = 200): FastifyReply {
@@ -347,7 +359,7 @@ export async function adminPlugin(app: FastifyInstance, deps: AdminDeps): Promis
       const json = (request.headers.accept ?? '').includes('application/json') && !(request.headers.accept ?? '').includes('text/html');
       const actor = tokenActor(request.session!.principal);
       try {
-        const campaign = action === 'send' ? await deps.campaigns.send(id, scheduleOf(request), actor) : await deps.campaigns[action](id, actor);
+        const campaign = action === 'send' ? await deps.campaigns.send(id, scheduleOf(request), actor, { canary: canaryOf(request) }) : await deps.campaigns[action](id, actor);
         if (json) return reply.send({ campaign });
         const done = action === 'send' && campaign.status === 'scheduled' ? 'schedule' : action;
         return reply.redirect(`/admin/campaigns/${id}?done=${done}`, 303);

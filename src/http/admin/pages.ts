@@ -169,7 +169,10 @@ function actionButton(c: CampaignView, action: DashboardAction, csrf: string, vi
     : action === 'unschedule' ? 'Call off the scheduled send? The campaign goes back to draft.'
     : '';
   // Send: empty time = now; a time schedules (or moves the schedule), read as UTC.
-  const at = action === 'send' ? html`<label>at <input type="datetime-local" name="at" step="1"> UTC</label>` : '';
+  // Canary: empty = CANARY_PERCENT (or none); a share sends a first wave and holds the rest.
+  const at = action === 'send'
+    ? html`<label>at <input type="datetime-local" name="at" step="1"> UTC</label> <label>canary <input type="text" name="canary" inputmode="decimal" size="4" placeholder="e.g. 5%" pattern="\d+(\.\d+)?%?"></label>`
+    : '';
   return html`<form method="post" action="/admin/campaigns/${c.id}/${action}" class="inline" data-action="${action}" ${visible ? '' : html`hidden`}>
 <input type="hidden" name="_csrf" value="${csrf}">${at}<button type="submit" name="action" value="${action}" data-confirm="${confirm}">${action[0]!.toUpperCase() + action.slice(1)}</button></form>`;
 }
@@ -207,6 +210,7 @@ ${flash ? html`<p class="flash" role="status">${flash}</p>` : ''}
 ${c.paused_reason ? html` · <span class="paused-reason">${c.paused_reason}</span>` : ''}
 · <span data-field="rate_per_s">${stats.rate_per_s}</span> msg/s</p>
 ${progressBar(stats)}
+${stats.canary_text ? html`<p class="canary" data-field="canary_text">${stats.canary_text}</p>` : ''}
 <div class="actions">${DASHBOARD_ACTIONS.filter((action) => may(role, campaignActionPermission(action))).map((action) => actionButton(c, action, session.csrf, can[action]))}</div>
 ${c.scheduled_at ? html`<p class="schedule">Scheduled for <time datetime="${c.scheduled_at}" data-local-time>${c.scheduled_at.slice(0, 19).replace('T', ' ')} UTC</time></p>` : ''}
 ${(stats.status === 'draft' || stats.status === 'scheduled') && may(role, 'campaigns.create') ? html`<p><a href="/admin/campaigns/${c.id}/edit" class="edit-link">Open in the workspace</a> (edit, preview, test, schedule)</p>` : ''}

@@ -17,6 +17,7 @@ import { InputError, NewsletterError } from '../../errors.js';
 import { AuthError, parseBearer, roleAllows, type Principal, type TokenVerifier } from '../auth.js';
 import { leastRole, type Permission } from '../role-policy.js';
 import { tokenActor } from '../../campaigns/campaign-activity.js';
+import { parseCanaryPercent } from '../../campaigns/canary-wave.js';
 import * as s from './api-schemas.js';
 import type { CampaignsPort, SubscribersPort } from './ports.js';
 import { RequestValidationError, useZodSchemas } from './zod-schemas.js';
@@ -205,8 +206,8 @@ export async function apiPlugin(app: FastifyInstance, deps: ApiDeps): Promise<vo
     config: { permission: 'campaigns.send' },
     schema: { tags: ['campaigns'], summary: 'Send now, or schedule with `at`', security: BEARER, params: s.idParams, body: s.sendBody, response: { 202: s.campaignView, ...errors } },
     handler: async (request, reply) => {
-      const at = (request.body as z.infer<typeof s.sendBody>).at;
-      return reply.code(202).send(await campaigns.send(id(request), at ? new Date(at) : undefined, actorOf(request)));
+      const { at, canary } = request.body as z.infer<typeof s.sendBody>;
+      return reply.code(202).send(await campaigns.send(id(request), at ? new Date(at) : undefined, actorOf(request), { canary: canaryOf(canary) }));
     },
   });
 
@@ -307,4 +308,14 @@ export async function apiPlugin(app: FastifyInstance, deps: ApiDeps): Promise<vo
 function uploadName(name: string | undefined): string {
   const safe = (name ?? '').replace(/[^\p{L}\p{N} ._()-]/gu, '_').slice(0, 100);
   return safe === '' ? 'file' : safe;
+}
+
+/** The send body's `canary` (5, "5%", "0.5%") as a percentage; a 400 naming the field otherwise. */
+function canaryOf(value: number | string | undefined): number | undefined {
+  if (value === undefined || value === '') return undefined;
+  try {
+    return parseCanaryPercent(value);
+  } catch (err) {
+    throw new InputError((err as Error).message, 'canary');
+  }
 }

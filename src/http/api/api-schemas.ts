@@ -89,6 +89,10 @@ export const testSendBody = z.object({
 export const sendBody = z
   .object({
     at: z.iso.datetime({ offset: true }).optional().describe('ISO 8601 time to start; omitted = now'),
+    canary: z
+      .union([z.number(), z.string().trim().max(10)])
+      .optional()
+      .describe('Canary wave: send to this share of the audience first (5, "5%" or "0.5%"), hold the rest for CANARY_WAIT_MIN; 0 = none; omitted = CANARY_PERCENT'),
   })
   .default({});
 

@@ -129,11 +129,12 @@ export function createCampaignsService(deps: CampaignsServiceDeps): CampaignsPor
       return { sent };
     },
 
-    async send(id, at, actor) {
+    async send(id, at, actor, opts = {}) {
+      const send = { canaryPercent: opts.canary };
       // A time more than a second ahead schedules (or moves the schedule); otherwise start now.
       if (at && at.getTime() > now() + 1000) {
-        if (!(await deps.orchestrator.schedule(id, at, actor))) throw new StateError(`campaign ${id} changed state meanwhile; not scheduled`);
-      } else if (!(await deps.orchestrator.start(id, actor))) {
+        if (!(await deps.orchestrator.schedule(id, at, actor, send))) throw new StateError(`campaign ${id} changed state meanwhile; not scheduled`);
+      } else if (!(await deps.orchestrator.start(id, actor, send))) {
         throw new StateError(`campaign ${id} changed state meanwhile; not started`);
       }
       return view(await load(id));

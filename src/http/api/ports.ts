@@ -3,6 +3,7 @@
  * src/app-context.ts implements them over the store repositories, the campaign
  * orchestrator and the compiler; the HTTP layer knows nothing else.
  */
+import type { CanaryView } from '../../campaigns/canary-wave.js';
 import type { PauseCode } from '../../campaigns/pause-reason.js';
 import type { Actor, ActivityAction, ActorRole } from '../../campaigns/campaign-activity.js';
 import type { Readable } from 'node:stream';
@@ -19,7 +20,7 @@ import type { SubscriberView } from '../../subscribers/subscriber-service.js';
  * fields beyond the contract optional here, plus what the dashboard shows beside them.
  */
 export type CampaignStatsView = Omit<CampaignStats, 'uncertain' | 'cancelled' | 'eta'> &
-  Partial<Pick<CampaignStats, 'uncertain' | 'cancelled' | 'eta'>> & { id?: number; paused_reason?: string | null };
+  Partial<Pick<CampaignStats, 'uncertain' | 'cancelled' | 'eta'>> & { id?: number; paused_reason?: string | null; canary?: CanaryView | null; canary_text?: string | null };
 
 export interface CampaignView {
   id: number;
@@ -113,7 +114,8 @@ export interface CampaignsPort {
   previewHtml(id: number): Promise<string>;
   testSend(id: number, to: string[], actor: Actor): Promise<{ sent: string[] }>;
   /** Start now, or schedule for `at` (or move the schedule of a scheduled campaign). */
-  send(id: number, at: Date | undefined, actor: Actor): Promise<CampaignView>;
+  /** `canary`: percent of the audience in a first wave (0 = none; undefined = CANARY_PERCENT). */
+  send(id: number, at: Date | undefined, actor: Actor, opts?: { canary?: number }): Promise<CampaignView>;
   pause(id: number, actor: Actor): Promise<CampaignView>;
   resume(id: number, actor: Actor): Promise<CampaignView>;
   cancel(id: number, actor: Actor): Promise<CampaignView>;
