@@ -228,5 +228,7 @@ describe('test sends from the workspace', () => {
     const page = await editor.get(`/admin/campaigns/${id}/edit`);
     // One subscriber on the list (READER), SEND_RATE 200.
     expect(page.body).toContain('data-estimate="1 subscriber at 200/s ≈ 1 s"');
+    // The send dialog offers the canary wave (issue 14) on the form that posts the send.
+    expect(page.body).toMatch(/<form method="post" action="\/admin\/campaigns\/\d+\/send"[^>]*data-schedule-form[\s\S]*?name="canary"[\s\S]*?<\/form>/);
   });
 });

@@ -109,6 +109,7 @@ ${
 <input type="hidden" name="_csrf" value="${csrf}"><input type="hidden" name="at" value="">
 <p class="estimate" data-estimate-text>${estimate}</p>
 <label>Schedule for <input type="datetime-local" name="at_local" step="1" data-at-local></label> <small data-timezone></small>
+<label>Canary wave <input type="text" name="canary" inputmode="decimal" size="4" placeholder="e.g. 5%" pattern="\d+(\.\d+)?%?" data-canary></label>
 <button type="submit" data-needs-clean data-schedule-button>${status === 'scheduled' ? 'Move schedule / send now' : 'Schedule / send now'}</button></form>
 ${
   status === 'scheduled' && scheduledAt
