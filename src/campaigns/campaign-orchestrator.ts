@@ -32,6 +32,7 @@ import { enqueueFanout, fanoutJobId, type SendQueues } from '../queue/send-queue
 import type { AudienceSource } from './ports.js';
 import { canTransition, resumeMeans, transition } from './state-machine.js';
 import { deriveCampaignStats, type CampaignStats } from './campaign-stats.js';
+import { healthFigures, type CampaignHealthSource, type HealthFigures } from './campaign-health.js';
 import { describePause, type PauseCode, type PauseReason } from './pause-reason.js';
 import { SYSTEM_ACTOR, type ActivityAction, type ActivityEntry, type Actor } from './campaign-activity.js';
 import { decideResubmission, sameIssue, type Submission } from './resubmission.js';
@@ -60,6 +61,8 @@ export interface OrchestratorDeps {
    */
   units?: ActivityUnits;
   logger?: Logger;
+  /** Human/machine engagement and per-provider figures for stats; without it they read zero. */
+  health?: CampaignHealthSource;
   /** Rows in flight longer than this are reported `uncertain` (ms). */
   uncertainAfterMs?: number;
   now?: () => number;
@@ -339,7 +342,7 @@ export class CampaignOrchestrator {
     return { fired, missed };
   }
 
-  async stats(id: number): Promise<CampaignStats & { id: number; pause_code: PauseCode | null; paused_reason: string | null }> {
+  async stats(id: number): Promise<CampaignStats & HealthFigures & { id: number; pause_code: PauseCode | null; paused_reason: string | null }> {
     const c = await this.get(id);
     const now = this.now();
     const counts = await this.deps.ledger.counts(id, now - (this.deps.uncertainAfterMs ?? 30_000));
@@ -356,7 +359,8 @@ export class CampaignOrchestrator {
       rows: counts.rows,
       now,
     });
-    return { id, ...stats, pause_code: c.paused_reason, paused_reason: describePause(c.paused_reason, c.paused_note) };
+    const health = await healthFigures(this.deps.health, id);
+    return { id, ...stats, ...health, pause_code: c.paused_reason, paused_reason: describePause(c.paused_reason, c.paused_note) };
   }
 
 }

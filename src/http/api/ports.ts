@@ -7,6 +7,7 @@ import type { PauseCode } from '../../campaigns/pause-reason.js';
 import type { Actor, ActivityAction, ActorRole } from '../../campaigns/campaign-activity.js';
 import type { Readable } from 'node:stream';
 import type { CampaignStats } from '../../campaigns/campaign-stats.js';
+import type { HealthFigures } from '../../campaigns/campaign-health.js';
 import type { Diagnostic } from '../../render/types.js';
 import type { CampaignStatus, SubscriberStatus } from '../../store/schema.js';
 import type { ImportReport } from '../../subscribers/csv-import.js';
@@ -18,7 +19,8 @@ import type { SubscriberView } from '../../subscribers/subscriber-service.js';
  * fields beyond the contract optional here, plus what the dashboard shows beside them.
  */
 export type CampaignStatsView = Omit<CampaignStats, 'uncertain' | 'cancelled' | 'eta'> &
-  Partial<Pick<CampaignStats, 'uncertain' | 'cancelled' | 'eta'>> & { id?: number; paused_reason?: string | null };
+  Partial<Pick<CampaignStats, 'uncertain' | 'cancelled' | 'eta'>> &
+  Partial<HealthFigures> & { id?: number; paused_reason?: string | null };
 
 export interface CampaignView {
   id: number;
