@@ -10,6 +10,7 @@ import { CampaignsRepository } from './campaigns-repository.js';
 import { DeliveryLedger } from './delivery-ledger.js';
 import { CampaignReportsRepository } from './campaign-reports-repository.js';
 import { CampaignHealthRepository } from './campaign-health-repository.js';
+import { EngagementHygieneRepository } from './engagement-hygiene-repository.js';
 import { ListMembersRepository } from './list-members-repository.js';
 import { ListsRepository } from './lists-repository.js';
 import { SignupRequestsRepository } from './signup-requests-repository.js';
@@ -46,6 +47,7 @@ export interface Repositories extends SubscriberRepositories {
   subscriberImport: SubscriberImportRepository;
   campaignReports: CampaignReportsRepository;
   campaignHealth: CampaignHealthRepository;
+  engagementHygiene: EngagementHygieneRepository;
   archive: ArchiveRepository;
   awaitingOutcome: AwaitingOutcomeRepository;
   campaigns: CampaignsRepository;
@@ -73,6 +75,7 @@ function repositoriesOver(db: Kysely<Database>, now: () => number): Repositories
     subscriberImport: new SubscriberImportRepository(db),
     campaignReports: new CampaignReportsRepository(db),
     campaignHealth: new CampaignHealthRepository(db),
+    engagementHygiene: new EngagementHygieneRepository(db),
     archive: new ArchiveRepository(db),
     awaitingOutcome: new AwaitingOutcomeRepository(db),
     campaigns: new CampaignsRepository(db),

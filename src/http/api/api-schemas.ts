@@ -4,7 +4,7 @@ import { PAUSE_CODES } from '../../campaigns/pause-reason.js';
 import { ACTIVITY_ACTIONS } from '../../campaigns/campaign-activity.js';
 
 const campaignStatus = z.enum(['draft', 'scheduled', 'sending', 'paused', 'sent', 'cancelled']);
-const subscriberStatus = z.enum(['active', 'unsubscribed', 'bounced', 'complained']);
+const subscriberStatus = z.enum(['active', 'sunset', 'unsubscribed', 'bounced', 'complained']);
 const listName = z.string().trim().min(1).max(100).regex(/^[A-Za-z0-9_.-]+$/, 'letters, digits, _ . - only');
 const email = z.string().trim().max(254).pipe(z.email());
 
