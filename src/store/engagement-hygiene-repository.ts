@@ -36,8 +36,12 @@ export class EngagementHygieneRepository {
     return rows.map((r) => ({ id: Number(r.id), subject: r.subject, startedAt: r.started_at === null ? null : Number(r.started_at) }));
   }
 
-  /** Active, subscribed members of the list who were sent every one of `campaignIds` and engaged as a person with none. */
-  async inactiveAmong(listId: number, campaignIds: number[]): Promise<InactiveSubscriber[]> {
+  /**
+   * Active, subscribed members of the list who were sent every one of `campaignIds` and
+   * engaged as a person with none. Whoever (re)subscribed or undid a sunset at or after
+   * `since` (the oldest issue's start) is left out: they told us themselves.
+   */
+  async inactiveAmong(listId: number, campaignIds: number[], since: number): Promise<InactiveSubscriber[]> {
     if (campaignIds.length === 0) return [];
     const rows = await this.db
       .selectFrom('subscribers as s')
@@ -67,6 +71,18 @@ export class EngagementHygieneRepository {
               .where('e.campaign_id', 'in', campaignIds)
               .where('e.type', 'in', ['open', 'click'])
               .where('e.engagement', '=', 'human'),
+          ),
+        ),
+      )
+      .where((eb) =>
+        eb.not(
+          eb.exists(
+            eb
+              .selectFrom('events as a')
+              .select(sql`1`.as('one'))
+              .whereRef('a.subscriber_id', '=', 's.id')
+              .where('a.type', 'in', ['subscribe', 'resubscribe'])
+              .where('a.occurred_at', '>=', since),
           ),
         ),
       )

@@ -6,7 +6,8 @@
  * "Engaged as a person" is an open or click classified `human` (src/events/engagement-class.ts):
  * Apple Mail Privacy Protection fetches every message's pixel and link scanners click every
  * link, so those (`machine`) and unclassifiable ones (`unknown`) do not keep anyone active.
- * Only readers who were sent every one of the N issues are judged, so newcomers are not.
+ * Only readers who were sent every one of the N issues are judged, so newcomers are not, and
+ * nobody who subscribed again or pressed "keep sending" since the oldest of them.
  */
 import { InputError, NotFoundError } from '../errors.js';
 import type { EngagementHygieneRepository, InactiveSubscriber, SentIssue } from '../store/engagement-hygiene-repository.js';
@@ -40,7 +41,8 @@ export async function inactiveSubscribers(
   if (!list) throw new NotFoundError(`list "${options.list}"`);
   const issues = await store.engagementHygiene.lastSentIssues(list.id, options.issues);
   // Fewer issues sent than asked: nobody has had N chances yet.
-  const inactive = issues.length < options.issues ? [] : await store.engagementHygiene.inactiveAmong(list.id, issues.map((i) => i.id));
+  const since = Math.min(...issues.map((i) => i.startedAt ?? 0));
+  const inactive = issues.length < options.issues ? [] : await store.engagementHygiene.inactiveAmong(list.id, issues.map((i) => i.id), since);
   let sunset = 0;
   if (options.suppress && inactive.length > 0) {
     const now = options.now ?? Date.now();
