@@ -28,6 +28,11 @@ class StaticMigrationProvider implements MigrationProvider {
   }
 }
 
+/** The migrations for a dialect, as Kysely's Migrator takes them (tests that migrate down). */
+export function migrationProvider(dialect: DialectName): MigrationProvider {
+  return new StaticMigrationProvider(dialect);
+}
+
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export async function migrateToLatest(db: Kysely<any>, dialect: DialectName, options: { upTo?: string } = {}): Promise<string[]> {
   const migrator = new Migrator({ db, provider: new StaticMigrationProvider(dialect) });
