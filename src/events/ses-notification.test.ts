@@ -135,3 +135,21 @@ describe('per-provider breaker', () => {
     expect(decideBreaker(counts(10), { BOUNCE_RATE_LIMIT: 0.05, COMPLAINT_RATE_LIMIT: 0.001, BREAKER_MIN_DELIVERIES: 100 }).trip).toBe(false);
   });
 });
+
+describe('SMTP status and fetch facts from the documentation examples', () => {
+  const example = (kind: string) => JSON.stringify(docExamples.find((e) => e.kind === kind)!.payload);
+  it('a DeliveryDelay carries its delay type, diagnostic and enhanced status per recipient', () => {
+    const [delay] = parseSesNotification(example('ses-event/DeliveryDelay'));
+    expect(delay).toMatchObject({ type: 'delivery_delay', subtype: 'TransientCommunicationFailure', email: 'recipient@example.com', detail: 'smtp; 421 4.4.1 Unable to connect to remote host', smtpStatus: '4.4.1' });
+  });
+  it('a Bounce carries the enhanced status of each recipient', () => {
+    const [bounce] = parseSesNotification(example('ses-event/Bounce'));
+    expect(bounce).toMatchObject({ type: 'bounce', smtpStatus: '5.1.1' });
+  });
+  it('an Open and a Click carry user agent, address and the send time; no automated flag in the published schema', () => {
+    const [open] = parseSesNotification(example('ses-event/Open'));
+    expect(open).toMatchObject({ userAgent: expect.stringContaining('iPhone'), ipAddress: '192.0.2.1', sesAutomated: false, sentAt: Date.parse('2017-08-09T21:59:49.927Z') });
+    const [click] = parseSesNotification(example('ses-event/Click'));
+    expect(click).toMatchObject({ userAgent: expect.stringContaining('Chrome/60'), ipAddress: '192.0.2.1', sesAutomated: false, detail: 'http://docs.aws.amazon.com/ses/latest/DeveloperGuide/send-email-smtp.html' });
+  });
+});
