@@ -153,6 +153,7 @@ export function openCompositionRoot(config: Config, options: CompositionRootOpti
         queues: await queues(),
         // Each status change and its activity entry commit together.
         units: await repositories(),
+        health: (await repositories()).campaignHealth,
         logger,
         // A send older than this with no answer is "uncertain" (the reconciler settles it): past
         // its claim's lease (SES_REQUEST_TIMEOUT_S) no request of it is in flight any more; the

@@ -102,6 +102,18 @@ export const configSchema = z.object({
    * allowed: 0.05 = 3 s, for tests and demos). Bounces come within minutes, complaints later.
    */
   CANARY_WAIT_MIN: positiveNumber(60),
+  /**
+   * Per mailbox provider (src/events/mailbox-provider.ts; `other` is not one provider and is
+   * left to the campaign-wide limits): pause when one provider's bounce or complaint rate
+   * reaches these, once at least BREAKER_PROVIDER_MIN_SENT of the campaign's accepted
+   * messages went to it. Lower than the campaign-wide 5%: one provider refusing mail (e.g.
+   * Microsoft's 550 5.7.515) hides in the account-wide average.
+   */
+  BREAKER_PROVIDER_BOUNCE_RATE: z.coerce.number().min(0).max(1).default(0.03),
+  BREAKER_PROVIDER_COMPLAINT_RATE: z.coerce.number().min(0).max(1).default(0.003),
+  BREAKER_PROVIDER_MIN_SENT: z.coerce.number().int().min(1).default(100),
+  /** A click this soon after delivery is a link scanner's, not a reader's (src/events/engagement-class.ts). */
+  SCANNER_CLICK_WINDOW_S: z.coerce.number().min(0).max(3600).default(10),
   TRANSIENT_BOUNCE_LIMIT: z.coerce.number().int().min(1).default(3),
   TRANSIENT_BOUNCE_WINDOW_DAYS: positiveNumber(30),
   WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(1000).default(50),

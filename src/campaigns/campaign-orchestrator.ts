@@ -41,6 +41,7 @@ import { canAdvanceCanary, canTransition, isEditable, isSending, resumeMeans, tr
 import { canaryView, canaryWaveSize, decideCanary, describeCanary, waveOutcomes, type CanaryView } from './canary-wave.js';
 import type { BreakerConfig } from '../events/reputation-breaker.js';
 import { deriveCampaignStats, type CampaignStats } from './campaign-stats.js';
+import { healthFigures, type CampaignHealthSource, type HealthFigures } from './campaign-health.js';
 import { describePause, type PauseCode, type PauseReason } from './pause-reason.js';
 import { SYSTEM_ACTOR, type ActivityAction, type ActivityEntry, type Actor } from './campaign-activity.js';
 import { decideResubmission, sameIssue, type Submission } from './resubmission.js';
@@ -71,6 +72,8 @@ export interface OrchestratorDeps {
    */
   units?: ActivityUnits;
   logger?: Logger;
+  /** Human/machine engagement and per-provider figures for stats; without it they read zero. */
+  health?: CampaignHealthSource;
   /** Rows in flight longer than this are reported `uncertain` (ms). */
   uncertainAfterMs?: number;
   now?: () => number;
@@ -511,7 +514,7 @@ export class CampaignOrchestrator {
     return true;
   }
 
-  async stats(id: number): Promise<CampaignStats & { id: number; pause_code: PauseCode | null; paused_reason: string | null; canary: CanaryView | null; canary_text: string | null }> {
+  async stats(id: number): Promise<CampaignStats & HealthFigures & { id: number; pause_code: PauseCode | null; paused_reason: string | null; canary: CanaryView | null; canary_text: string | null }> {
     const c = await this.get(id);
     const now = this.now();
     const counts = await this.deps.ledger.counts(id, now - (this.deps.uncertainAfterMs ?? 30_000));
@@ -528,10 +531,12 @@ export class CampaignOrchestrator {
       rows: counts.rows,
       now,
     });
+    const health = await healthFigures(this.deps.health, id);
     const canary = c.canary_phase === null ? null : canaryView(c, await this.deps.ledger.waveCounts(id), now);
     return {
       id,
       ...stats,
+      ...health,
       pause_code: c.paused_reason,
       paused_reason: describePause(c.paused_reason, c.paused_note),
       canary,

@@ -3,7 +3,7 @@
  * `campaigns.paused_reason`, with an optional note (`campaigns.paused_note`, e.g. the
  * breaker's measured rate). The text people read is derived here, never stored. Pure.
  */
-export const PAUSE_CODES = ['editor', 'quota', 'account-paused', 'breaker', 'schedule-missed', 'canary'] as const;
+export const PAUSE_CODES = ['editor', 'quota', 'account-paused', 'breaker', 'provider-breaker', 'schedule-missed', 'canary'] as const;
 export type PauseCode = (typeof PAUSE_CODES)[number];
 
 export interface PauseReason {
@@ -17,6 +17,7 @@ const TEXT: Record<PauseCode, string> = {
   quota: 'SES daily quota exceeded; resumes by itself when quota frees',
   'account-paused': 'SES paused sending for the account',
   breaker: 'reputation breaker',
+  'provider-breaker': 'reputation breaker for one mailbox provider',
   'schedule-missed': 'scheduled time passed while the system was down; resume to send now',
   // The note names what the wave measured (rate, or the failed messages); resume sends the rest.
   canary: 'canary wave failed its check; the rest is held until an editor resumes',

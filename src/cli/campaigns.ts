@@ -27,9 +27,17 @@ export function formatStats(s: Awaited<ReturnType<SendContext['orchestrator']['s
     `  total ${s.total}  queued ${s.queued}  sent ${s.sent}  failed ${s.failed}  uncertain ${s.uncertain}`,
     `  delivered ${s.delivered}  bounced ${s.bounced}  complained ${s.complained}  unsubscribed ${s.unsubscribed}  cancelled ${s.cancelled}`,
     `  opened ${s.opened}  clicked ${s.clicked}  rate ${s.rate_per_s}/s`,
+    `  human: opened ${s.opened_human}  clicked ${s.clicked_human}  click-to-open ${(s.click_to_open_human * 100).toFixed(1)}%`,
+    `  machine: opened ${s.opened_machine}  clicked ${s.clicked_machine}   unknown: opened ${s.opened_unknown}  clicked ${s.clicked_unknown}`,
     `  started ${s.started_at ?? '-'}  finished ${s.finished_at ?? '-'}${s.eta ? `  eta ${s.eta}` : ''}`,
     ...(s.canary_text ? [`  ${s.canary_text}`] : []),
   ];
+  for (const [name, p] of Object.entries(s.providers)) {
+    if (!p) continue;
+    lines.push(
+      `  provider ${name}: sent ${p.sent}  bounced ${p.bounced} (${(p.bounce_rate * 100).toFixed(2)}%)  complained ${p.complained}  deferred ${p.deferred}${p.top_status ? `  top status ${p.top_status}` : ''}`,
+    );
+  }
   return lines.join('\n');
 }
 

@@ -6,11 +6,12 @@ import { loadConfig } from '../config.js';
 import { InputError, NotFoundError } from '../errors.js';
 import type { Store } from '../store/db.js';
 import { openCompositionRoot, type CompositionRoot } from '../composition-root.js';
-import { openRepositories, type Repositories } from '../store/repositories.js';
+import { openRepositories, type StoreRepositories } from '../store/repositories.js';
 import { importSubscribersCsv } from '../subscribers/csv-import.js';
 import { parseCsvEncoding } from '../subscribers/text-encoding.js';
 import { exportSubscribersCsv } from '../subscribers/csv-export.js';
 import { inviteSubscriber } from '../signup/invite.js';
+import { inactiveSubscribers } from '../subscribers/list-hygiene.js';
 import { addSubscriber, removeSubscriber, showSubscriber, unsubscribeByEmail, type SubscriberView } from '../subscribers/subscriber-service.js';
 
 const DEFAULT_LIST = 'default';
@@ -27,7 +28,7 @@ async function inviteFromCli(email: string, opts: { name?: string; list: string 
   });
 }
 
-async function withRepositories<T>(fn: (repos: Repositories, store: Store, root: CompositionRoot) => Promise<T>): Promise<T> {
+async function withRepositories<T>(fn: (repos: StoreRepositories, store: Store, root: CompositionRoot) => Promise<T>): Promise<T> {
   const root = openCompositionRoot(loadConfig());
   try {
     const store = await root.store();
@@ -125,6 +126,42 @@ export function registerSubscribers(program: Command): void {
       await withRepositories(async (repos) => {
         const view = await showSubscriber(repos, email);
         console.log(opts.json ? JSON.stringify(view, null, 2) : formatView(view));
+      });
+    });
+
+  group
+    .command('inactive')
+    .description('list subscribers with no human open or click in the last N sent issues (Apple MPP opens and scanner clicks do not count); --suppress sets them aside as "sunset"')
+    .requiredOption('--issues <n>', 'how many of the list\'s last sent issues to look at')
+    .option('--list <name>', 'list name', DEFAULT_LIST)
+    .option('--suppress', 'move them to status sunset: no longer mailed until they press "Keep sending it to me" on any past email\'s unsubscribe page, or sign up again')
+    .option('--json', 'print one JSON object')
+    .action(async (opts: { issues: string; list: string; suppress?: boolean; json?: boolean }) => {
+      if (!/^\d+$/.test(opts.issues)) throw new InputError(`--issues must be a whole number, not "${opts.issues}"`);
+      await withRepositories(async (repos) => {
+        const report = await inactiveSubscribers(repos, { list: opts.list, issues: Number(opts.issues), suppress: opts.suppress });
+        if (opts.json) {
+          console.log(
+            JSON.stringify(
+              {
+                list: report.list,
+                issues: report.issues.map((i) => ({ id: i.id, subject: i.subject, started_at: i.startedAt === null ? null : new Date(i.startedAt).toISOString() })),
+                inactive: report.inactive.map((x) => ({ email: x.email, name: x.name })),
+                count: report.inactive.length,
+                sunset: report.sunset,
+              },
+              null,
+              2,
+            ),
+          );
+          return;
+        }
+        for (const x of report.inactive) console.log(x.name ? `${x.email}\t${x.name}` : x.email);
+        const judged =
+          report.issues.length < Number(opts.issues)
+            ? `list ${report.list} has sent only ${report.issues.length} issue(s); nobody is judged on fewer than ${opts.issues}`
+            : `${report.inactive.length} subscriber(s) of list ${report.list} with no human open or click in the last ${opts.issues} issues`;
+        console.error(opts.suppress ? `${judged}; ${report.sunset} moved to sunset` : judged);
       });
     });
 

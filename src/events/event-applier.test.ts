@@ -28,8 +28,8 @@ function fakes(result: WriteResult, pausedIds: number[]) {
 describe('EventApplier', () => {
   it('pauses each campaign whose breaker tripped through the orchestrator, after the commit, and reports only the pauses it won', async () => {
     const tripped = [
-      { campaignId: 3, reason: 'complaint rate 1.00% (2/200) reached the limit 0.10%' },
-      { campaignId: 4, reason: 'bounce rate 6.00% (6/100) reached the limit 5.00%' },
+      { campaignId: 3, code: 'breaker' as const, reason: 'complaint rate 1.00% (2/200) reached the limit 0.10%' },
+      { campaignId: 4, code: 'provider-breaker' as const, reason: 'microsoft bounce rate 6.00% (6/100) reached the per-provider limit 3.00%' },
     ];
     // Campaign 4 was no longer sending (already paused, finished or cancelled): its pause does not win.
     const { applier, log, pauses } = fakes({ applied: true, stored: 2, tripped }, [3]);
@@ -37,7 +37,7 @@ describe('EventApplier', () => {
     expect(log).toEqual(['committed', 'pause 3', 'pause 4']);
     expect(pauses).toEqual([
       { id: 3, reason: { code: 'breaker', note: tripped[0]!.reason } },
-      { id: 4, reason: { code: 'breaker', note: tripped[1]!.reason } },
+      { id: 4, reason: { code: 'provider-breaker', note: tripped[1]!.reason } },
     ]);
     expect(result).toEqual({ applied: true, stored: 2, paused: [tripped[0]] });
   });

@@ -52,7 +52,7 @@ export class EventApplier {
     if (written.tripped.length === 0) return { applied: written.applied, stored: written.stored, paused: [] };
     const paused: TrippedBreaker[] = [];
     for (const trip of written.tripped) {
-      if (await this.pauser.pause(trip.campaignId, { code: 'breaker', note: trip.reason })) paused.push(trip);
+      if (await this.pauser.pause(trip.campaignId, { code: trip.code, note: trip.reason })) paused.push(trip);
     }
     return { applied: written.applied, stored: written.stored, paused };
   }

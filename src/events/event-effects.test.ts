@@ -41,7 +41,13 @@ describe('decideEffects', () => {
     ['open without a ledger row: nothing', event('open'), missing, []],
     ['reject: the row failed, with the reason', event('reject', { detail: 'Bad content' }), found, [{ kind: 'failLedger', error: 'reject: Bad content' }]],
     ['rendering failure: the row failed', event('rendering_failure', { detail: 'no var' }), found, [{ kind: 'failLedger', error: 'rendering_failure: no var' }]],
-    ['delivery delay: stored only', event('delivery_delay'), found, []],
+    [
+      'delivery delay: counted for the campaign, the provider and the SMTP status',
+      event('delivery_delay', { email: 'x@hotmail.co.uk', smtpStatus: '4.7.0' }),
+      found,
+      [{ kind: 'countProvider', campaignId: 7, provider: 'microsoft', counter: 'delay', smtpStatus: '4.7.0' }],
+    ],
+    ['delivery delay without a campaign: stored only', event('delivery_delay'), missing, []],
     ['other: stored only', event('other'), found, []],
     [
       'complaint: row, subscriber, suppression, breaker',
@@ -51,6 +57,7 @@ describe('decideEffects', () => {
         { kind: 'moveLedger', to: 'complained' },
         { kind: 'setSubscriberStatus', status: 'complained', reason: 'complaint (abuse)' },
         { kind: 'suppress', reason: 'complained', detail: 'complaint (abuse)' },
+        { kind: 'countProvider', campaignId: 7, provider: 'other', counter: 'complaint', smtpStatus: '' },
         { kind: 'checkBreaker', campaignId: 7 },
       ],
     ],
@@ -71,10 +78,16 @@ describe('decideEffects', () => {
         { kind: 'moveLedger', to: 'bounced' },
         { kind: 'setSubscriberStatus', status: 'bounced', reason: 'permanent bounce (OnAccountSuppressionList)' },
         { kind: 'suppress', reason: 'ses-suppression-list', detail: 'permanent bounce (OnAccountSuppressionList)' },
+        { kind: 'countProvider', campaignId: 7, provider: 'other', counter: 'bounce', smtpStatus: '' },
         { kind: 'checkBreaker', campaignId: 7 },
       ],
     ],
-    ['soft bounce under the limit: nothing', event('bounce', { subtype: 'Transient' }), { ...found, recentSoftBounces: 2 }, []],
+    [
+      'soft bounce under the limit: only its provider counter',
+      event('bounce', { subtype: 'Transient', email: 'y@gmail.com', smtpStatus: '4.2.2' }),
+      { ...found, recentSoftBounces: 2 },
+      [{ kind: 'countProvider', campaignId: 7, provider: 'gmail', counter: 'soft_bounce', smtpStatus: '4.2.2' }],
+    ],
     [
       'soft bounce at the limit: bounced like a hard one',
       event('bounce', { subtype: 'Transient' }),
@@ -83,6 +96,7 @@ describe('decideEffects', () => {
         { kind: 'moveLedger', to: 'bounced' },
         { kind: 'setSubscriberStatus', status: 'bounced', reason: '3 soft bounces within 7 days' },
         { kind: 'suppress', reason: 'bounced', detail: '3 soft bounces within 7 days' },
+        { kind: 'countProvider', campaignId: 7, provider: 'other', counter: 'bounce', smtpStatus: '' },
         { kind: 'checkBreaker', campaignId: 7 },
       ],
     ],
@@ -92,6 +106,7 @@ describe('decideEffects', () => {
       found,
       [
         { kind: 'moveLedger', to: 'complained' },
+        { kind: 'countProvider', campaignId: 7, provider: 'other', counter: 'complaint', smtpStatus: '' },
         { kind: 'checkBreaker', campaignId: 7 },
       ],
     ],
@@ -140,8 +155,8 @@ describe('precedence: never backwards', () => {
     }
   });
 
-  it('subscriber: complained > bounced > unsubscribed > active; a status replaces only lower ones', () => {
-    const rank = ['active', 'unsubscribed', 'bounced', 'complained'] as const;
+  it('subscriber: complained > bounced > unsubscribed > sunset > active; a status replaces only lower ones', () => {
+    const rank = ['active', 'sunset', 'unsubscribed', 'bounced', 'complained'] as const;
     for (const to of ['unsubscribed', 'bounced', 'complained'] as const) {
       for (const from of rank) {
         expect(SUBSCRIBER_REPLACEABLE[to].includes(from), `${from} → ${to}`).toBe(rank.indexOf(from) < rank.indexOf(to));

@@ -13,9 +13,19 @@
 import type { DeliveryStatus, SubscriberStatus, SuppressionReason } from '../store/schema.js';
 import { decideOutcome, isSoftBounce, transientWindowStart, type BouncePolicyConfig } from './bounce-policy.js';
 import { decideBreaker, type BreakerConfig, type BreakerDecision, type CampaignOutcomeCounts } from './reputation-breaker.js';
+import { classifyEngagement, trapLinkFor, type EngagementConfig, type EngagementDecision } from './engagement-class.js';
+import { providerOfEmail, type MailboxProvider } from './mailbox-provider.js';
 import type { SesEvent } from './ses-notification.js';
 
-export type EventsConfig = BouncePolicyConfig & BreakerConfig;
+export type EventsConfig = BouncePolicyConfig &
+  BreakerConfig & {
+    /** The hidden trap link is PUBLIC_URL + TRAP_LINK_PATH (engagement-class.ts). */
+    PUBLIC_URL?: string;
+    SCANNER_CLICK_WINDOW_S?: number;
+  };
+
+/** The per-campaign, per-provider counters (campaign_provider_counts.kind). */
+export type ProviderCounter = 'bounce' | 'soft_bounce' | 'complaint' | 'delay';
 
 /** Outcomes SES reports for a message, in rising precedence. */
 export type LedgerOutcome = 'delivered' | 'bounced' | 'complained';
@@ -36,6 +46,8 @@ export type Effect =
   | { kind: 'setSubscriberStatus'; status: EventSubscriberStatus; reason: string }
   /** Add the address to the suppression list (the first reason stays). */
   | { kind: 'suppress'; reason: SuppressionReason; detail: string }
+  /** Count a bounce / soft bounce / complaint / delay for the campaign, the recipient's provider and the SMTP status ('' if none). */
+  | { kind: 'countProvider'; campaignId: number; provider: MailboxProvider; counter: ProviderCounter; smtpStatus: string }
   /** Re-evaluate the reputation breaker of this campaign once the notification is stored. */
   | { kind: 'checkBreaker'; campaignId: number };
 
@@ -62,12 +74,24 @@ export const LEDGER_MOVABLE_FROM: Readonly<Record<LedgerOutcome | 'failed', read
   failed: ['sending', 'sent'],
 };
 
-/** Subscriber precedence: complained > bounced > unsubscribed > active. The statuses each may replace. */
+/**
+ * Subscriber precedence: complained > bounced > unsubscribed > sunset > active. The statuses
+ * each may replace. `sunset` (no human engagement lately, set by `subscribers inactive
+ * --suppress`) is ours, not the reader's: anything the reader or their mailbox says wins.
+ */
 export const SUBSCRIBER_REPLACEABLE: Readonly<Record<EventSubscriberStatus, readonly SubscriberStatus[]>> = {
-  complained: ['active', 'unsubscribed', 'bounced'],
-  bounced: ['active', 'unsubscribed'],
-  unsubscribed: ['active'],
+  complained: ['active', 'sunset', 'unsubscribed', 'bounced'],
+  bounced: ['active', 'sunset', 'unsubscribed'],
+  unsubscribed: ['active', 'sunset'],
 };
+
+const providerCount = (event: SesEvent, campaignId: number, counter: ProviderCounter): Effect => ({
+  kind: 'countProvider',
+  campaignId,
+  provider: providerOfEmail(event.email),
+  counter,
+  smtpStatus: event.smtpStatus ?? '',
+});
 
 const NONE: readonly Effect[] = Object.freeze([]);
 const DELIVERED: readonly Effect[] = Object.freeze([{ kind: 'moveLedger', to: 'delivered' }]);
@@ -91,7 +115,8 @@ export function decideEffects(event: SesEvent, facts: EventFacts, config: Bounce
     case 'bounce':
     case 'complaint': {
       const outcome = decideOutcome(event, facts.recentSoftBounces, config);
-      if (outcome.ledgerStatus === null) return NONE;
+      // A soft bounce under the limit changes nothing but its provider's counter.
+      if (outcome.ledgerStatus === null) return facts.campaignId !== null && event.type === 'bounce' ? [providerCount(event, facts.campaignId, 'soft_bounce')] : NONE;
       const effects: Effect[] = [];
       if (facts.ledgerFound) effects.push({ kind: 'moveLedger', to: outcome.ledgerStatus });
       if (event.email) {
@@ -99,7 +124,10 @@ export function decideEffects(event: SesEvent, facts: EventFacts, config: Bounce
         if (outcome.suppress) effects.push({ kind: 'suppress', reason: outcome.suppress, detail: outcome.reason });
       }
       // Only a bounce or complaint that counts changes the campaign's rates.
-      if (facts.campaignId !== null) effects.push({ kind: 'checkBreaker', campaignId: facts.campaignId });
+      if (facts.campaignId !== null) {
+        effects.push(providerCount(event, facts.campaignId, outcome.ledgerStatus === 'complained' ? 'complaint' : 'bounce'));
+        effects.push({ kind: 'checkBreaker', campaignId: facts.campaignId });
+      }
       return effects;
     }
     case 'delivery':
@@ -113,11 +141,14 @@ export function decideEffects(event: SesEvent, facts: EventFacts, config: Bounce
       return facts.ledgerFound ? OPENED : NONE;
     case 'click':
       return facts.ledgerFound ? CLICKED : NONE;
+    case 'delivery_delay':
+      // Deferrals (Gmail's 4.7.x, Microsoft's throttling): counted per provider, no other effect.
+      return facts.campaignId !== null ? [providerCount(event, facts.campaignId, 'delay')] : NONE;
     case 'subscription':
       // SES-managed unsubscribe (List-Unsubscribe handled by SES): honour an opt-out of everything.
       return event.unsubscribeAll && event.email ? SES_UNSUBSCRIBE : NONE;
     default:
-      // delivery_delay and other: stored for the record, no effect.
+      // other: stored for the record, no effect.
       return NONE;
   }
 }
@@ -128,18 +159,54 @@ export function isDeliveredOnly(effects: readonly Effect[]): boolean {
   return effects.length === 1 && only?.kind === 'moveLedger' && only.to === 'delivered';
 }
 
+/** What the store knows when it asks whether an open or click was a person's. */
+export interface EngagementFacts {
+  /** When the message was delivered (its Delivery event), null when not known yet. */
+  deliveredAt: number | null;
+  /** Other clicks of the same message already stored (empty for opens). */
+  otherClicks: ReadonlyArray<{ link: string | null; at: number }>;
+}
+
+/** Whether an open or click was human (engagement-class.ts) from the event and what the store knows. */
+export function classifyEvent(event: SesEvent, facts: EngagementFacts, config: EngagementConfig): EngagementDecision {
+  return classifyEngagement(
+    {
+      type: event.type === 'click' ? 'click' : 'open',
+      userAgent: event.userAgent ?? null,
+      ipAddress: event.ipAddress ?? null,
+      link: event.type === 'click' ? event.detail : null,
+      sesAutomated: event.sesAutomated === true,
+      at: event.occurredAt,
+      deliveredAt: facts.deliveredAt ?? event.sentAt ?? null,
+      otherClicks: facts.otherClicks,
+    },
+    config,
+  );
+}
+
+export function engagementConfig(config: Pick<EventsConfig, 'PUBLIC_URL' | 'SCANNER_CLICK_WINDOW_S'>): EngagementConfig {
+  return {
+    trapLinks: [trapLinkFor(config.PUBLIC_URL ?? 'http://localhost:3000')],
+    scannerClickWindowMs: (config.SCANNER_CLICK_WINDOW_S ?? 10) * 1000,
+  };
+}
+
 /** The rules as the store's event writer asks for them, bound to a configuration. */
 export interface EventRules {
   /** Non-null only for an event with an address (the store counts that address's soft bounces). */
   softBouncesSince(event: SesEvent): number | null;
   decide(event: SesEvent, facts: EventFacts): readonly Effect[];
+  /** Opens and clicks only: human, machine or unknown. */
+  classify(event: SesEvent, facts: EngagementFacts): EngagementDecision;
   breaker(counts: CampaignOutcomeCounts): BreakerDecision;
 }
 
 export function eventRules(config: EventsConfig): EventRules {
+  const engagement = engagementConfig(config);
   return {
     softBouncesSince: (event) => softBouncesSince(event, config),
     decide: (event, facts) => decideEffects(event, facts, config),
+    classify: (event, facts) => classifyEvent(event, facts, engagement),
     breaker: (counts) => decideBreaker(counts, config),
   };
 }

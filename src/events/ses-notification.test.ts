@@ -94,9 +94,62 @@ describe('reputation breaker', () => {
   it('trips at the complaint or bounce limit and says why', () => {
     expect(decideBreaker({ sent: 1000, bounced: 49, complained: 0 }, config).trip).toBe(false);
     const b = decideBreaker({ sent: 1000, bounced: 50, complained: 0 }, config);
-    expect(b).toEqual({ trip: true, reason: expect.stringContaining('bounce rate 5.00% (50/1000)') });
+    expect(b).toEqual({ trip: true, scope: 'campaign', reason: expect.stringContaining('bounce rate 5.00% (50/1000)') });
     expect(decideBreaker({ sent: 2000, bounced: 0, complained: 1 }, config).trip).toBe(false);
     const c = decideBreaker({ sent: 1000, bounced: 0, complained: 1 }, config);
-    expect(c).toEqual({ trip: true, reason: expect.stringContaining('complaint rate 0.10% (1/1000)') });
+    expect(c).toEqual({ trip: true, scope: 'campaign', reason: expect.stringContaining('complaint rate 0.10% (1/1000)') });
+  });
+});
+
+describe('per-provider breaker', () => {
+  const config = {
+    BOUNCE_RATE_LIMIT: 0.05,
+    COMPLAINT_RATE_LIMIT: 0.001,
+    BREAKER_MIN_DELIVERIES: 100,
+    BREAKER_PROVIDER_BOUNCE_RATE: 0.03,
+    BREAKER_PROVIDER_COMPLAINT_RATE: 0.003,
+    BREAKER_PROVIDER_MIN_SENT: 100,
+  };
+  it('trips on one provider at its limit with the provider and its commonest SMTP status in the reason; never on "other" or below the sample', () => {
+    const counts = (microsoftBounced: number, microsoftSent = 100) => ({
+      sent: 400 + microsoftSent,
+      bounced: microsoftBounced,
+      complained: 0,
+      providers: {
+        gmail: { sent: 400, bounced: 0, complained: 0 },
+        microsoft: { sent: microsoftSent, bounced: microsoftBounced, complained: 0, topBounceStatus: '5.7.515' },
+      },
+    });
+    expect(decideBreaker(counts(2), config).trip).toBe(false);
+    expect(decideBreaker(counts(3), config)).toEqual({
+      trip: true,
+      scope: 'provider',
+      provider: 'microsoft',
+      reason: 'microsoft bounce rate 3.00% (3/100) reached the per-provider limit 3.00%; most frequent SMTP status 5.7.515',
+    });
+    // Too few messages at that provider to judge.
+    expect(decideBreaker(counts(3, 99), config).trip).toBe(false);
+    // `other` is many providers: left to the campaign-wide limit.
+    expect(decideBreaker({ sent: 500, bounced: 20, complained: 0, providers: { other: { sent: 500, bounced: 20, complained: 0 } } }, config).trip).toBe(false);
+    // Without the per-provider settings (older callers): no per-provider check.
+    expect(decideBreaker(counts(10), { BOUNCE_RATE_LIMIT: 0.05, COMPLAINT_RATE_LIMIT: 0.001, BREAKER_MIN_DELIVERIES: 100 }).trip).toBe(false);
+  });
+});
+
+describe('SMTP status and fetch facts from the documentation examples', () => {
+  const example = (kind: string) => JSON.stringify(docExamples.find((e) => e.kind === kind)!.payload);
+  it('a DeliveryDelay carries its delay type, diagnostic and enhanced status per recipient', () => {
+    const [delay] = parseSesNotification(example('ses-event/DeliveryDelay'));
+    expect(delay).toMatchObject({ type: 'delivery_delay', subtype: 'TransientCommunicationFailure', email: 'recipient@example.com', detail: 'smtp; 421 4.4.1 Unable to connect to remote host', smtpStatus: '4.4.1' });
+  });
+  it('a Bounce carries the enhanced status of each recipient', () => {
+    const [bounce] = parseSesNotification(example('ses-event/Bounce'));
+    expect(bounce).toMatchObject({ type: 'bounce', smtpStatus: '5.1.1' });
+  });
+  it('an Open and a Click carry user agent, address and the send time; no automated flag in the published schema', () => {
+    const [open] = parseSesNotification(example('ses-event/Open'));
+    expect(open).toMatchObject({ userAgent: expect.stringContaining('iPhone'), ipAddress: '192.0.2.1', sesAutomated: false, sentAt: Date.parse('2017-08-09T21:59:49.927Z') });
+    const [click] = parseSesNotification(example('ses-event/Click'));
+    expect(click).toMatchObject({ userAgent: expect.stringContaining('Chrome/60'), ipAddress: '192.0.2.1', sesAutomated: false, detail: 'http://docs.aws.amazon.com/ses/latest/DeveloperGuide/send-email-smtp.html' });
   });
 });

@@ -6,6 +6,8 @@
  * still stored, never fatal.
  */
 
+import { smtpStatusOf } from './mailbox-provider.js';
+
 export type SesEventType =
   | 'bounce'
   | 'complaint'
@@ -35,6 +37,15 @@ export interface SesEvent {
   detail: string | null;
   /** For `subscription`: the recipient opted out of everything. */
   unsubscribeAll?: boolean;
+  /** Bounce, delivery delay: the SMTP status (`5.7.515`, else `550`), from the diagnostic code or status. */
+  smtpStatus?: string | null;
+  /** Open, click: what SES reports of the fetch (engagement-class.ts reads these). */
+  userAgent?: string | null;
+  ipAddress?: string | null;
+  /** Open, click: SES's own automated-interaction flag, when the record carries one. */
+  sesAutomated?: boolean;
+  /** Open, click: when SES accepted the message (`mail.timestamp`). */
+  sentAt?: number | null;
   occurredAt: number;
 }
 
@@ -161,7 +172,8 @@ export function parseSesNotification(message: string, now: number = Date.now()):
         if (!email || seen.has(email)) continue;
         seen.add(email);
         const detail = str(r.diagnosticCode) ?? str(r.status);
-        events.push({ type, ...base, ...common, email, detail: detail ? detail.slice(0, 1000) : null, occurredAt: at });
+        const smtpStatus = smtpStatusOf(str(r.status), str(r.diagnosticCode));
+        events.push({ type, ...base, ...common, email, detail: detail ? detail.slice(0, 1000) : null, smtpStatus, occurredAt: at });
       }
       return events.length ? events : perRecipient([], common, at);
     }
@@ -186,17 +198,26 @@ export function parseSesNotification(message: string, now: number = Date.now()):
     }
     case 'delivery_delay': {
       const d = isObject(parsed.deliveryDelay) ? parsed.deliveryDelay : {};
-      const recips = recipientsOf(d.delayedRecipients);
-      return perRecipient(recips.length ? recips : destination, { subtype: str(d.delayType) }, parseTime(d.timestamp, mailTime));
+      const at = parseTime(d.timestamp, mailTime);
+      const subtype = str(d.delayType);
+      const delayed = Array.isArray(d.delayedRecipients) ? d.delayedRecipients.filter(isObject) : [];
+      const events: SesEvent[] = [];
+      for (const r of delayed) {
+        const email = bareAddress(r.emailAddress);
+        if (!email || events.some((e) => e.email === email)) continue;
+        const detail = str(r.diagnosticCode) ?? str(r.status);
+        events.push({ type, ...base, subtype, email, detail: detail ? detail.slice(0, 1000) : null, smtpStatus: smtpStatusOf(str(r.status), str(r.diagnosticCode)), occurredAt: at });
+      }
+      return events.length ? events : perRecipient(destination, { subtype }, at);
     }
     case 'open': {
       const o = isObject(parsed.open) ? parsed.open : {};
-      return perRecipient(destination, {}, parseTime(o.timestamp, mailTime));
+      return perRecipient(destination, fetchFacts(o, mail), parseTime(o.timestamp, mailTime));
     }
     case 'click': {
       const c = isObject(parsed.click) ? parsed.click : {};
       const link = str(c.link);
-      return perRecipient(destination, { detail: link ? link.slice(0, 2000) : null }, parseTime(c.timestamp, mailTime));
+      return perRecipient(destination, { detail: link ? link.slice(0, 2000) : null, ...fetchFacts(c, mail) }, parseTime(c.timestamp, mailTime));
     }
     case 'rendering_failure': {
       const f = isObject(parsed.failure) ? parsed.failure : {};
@@ -214,6 +235,19 @@ export function parseSesNotification(message: string, now: number = Date.now()):
     default:
       return [otherEvent(now)];
   }
+}
+
+/** What an open/click record says about the fetch: user agent, address, SES's automated flag, send time. */
+function fetchFacts(o: Json, mail: Json | undefined): Partial<SesEvent> {
+  const agent = str(o.userAgent);
+  const ip = str(o.ipAddress);
+  const sent = typeof mail?.timestamp === 'string' ? Date.parse(mail.timestamp) : NaN;
+  return {
+    userAgent: agent ? agent.slice(0, 500) : null,
+    ipAddress: ip && /^[0-9a-fA-F:.]{2,45}$/.test(ip) ? ip : null,
+    sesAutomated: o.automated === true || o.isAutomated === true,
+    sentAt: Number.isFinite(sent) ? sent : null,
+  };
 }
 
 function otherEvent(now: number): SesEvent {

@@ -2,6 +2,9 @@
  * The Fastify app. Route groups are plugins in their own folders (webhooks/, api/,
  * admin/, pages) and receive their dependencies explicitly through AppDeps.
  */
+import { TRAP_LINK_PATH } from '../events/engagement-class.js';
+import { readerPage } from '../html/html.js';
+import { sendHtml } from './pages/page-html.js';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Config } from '../config.js';
 import type { Logger } from '../logger.js';
@@ -43,6 +46,11 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   app.addContentTypeParser('text/plain', { parseAs: 'string' }, (_req, body, done) => done(null, body));
 
   app.get('/healthz', async () => ({ ok: true }));
+  // The hidden footer link (engagement-class.ts): a real page, so a scanner that follows it
+  // gets an answer; SES reports the click, and the click is what marks the machine.
+  app.get(TRAP_LINK_PATH, { schema: { hide: true } }, async (_request, reply) =>
+    sendHtml(reply, 200, readerPage('Nothing here', '<h1>Nothing to see</h1><p>This link is hidden in our emails so that we can tell link scanners from readers. Nothing was changed.</p>'), { noindex: true }),
+  );
 
   await app.register(sesWebhookRoutes, {
     config: deps.config,

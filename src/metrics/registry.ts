@@ -11,6 +11,7 @@
  */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import { withTimeout, type FleetCounters, type FleetMetric } from './fleet-counters.js';
+import { MAILBOX_PROVIDERS, providerOfEmail } from '../events/mailbox-provider.js';
 
 /** The send processor's outcomes (workers/send-processor.ts SendOutcome). */
 export const SEND_OUTCOMES = ['sent', 'skipped', 'failed', 'throttled', 'quota', 'account-paused', 'uncertain', 'not-sending', 'not-queued', 'other'] as const;
@@ -53,6 +54,9 @@ export const WEBHOOK_EVENT_TYPES = [
 ] as const;
 export type WebhookEventType = (typeof WEBHOOK_EVENT_TYPES)[number];
 
+/** Event types counted per mailbox provider (newsletter_provider_events_total). */
+export const PROVIDER_EVENT_TYPES = ['delivery', 'bounce', 'complaint', 'delivery_delay'] as const;
+
 export const HTTP_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'] as const;
 export const UNMATCHED_ROUTE = '__unmatched__';
 
@@ -81,6 +85,7 @@ export class Metrics {
   readonly sends: Counter<'outcome'>;
   readonly sesErrors: Counter<'code'>;
   readonly webhookEvents: Counter<'type'>;
+  readonly providerEvents: Counter<'provider' | 'type'>;
   readonly httpRequests: Counter<'route' | 'method' | 'status' | 'status_class'>;
   readonly httpDuration: Histogram<'route' | 'method'>;
   readonly queueDepth: Gauge<'queue' | 'state'>;
@@ -123,6 +128,12 @@ export class Metrics {
       labelNames: ['type'],
       registers,
     });
+    this.providerEvents = new Counter({
+      name: 'newsletter_provider_events_total',
+      help: 'Deliveries, bounces, complaints and delivery delays by mailbox provider (a fixed set; unknown domains are "other")',
+      labelNames: ['provider', 'type'],
+      registers,
+    });
     this.httpRequests = new Counter({
       name: 'newsletter_http_requests_total',
       help: 'HTTP requests by route pattern, method and status',
@@ -158,6 +169,7 @@ export class Metrics {
     for (const outcome of SEND_OUTCOMES) this.sends.inc({ outcome }, 0);
     for (const code of SES_ERROR_CODES) this.sesErrors.inc({ code }, 0);
     for (const type of WEBHOOK_EVENT_TYPES) this.webhookEvents.inc({ type }, 0);
+    for (const provider of MAILBOX_PROVIDERS) for (const type of PROVIDER_EVENT_TYPES) this.providerEvents.inc({ provider, type }, 0);
     if (options.defaultMetrics) collectDefaultMetrics({ register: this.registry, prefix: 'newsletter_' });
   }
 
@@ -195,6 +207,16 @@ export class Metrics {
     this.webhookEvents.inc({ type: oneOf<string>(WEBHOOK_EVENT_TYPES, type, 'other') });
   }
 
+  /**
+   * A delivery, bounce, complaint or delay by the recipient's mailbox provider: the label is
+   * one of MAILBOX_PROVIDERS whatever the address (unknown domains are `other`); other types
+   * are not counted here.
+   */
+  recordProviderEvent(type: string, email: string | null | undefined): void {
+    if (!(PROVIDER_EVENT_TYPES as readonly string[]).includes(type)) return;
+    this.providerEvents.inc({ provider: providerOfEmail(email), type });
+  }
+
   /** `route` must be a route PATTERN (request.routeOptions.url) or undefined for unmatched. */
   recordHttpRequest(route: string | undefined, method: string, statusCode: number, seconds: number): void {
     const r = route ?? UNMATCHED_ROUTE;
@@ -217,3 +239,4 @@ export const metrics = new Metrics({ defaultMetrics: true });
 export const recordSend = (outcome: SendOutcome | string, count = 1): void => metrics.recordSend(outcome, count);
 export const recordSesError = (code: string | undefined): void => metrics.recordSesError(code);
 export const recordWebhookEvent = (type: string): void => metrics.recordWebhookEvent(type);
+export const recordProviderEvent = (type: string, email: string | null | undefined): void => metrics.recordProviderEvent(type, email);

@@ -25,6 +25,11 @@ export interface CompileOptions {
   listName?: string;
   /** Directory with layout.mjml.hbs, partials/, theme.css, text.hbs. */
   templatesDir?: string;
+  /**
+   * The hidden footer link no reader sees (PUBLIC_URL + TRAP_LINK_PATH): a click on it is a
+   * scanner's (src/events/engagement-class.ts). Null or absent: no trap link.
+   */
+  trapUrl?: string | null;
 }
 
 export interface CompileResult {
@@ -116,6 +121,7 @@ export async function compileIssueDetailed(issue: Issue, options: CompileOptions
     sections,
     listName,
     postalAddress: options.postalAddress ?? null,
+    trapUrl: options.trapUrl ?? null,
     placeholders,
   };
   const mjml = templates.layout(data);

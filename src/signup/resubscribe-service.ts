@@ -1,7 +1,8 @@
 /**
  * "I unsubscribed by mistake": put a reader back on the list from the unsubscribe page.
- * Only for addresses whose own status is active or unsubscribed and that are not
+ * Only for addresses whose own status is active, sunset or unsubscribed and that are not
  * suppressed: a bounce or a complaint is a stronger signal than a click and stays.
+ * A `sunset` reader (set aside for not engaging) is eligible even while still on the list.
  */
 import type { ListMembersRepository, MemberStanding } from '../store/list-members-repository.js';
 import type { Transactional } from '../store/repositories.js';
@@ -14,7 +15,7 @@ export type ResubscribeState = 'eligible' | 'subscribed' | 'refused' | 'unknown'
 /** Pure: what a membership's standing allows on the resubscribe page. */
 export function resubscribeStateOf(standing: MemberStanding | undefined): ResubscribeState {
   if (!standing) return 'unknown';
-  if (standing.suppressed || (standing.status !== 'active' && standing.status !== 'unsubscribed')) return 'refused';
+  if (standing.suppressed || (standing.status !== 'active' && standing.status !== 'sunset' && standing.status !== 'unsubscribed')) return 'refused';
   return standing.membership === 'subscribed' && standing.status === 'active' ? 'subscribed' : 'eligible';
 }
 

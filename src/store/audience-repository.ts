@@ -119,16 +119,17 @@ export class AudienceRepository implements AudienceSource {
 }
 
 /**
- * Each subscriber's most recent engagement: the time of their latest open or click in the
- * events table. THE one place that says which engagement counts for the canary's "most
- * recently engaged first": to count human engagement only (issue #14's classification),
- * add the classification condition here, e.g. `.where('classification', '=', 'human')`.
+ * Each subscriber's most recent human engagement: the time of their latest open or click
+ * classified `human` (src/events/engagement-class.ts) in the events table. THE one place that
+ * says which engagement counts for the canary's "most recently engaged first": Apple MPP
+ * prefetches and link scanners reach every subscriber, so counting them would rank nobody.
  */
 function lastEngagement(db: Kysely<Database>) {
   return db
     .selectFrom('events')
     .select(['subscriber_id', (eb) => eb.fn.max('occurred_at').as('last_at')])
     .where('type', 'in', ['open', 'click'])
+    .where('engagement', '=', 'human')
     .where('subscriber_id', 'is not', null)
     .groupBy('subscriber_id');
 }

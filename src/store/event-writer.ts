@@ -15,7 +15,11 @@
 import { PostgresAdapter, sql, type CompiledQuery, type Kysely, type RawBuilder } from 'kysely';
 import type { Effect, EventRules, EventSubscriberStatus, LedgerOutcome } from '../events/event-effects.js';
 import { isDeliveredOnly, LEDGER_MOVABLE_FROM, SUBSCRIBER_REPLACEABLE } from '../events/event-effects.js';
-import type { CampaignOutcomeCounts } from '../events/reputation-breaker.js';
+import type { CampaignOutcomeCounts, ProviderOutcomeCounts } from '../events/reputation-breaker.js';
+import type { MailboxProvider } from '../events/mailbox-provider.js';
+import { BURST_WINDOW_MS, type EngagementDecision } from '../events/engagement-class.js';
+import type { PauseCode } from '../campaigns/pause-reason.js';
+import { providerOfEmailSql } from './provider-sql.js';
 import type { SesEvent } from '../events/ses-notification.js';
 import type { Store } from './db.js';
 import type { Database, DeliveryStatus, SuppressionReason } from './schema.js';
@@ -31,6 +35,8 @@ export interface NotificationInput {
 /** A campaign whose reputation breaker tripped in this notification's transaction. */
 export interface TrippedBreaker {
   campaignId: number;
+  /** `breaker` (campaign-wide rates) or `provider-breaker` (one mailbox provider's). */
+  code: Extract<PauseCode, 'breaker' | 'provider-breaker'>;
   reason: string;
 }
 
@@ -50,6 +56,8 @@ interface LedgerKey {
   subscriber_id: number;
   status: DeliveryStatus;
   ses_message_id: string | null;
+  /** When the row reached its outcome (the Delivery's time for a delivered row). */
+  outcome_at: number | null;
 }
 
 /**
@@ -74,7 +82,7 @@ const p = (): RawBuilder<unknown> => sql.val(null);
 /** A fixed status list, inlined as literals (constants of this module, never input). */
 const statusList = (statuses: readonly string[]) => sql.join(statuses.map((st) => sql.lit(st)));
 
-const LEDGER_COLUMNS = sql`campaign_id, subscriber_id, status, ses_message_id`;
+const LEDGER_COLUMNS = sql`campaign_id, subscriber_id, status, ses_message_id, outcome_at`;
 
 /** The hot statements: find the ledger row, insert the event (the replay gate), and the per-row effects. */
 function hotStatements(db: Db) {
@@ -111,10 +119,25 @@ function hotStatements(db: Db) {
     ledgerBySesId: new Statement<LedgerKey>(db, sql`select ${LEDGER_COLUMNS} from deliveries where ses_message_id = ${p()} limit 1`),
     /** (campaign_id, subscriber_id) */
     ledgerByTags: new Statement<LedgerKey>(db, sql`select ${LEDGER_COLUMNS} from deliveries where campaign_id = ${p()} and subscriber_id = ${p()} limit 1`),
-    /** (sns_message_id, type, subtype, ses_message_id, email, campaign_id, subscriber_id, detail, occurred_at, payload, created_at) */
+    /** (sns_message_id, type, subtype, ses_message_id, email, campaign_id, subscriber_id, detail, occurred_at, payload, created_at, engagement, engagement_reason) */
     insertEvent: new Statement<{ id: number }>(
       db,
-      sql`insert into events (sns_message_id, type, subtype, ses_message_id, email, campaign_id, subscriber_id, detail, occurred_at, payload, created_at) values (${p()}, ${p()}, ${p()}, ${p()}, ${p()}, ${p()}, ${p()}, ${p()}, ${p()}, ${p()}, ${p()}) on conflict (sns_message_id) do nothing returning id`,
+      sql`insert into events (sns_message_id, type, subtype, ses_message_id, email, campaign_id, subscriber_id, detail, occurred_at, payload, created_at, engagement, engagement_reason) values (${p()}, ${p()}, ${p()}, ${p()}, ${p()}, ${p()}, ${p()}, ${p()}, ${p()}, ${p()}, ${p()}, ${p()}, ${p()}) on conflict (sns_message_id) do nothing returning id`,
+    ),
+    /** (ses_message_id): the clicks of a message stored so far (the burst rule looks at them). */
+    clicksOfMessage: new Statement<{ detail: string | null; occurred_at: number }>(
+      db,
+      sql`select detail, occurred_at from events where ses_message_id = ${p()} and type = ${sql.lit('click')} order by occurred_at limit 200`,
+    ),
+    /** (ses_message_id, from, to): a burst makes the message's clicks within it machine. */
+    burstClicks: new Statement<never>(
+      db,
+      sql`update events set engagement = ${sql.lit('machine')}, engagement_reason = ${sql.lit('link-burst')} where ses_message_id = ${p()} and type = ${sql.lit('click')} and occurred_at between ${p()} and ${p()} and (engagement is null or engagement <> ${sql.lit('machine')})`,
+    ),
+    /** (campaign_id, provider, kind, smtp_status) */
+    countProvider: new Statement<never>(
+      db,
+      sql`insert into campaign_provider_counts (campaign_id, provider, kind, smtp_status, n) values (${p()}, ${p()}, ${p()}, ${p()}, 1) on conflict (campaign_id, provider, kind, smtp_status) do update set n = campaign_provider_counts.n + 1`,
     ),
     /** (outcome_at, updated_at, ses_message_id, campaign_id, subscriber_id) */
     moveLedger: { delivered: moveOutcome('delivered'), bounced: moveOutcome('bounced'), complained: moveOutcome('complained') },
@@ -310,6 +333,7 @@ export class EventWriter {
         stored++;
         continue;
       }
+      const engagement = event.type === 'open' || event.type === 'click' ? await this.classify(trx, event, ledger) : undefined;
       const [inserted] = await this.statements.insertEvent.rows(trx, [
         snsMessageId,
         event.type,
@@ -322,6 +346,8 @@ export class EventWriter {
         event.occurredAt,
         input.message,
         now,
+        engagement?.class ?? null,
+        engagement?.reason ?? null,
       ]);
       if (!inserted) {
         // Replay: the first row is the gate, and nothing was written before it. A replayed
@@ -332,6 +358,9 @@ export class EventWriter {
         continue;
       }
       stored++;
+      if (engagement?.burst && event.sesMessageId) {
+        await this.statements.burstClicks.rows(trx, [event.sesMessageId, event.occurredAt - BURST_WINDOW_MS, event.occurredAt + BURST_WINDOW_MS]);
+      }
       effects ??= this.rules.decide(event, {
         ledgerFound: ledger !== undefined,
         campaignId,
@@ -345,8 +374,8 @@ export class EventWriter {
     const tripped: TrippedBreaker[] = [];
     for (const campaignId of breakerCampaigns) {
       // Counted here, after this notification's moves, in its transaction: consistent rates.
-      const decision = this.rules.breaker(await this.campaignOutcomeCounts(trx, campaignId));
-      if (decision.trip) tripped.push({ campaignId, reason: decision.reason });
+      const trip = await this.breakerTrip(trx, campaignId);
+      if (trip) tripped.push(trip);
     }
     return { applied: true, stored, tripped };
   }
@@ -355,12 +384,34 @@ export class EventWriter {
   /** A replayed bounce/complaint: the breaker's decision on the campaign's counts now. */
   private async recheckBreaker(trx: Db, event: SesEvent, campaignId: number | null): Promise<TrippedBreaker[]> {
     if (campaignId === null || (event.type !== 'bounce' && event.type !== 'complaint')) return [];
+    const trip = await this.breakerTrip(trx, campaignId);
+    return trip ? [trip] : [];
+  }
+
+  private async breakerTrip(trx: Db, campaignId: number): Promise<TrippedBreaker | null> {
     const decision = this.rules.breaker(await this.campaignOutcomeCounts(trx, campaignId));
-    return decision.trip ? [{ campaignId, reason: decision.reason }] : [];
+    if (!decision.trip) return null;
+    return { campaignId, code: decision.scope === 'provider' ? 'provider-breaker' : 'breaker', reason: decision.reason };
+  }
+
+  /**
+   * Human, machine or unknown for an open or click, from the rules and what the store knows:
+   * when the message was delivered and (clicks) the message's other clicks so far.
+   */
+  private async classify(trx: Db, event: SesEvent, ledger: LedgerKey | undefined): Promise<EngagementDecision> {
+    const deliveredAt = ledger?.status === 'delivered' && ledger.outcome_at !== null ? Number(ledger.outcome_at) : null;
+    const otherClicks =
+      event.type === 'click' && event.sesMessageId
+        ? (await this.statements.clicksOfMessage.rows(trx, [event.sesMessageId])).map((r) => ({ link: r.detail, at: Number(r.occurred_at) }))
+        : [];
+    return this.rules.classify(event, { deliveredAt, otherClicks });
   }
 
   private async execute(trx: Db, effect: Exclude<Effect, { kind: 'checkBreaker' }>, event: SesEvent, ledger: LedgerKey | undefined, now: number): Promise<void> {
     switch (effect.kind) {
+      case 'countProvider':
+        await this.statements.countProvider.rows(trx, [effect.campaignId, effect.provider, effect.counter, effect.smtpStatus]);
+        return;
       case 'setSubscriberStatus':
         if (event.email) await setSubscriberStatus(trx, event.email, effect.status, effect.reason, now);
         return;
@@ -416,17 +467,43 @@ export class EventWriter {
     return Number(row?.n ?? 0);
   }
 
-  /** A campaign's messages SES accepted, and how many of them bounced or drew a complaint. */
+  /**
+   * A campaign's messages SES accepted, and how many of them bounced or drew a complaint:
+   * in all and per mailbox provider (with each provider's most frequent bounce status).
+   */
   private async campaignOutcomeCounts(trx: Db, campaignId: number): Promise<CampaignOutcomeCounts> {
+    const provider = providerOfEmailSql(trx);
     const rows = await trx
       .selectFrom('deliveries')
-      .select(['status', (eb) => eb.fn.countAll<number>().as('n')])
+      .select([provider.as('provider'), 'status', (eb) => eb.fn.countAll<number>().as('n')])
       .where('campaign_id', '=', campaignId)
       .where('status', 'in', ['sent', 'delivered', 'bounced', 'complained'])
-      .groupBy('status')
+      .groupBy([sql`1`, 'status'])
       .execute();
-    const count = (s: DeliveryStatus) => Number(rows.find((r) => r.status === s)?.n ?? 0);
-    return { sent: rows.reduce((sum, r) => sum + Number(r.n), 0), bounced: count('bounced'), complained: count('complained') };
+    const total: CampaignOutcomeCounts = { sent: 0, bounced: 0, complained: 0, providers: {} };
+    for (const r of rows) {
+      const n = Number(r.n);
+      const p = (total.providers![r.provider as MailboxProvider] ??= { sent: 0, bounced: 0, complained: 0, topBounceStatus: null });
+      for (const c of [total, p] as ProviderOutcomeCounts[]) {
+        c.sent += n;
+        if (r.status === 'bounced') c.bounced += n;
+        if (r.status === 'complained') c.complained += n;
+      }
+    }
+    const statuses = await trx
+      .selectFrom('campaign_provider_counts')
+      .select(['provider', 'smtp_status', 'n'])
+      .where('campaign_id', '=', campaignId)
+      .where('kind', '=', 'bounce')
+      .where('smtp_status', '!=', '')
+      .orderBy('n', 'desc')
+      .orderBy('smtp_status')
+      .execute();
+    for (const s of statuses) {
+      const p = total.providers![s.provider as MailboxProvider];
+      if (p && !p.topBounceStatus) p.topBounceStatus = s.smtp_status;
+    }
+    return total;
   }
 }
 

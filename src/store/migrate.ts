@@ -9,6 +9,7 @@ import { tokenExpiry } from './migrations/0007-token-expiry.js';
 import { campaignActivity } from './migrations/0008-campaign-activity.js';
 import { tokenEmail } from './migrations/0009-token-email.js';
 import { canaryWave } from './migrations/0010-canary-wave.js';
+import { providerEngagement } from './migrations/0011-provider-engagement.js';
 
 /** Migrations in order; each is a function of the dialect so one list serves both. */
 const migrations: Record<string, (dialect: DialectName) => Migration> = {
@@ -21,6 +22,7 @@ const migrations: Record<string, (dialect: DialectName) => Migration> = {
   '0008-campaign-activity': campaignActivity,
   '0009-token-email': tokenEmail,
   '0010-canary-wave': canaryWave,
+  '0011-provider-engagement': providerEngagement,
 };
 
 class StaticMigrationProvider implements MigrationProvider {
@@ -28,6 +30,11 @@ class StaticMigrationProvider implements MigrationProvider {
   async getMigrations(): Promise<Record<string, Migration>> {
     return Object.fromEntries(Object.entries(migrations).map(([name, make]) => [name, make(this.dialect)]));
   }
+}
+
+/** The migrations for a dialect, as Kysely's Migrator takes them (tests that migrate down). */
+export function migrationProvider(dialect: DialectName): MigrationProvider {
+  return new StaticMigrationProvider(dialect);
 }
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any

@@ -9,6 +9,8 @@ import { CampaignActivityRepository } from './campaign-activity-repository.js';
 import { CampaignsRepository } from './campaigns-repository.js';
 import { DeliveryLedger } from './delivery-ledger.js';
 import { CampaignReportsRepository } from './campaign-reports-repository.js';
+import { CampaignHealthRepository } from './campaign-health-repository.js';
+import { EngagementHygieneRepository } from './engagement-hygiene-repository.js';
 import { ListMembersRepository } from './list-members-repository.js';
 import { ListsRepository } from './lists-repository.js';
 import { SignupRequestsRepository } from './signup-requests-repository.js';
@@ -44,6 +46,8 @@ export interface Repositories extends SubscriberRepositories {
   actionLog: SubscriberActionLog;
   subscriberImport: SubscriberImportRepository;
   campaignReports: CampaignReportsRepository;
+  campaignHealth: CampaignHealthRepository;
+  engagementHygiene: EngagementHygieneRepository;
   archive: ArchiveRepository;
   awaitingOutcome: AwaitingOutcomeRepository;
   campaigns: CampaignsRepository;
@@ -70,6 +74,8 @@ function repositoriesOver(db: Kysely<Database>, now: () => number): Repositories
     actionLog: new SubscriberActionLog(db),
     subscriberImport: new SubscriberImportRepository(db),
     campaignReports: new CampaignReportsRepository(db),
+    campaignHealth: new CampaignHealthRepository(db),
+    engagementHygiene: new EngagementHygieneRepository(db),
     archive: new ArchiveRepository(db),
     awaitingOutcome: new AwaitingOutcomeRepository(db),
     campaigns: new CampaignsRepository(db),

@@ -7,7 +7,12 @@ import type { ColumnType, Generated, Insertable, Selectable, Updateable } from '
 import type { PauseCode } from '../campaigns/pause-reason.js';
 import type { CanaryPhase } from '../campaigns/state-machine.js';
 
-export type SubscriberStatus = 'active' | 'unsubscribed' | 'bounced' | 'complained';
+/**
+ * `sunset`: no human engagement in the last N issues (`subscribers inactive --suppress`); the
+ * audience skips it like any non-active status, and the reader undoes it from any past
+ * email's unsubscribe page or the sign-up form.
+ */
+export type SubscriberStatus = 'active' | 'sunset' | 'unsubscribed' | 'bounced' | 'complained';
 export type MembershipStatus = 'subscribed' | 'unsubscribed';
 export type CampaignStatus = 'draft' | 'scheduled' | 'sending' | 'paused' | 'sent' | 'cancelled';
 /**
@@ -146,6 +151,21 @@ export interface EventsTable {
   occurred_at: number;
   payload: string;
   created_at: CreatedAt;
+  /** Opens and clicks: human | machine | unknown (src/events/engagement-class.ts); null otherwise or when stored before 0011. */
+  engagement: ColumnType<string | null, string | null | undefined, string | null>;
+  engagement_reason: ColumnType<string | null, string | null | undefined, string | null>;
+}
+
+/** A campaign's bounces, soft bounces, complaints and delays per mailbox provider and SMTP status (written by the event writer). */
+export interface CampaignProviderCountsTable {
+  campaign_id: number;
+  /** A label of src/events/mailbox-provider.ts MAILBOX_PROVIDERS. */
+  provider: string;
+  /** bounce | soft_bounce | complaint | delay */
+  kind: string;
+  /** `5.7.515`, `550`, or '' when none was reported. */
+  smtp_status: string;
+  n: number;
 }
 
 export interface ApiTokensTable {
@@ -174,6 +194,7 @@ export interface Database {
   api_tokens: ApiTokensTable;
   signup_requests: SignupRequestsTable;
   campaign_activity: CampaignActivityTable;
+  campaign_provider_counts: CampaignProviderCountsTable;
 }
 
 export type Subscriber = Selectable<SubscribersTable>;

@@ -2,7 +2,7 @@ import type { Kysely } from 'kysely';
 import type { Database } from './schema.js';
 
 export interface SubscriberAction {
-  type: 'subscribe' | 'unsubscribe' | 'resubscribe';
+  type: 'subscribe' | 'unsubscribe' | 'resubscribe' | 'sunset';
   subtype: string;
   subscriberId: number;
   listId: number;

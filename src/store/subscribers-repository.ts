@@ -138,8 +138,20 @@ export class SubscribersRepository {
       .updateTable('subscribers')
       .set({ status: 'active', status_reason: reason, updated_at: at, ...(name !== undefined ? { name } : {}) })
       .where('id', '=', id)
-      .where('status', 'in', ['active', 'unsubscribed'])
+      .where('status', 'in', ['active', 'sunset', 'unsubscribed'])
       .execute();
+  }
+
+  /** `sunset` → `active` (the reader asked to keep receiving); false when the status was anything else. */
+  async endSunset(id: number, reason: string, at: number): Promise<boolean> {
+    const rows = await this.db
+      .updateTable('subscribers')
+      .set({ status: 'active', status_reason: reason, updated_at: at })
+      .where('id', '=', id)
+      .where('status', '=', 'sunset')
+      .returning('id')
+      .execute();
+    return rows.length > 0;
   }
 
   /**
@@ -165,7 +177,7 @@ export class SubscribersRepository {
         .updateTable('subscribers')
         .set({ status: 'unsubscribed', status_reason: reason, updated_at: now })
         .where('id', '=', subscriberId)
-        .where('status', '=', 'active')
+        .where('status', 'in', ['active', 'sunset'])
         .execute();
       return true;
     });

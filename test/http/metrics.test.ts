@@ -104,6 +104,39 @@ describe('/metrics', () => {
     await probe.remove();
   });
 
+  it('the provider label comes from the fixed set: random recipient domains through the real webhook add no series', async () => {
+    const { metrics } = await import('../../src/metrics/registry.js');
+    const providerSeries = (text: string) => seriesOf(text).filter((s) => s.startsWith('newsletter_provider_events_total{'));
+    // The webhook counts in this process's registry (what a server's /metrics renders).
+    const served = () => metrics.registry.metrics();
+    const before = providerSeries(await served());
+    // Every (provider, type) exists from the start: 7 providers × 4 types.
+    expect(before.length).toBe(28);
+    const now = () => new Date().toISOString();
+    const domains: string[] = [];
+    const post = async (eventType: string, email: string, extra: Record<string, unknown>) => {
+      const mail = { messageId: `metrics-${rnd()}`, destination: [email], timestamp: now(), tags: {} };
+      expect(await h.postSesEvent({ eventType, mail, ...extra })).toBe(200);
+    };
+    for (let i = 0; i < 60; i++) {
+      const domain = `${rnd(6).toLowerCase()}.${['com', 'org', 'co.uk', 'example'][i % 4]}`;
+      domains.push(domain);
+      const email = `${rnd(5)}@${domain}`;
+      if (i % 3 === 0) await post('Delivery', email, { delivery: { timestamp: now(), recipients: [email], smtpResponse: '250 ok' } });
+      if (i % 3 === 1) await post('Bounce', email, { bounce: { bounceType: 'Transient', bounceSubType: 'General', timestamp: now(), bouncedRecipients: [{ emailAddress: email, status: '4.2.2', diagnosticCode: `smtp; 452 4.2.2 ${domain} full` }] } });
+      if (i % 3 === 2) await post('DeliveryDelay', email, { deliveryDelay: { timestamp: now(), delayType: 'MailboxFull', delayedRecipients: [{ emailAddress: email, status: '4.2.2' }] } });
+    }
+    const microsoftDelaysBefore = Number((await metrics.registry.metrics()).match(/newsletter_provider_events_total\{provider="microsoft",type="delivery_delay"\} (\d+)/)?.[1] ?? 0);
+    await post('DeliveryDelay', 'someone@hotmail.co.uk', { deliveryDelay: { timestamp: now(), delayType: 'TransientCommunicationFailure', delayedRecipients: [{ emailAddress: 'someone@hotmail.co.uk', status: '4.7.0' }] } });
+    const text = await served();
+    const after = providerSeries(text);
+    expect(after.sort()).toEqual(before.sort());
+    for (const d of domains) expect(text).not.toContain(d);
+    expect(text).toMatch(/newsletter_provider_events_total\{provider="other",type="bounce"\} [1-9]\d*/);
+    expect(Number(text.match(/newsletter_provider_events_total\{provider="microsoft",type="delivery_delay"\} (\d+)/)?.[1])).toBe(microsoftDelaysBefore + 1);
+    for (const s of after) expect(s).toMatch(/^newsletter_provider_events_total\{provider="(gmail|microsoft|yahoo|apple|proton|gmx|other)",type="(delivery|bounce|complaint|delivery_delay)"\}$/);
+  });
+
   it('counts sends by outcome, SES errors by code and webhook events by type from a real send', async () => {
     const { metrics } = await import('../../src/metrics/registry.js');
     const lineValue = (text: string, name: string, label: string) => {

@@ -21,12 +21,12 @@ afterEach(async () => {
   h = undefined;
 });
 
-/** An open recorded for a subscriber (what the events webhook stores), `agoMs` ago. */
-async function seedOpen(db: Kysely<Database>, subscriberId: number, email: string, agoMs: number): Promise<void> {
+/** An open recorded for a subscriber (what the events webhook stores, with its class), `agoMs` ago. */
+async function seedOpen(db: Kysely<Database>, subscriberId: number, email: string, agoMs: number, engagement: 'human' | 'machine' = 'human'): Promise<void> {
   await db
     .insertInto('events')
     .values({
-      sns_message_id: `seed-open-${subscriberId}-${agoMs}`,
+      sns_message_id: `seed-open-${subscriberId}-${agoMs}-${engagement}`,
       type: 'open',
       subtype: null,
       ses_message_id: null,
@@ -36,6 +36,7 @@ async function seedOpen(db: Kysely<Database>, subscriberId: number, email: strin
       detail: null,
       occurred_at: Date.now() - agoMs,
       payload: '{}',
+      engagement,
       created_at: Date.now(),
     })
     .execute();
@@ -124,6 +125,9 @@ describe('canary wave, clean list', () => {
     // Three readers who engaged: they are in the wave before anybody random.
     const engaged = [await readerId(h, 'reader10@example.com'), await readerId(h, 'reader20@example.com'), await readerId(h, 'reader30@example.com')];
     for (const [i, sid] of engaged.entries()) await seedOpen(db, sid, `reader${(i + 1) * 10}@example.com`, (i + 1) * 1000);
+    // Five more whose only opens are machine ones (Apple MPP prefetch), more recent than any
+    // human open: were they counted, they would fill 5 of the 6 wave places before the readers.
+    for (let i = 1; i <= 5; i++) await seedOpen(db, await readerId(h, `reader${40 + i}@example.com`), `reader${40 + i}@example.com`, 10 * i, 'machine');
 
     // Per campaign (the CLI's --canary / the API's canary), with no CANARY_PERCENT default.
     const c = await h.ctx.orchestrator.create({

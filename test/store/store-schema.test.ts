@@ -69,3 +69,44 @@ describe.each(BACKENDS)('migration 0005 (pause reason codes) on %s', (dialect) =
     }
   });
 });
+
+describe.each(BACKENDS)('migration 0011 (provider counters, engagement class) on %s', (dialect) => {
+  let remove: (() => Promise<void>) | undefined;
+  afterEach(async () => {
+    await remove?.();
+    remove = undefined;
+  });
+
+  it('keeps events stored before it (class unknown), counts per provider once per key, and rolls back', async () => {
+    const database = await createTestDatabase(dialect);
+    remove = database.remove;
+    const store = await openStore(database.url, { migrate: false });
+    try {
+      await migrateToLatest(store.db, dialect, { upTo: '0008-campaign-activity' });
+      const legacy = store.db as unknown as Kysely<{ events: Record<string, unknown> }>;
+      await legacy
+        .insertInto('events')
+        .values({ sns_message_id: 'old-open', type: 'open', subtype: null, ses_message_id: 'm', email: 'a@gmail.com', campaign_id: null, subscriber_id: null, detail: null, occurred_at: 1, payload: '{}', created_at: 1 })
+        .execute();
+      expect(await migrateToLatest(store.db, dialect)).toContain('0011-provider-engagement');
+      expect(await store.db.selectFrom('events').select(['engagement', 'engagement_reason']).executeTakeFirstOrThrow()).toEqual({ engagement: null, engagement_reason: null });
+      const list = await store.db.insertInto('lists').values({ name: 'l', created_at: 1 }).returning('id').executeTakeFirstOrThrow();
+      const c = await store.db
+        .insertInto('campaigns')
+        .values({ list_id: list.id, status: 'sending', subject: 's', issue_title: 't', issue_slug: 's', issue_date: null, source_path: null, source_markdown: '', compiled_json: '{}', scheduled_at: null, started_at: 1, finished_at: null, audience_max_subscriber_id: 1, fanout_cursor: 0, paused_reason: null, created_at: 1, updated_at: 1 })
+        .returning('id')
+        .executeTakeFirstOrThrow();
+      const row = { campaign_id: c.id, provider: 'microsoft', kind: 'bounce', smtp_status: '5.7.515', n: 1 };
+      await store.db.insertInto('campaign_provider_counts').values(row).execute();
+      await expect(store.db.insertInto('campaign_provider_counts').values(row).execute()).rejects.toThrow();
+      const { Migrator } = await import('kysely');
+      const { migrationProvider } = await import('../../src/store/migrate.js');
+      const down = await new Migrator({ db: store.db, provider: migrationProvider(dialect) }).migrateDown();
+      expect(down.error).toBeUndefined();
+      expect(down.results?.[0]).toMatchObject({ migrationName: '0011-provider-engagement', direction: 'Down', status: 'Success' });
+      expect(await migrateToLatest(store.db, dialect)).toEqual(['0011-provider-engagement']);
+    } finally {
+      await store.destroy();
+    }
+  });
+});

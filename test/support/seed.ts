@@ -82,11 +82,11 @@ export async function seedDeliveries(
   db: Kysely<Database>,
   campaignId: number,
   count: number,
-  opts: { emailPrefix: string; sesPrefix: string; status?: DeliveryStatus },
+  opts: { emailPrefix: string; sesPrefix: string; status?: DeliveryStatus; domain?: string },
 ): Promise<number[]> {
   const out: number[] = [];
   for (let start = 0; start < count; start += 500) {
-    const emails = Array.from({ length: Math.min(500, count - start) }, (_, k) => `${opts.emailPrefix}${start + k}@example.com`);
+    const emails = Array.from({ length: Math.min(500, count - start) }, (_, k) => `${opts.emailPrefix}${start + k}@${opts.domain ?? 'example.com'}`);
     const ids = await db
       .insertInto('subscribers')
       .values(emails.map((email) => ({ email, name: null, status: 'active' as const, attributes: '{}', status_reason: null, created_at: 1, updated_at: 1 })))

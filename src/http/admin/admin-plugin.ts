@@ -321,7 +321,7 @@ export async function adminPlugin(app: FastifyInstance, deps: AdminDeps): Promis
     const finishedAt = stats.finished_at ? Date.parse(stats.finished_at) : null;
     const [series, links, problems] = await Promise.all([
       deps.queries.series(id, startedAt, finishedAt),
-      deps.queries.topLinks(id),
+      deps.queries.linkEngagement(id),
       deps.queries.recentProblems(id),
     ]);
     return { campaign: { ...campaign, status: stats.status }, stats, series, links, problems };

@@ -6,6 +6,8 @@
 import type { Store } from '../../store/db.js';
 import type { CampaignReportsRepository, LinkClicks, ProblemEvent, ProgressBucket } from '../../store/campaign-reports-repository.js';
 import { openRepositories } from '../../store/repositories.js';
+import type { CampaignHealthRepository } from '../../store/campaign-health-repository.js';
+import type { LinkEngagement } from '../../campaigns/campaign-health.js';
 import type { SeriesPoint } from './chart-svg.js';
 
 export type { LinkClicks, ProblemEvent };
@@ -38,12 +40,22 @@ export function cumulativeSeries(rows: readonly ProgressBucket[], width: number,
 }
 
 export type CampaignReports = Pick<CampaignReportsRepository, 'progressBuckets' | 'topLinks' | 'recentProblems'>;
+export type { LinkEngagement };
 
 export class DashboardQueries {
   private readonly reports: CampaignReports;
+  private readonly health: Pick<CampaignHealthRepository, 'linkEngagement'> | undefined;
 
   constructor(source: Store | CampaignReports) {
-    this.reports = 'progressBuckets' in source ? source : openRepositories(source).campaignReports;
+    const repos = 'progressBuckets' in source ? undefined : openRepositories(source);
+    this.reports = repos?.campaignReports ?? (source as CampaignReports);
+    this.health = repos?.campaignHealth;
+  }
+
+  /** Clicks per link by class (human, unique humans, machine, unknown), most human first. */
+  async linkEngagement(campaignId: number, limit = 10): Promise<LinkEngagement[]> {
+    if (this.health) return this.health.linkEngagement(campaignId, limit);
+    return (await this.reports.topLinks(campaignId, limit)).map((l) => ({ url: l.url, human: 0, human_unique: 0, machine: 0, unknown: l.clicks }));
   }
 
   async series(campaignId: number, startedAt: number | null, finishedAt: number | null, now = Date.now()): Promise<SeriesPoint[]> {

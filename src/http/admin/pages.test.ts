@@ -37,7 +37,7 @@ describe('escaping', () => {
         campaign,
         stats,
         series: [],
-        links: [{ url: 'https://x.example/"><script>alert(1)</script>', clicks: 3 }],
+        links: [{ url: 'https://x.example/"><script>alert(1)</script>', human: 1, human_unique: 1, machine: 2, unknown: 0 }],
         problems: [{ type: 'bounce', subtype: 'Permanent', email: 'a"<b>@example.com', detail: '550 <script>x</script>', occurred_at: 0 }],
       },
       { principal, csrf: 'tok"en' },

@@ -9,7 +9,9 @@ import { allowedActions } from '../../campaigns/state-machine.js';
 import type { Principal, Role } from '../auth.js';
 import { campaignActionPermission, may } from '../role-policy.js';
 import { renderChartSvg, type SeriesPoint } from './chart-svg.js';
-import type { LinkClicks, ProblemEvent } from './dashboard-queries.js';
+import type { LinkEngagement, ProblemEvent } from './dashboard-queries.js';
+import type { ProviderFigures } from '../../campaigns/campaign-health.js';
+import { MAILBOX_PROVIDERS } from '../../events/mailbox-provider.js';
 import { html, SafeHtml } from '../../html/html.js';
 
 /** SES reviews an account at these rates (bounces 5%, complaints 0.1%). */
@@ -113,9 +115,44 @@ export function campaignListPage(rows: CampaignRow[], session: { principal: Prin
   );
 }
 
-export function linksHtml(links: LinkClicks[]): SafeHtml {
-  if (links.length === 0) return html`<tr><td colspan="2" class="empty">No clicks yet.</td></tr>`;
-  return html`${links.map((l) => html`<tr><td class="url">${l.url}</td><td class="num">${l.clicks}</td></tr>`)}`;
+/** Per link: all clicks (.num), then human clicks, unique human clickers and machine clicks, never summed together. */
+export function linksHtml(links: LinkEngagement[]): SafeHtml {
+  if (links.length === 0) return html`<tr><td colspan="5" class="empty">No clicks yet.</td></tr>`;
+  return html`${links.map(
+    (l) =>
+      html`<tr><td class="url">${l.url}</td><td class="num">${l.human + l.machine + l.unknown}</td><td class="human">${l.human}</td><td class="human-unique">${l.human_unique}</td><td class="machine">${l.machine}</td></tr>`,
+  )}`;
+}
+
+/** Human and machine engagement side by side (each message counts in one class only). */
+const ENGAGEMENT_STATS = [
+  ['opened_human', 'opened (human)'],
+  ['clicked_human', 'clicked (human)'],
+  ['opened_machine', 'opened (machine)'],
+  ['clicked_machine', 'clicked (machine)'],
+  ['opened_unknown', 'opened (unknown)'],
+] as const;
+
+function engagementHtml(stats: CampaignStatsView): SafeHtml {
+  const cto = stats.click_to_open_human ?? 0;
+  return html`<section class="counters engagement">${ENGAGEMENT_STATS.map(
+    ([k, label]) => html`<div class="counter"><span class="label">${label}</span><span class="value" data-stat="${k}">${stats[k] ?? 0}</span></div>`,
+  )}<div class="counter"><span class="label">click-to-open (human)</span><span class="value" data-stat="click_to_open_human">${cto}</span> <small>${percent(cto)}</small></div></section>`;
+}
+
+/** One row per mailbox provider with any mail in this campaign, in the fixed order. */
+export function providersHtml(providers: Partial<Record<string, ProviderFigures>> | undefined): SafeHtml {
+  const rows = MAILBOX_PROVIDERS.flatMap((name) => {
+    const p = providers?.[name];
+    return p ? [[name, p] as const] : [];
+  });
+  if (rows.length === 0) return html`<tr><td colspan="8" class="empty">No mail accepted yet.</td></tr>`;
+  return html`${rows.map(([name, p]) => {
+    const level = p.bounce_rate >= 0.03 || p.complaint_rate >= 0.003 ? 'bad' : p.bounce_rate >= 0.015 || p.complaint_rate >= 0.0015 ? 'warn' : 'ok';
+    return html`<tr data-provider="${name}" class="rate-${level}"><td class="provider">${name}</td><td class="sent">${p.sent}</td><td class="delivered">${p.delivered}</td>
+<td class="bounced">${p.bounced}</td><td class="bounce-rate">${percent(p.bounce_rate, 2)}</td><td class="complained">${p.complained}</td>
+<td class="deferred">${p.deferred}</td><td class="top-status">${p.top_status ?? '—'}</td></tr>`;
+  })}`;
 }
 
 export function problemsHtml(events: ProblemEvent[]): SafeHtml {
@@ -138,7 +175,7 @@ export interface CampaignPageData {
   campaign: CampaignView;
   stats: CampaignStatsView;
   series: SeriesPoint[];
-  links: LinkClicks[];
+  links: LinkEngagement[];
   problems: ProblemEvent[];
   /** The activity log, oldest first (the full page only). */
   activity?: ActivityView[];
@@ -158,6 +195,7 @@ export function campaignFragments(data: CampaignPageData): Record<string, string
     rates: ratesHtml(data.stats).value,
     chart: renderChartSvg(data.series).value,
     links: linksHtml(data.links).value,
+    providers: providersHtml(data.stats.providers).value,
     problems: problemsHtml(data.problems).value,
   };
 }
@@ -215,11 +253,14 @@ ${stats.canary_text ? html`<p class="canary" data-field="canary_text">${stats.ca
 ${c.scheduled_at ? html`<p class="schedule">Scheduled for <time datetime="${c.scheduled_at}" data-local-time>${c.scheduled_at.slice(0, 19).replace('T', ' ')} UTC</time></p>` : ''}
 ${(stats.status === 'draft' || stats.status === 'scheduled') && may(role, 'campaigns.create') ? html`<p><a href="/admin/campaigns/${c.id}/edit" class="edit-link">Open in the workspace</a> (edit, preview, test, schedule)</p>` : ''}
 <section class="counters">${COUNTERS.map((k) => html`<div class="counter"><span class="label">${k}</span><span class="value" data-stat="${k}">${stats[k]}</span></div>`)}</section>
+${engagementHtml(stats)}
 <p class="times">Started <span data-field="started_at">${stats.started_at ?? '—'}</span> · finished <span data-field="finished_at">${stats.finished_at ?? '—'}</span></p>
 <section class="rates" data-fragment="rates">${new SafeHtml(f.rates!)}</section>
+<h2>Mailbox providers</h2>
+<table class="providers"><thead><tr><th>Provider</th><th>Sent</th><th>Delivered</th><th>Bounced</th><th>Bounce rate</th><th>Complaints</th><th>Deferred</th><th>Top SMTP status</th></tr></thead><tbody data-fragment="providers">${new SafeHtml(f.providers!)}</tbody></table>
 <h2>Sends, deliveries and bounces</h2>
 <div class="chart" data-fragment="chart">${new SafeHtml(f.chart!)}</div>
-<div class="columns"><section><h2>Most clicked links</h2><table><thead><tr><th>Link</th><th>Clicks</th></tr></thead><tbody data-fragment="links">${new SafeHtml(f.links!)}</tbody></table></section>
+<div class="columns"><section><h2>Most clicked links</h2><table><thead><tr><th>Link</th><th>Clicks</th><th>Human</th><th>Unique humans</th><th>Machine</th></tr></thead><tbody data-fragment="links">${new SafeHtml(f.links!)}</tbody></table></section>
 <section><h2>Recent bounces and complaints</h2><table><thead><tr><th>When</th><th>Type</th><th>Address</th><th>Reason</th></tr></thead><tbody data-fragment="problems">${new SafeHtml(f.problems!)}</tbody></table></section></div>
 <h2>Activity</h2>
 <table class="activity"><thead><tr><th>When (UTC)</th><th>Action</th><th>By</th><th>Detail</th></tr></thead><tbody>${activityHtml(data.activity ?? [])}</tbody></table>`,

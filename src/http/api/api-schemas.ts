@@ -4,7 +4,7 @@ import { PAUSE_CODES } from '../../campaigns/pause-reason.js';
 import { ACTIVITY_ACTIONS } from '../../campaigns/campaign-activity.js';
 
 const campaignStatus = z.enum(['draft', 'scheduled', 'sending', 'paused', 'sent', 'cancelled']);
-const subscriberStatus = z.enum(['active', 'unsubscribed', 'bounced', 'complained']);
+const subscriberStatus = z.enum(['active', 'sunset', 'unsubscribed', 'bounced', 'complained']);
 const listName = z.string().trim().min(1).max(100).regex(/^[A-Za-z0-9_.-]+$/, 'letters, digits, _ . - only');
 const email = z.string().trim().max(254).pipe(z.email());
 
@@ -42,6 +42,26 @@ export const campaignStats = z
     failed: z.number().int(),
     opened: z.number().int(),
     clicked: z.number().int(),
+    opened_human: z.number().int().describe('Messages a person opened or clicked (unique)'),
+    opened_machine: z.number().int().describe('Messages only machines opened or clicked (Apple MPP, scanners)'),
+    opened_unknown: z.number().int(),
+    clicked_human: z.number().int().describe('Messages a person clicked a link of (unique)'),
+    clicked_machine: z.number().int(),
+    clicked_unknown: z.number().int(),
+    click_to_open_human: z.number().describe('clicked_human / opened_human'),
+    providers: z.record(z.string(), z.object({
+      sent: z.number().int(),
+      delivered: z.number().int(),
+      bounced: z.number().int(),
+      complained: z.number().int(),
+      soft_bounces: z.number().int(),
+      deferred: z.number().int(),
+      bounce_rate: z.number(),
+      complaint_rate: z.number(),
+      deferral_rate: z.number(),
+      top_status: z.string().nullable(),
+      statuses: z.array(z.object({ status: z.string(), n: z.number().int() })),
+    }).loose()).describe('Per mailbox provider (gmail, microsoft, yahoo, apple, proton, gmx, other)'),
     started_at: z.string().nullable(),
     finished_at: z.string().nullable(),
     rate_per_s: z.number(),

@@ -8,6 +8,7 @@ import type { PauseCode } from '../../campaigns/pause-reason.js';
 import type { Actor, ActivityAction, ActorRole } from '../../campaigns/campaign-activity.js';
 import type { Readable } from 'node:stream';
 import type { CampaignStats } from '../../campaigns/campaign-stats.js';
+import type { HealthFigures } from '../../campaigns/campaign-health.js';
 import type { Diagnostic } from '../../render/types.js';
 import type { SendEstimate } from '../../campaigns/send-estimate.js';
 import type { CampaignStatus, SubscriberStatus } from '../../store/schema.js';
@@ -20,7 +21,8 @@ import type { SubscriberView } from '../../subscribers/subscriber-service.js';
  * fields beyond the contract optional here, plus what the dashboard shows beside them.
  */
 export type CampaignStatsView = Omit<CampaignStats, 'uncertain' | 'cancelled' | 'eta'> &
-  Partial<Pick<CampaignStats, 'uncertain' | 'cancelled' | 'eta'>> & { id?: number; paused_reason?: string | null; canary?: CanaryView | null; canary_text?: string | null };
+  Partial<Pick<CampaignStats, 'uncertain' | 'cancelled' | 'eta'>> &
+  Partial<HealthFigures> & { id?: number; paused_reason?: string | null; canary?: CanaryView | null; canary_text?: string | null };
 
 export interface CampaignView {
   id: number;

@@ -46,7 +46,7 @@ export function createSubscribersService(store: Store): SubscribersPort {
       }
       // On no list at all: still mark the person unsubscribed (bounced/complained stay as they are).
       const after = await showSubscriber(repos, email);
-      if (after.status === 'active') await repos.subscribers.setStatusByEmail(after.email, 'unsubscribed', 'api');
+      if (after.status === 'active' || after.status === 'sunset') await repos.subscribers.setStatusByEmail(after.email, 'unsubscribed', 'api');
       return showSubscriber(repos, email);
     },
 

@@ -11,6 +11,10 @@
  * - any later visit offers to mail a confirmation link to the address (double opt-in,
  *   through the sign-up confirmation queue and its per-address limit), so only the mailbox
  *   can resubscribe.
+ *
+ * A reader set aside as `sunset` (no human engagement lately; still on the list) finds a
+ * "Keep sending it to me" button on this page, in any past email: POST /u/:token/keep puts
+ * them back at once (it was our decision, not theirs, so no confirmation mail is needed).
  */
 import type { FastifyPluginAsync, FastifyReply } from 'fastify';
 import type { Config } from '../../config.js';
@@ -25,6 +29,7 @@ import type { SignupRoutesOptions } from '../pages/signup-routes.js';
 import { escapeHtml, readerPage as page } from '../../html/html.js';
 import { sendHtml } from '../pages/page-html.js';
 import { openRepositories } from '../../store/repositories.js';
+import { endSunset } from '../../subscribers/list-hygiene.js';
 
 export interface UnsubscribeRoutesOptions {
   config: Pick<Config, 'UNSUBSCRIBE_SECRET' | 'UNSUBSCRIBE_SECRET_OLD' | 'LIST_NAME' | 'QUEUE_PREFIX' | 'PENDING_EXPIRY_H' | 'SIGNUP_RATE_PER_IP' | 'SIGNUP_RATE_PER_ADDRESS'> &
@@ -95,13 +100,19 @@ export const unsubscribeRoutes: FastifyPluginAsync<UnsubscribeRoutesOptions> = a
       return sendPage(reply, 200, page('Unsubscribed', `<h1>You are unsubscribed</h1><p>${escapeHtml(target.email)} no longer receives ${escapeHtml(listName)}.</p>${offer}`));
     }
     const action = `/u/${encodeURIComponent(request.params.token)}`;
+    const standing = await repos.listMembers.standing(claim.subscriberId, claim.listId);
+    const keep =
+      standing?.status === 'sunset' && !standing.suppressed
+        ? `<h2>Still reading?</h2><p>We stopped sending ${escapeHtml(listName)} to ${escapeHtml(target.email)} because we could not tell whether it is still read.</p>
+<form method="post" action="${tokenPath(request.params.token, '/keep')}"><button type="submit">Keep sending it to me</button></form>`
+        : '';
     return sendPage(
       reply,
       200,
       page(
         'Unsubscribe',
         `<h1>Unsubscribe?</h1><p>Stop sending ${escapeHtml(listName)} to <strong>${escapeHtml(target.email)}</strong>.</p>
-<form method="post" action="${escapeHtml(action)}"><input type="hidden" name="List-Unsubscribe" value="One-Click"><button type="submit">Unsubscribe</button></form>`,
+<form method="post" action="${escapeHtml(action)}"><input type="hidden" name="List-Unsubscribe" value="One-Click"><button type="submit">Unsubscribe</button></form>${keep}`,
       ),
     );
   });
@@ -119,6 +130,17 @@ export const unsubscribeRoutes: FastifyPluginAsync<UnsubscribeRoutesOptions> = a
     // the link) gets the mailed offer, as a later visit does.
     const offer = result === 'unsubscribed' ? await instantResubscribeForm(request.params.token, claim) : await mailedResubscribeOffer(request.params.token, claim);
     return sendPage(reply, 200, page('Unsubscribed', `<h1>You are unsubscribed</h1><p>You will not receive further issues of this newsletter.</p>${offer}`));
+  });
+
+  app.post<{ Params: { token: string } }>('/u/:token/keep', async (request, reply) => {
+    const claim = claimOf(request.params.token);
+    if (!claim) return sendPage(reply, 400, INVALID_PAGE);
+    const result = await endSunset(repos, claim, now());
+    if (result === 'unknown') return sendPage(reply, 400, INVALID_PAGE);
+    if (result === 'reactivated') request.log.info({ subscriberId: claim.subscriberId, listId: claim.listId }, 'sunset undone by the reader');
+    return result === 'reactivated'
+      ? sendPage(reply, 200, page('Welcome back', '<h1>You will receive it again</h1><p>The next issue comes to you as before.</p>'))
+      : sendPage(reply, 409, page('Nothing to change', '<h1>Nothing to change</h1><p>This address is not set aside for inactivity, so nothing was changed.</p>'));
   });
 
   app.post<{ Params: { token: string } }>('/u/:token/resubscribe', async (request, reply) => {

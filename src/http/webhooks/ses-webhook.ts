@@ -13,7 +13,7 @@ import { parseSesNotification } from '../../events/ses-notification.js';
 import { isValidSubscribeUrl, SnsVerificationError, verifySnsMessage, type CertificateSource } from '../../events/sns-verify.js';
 import { createEventApplier, type CampaignPauser } from '../../events/event-applier.js';
 import type { Store } from '../../store/db.js';
-import { recordWebhookEvent } from '../../metrics/registry.js';
+import { recordProviderEvent, recordWebhookEvent } from '../../metrics/registry.js';
 import { isStoreUnavailable } from '../../store/store-errors.js';
 
 /** GETs a validated SubscribeURL; injectable so tests and offline runs never touch the network. */
@@ -121,9 +121,14 @@ export const sesWebhookRoutes: FastifyPluginAsync<SesWebhookOptions> = async (ap
     const events = parseSesNotification(envelope.Message, now());
     const result = await applier.apply({ snsMessageId: envelope.MessageId, message: envelope.Message, events }, now());
     for (const p of result.paused) {
-      request.log.warn({ campaignId: p.campaignId, reason: p.reason }, 'reputation breaker paused a campaign');
+      request.log.warn({ campaignId: p.campaignId, code: p.code, reason: p.reason }, 'reputation breaker paused a campaign');
     }
-    if (result.applied) for (const e of events) recordWebhookEvent(e.type);
+    if (result.applied) {
+      for (const e of events) {
+        recordWebhookEvent(e.type);
+        recordProviderEvent(e.type, e.email);
+      }
+    }
     if (!result.applied) request.log.debug({ messageId: envelope.MessageId }, 'SNS webhook: replay ignored');
     return { ok: true, applied: result.applied };
   });
