@@ -9,7 +9,7 @@
  */
 
 /** The families, in the order of the functions below. */
-export const KEY_FAMILIES = ['ratelimit', 'metrics', 'session', 'signup', 'send-sweep-lock', 'test-send', 'sent-spill'] as const;
+export const KEY_FAMILIES = ['ratelimit', 'metrics', 'session', 'signup', 'send-sweep-lock', 'test-send', 'sent-spill', 'retention-lock'] as const;
 export type KeyFamily = (typeof KEY_FAMILIES)[number];
 
 export interface RedisKeys {
@@ -27,6 +27,8 @@ export interface RedisKeys {
   testSendWindow(tokenId: number): string;
   /** Accepted sends a stopping worker could not write to the database (workers/sent-spill.ts). */
   sentSpill(): string;
+  /** The lock that lets one worker of the fleet run the retention prune at a time (workers/retention-job.ts). */
+  retentionLock(): string;
   /** SCAN MATCH pattern for every key of this prefix, BullMQ's included (demo and test cleanup). */
   everything(): string;
 }
@@ -42,6 +44,7 @@ export function redisKeys(prefix: string): RedisKeys {
     sendSweepLock: () => key('send-sweep-lock'),
     testSendWindow: (tokenId) => key('test-send', String(tokenId)),
     sentSpill: () => key('sent-spill'),
+    retentionLock: () => key('retention-lock'),
     everything: () => `${prefix}:*`,
   };
 }

@@ -23,6 +23,7 @@
  */
 import { sql, type Kysely } from 'kysely';
 import type { Database, DeliveryStatus } from './schema.js';
+import { readTotals } from './campaign-totals.js';
 
 export interface LedgerRecipient {
   subscriberId: number;
@@ -332,7 +333,17 @@ export class DeliveryLedger {
     return Number(result.numUpdatedRows);
   }
 
+  /**
+   * The counts the stats derive from. A pruned campaign (retention) reads the totals persisted
+   * before its rows were deleted, so its stats read the same as before the prune.
+   */
   async counts(campaignId: number, uncertainBefore: number): Promise<LedgerCounts> {
+    const persisted = await readTotals(this.db, campaignId);
+    return persisted ? persisted.counts : this.liveCounts(campaignId, uncertainBefore);
+  }
+
+  /** Counted from the ledger rows themselves. */
+  async liveCounts(campaignId: number, uncertainBefore: number): Promise<LedgerCounts> {
     const rows = await this.db
       .selectFrom('deliveries')
       .select(['status', (eb) => eb.fn.countAll<number>().as('n')])

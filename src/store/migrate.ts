@@ -7,6 +7,7 @@ import { sendingIndex } from './migrations/0004-sending-index.js';
 import { pauseNote } from './migrations/0005-pause-note.js';
 import { tokenExpiry } from './migrations/0007-token-expiry.js';
 import { campaignActivity } from './migrations/0008-campaign-activity.js';
+import { campaignTotals } from './migrations/0013-campaign-totals.js';
 
 /** Migrations in order; each is a function of the dialect so one list serves both. */
 const migrations: Record<string, (dialect: DialectName) => Migration> = {
@@ -17,6 +18,7 @@ const migrations: Record<string, (dialect: DialectName) => Migration> = {
   '0005-pause-note': pauseNote,
   '0007-token-expiry': tokenExpiry,
   '0008-campaign-activity': campaignActivity,
+  '0013-campaign-totals': campaignTotals,
 };
 
 class StaticMigrationProvider implements MigrationProvider {
