@@ -14,6 +14,7 @@ function sampleKeys(keys: RedisKeys): Record<string, string> {
     sendSweepLock: keys.sendSweepLock(),
     testSend: keys.testSendWindow(7),
     sentSpill: keys.sentSpill(),
+    retentionLock: keys.retentionLock(),
   };
 }
 

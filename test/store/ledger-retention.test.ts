@@ -6,6 +6,7 @@
  * events inside the SNS replay window, and `store prune --dry-run` says what it would remove.
  */
 import { afterEach, describe, expect, it } from 'vitest';
+import { sql } from 'kysely';
 import { loadConfig } from '../../src/config.js';
 import { openSendContext, type SendContext } from '../../src/campaigns/send-context.js';
 import { LedgerRetention, retentionCutoffs } from '../../src/campaigns/ledger-retention.js';
@@ -118,7 +119,7 @@ describe.each(BACKENDS)('ledger retention on %s', (dialect) => {
     const now = Date.now();
     // Finished 2 days ago with a 1-day retention, but clicks recorded 30 minutes ago: inside a 1 h replay window.
     const id = await seedFinishedCampaign(db, { listId, n: 400, finishedAt: now - 2 * DAY, prefix: 'w' });
-    await db.updateTable('events').set({ created_at: now - 30 * 60_000 }).where('campaign_id', '=', id).where('type', '=', 'click').execute();
+    await sql`update events set created_at = ${now - 30 * 60_000} where campaign_id = ${id} and type = 'click'`.execute(db);
     const clicks = Number((await db.selectFrom('events').select((eb) => eb.fn.countAll<number>().as('n')).where('campaign_id', '=', id).where('type', '=', 'click').executeTakeFirstOrThrow()).n);
     expect(clicks).toBeGreaterThan(0);
     const before = await snapshotOf(id);
