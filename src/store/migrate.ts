@@ -8,6 +8,7 @@ import { pauseNote } from './migrations/0005-pause-note.js';
 import { tokenExpiry } from './migrations/0007-token-expiry.js';
 import { campaignActivity } from './migrations/0008-campaign-activity.js';
 import { campaignTotals } from './migrations/0013-campaign-totals.js';
+import { searchIndexes } from './migrations/0014-search-indexes.js';
 
 /** Migrations in order; each is a function of the dialect so one list serves both. */
 const migrations: Record<string, (dialect: DialectName) => Migration> = {
@@ -19,6 +20,7 @@ const migrations: Record<string, (dialect: DialectName) => Migration> = {
   '0007-token-expiry': tokenExpiry,
   '0008-campaign-activity': campaignActivity,
   '0013-campaign-totals': campaignTotals,
+  '0014-search-indexes': searchIndexes,
 };
 
 class StaticMigrationProvider implements MigrationProvider {
