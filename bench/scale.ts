@@ -108,7 +108,17 @@ async function dropSecondaryIndexes(db: Kysely<Database>, dialect: DialectName):
     defs = r.rows.map((x) => ({ name: x.name, def: x.sql }));
   }
   for (const d of defs) await sql.raw(`drop index ${d.name}`).execute(db);
-  return defs.map((d) => d.def);
+  const restore = defs.map((d) => d.def);
+  if (dialect === 'postgres') {
+    // The unique SNS MessageId of events too (the replay gate): checked once, when it is rebuilt.
+    const r = await sql<{ table: string; name: string; def: string }>`select conrelid::regclass::text as table, conname as name, pg_get_constraintdef(oid) as def
+      from pg_constraint where contype = 'u' and conrelid = 'events'::regclass`.execute(db);
+    for (const c of r.rows) {
+      await sql.raw(`alter table ${c.table} drop constraint ${c.name}`).execute(db);
+      restore.push(`alter table ${c.table} add constraint ${c.name} ${c.def}`);
+    }
+  }
+  return restore;
 }
 
 /** hash of (subscriber, campaign) in [0, 10000): the pseudo-random draw behind each outcome. */
