@@ -32,3 +32,13 @@ describe('UNCERTAIN_GRACE_S against SES_REQUEST_TIMEOUT_S', () => {
     expect(() => loadConfig({ SES_REQUEST_TIMEOUT_S: 'soon' })).toThrow(/SES_REQUEST_TIMEOUT_S/);
   });
 });
+
+describe('LEDGER_RETENTION_DAYS', () => {
+  it('is off unless set, takes a positive number of days, and names itself when wrong', () => {
+    expect(loadConfig({}).LEDGER_RETENTION_DAYS).toBeUndefined();
+    expect(loadConfig({ LEDGER_RETENTION_DAYS: '' }).LEDGER_RETENTION_DAYS).toBeUndefined();
+    expect(loadConfig({ LEDGER_RETENTION_DAYS: '90' }).LEDGER_RETENTION_DAYS).toBe(90);
+    expect(() => loadConfig({ LEDGER_RETENTION_DAYS: '0' })).toThrow(/LEDGER_RETENTION_DAYS/);
+    expect(() => loadConfig({ LEDGER_RETENTION_DAYS: 'forever' })).toThrow(/LEDGER_RETENTION_DAYS/);
+  });
+});

@@ -115,13 +115,14 @@ describe.each(BACKENDS)('hot query plans on %s', (dialect) => {
       plans.push(plan);
       if (dialect === 'postgres') {
         expect(fullScans(dialect, s.sql, plan)).toEqual([]);
+        // The count and the page alike: no walk of the primary key filtering every subscriber.
+        expect(plan).toMatch(/subscribers_(email|name)_trgm/);
       } else {
         // No substring index in SQLite: a scan of the subscribers table, nothing else (see migration 0014).
         expect(fullScans(dialect, s.sql, plan)).toEqual(['subscribers']);
       }
     }
-    // The count (every match) goes through the trigram indexes; the page may walk ids in order and stop at the limit.
-    if (dialect === 'postgres') expect(plans.join('\n')).toMatch(/subscribers_(email|name)_trgm/);
+    expect(plans).toHaveLength(2);
   });
 
   it('the detector sees a full scan when there is one', async () => {
