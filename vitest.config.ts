@@ -21,6 +21,7 @@ const TIMING = [
   'test/send/campaign-control.test.ts',
   'test/rate-limiter/**/*.test.ts',
   'test/pages/confirmation-priority.test.ts',
+  'test/send/retention-under-load.test.ts',
 ];
 
 export default defineConfig({
