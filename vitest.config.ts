@@ -23,6 +23,7 @@ const TIMING = [
   'test/send/canary-crash.test.ts',
   'test/rate-limiter/**/*.test.ts',
   'test/pages/confirmation-priority.test.ts',
+  'test/send/retention-under-load.test.ts',
 ];
 
 export default defineConfig({

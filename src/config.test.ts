@@ -46,3 +46,13 @@ describe('canary defaults', () => {
     expect(() => loadConfig({ CANARY_WAIT_MIN: '0' })).toThrow(/CANARY_WAIT_MIN/);
   });
 });
+
+describe('LEDGER_RETENTION_DAYS', () => {
+  it('is off unless set, takes a positive number of days, and names itself when wrong', () => {
+    expect(loadConfig({}).LEDGER_RETENTION_DAYS).toBeUndefined();
+    expect(loadConfig({ LEDGER_RETENTION_DAYS: '' }).LEDGER_RETENTION_DAYS).toBeUndefined();
+    expect(loadConfig({ LEDGER_RETENTION_DAYS: '90' }).LEDGER_RETENTION_DAYS).toBe(90);
+    expect(() => loadConfig({ LEDGER_RETENTION_DAYS: '0' })).toThrow(/LEDGER_RETENTION_DAYS/);
+    expect(() => loadConfig({ LEDGER_RETENTION_DAYS: 'forever' })).toThrow(/LEDGER_RETENTION_DAYS/);
+  });
+});

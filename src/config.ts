@@ -64,6 +64,13 @@ export const configSchema = z.object({
    * (the MessageId replay gate) must keep rows at least this long: src/events/sns-replay-window.ts.
    */
   SNS_MAX_AGE_S: z.coerce.number().int().min(0).default(3900),
+  /**
+   * Retention: finished (sent/cancelled) campaigns older than this many days lose their
+   * per-recipient ledger and event rows (their totals, clicks per link and every suppression
+   * are kept; src/campaigns/ledger-retention.ts). Unset = keep everything. Workers prune
+   * periodically; `newsletter store prune` does it by hand.
+   */
+  LEDGER_RETENTION_DAYS: optionalString.pipe(z.coerce.number<string | undefined>().positive().optional()),
   PORT: z.coerce.number().int().min(0).max(65535).default(3000),
   /** Interface to listen on: loopback unless asked (containers set HOST=0.0.0.0). */
   HOST: z.string().default('127.0.0.1'),

@@ -24,6 +24,8 @@ import { createSendProcessor } from './send-processor.js';
 import { SentWriter } from './sent-writer.js';
 import { SentSpill } from './sent-spill.js';
 import { createReconciler } from './reconciler.js';
+import { startRetentionJob } from './retention-job.js';
+import { LedgerRetention, type PrunedCampaign, type RetentionOptions } from '../src/campaigns/ledger-retention.js';
 import { countOutcome, instrumentTransport } from '../src/metrics/instrument.js';
 import { FleetCounters } from '../src/metrics/fleet-counters.js';
 import { metrics } from '../src/metrics/registry.js';
@@ -57,6 +59,10 @@ export interface WorkerRuntimeOptions {
   fanout?: FanoutOptions;
   /** Start the BullMQ workers (default true); false = sweep only (tests). */
   runWorkers?: boolean;
+  /** How often the retention prune runs when LEDGER_RETENTION_DAYS is set (default 1 h). */
+  retentionIntervalMs?: number;
+  /** Batch size and pause of the retention prune (defaults of LedgerRetention). */
+  retention?: Pick<RetentionOptions, 'batchSize' | 'pauseMs'>;
 }
 
 export interface WorkerRuntime {
@@ -66,6 +72,8 @@ export interface WorkerRuntime {
   /** The send rate the limiter was built with, when the deps report it. */
   sendRate?: ResolvedSendRate;
   sweep(): Promise<void>;
+  /** Run the retention prune now; what it pruned (empty when LEDGER_RETENTION_DAYS is unset or another worker holds the lock). */
+  prune(): Promise<PrunedCampaign[]>;
   /** Stop taking jobs, let in-flight ones finish, close connections. */
   close(): Promise<void>;
 }
@@ -167,6 +175,25 @@ export async function startWorkerRuntime(options: WorkerRuntimeOptions): Promise
   const timer = setInterval(() => void runSweep(), options.sweepIntervalMs ?? 1000);
   void runSweep();
 
+  const retentionJob =
+    config.LEDGER_RETENTION_DAYS === undefined
+      ? null
+      : startRetentionJob(
+          {
+            retention: new LedgerRetention((await root.repositories()).retention, {
+              retentionDays: config.LEDGER_RETENTION_DAYS,
+              snsMaxAgeS: config.SNS_MAX_AGE_S,
+              uncertainAfterMs: uncertainAfterMs(config),
+              ...options.retention,
+            }),
+            redis,
+            prefix: config.QUEUE_PREFIX,
+            workerId,
+            logger,
+          },
+          { intervalMs: options.retentionIntervalMs ?? 3_600_000 },
+        );
+
   let closed = false;
   return {
     workerId,
@@ -174,10 +201,12 @@ export async function startWorkerRuntime(options: WorkerRuntimeOptions): Promise
     orchestrator,
     ...(deps.sendRate ? { sendRate: deps.sendRate } : {}),
     sweep: runSweep,
+    prune: async () => (await retentionJob?.run()) ?? [],
     async close() {
       if (closed) return;
       closed = true;
       clearInterval(timer);
+      await retentionJob?.close();
       // In-flight jobs finish; if the database is down, their accepted sends are retried for
       // a bounded time, then kept in Redis for the next worker instead of holding the exit.
       sentWriter.giveUpAfter(SHUTDOWN_WRITE_WAIT_MS, async (rows) => {

@@ -17,6 +17,7 @@ import { registerCheck } from './check.js';
 import { registerSend } from './send.js';
 import { registerCampaigns } from './campaigns.js';
 import { registerWorker } from './worker.js';
+import { registerStore } from './store.js';
 import { unsupportedNodeMessage } from '../runtime/node-runtime.js';
 
 const unsupported = unsupportedNodeMessage(process.version);
@@ -41,6 +42,7 @@ registerCheck(program);
 registerSend(program);
 registerCampaigns(program);
 registerWorker(program);
+registerStore(program);
 
 try {
   await program.parseAsync(process.argv);

@@ -15,6 +15,7 @@ function sampleKeys(keys: RedisKeys): Record<string, string> {
     testSend: keys.testSendWindow(7),
     sentSpill: keys.sentSpill(),
     previewDocument: keys.previewDocument('cd34'),
+    retentionLock: keys.retentionLock(),
   };
 }
 

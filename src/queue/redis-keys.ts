@@ -9,7 +9,7 @@
  */
 
 /** The families, in the order of the functions below. */
-export const KEY_FAMILIES = ['ratelimit', 'metrics', 'session', 'signup', 'send-sweep-lock', 'test-send', 'sent-spill', 'preview'] as const;
+export const KEY_FAMILIES = ['ratelimit', 'metrics', 'session', 'signup', 'send-sweep-lock', 'test-send', 'sent-spill', 'preview', 'retention-lock'] as const;
 export type KeyFamily = (typeof KEY_FAMILIES)[number];
 
 export interface RedisKeys {
@@ -29,6 +29,8 @@ export interface RedisKeys {
   sentSpill(): string;
   /** A workspace preview document, served to its sandboxed iframe (src/http/admin/preview-documents.ts). */
   previewDocument(idDigest: string): string;
+  /** The lock that lets one worker of the fleet run the retention prune at a time (workers/retention-job.ts). */
+  retentionLock(): string;
   /** SCAN MATCH pattern for every key of this prefix, BullMQ's included (demo and test cleanup). */
   everything(): string;
 }
@@ -45,6 +47,7 @@ export function redisKeys(prefix: string): RedisKeys {
     testSendWindow: (tokenId) => key('test-send', String(tokenId)),
     sentSpill: () => key('sent-spill'),
     previewDocument: (idDigest) => key('preview', idDigest),
+    retentionLock: () => key('retention-lock'),
     everything: () => `${prefix}:*`,
   };
 }

@@ -1,5 +1,6 @@
 import { sql, type Kysely } from 'kysely';
 import type { Database } from './schema.js';
+import { persistedLinkClicks, readTotals } from './campaign-totals.js';
 
 /** How many ledger rows of a campaign reached a stage within one time bucket. */
 export interface ProgressBucket {
@@ -30,8 +31,19 @@ export interface LinkClicks {
 export class CampaignReportsRepository {
   constructor(private readonly db: Kysely<Database>) {}
 
-  /** Sends and outcomes per bucket of `width` ms from `startedAt` (empty buckets absent). */
+  /**
+   * Sends and outcomes per bucket of `width` ms from `startedAt` (empty buckets absent). A
+   * pruned campaign reads the buckets persisted before its rows went (same width: a finished
+   * campaign's span, hence the dashboard's width, no longer changes).
+   */
   async progressBuckets(campaignId: number, startedAt: number, width: number): Promise<ProgressBucket[]> {
+    const persisted = await readTotals(this.db, campaignId);
+    if (persisted?.series && persisted.series.width === width) return persisted.series.buckets;
+    return this.liveProgressBuckets(campaignId, startedAt, width);
+  }
+
+  /** `progressBuckets` counted from the ledger rows. */
+  async liveProgressBuckets(campaignId: number, startedAt: number, width: number): Promise<ProgressBucket[]> {
     // better-sqlite3 binds JS numbers as REAL, so cast: the bucket must be an integer to group on.
     const bucketOf = (col: 'sent_at' | 'outcome_at') => sql<number>`cast((${sql.ref(col)} - ${startedAt}) / ${width} as integer)`;
     const [sent, outcomes] = await Promise.all([
@@ -60,8 +72,22 @@ export class CampaignReportsRepository {
     return rows;
   }
 
+  /** Most clicked links: click events, plus the clicks persisted when the campaign was pruned. */
   async topLinks(campaignId: number, limit = 10): Promise<LinkClicks[]> {
-    const rows = await this.db
+    const persisted = await persistedLinkClicks(this.db, campaignId);
+    if (persisted.length > 0) {
+      const byUrl = new Map(persisted.map((l) => [l.url, l.clicks]));
+      for (const l of await this.eventLinkClicks(campaignId)) byUrl.set(l.url, (byUrl.get(l.url) ?? 0) + l.clicks);
+      return [...byUrl]
+        .map(([url, clicks]) => ({ url, clicks }))
+        .sort((a, b) => b.clicks - a.clicks || (a.url < b.url ? -1 : a.url > b.url ? 1 : 0))
+        .slice(0, limit);
+    }
+    return this.eventLinkClicks(campaignId, limit);
+  }
+
+  private async eventLinkClicks(campaignId: number, limit?: number): Promise<LinkClicks[]> {
+    let q = this.db
       .selectFrom('events')
       .select(['detail', sql<number>`count(*)`.as('n')])
       .where('campaign_id', '=', campaignId)
@@ -69,9 +95,9 @@ export class CampaignReportsRepository {
       .where('detail', 'is not', null)
       .groupBy('detail')
       .orderBy(sql`2`, 'desc')
-      .orderBy('detail')
-      .limit(limit)
-      .execute();
+      .orderBy('detail');
+    if (limit !== undefined) q = q.limit(limit);
+    const rows = await q.execute();
     return rows.map((r) => ({ url: r.detail!, clicks: Number(r.n) }));
   }
 

@@ -24,6 +24,7 @@
 import { sql, type Kysely } from 'kysely';
 import type { Database, DeliveryStatus } from './schema.js';
 import { AudienceRepository, type AudienceFilter } from './audience-repository.js';
+import { readTotals } from './campaign-totals.js';
 
 export interface LedgerRecipient {
   subscriberId: number;
@@ -397,35 +398,41 @@ export class DeliveryLedger {
     return Number(result.numUpdatedRows);
   }
 
+  /**
+   * The counts the stats derive from. A pruned campaign (retention) reads the totals persisted
+   * before its rows were deleted, so its stats read the same as before the prune.
+   */
   async counts(campaignId: number, uncertainBefore: number): Promise<LedgerCounts> {
+    const persisted = await readTotals(this.db, campaignId);
+    return persisted ? persisted.counts : this.liveCounts(campaignId, uncertainBefore);
+  }
+
+  /**
+   * Counted from the ledger rows themselves, in one pass over the campaign's rows (statuses and
+   * the engagement counters together; two queries read a big campaign twice).
+   */
+  async liveCounts(campaignId: number, uncertainBefore: number): Promise<LedgerCounts> {
     const rows = await this.db
       .selectFrom('deliveries')
-      .select(['status', (eb) => eb.fn.countAll<number>().as('n')])
-      .where('campaign_id', '=', campaignId)
-      .groupBy('status')
-      .execute();
-    const byStatus: Partial<Record<DeliveryStatus, number>> = {};
-    let total = 0;
-    for (const r of rows) {
-      byStatus[r.status] = Number(r.n);
-      total += Number(r.n);
-    }
-    const extra = await this.db
-      .selectFrom('deliveries')
       .select([
+        'status',
+        (eb) => eb.fn.countAll<number>().as('n'),
         sql<number>`sum(case when status = 'sending' and confirmed_at is null and claimed_at < ${uncertainBefore} then 1 else 0 end)`.as('uncertain'),
         sql<number>`sum(case when opened_at is not null then 1 else 0 end)`.as('opened'),
         sql<number>`sum(case when clicked_at is not null then 1 else 0 end)`.as('clicked'),
       ])
       .where('campaign_id', '=', campaignId)
-      .executeTakeFirstOrThrow();
-    return {
-      byStatus,
-      uncertain: Number(extra.uncertain ?? 0),
-      opened: Number(extra.opened ?? 0),
-      clicked: Number(extra.clicked ?? 0),
-      rows: total,
-    };
+      .groupBy('status')
+      .execute();
+    const counts: LedgerCounts = { byStatus: {}, uncertain: 0, opened: 0, clicked: 0, rows: 0 };
+    for (const r of rows) {
+      counts.byStatus[r.status] = Number(r.n);
+      counts.rows += Number(r.n);
+      counts.uncertain += Number(r.uncertain ?? 0);
+      counts.opened += Number(r.opened ?? 0);
+      counts.clicked += Number(r.clicked ?? 0);
+    }
+    return counts;
   }
 
   async get(campaignId: number, subscriberId: number) {

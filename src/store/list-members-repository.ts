@@ -54,6 +54,24 @@ export class ListMembersRepository {
     return rows.map((r) => ({ listId: r.id, listName: r.name, status: r.status, joinedAt: r.created_at }));
   }
 
+  /** `membershipsOf` for many subscribers in one query (a search page), by subscriber id. */
+  async membershipsOfMany(subscriberIds: readonly number[]): Promise<Map<number, Membership[]>> {
+    const out = new Map<number, Membership[]>();
+    if (subscriberIds.length === 0) return out;
+    const rows = await this.db
+      .selectFrom('list_members as m')
+      .innerJoin('lists as l', 'l.id', 'm.list_id')
+      .select(['m.subscriber_id', 'l.id', 'l.name', 'm.status', 'm.created_at'])
+      .where('m.subscriber_id', 'in', subscriberIds)
+      .orderBy('l.name')
+      .execute();
+    for (const r of rows) {
+      const id = Number(r.subscriber_id);
+      out.set(id, [...(out.get(id) ?? []), { listId: r.id, listName: r.name, status: r.status, joinedAt: r.created_at }]);
+    }
+    return out;
+  }
+
   async find(subscriberId: number, listId: number): Promise<{ status: MembershipStatus; created_at: number } | undefined> {
     return this.db
       .selectFrom('list_members')

@@ -10,6 +10,8 @@ import { campaignActivity } from './migrations/0008-campaign-activity.js';
 import { tokenEmail } from './migrations/0009-token-email.js';
 import { canaryWave } from './migrations/0010-canary-wave.js';
 import { providerEngagement } from './migrations/0011-provider-engagement.js';
+import { campaignTotals } from './migrations/0013-campaign-totals.js';
+import { searchIndexes } from './migrations/0014-search-indexes.js';
 
 /** Migrations in order; each is a function of the dialect so one list serves both. */
 const migrations: Record<string, (dialect: DialectName) => Migration> = {
@@ -23,6 +25,8 @@ const migrations: Record<string, (dialect: DialectName) => Migration> = {
   '0009-token-email': tokenEmail,
   '0010-canary-wave': canaryWave,
   '0011-provider-engagement': providerEngagement,
+  '0013-campaign-totals': campaignTotals,
+  '0014-search-indexes': searchIndexes,
 };
 
 class StaticMigrationProvider implements MigrationProvider {

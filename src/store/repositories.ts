@@ -11,6 +11,7 @@ import { DeliveryLedger } from './delivery-ledger.js';
 import { CampaignReportsRepository } from './campaign-reports-repository.js';
 import { CampaignHealthRepository } from './campaign-health-repository.js';
 import { EngagementHygieneRepository } from './engagement-hygiene-repository.js';
+import { LedgerRetentionRepository } from './ledger-retention-repository.js';
 import { ListMembersRepository } from './list-members-repository.js';
 import { ListsRepository } from './lists-repository.js';
 import { SignupRequestsRepository } from './signup-requests-repository.js';
@@ -53,6 +54,7 @@ export interface Repositories extends SubscriberRepositories {
   campaigns: CampaignsRepository;
   campaignActivity: CampaignActivityRepository;
   ledger: DeliveryLedger;
+  retention: LedgerRetentionRepository;
 }
 
 /** Runs a unit of work in one database transaction, handing it repositories bound to it. */
@@ -81,6 +83,7 @@ function repositoriesOver(db: Kysely<Database>, now: () => number): Repositories
     campaigns: new CampaignsRepository(db),
     campaignActivity: new CampaignActivityRepository(db),
     ledger: new DeliveryLedger(db),
+    retention: new LedgerRetentionRepository(db),
   };
 }
 

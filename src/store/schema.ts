@@ -195,6 +195,8 @@ export interface Database {
   signup_requests: SignupRequestsTable;
   campaign_activity: CampaignActivityTable;
   campaign_provider_counts: CampaignProviderCountsTable;
+  campaign_totals: CampaignTotalsTable;
+  campaign_link_clicks: CampaignLinkClicksTable;
 }
 
 export type Subscriber = Selectable<SubscribersTable>;
@@ -242,4 +244,34 @@ export interface CampaignActivityTable {
   /** What else is worth knowing: the schedule, the pause reason, the test addresses. */
   detail: string | null;
   at: number;
+}
+
+/**
+ * The persisted totals of a pruned campaign (retention, migration 0013): what its stats,
+ * chart and clicks per link read once its ledger and event rows are gone. Written by
+ * LedgerRetentionRepository before the first row is deleted.
+ */
+export interface CampaignTotalsTable {
+  campaign_id: number;
+  /** JSON object: ledger rows per DeliveryStatus. */
+  by_status: string;
+  uncertain: number;
+  opened: number;
+  clicked: number;
+  rows: number;
+  /** JSON array of ProgressBucket at `series_width` ms (the dashboard chart). */
+  series: string | null;
+  series_width: number | null;
+  /** Events created before this were counted and are deleted (null = none). */
+  events_cutoff: number | null;
+  created_at: CreatedAt;
+  /** When the prune finished; null while it runs (a later run resumes it). */
+  pruned_at: number | null;
+}
+
+/** Clicks per link of a pruned campaign's deleted click events. */
+export interface CampaignLinkClicksTable {
+  campaign_id: number;
+  url: string;
+  clicks: number;
 }

@@ -46,6 +46,13 @@ export class SuppressionsRepository {
     return this.db.selectFrom('suppressions').selectAll().where('email', '=', normaliseEmail(email)).executeTakeFirst();
   }
 
+  /** The suppressions of these (normalised) addresses, by address; one query per call. */
+  async findMany(emails: readonly string[]): Promise<Map<string, Suppression>> {
+    if (emails.length === 0) return new Map();
+    const rows = await this.db.selectFrom('suppressions').selectAll().where('email', 'in', emails).execute();
+    return new Map(rows.map((r) => [r.email, r]));
+  }
+
   /** Which of these (normalised) addresses are suppressed; one query per call. */
   async suppressedAmong(emails: readonly string[]): Promise<Set<string>> {
     if (emails.length === 0) return new Set();

@@ -49,7 +49,33 @@ export async function showSubscriber(repos: SubscriberRepositories, rawEmail: st
   if (!subscriber) {
     throw new NotFoundError(suppression ? `subscriber ${email} (address suppressed: ${suppression.reason})` : `subscriber ${email}`);
   }
-  const memberships = await repos.listMembers.membershipsOf(subscriber.id);
+  return viewOf(subscriber, await repos.listMembers.membershipsOf(subscriber.id), suppression);
+}
+
+/**
+ * `showSubscriber` for a page of (stored, normalised) addresses in three queries, not three
+ * per address (a search page of 50 would otherwise be 150 round trips). Addresses no longer
+ * stored (removed meanwhile) are left out; the order is the order given.
+ */
+export async function showSubscribers(repos: SubscriberRepositories, emails: readonly string[]): Promise<SubscriberView[]> {
+  const subscribers = new Map((await repos.subscribers.findManyByEmail(emails)).map((s) => [s.email, s]));
+  const [suppressions, memberships] = await Promise.all([
+    repos.suppressions.findMany(emails),
+    repos.listMembers.membershipsOfMany([...subscribers.values()].map((s) => s.id)),
+  ]);
+  const views: SubscriberView[] = [];
+  for (const email of emails) {
+    const s = subscribers.get(email);
+    if (s) views.push(viewOf(s, memberships.get(Number(s.id)) ?? [], suppressions.get(email)));
+  }
+  return views;
+}
+
+function viewOf(
+  subscriber: Awaited<ReturnType<SubscriberRepositories['subscribers']['findByEmail']>> & object,
+  memberships: Awaited<ReturnType<SubscriberRepositories['listMembers']['membershipsOf']>>,
+  suppression: { reason: string } | undefined,
+): SubscriberView {
   return {
     id: subscriber.id,
     email: subscriber.email,

@@ -7,8 +7,8 @@ import { NotFoundError } from '../../errors.js';
 import type { Store } from '../../store/db.js';
 import { openRepositories } from '../../store/repositories.js';
 import { importSubscribersCsv } from '../../subscribers/csv-import.js';
-import { addSubscriber, removeSubscriber, showSubscriber, unsubscribeByEmail } from '../../subscribers/subscriber-service.js';
-import type { SubscriberQuery, SubscribersPort, SubscriberView } from './ports.js';
+import { addSubscriber, removeSubscriber, showSubscriber, showSubscribers, unsubscribeByEmail } from '../../subscribers/subscriber-service.js';
+import type { SubscriberQuery, SubscribersPort } from './ports.js';
 
 export function createSubscribersService(store: Store): SubscribersPort {
   const repos = openRepositories(store);
@@ -16,9 +16,7 @@ export function createSubscribersService(store: Store): SubscribersPort {
   return {
     async search(query: SubscriberQuery) {
       const { emails, total } = await repos.subscribers.search(query);
-      const items: SubscriberView[] = [];
-      for (const email of emails) items.push(await showSubscriber(repos, email));
-      return { items, total };
+      return { items: await showSubscribers(repos, emails), total };
     },
 
     get: (email) => showSubscriber(repos, email),

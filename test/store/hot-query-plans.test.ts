@@ -1,0 +1,132 @@
+/**
+ * Issue 16: the plan of every hot query, on both backends, reads no big table in full
+ * (subscribers, memberships, ledger, events, suppressions): each is served by an index, as
+ * migration 0004 did for the reconciler's scan (test/send/uncertain-scan.test.ts). The
+ * statements are the ones the repositories really issue (recorded), planned with their
+ * parameters; Postgres plans with sequential scans disabled so small test tables cannot hide
+ * a missing index.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { sql } from 'kysely';
+import { BACKENDS, createTestStore, type TestStore } from '../support/store.js';
+import { seedAudience } from '../support/pipeline.js';
+import { seedFinishedCampaign } from '../support/finished-campaign.js';
+import { fullScans, planOf, recordingDb, type Recorder } from '../support/query-plans.js';
+import { AudienceRepository } from '../../src/store/audience-repository.js';
+import { CampaignActivityRepository } from '../../src/store/campaign-activity-repository.js';
+import { CampaignReportsRepository } from '../../src/store/campaign-reports-repository.js';
+import { CampaignsRepository } from '../../src/store/campaigns-repository.js';
+import { DeliveryLedger } from '../../src/store/delivery-ledger.js';
+import { LedgerRetentionRepository } from '../../src/store/ledger-retention-repository.js';
+import { ListMembersRepository } from '../../src/store/list-members-repository.js';
+import { SubscribersRepository } from '../../src/store/subscribers-repository.js';
+
+const DAY = 86_400_000;
+
+describe.each(BACKENDS)('hot query plans on %s', (dialect) => {
+  let store: TestStore;
+  let rec: Recorder;
+  let listId: number;
+  let finished: number;
+  let live: number;
+  const now = Date.now();
+
+  beforeAll(async () => {
+    store = await createTestStore(dialect);
+    const db = store.db;
+    listId = await seedAudience(db, 3000);
+    // A bigger second list, so the campaign's list is a minority of the memberships: reading it
+    // must be a range of the primary key (a planner may rightly scan a list that is nearly all of them).
+    await seedAudience(db, 9000, { listName: 'other', emailPrefix: 'other' });
+    finished = await seedFinishedCampaign(db, { listId, n: 3000, finishedAt: now - 3 * DAY, prefix: 'f' });
+    await seedFinishedCampaign(db, { listId, n: 2000, finishedAt: now - 10 * DAY, prefix: 'g' });
+    live = await seedFinishedCampaign(db, { listId, n: 1500, finishedAt: now, prefix: 'l', status: 'sending' });
+    await db.updateTable('deliveries').set({ status: 'queued', sent_at: null, outcome_at: null }).where('campaign_id', '=', live).where('subscriber_id', '<', 3500).execute();
+    await db.updateTable('deliveries').set({ status: 'sending', claimed_at: now - 1000, claimed_by: 'w' }).where('campaign_id', '=', live).where('subscriber_id', '>', 5500).execute();
+    await new CampaignActivityRepository(db).record(finished, 'started', { name: 'cli', role: 'cli' }, now - 3 * DAY);
+    await sql`analyze`.execute(db);
+    rec = recordingDb(db);
+  }, 120_000);
+  afterAll(async () => {
+    await store?.drop();
+  });
+
+  const hot: Array<[string, () => Promise<unknown>]> = [
+    ['dashboard campaign list and its stats', async () => {
+      await new CampaignsRepository(rec.db).list(100);
+      await new DeliveryLedger(rec.db).counts(finished, now - 30_000);
+    }],
+    ['campaign page and its live poll', async () => {
+      const reports = new CampaignReportsRepository(rec.db);
+      await new CampaignsRepository(rec.db).get(live);
+      await new DeliveryLedger(rec.db).counts(live, now - 30_000);
+      await reports.progressBuckets(live, now - 3_600_000, 60_000);
+      await reports.topLinks(finished);
+      await reports.recentProblems(finished);
+      await new CampaignActivityRepository(rec.db).list(finished);
+    }],
+    ['API stats', () => new DeliveryLedger(rec.db).counts(finished, now - 30_000)],
+    ['subscriber search by status', () => new SubscribersRepository(rec.db).search({ status: 'bounced', limit: 50, offset: 0 })],
+    ['subscribers show', async () => {
+      const s = await new SubscribersRepository(rec.db).findByEmail('reader17@example.com');
+      await new ListMembersRepository(rec.db).membershipsOf(s!.id);
+    }],
+    ['audience count at campaign start', () => new AudienceRepository(rec.db).audienceCount({ listId, maxSubscriberId: 3000, joinedBefore: now })],
+    ['fan-out paging', async () => {
+      await new AudienceRepository(rec.db).audiencePage({ listId, afterId: 1200, limit: 500, maxSubscriberId: 3000, joinedBefore: now });
+      await new DeliveryLedger(rec.db).queuedPage(live, 100, 500);
+    }],
+    ['reconciler scan', async () => {
+      const ledger = new DeliveryLedger(rec.db);
+      await ledger.uncertainRows(now - 30_000, 1000).execute();
+      await ledger.queuedPage(live, 0, 1, now - 60_000);
+      await ledger.openCount(live);
+      await ledger.settleConfirmedQueued(live, now);
+    }],
+    ['export page', () => new SubscribersRepository(rec.db).exportPage(listId, 1500, 1000)],
+    ['retention batches', async () => {
+      const retention = new LedgerRetentionRepository(rec.db);
+      await retention.candidates(now - 30 * DAY);
+      await retention.removable(finished, now - DAY);
+    }],
+  ];
+
+  it.each(hot)('%s: no full scan of a big table', async (_name, run) => {
+    rec.take();
+    await run();
+    const statements = rec.take();
+    expect(statements.length).toBeGreaterThan(0);
+    const problems: string[] = [];
+    for (const s of statements) {
+      const plan = await planOf(store.db, dialect, s);
+      const scans = fullScans(dialect, s.sql, plan);
+      if (scans.length > 0) problems.push(`${scans.join(', ')} read in full by:\n${s.sql}\n${plan}`);
+    }
+    expect(problems).toEqual([]);
+  });
+
+  it('subscriber search by address substring uses the trigram indexes (Postgres); SQLite scans the subscribers only', async () => {
+    rec.take();
+    await new SubscribersRepository(rec.db).search({ q: 'reader12', limit: 50, offset: 0 });
+    const statements = rec.take();
+    const plans: string[] = [];
+    for (const s of statements) {
+      const plan = await planOf(store.db, dialect, s);
+      plans.push(plan);
+      if (dialect === 'postgres') {
+        expect(fullScans(dialect, s.sql, plan)).toEqual([]);
+        // The count and the page alike: no walk of the primary key filtering every subscriber.
+        expect(plan).toMatch(/subscribers_(email|name)_trgm/);
+      } else {
+        // No substring index in SQLite: a scan of the subscribers table, nothing else (see migration 0014).
+        expect(fullScans(dialect, s.sql, plan)).toEqual(['subscribers']);
+      }
+    }
+    expect(plans).toHaveLength(2);
+  });
+
+  it('the detector sees a full scan when there is one', async () => {
+    const q = store.db.selectFrom('deliveries').select('campaign_id').where('email', '=', 'x@example.com').compile();
+    expect(fullScans(dialect, q.sql, await planOf(store.db, dialect, q))).toEqual(['deliveries']);
+  });
+});
