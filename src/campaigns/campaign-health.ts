@@ -6,8 +6,9 @@
  */
 import { MAILBOX_PROVIDERS, type MailboxProvider } from '../events/mailbox-provider.js';
 
-/** One message's opens and clicks, as flags of the classes seen (from the events table). */
+/** Messages with the same opens and clicks, as flags of the classes seen (from the events table), and how many (`n`). */
 export interface MessageEngagement {
+  n: number;
   humanOpen: boolean;
   machineOpen: boolean;
   anyOpen: boolean;
@@ -36,13 +37,13 @@ export function deriveEngagement(messages: Iterable<MessageEngagement>): Engagem
   const f: EngagementFigures = { opened_human: 0, opened_machine: 0, opened_unknown: 0, clicked_human: 0, clicked_machine: 0, clicked_unknown: 0, click_to_open_human: 0 };
   for (const m of messages) {
     if (!m.anyOpen && !m.anyClick) continue;
-    if (m.humanOpen || m.humanClick) f.opened_human++;
-    else if (m.machineOpen || m.machineClick) f.opened_machine++;
-    else f.opened_unknown++;
+    if (m.humanOpen || m.humanClick) f.opened_human += m.n;
+    else if (m.machineOpen || m.machineClick) f.opened_machine += m.n;
+    else f.opened_unknown += m.n;
     if (!m.anyClick) continue;
-    if (m.humanClick) f.clicked_human++;
-    else if (m.machineClick) f.clicked_machine++;
-    else f.clicked_unknown++;
+    if (m.humanClick) f.clicked_human += m.n;
+    else if (m.machineClick) f.clicked_machine += m.n;
+    else f.clicked_unknown += m.n;
   }
   f.click_to_open_human = f.opened_human > 0 ? Math.round((f.clicked_human / f.opened_human) * 10_000) / 10_000 : 0;
   return f;

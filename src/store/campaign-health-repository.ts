@@ -4,21 +4,61 @@ import { isMailboxProvider, type MailboxProvider } from '../events/mailbox-provi
 import { providerOfEmailSql } from './provider-sql.js';
 import type { Database } from './schema.js';
 
+/** What retention keeps of a campaign's health before its ledger and event rows go (campaign_totals.health). */
+export interface PersistedHealth {
+  messages: MessageEngagement[];
+  providers: ProviderCounts[];
+  links: LinkEngagement[];
+}
+
 /**
  * Read model of a campaign's engagement by class (events.engagement) and its health per
  * mailbox provider (deliveries by provider + campaign_provider_counts). Read-only; one
- * code path for SQLite and Postgres.
+ * code path for SQLite and Postgres. A pruned campaign (retention) reads the figures
+ * persisted with its totals (`live()` taken in the prune's transaction), so its stats,
+ * provider table and link table read as before the prune.
  */
 export class CampaignHealthRepository implements CampaignHealthSource {
   constructor(private readonly db: Kysely<Database>) {}
 
-  /** One row per message with any open or click: which classes were seen. */
+  /** Everything retention persists, read from the live rows. */
+  async live(campaignId: number): Promise<PersistedHealth> {
+    return {
+      messages: await this.liveMessageEngagement(campaignId),
+      providers: await this.liveProviderCounts(campaignId),
+      links: await this.liveLinkEngagement(campaignId, null),
+    };
+  }
+
+  private async persisted(campaignId: number): Promise<PersistedHealth | undefined> {
+    const row = await this.db.selectFrom('campaign_totals').select('health').where('campaign_id', '=', campaignId).executeTakeFirst();
+    return row?.health ? (JSON.parse(row.health) as PersistedHealth) : undefined;
+  }
+
   async messageEngagement(campaignId: number): Promise<MessageEngagement[]> {
+    return (await this.persisted(campaignId))?.messages ?? this.liveMessageEngagement(campaignId);
+  }
+
+  async providerCounts(campaignId: number): Promise<ProviderCounts[]> {
+    return (await this.persisted(campaignId))?.providers ?? this.liveProviderCounts(campaignId);
+  }
+
+  /** Clicks per link by class, most human clicks first. */
+  async linkEngagement(campaignId: number, limit = 20): Promise<LinkEngagement[]> {
+    const kept = await this.persisted(campaignId);
+    return kept ? kept.links.slice(0, limit) : this.liveLinkEngagement(campaignId, limit);
+  }
+
+  /**
+   * Messages with any open or click, grouped by which classes were seen (at most 64 rows,
+   * whatever the campaign's size: the per-message flags are folded in SQL).
+   */
+  private async liveMessageEngagement(campaignId: number): Promise<MessageEngagement[]> {
     const flag = (type: string, engagement?: string) =>
       engagement
         ? sql<number>`max(case when type = ${sql.lit(type)} and engagement = ${sql.lit(engagement)} then 1 else 0 end)`
         : sql<number>`max(case when type = ${sql.lit(type)} then 1 else 0 end)`;
-    const rows = await this.db
+    const perMessage = this.db
       .selectFrom('events')
       .select([
         'subscriber_id',
@@ -32,9 +72,14 @@ export class CampaignHealthRepository implements CampaignHealthSource {
       .where('campaign_id', '=', campaignId)
       .where('type', 'in', ['open', 'click'])
       .where('subscriber_id', 'is not', null)
-      .groupBy('subscriber_id')
+      .groupBy('subscriber_id');
+    const rows = await this.db
+      .selectFrom(perMessage.as('m'))
+      .select(['ho', 'mo', 'ao', 'hc', 'mc', 'ac', sql<number>`count(*)`.as('n')])
+      .groupBy(['ho', 'mo', 'ao', 'hc', 'mc', 'ac'])
       .execute();
     return rows.map((r) => ({
+      n: Number(r.n),
       humanOpen: Number(r.ho) === 1,
       machineOpen: Number(r.mo) === 1,
       anyOpen: Number(r.ao) === 1,
@@ -44,7 +89,7 @@ export class CampaignHealthRepository implements CampaignHealthSource {
     }));
   }
 
-  async providerCounts(campaignId: number): Promise<ProviderCounts[]> {
+  private async liveProviderCounts(campaignId: number): Promise<ProviderCounts[]> {
     const provider = providerOfEmailSql(this.db);
     const [ledger, counters] = await Promise.all([
       this.db
@@ -91,8 +136,7 @@ export class CampaignHealthRepository implements CampaignHealthSource {
     return [...out.values()];
   }
 
-  /** Clicks per link by class, most human clicks first. */
-  async linkEngagement(campaignId: number, limit = 20): Promise<LinkEngagement[]> {
+  private async liveLinkEngagement(campaignId: number, limit: number | null): Promise<LinkEngagement[]> {
     const count = (cls: string) => sql<number>`sum(case when engagement = ${sql.lit(cls)} then 1 else 0 end)`;
     const rows = await this.db
       .selectFrom('events')
@@ -110,7 +154,7 @@ export class CampaignHealthRepository implements CampaignHealthSource {
       .orderBy(sql`2`, 'desc')
       .orderBy(sql`count(*)`, 'desc')
       .orderBy('detail')
-      .limit(limit)
+      .$if(limit !== null, (q) => q.limit(limit!))
       .execute();
     return rows.map((r) => ({ url: r.detail!, human: Number(r.human), human_unique: Number(r.human_unique), machine: Number(r.machine), unknown: Number(r.unknown) }));
   }

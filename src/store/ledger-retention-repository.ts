@@ -17,6 +17,7 @@
 import { sql, type Kysely } from 'kysely';
 import type { CampaignStatus, Database } from './schema.js';
 import { CampaignReportsRepository } from './campaign-reports-repository.js';
+import { CampaignHealthRepository } from './campaign-health-repository.js';
 import { DeliveryLedger } from './delivery-ledger.js';
 import { readTotals, type PersistedTotals } from './campaign-totals.js';
 
@@ -114,6 +115,7 @@ export class LedgerRetentionRepository {
           events_cutoff: options.eventsCutoff,
           created_at: now,
           pruned_at: null,
+          health: JSON.stringify(await new CampaignHealthRepository(trx).live(campaignId)),
         })
         .execute();
       if (options.eventsCutoff !== null) {

@@ -267,6 +267,8 @@ export interface CampaignTotalsTable {
   created_at: CreatedAt;
   /** When the prune finished; null while it runs (a later run resumes it). */
   pruned_at: number | null;
+  /** JSON PersistedHealth (src/store/campaign-health-repository.ts): engagement by class, providers, links, as of the prune. */
+  health: ColumnType<string | null, string | null | undefined, string | null>;
 }
 
 /** Clicks per link of a pruned campaign's deleted click events. */

@@ -45,6 +45,8 @@ describe.each(BACKENDS)('ledger retention on %s', (dialect) => {
       stats: c.finished_at === null ? stats : { ...stats, rate_per_s, eta },
       series: await q.series(id, c.started_at, c.finished_at, seriesNow),
       links: await q.topLinks(id),
+      // Clicks per link by class (issue 14), the dashboard's link table.
+      linkEngagement: await q.linkEngagement(id),
       problems: await q.recentProblems(id),
     };
   }
@@ -69,6 +71,11 @@ describe.each(BACKENDS)('ledger retention on %s', (dialect) => {
     const untouched = [recent, sending, paused];
     const before = new Map<number, Awaited<ReturnType<typeof snapshotOf>>>();
     for (const id of [old, oldCancelled, ...untouched]) before.set(id, await snapshotOf(id));
+    // The figures compared below are not empty: people, machines and unknowns opened and clicked.
+    const seen = before.get(old)!;
+    expect(seen.stats).toMatchObject({ opened_human: expect.any(Number), opened_machine: expect.any(Number), clicked_human: expect.any(Number) });
+    expect(Math.min(seen.stats.opened_human, seen.stats.opened_machine, seen.stats.opened_unknown, seen.stats.clicked_human)).toBeGreaterThan(0);
+    expect(seen.linkEngagement.some((l) => l.human > 0 && l.machine > 0)).toBe(true);
     const rowsBefore = new Map<number, [number, number]>();
     for (const id of untouched) rowsBefore.set(id, [await rowsOf('deliveries', id), await rowsOf('events', id)]);
     const suppressionsBefore = await allSuppressions();

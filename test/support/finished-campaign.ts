@@ -55,8 +55,10 @@ export async function seedFinishedCampaign(db: Kysely<Database>, o: FinishedCamp
       const opened = sent && status !== 'bounced' && i % 3 === 0;
       const clicked = opened && i % 7 === 0;
       const ses = `ses-${o.prefix}-${i}`;
+      // Opens and clicks carry a class (src/events/engagement-class.ts): people, Apple MPP/scanners, and some unknown.
+      const engagement = (type: string) => (type !== 'open' && type !== 'click' ? null : i % 5 === 0 ? 'machine' : i % 5 === 3 ? 'unknown' : 'human');
       const ev = (type: string, subtype: string | null, detail: string | null, at: number) =>
-        events.push({ sns_message_id: `sns-${o.prefix}-${i}-${type}`, type, subtype, ses_message_id: ses, email: emails[k]!, campaign_id: campaignId, subscriber_id: Number(subs[k]!.id), detail, occurred_at: at, payload: '{}', created_at: at });
+        events.push({ sns_message_id: `sns-${o.prefix}-${i}-${type}`, type, subtype, ses_message_id: ses, email: emails[k]!, campaign_id: campaignId, subscriber_id: Number(subs[k]!.id), detail, occurred_at: at, payload: '{}', engagement: engagement(type), created_at: at });
       if (sent) ev(status === 'bounced' ? 'bounce' : 'delivery', status === 'bounced' ? 'Permanent' : null, status === 'bounced' ? '550 user unknown' : null, sentAt + 500);
       if (status === 'complained') ev('complaint', 'abuse', null, sentAt + 60_000);
       if (opened) ev('open', null, null, sentAt + 120_000);

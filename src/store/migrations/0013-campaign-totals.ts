@@ -10,6 +10,8 @@ import type { DialectName } from '../db.js';
  *    exactly what was counted), and when the prune finished (null = still running).
  *  - campaign_link_clicks: click events per link of the deleted rows (topLinks adds the
  *    click events that remain).
+ *  - campaign_totals.health: the engagement by class and the per-provider figures' stored
+ *    inputs as of the prune (src/store/campaign-health-repository.ts reads them instead).
  */
 export function campaignTotals(_dialect: DialectName): Migration {
   return {
@@ -28,6 +30,7 @@ export function campaignTotals(_dialect: DialectName): Migration {
         .addColumn('events_cutoff', 'bigint')
         .addColumn('created_at', 'bigint', (c) => c.notNull())
         .addColumn('pruned_at', 'bigint')
+        .addColumn('health', 'text')
         .execute();
       await db.schema
         .createTable('campaign_link_clicks')
