@@ -1,7 +1,7 @@
 /**
  * Send pipeline benchmark → bench/results/send.md
  *
- *   tsx bench/send.ts [--throughput N] [--rates 14,100,500] [--memory N] [--seconds S]
+ *   tsx bench/send.ts [--throughput N] [--rates 14,100,500] [--rate-workers W] [--memory N] [--seconds S]
  *   tsx bench/send.ts --compare-sdk [--throughput N] [--workers W] [--repeat K]
  *
  * --compare-sdk: in one invocation, the bare SES client (bench/sdk-client.ts: the real
@@ -18,7 +18,7 @@
  *  3. a 100,000-subscriber campaign: Redis peak memory and worker peak RSS.
  *
  * Workers run as deployed (docker-compose.yml): `newsletter worker` from the compiled build
- * (built first if dist/ is not current) with NODE_OPTIONS=--max-old-space-size=128, at the
+ * (built first if dist/ is not current) with NODE_OPTIONS='--max-old-space-size=160 --max-semi-space-size=16', at the
  * default WORKER_CONCURRENCY (50). BENCH_WORKER_NODE_OPTIONS='' measures V8's default heap
  * sizing; --concurrency N changes the concurrency; BENCH_PROF=dir writes CPU profiles.
  */
@@ -45,7 +45,7 @@ const arg = (name: string, fallback: string) => {
   return i >= 0 ? args[i + 1]! : fallback;
 };
 const CONCURRENCY = Number(arg('concurrency', '50'));
-const WORKER_NODE_OPTIONS = process.env.BENCH_WORKER_NODE_OPTIONS ?? '--max-old-space-size=128';
+const WORKER_NODE_OPTIONS = process.env.BENCH_WORKER_NODE_OPTIONS ?? '--max-old-space-size=160 --max-semi-space-size=16';
 if (!currentCompiled('workers/index.js', ROOT)) execFileSync('npm', ['run', '-s', 'build'], { cwd: ROOT, stdio: 'inherit' });
 
 const COMPILED: CompiledIssue = BENCH_ISSUE;
@@ -289,13 +289,14 @@ if (throughputN > 0) {
 if (rates.length > 0) {
   log(`## Rate accuracy`);
   log('');
-  log(`| SEND_RATE | messages | achieved average | worst sliding 1 s | duplicates | Throttling answered | first message after the trigger |`);
-  log(`|---|---|---|---|---|---|---|`);
+  log(`| SEND_RATE | workers | messages | achieved average | worst sliding 1 s | duplicates | Throttling answered | first message after the trigger |`);
+  log(`|---|---|---|---|---|---|---|---|`);
   for (const rate of rates) {
     const n = Math.max(50, Math.round(rate * seconds));
-    const r = await runCampaign({ subscribers: n, sendRate: rate, workers: rate >= 200 ? 2 : 1, concurrency: Math.max(20, Math.min(200, rate)), simRate: rate });
+    const rateWorkers = args.includes('--rate-workers') ? Number(arg('rate-workers', '1')) : rate >= 200 ? 2 : 1;
+    const r = await runCampaign({ subscribers: n, sendRate: rate, workers: rateWorkers, concurrency: Math.max(20, Math.min(200, rate)), simRate: rate });
     const s = windowStats(r.sim);
-    log(`| ${rate}/s | ${r.accepted} | ${s.avg.toFixed(1)}/s (${((s.avg / rate) * 100).toFixed(1)}%) | ${s.worst} | ${s.duplicates} | ${s.throttled} | ${r.firstSendMs} ms |`);
+    log(`| ${rate}/s | ${rateWorkers} | ${r.accepted} | ${s.avg.toFixed(1)}/s (${((s.avg / rate) * 100).toFixed(1)}%) | ${s.worst} | ${s.duplicates} | ${s.throttled} | ${r.firstSendMs} ms |`);
   }
   log('');
 }
