@@ -1,7 +1,14 @@
 /**
  * Send pipeline benchmark → bench/results/send.md
  *
- *   tsx bench/send.ts [--throughput N] [--rates 14,100,500] [--memory N] [--seconds S]
+ *   tsx bench/send.ts [--throughput N] [--rates 14,100,500] [--rate-workers W] [--memory N] [--seconds S]
+ *   tsx bench/send.ts --compare-sdk [--throughput N] [--workers W] [--repeat K]
+ *
+ * --compare-sdk: in one invocation, the bare SES client (bench/sdk-client.ts: the real
+ * @aws-sdk/client-ses, SendRawEmail of the same message, W processes × the same concurrency,
+ * against the same in-process simulator) and then the pipeline (W workers, no rate limit),
+ * K times alternating; prints the pipeline/bare-SDK rate `ratio` and worker CPU per message
+ * against the bare client's, with the CPU model. Writes nothing unless --write.
  *
  * Against the strict SES simulator (in this process) and a private redis-server on a free
  * port (so Redis memory is ours alone), with worker processes as children:
@@ -11,12 +18,12 @@
  *  3. a 100,000-subscriber campaign: Redis peak memory and worker peak RSS.
  *
  * Workers run as deployed (docker-compose.yml): `newsletter worker` from the compiled build
- * (built first if dist/ is not current) with NODE_OPTIONS=--max-old-space-size=128, at the
+ * (built first if dist/ is not current) with NODE_OPTIONS='--max-old-space-size=160 --max-semi-space-size=16', at the
  * default WORKER_CONCURRENCY (50). BENCH_WORKER_NODE_OPTIONS='' measures V8's default heap
  * sizing; --concurrency N changes the concurrency; BENCH_PROF=dir writes CPU profiles.
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
 import { tmpdir, cpus } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
@@ -29,6 +36,7 @@ import { currentCompiled } from '../bin/compiled.js';
 import { freePort } from '../src/demo/local-services.js';
 import { spawnRedisServer } from '../test/support/redis.js';
 import { TEST_UNSUBSCRIBE_SECRET } from '../test/support/secrets.js';
+import { BENCH_ISSUE, BENCH_SENDER } from './bench-issue.js';
 
 const ROOT = join(import.meta.dirname, '..');
 const args = process.argv.slice(2);
@@ -37,19 +45,10 @@ const arg = (name: string, fallback: string) => {
   return i >= 0 ? args[i + 1]! : fallback;
 };
 const CONCURRENCY = Number(arg('concurrency', '50'));
-const WORKER_NODE_OPTIONS = process.env.BENCH_WORKER_NODE_OPTIONS ?? '--max-old-space-size=128';
+const WORKER_NODE_OPTIONS = process.env.BENCH_WORKER_NODE_OPTIONS ?? '--max-old-space-size=160 --max-semi-space-size=16';
 if (!currentCompiled('workers/index.js', ROOT)) execFileSync('npm', ['run', '-s', 'build'], { cwd: ROOT, stdio: 'inherit' });
 
-const COMPILED: CompiledIssue = {
-  version: 1,
-  meta: { title: 'Bench issue', date: '2026-11-26', slug: 'bench' },
-  subjectTemplate: 'Bench issue for {{name}}',
-  // About 20 KB of HTML, like a real LWKD issue after MJML.
-  htmlTemplate: `<html><body><p>Hello {{name}}</p>${'<p>Lorem ipsum dolor sit amet, consectetur adipiscing elit, sed do eiusmod tempor.</p>'.repeat(230)}<a href="{{unsubscribeUrl}}">Unsubscribe</a></body></html>`,
-  textTemplate: `Hello {{name}}\n${'Lorem ipsum dolor sit amet, consectetur adipiscing elit.\n'.repeat(100)}Unsubscribe: {{unsubscribeUrl}}\n`,
-  preheader: 'Hello',
-  warnings: [],
-};
+const COMPILED: CompiledIssue = BENCH_ISSUE;
 
 async function startRedis(dir: string): Promise<{ url: string; child: ChildProcess }> {
   const port = await freePort();
@@ -104,23 +103,28 @@ async function runCampaign(opts: { subscribers: number; sendRate: number; worker
   const listId = await seed(store, opts.subscribers);
   const env: Record<string, string> = {
     DATABASE_URL: url, REDIS_URL: redis.url, QUEUE_PREFIX: 'bench', SES_ENDPOINT: sim.url, SEND_RATE: String(opts.sendRate),
-    FROM_ADDRESS: 'Bench <bench@example.com>', UNSUBSCRIBE_SECRET: TEST_UNSUBSCRIBE_SECRET, PUBLIC_URL: 'https://news.example.com',
+    FROM_ADDRESS: BENCH_SENDER.from, UNSUBSCRIBE_SECRET: TEST_UNSUBSCRIBE_SECRET, PUBLIC_URL: BENCH_SENDER.publicUrl, LIST_NAME: BENCH_SENDER.listName,
     WORKER_CONCURRENCY: String(opts.concurrency), LOG_LEVEL: 'warn',
     // No Send events in the bench: a send whose answer was lost (socket hang up) is resent after 5 s.
-    UNCERTAIN_GRACE_S: '5',
+    UNCERTAIN_GRACE_S: process.env.BENCH_UNCERTAIN_GRACE_S ?? '5',
     // The simulator answers in milliseconds; the grace must be at least twice this (src/config.ts).
-    SES_REQUEST_TIMEOUT_S: '2',
+    // On a loaded machine (load average ≫ cores) answers can take longer: BENCH_SES_TIMEOUT_S=10 BENCH_UNCERTAIN_GRACE_S=20.
+    SES_REQUEST_TIMEOUT_S: process.env.BENCH_SES_TIMEOUT_S ?? '2',
   };
   const ctx: SendContext = await openSendContext(loadConfig(env), { store });
   const children: ChildProcess[] = [];
   for (let i = 0; i < opts.workers; i++) {
     const prof = process.env.BENCH_PROF ? ['--cpu-prof', '--cpu-prof-dir', process.env.BENCH_PROF] : [];
+    // BENCH_WORKER_FLAGS: node flags NODE_OPTIONS refuses (--trace-gc…).
+    prof.push(...(process.env.BENCH_WORKER_FLAGS ?? '').split(' ').filter(Boolean));
     // As docker-compose.yml runs it: `newsletter worker` (the compiled build) with its NODE_OPTIONS.
     const child = spawn(process.execPath, [...prof, join(ROOT, 'bin/newsletter.js'), 'worker'], {
       cwd: ROOT,
       env: { ...process.env, ...env, NODE_OPTIONS: WORKER_NODE_OPTIONS },
       stdio: ['ignore', 'pipe', 'inherit'],
     });
+    // BENCH_WORKER_LOG=FILE appends the workers' stdout there (e.g. with --trace-gc in BENCH_WORKER_NODE_OPTIONS).
+    if (process.env.BENCH_WORKER_LOG) child.stdout!.on('data', (d: Buffer) => appendFileSync(process.env.BENCH_WORKER_LOG!, d));
     await new Promise<void>((resolve) => child.stdout!.on('data', (d: Buffer) => d.toString().includes('worker ready') && resolve()));
     children.push(child);
   }
@@ -201,6 +205,77 @@ function cpuLine(r: Run): string {
   return `CPU per message: workers ${per(r.cpu.workers)} ms, SES simulator + bench ${per(r.cpu.bench)} ms, Redis ${per(r.cpu.redis)} ms.`;
 }
 
+/** The bare SDK client in `workers` child processes against a fresh in-process simulator (see bench/sdk-client.ts). */
+async function runBareSdk(opts: { messages: number; workers: number; concurrency: number; v2?: boolean }) {
+  const sim = await startSesSimulator({ maxSendRate: 1_000_000, max24HourSend: 100_000_000, keepRaw: false, sendEvents: false });
+  const per = Math.ceil(opts.messages / opts.workers);
+  const children = Array.from({ length: opts.workers }, (_, i) =>
+    spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'bench/sdk-client.ts'), '--endpoint', sim.url, '--messages', String(per), '--concurrency', String(opts.concurrency), '--first', String(1 + i * per), ...(opts.v2 ? ['--v2'] : [])], {
+      cwd: ROOT, env: { ...process.env, NODE_OPTIONS: WORKER_NODE_OPTIONS }, stdio: ['pipe', 'pipe', 'inherit'],
+    }));
+  const outputs = children.map((ch) => {
+    let out = '';
+    ch.stdout!.setEncoding('utf8');
+    ch.stdout!.on('data', (d: string) => (out += d));
+    const ready = new Promise<void>((resolve, reject) => {
+      ch.stdout!.on('data', () => out.includes('ready') && resolve());
+      ch.once('exit', (code) => reject(new Error(`sdk-client exited ${code}: ${out}`)));
+    });
+    const done = new Promise<{ messages: number; ms: number; cpuMs: number; failed: number }>((resolve, reject) =>
+      ch.once('exit', () => {
+        const line = out.split('\n').find((l) => l.startsWith('{'));
+        if (line) resolve(JSON.parse(line));
+        else reject(new Error(`sdk-client said: ${out}`));
+      }));
+    return { ready, done };
+  });
+  await Promise.all(outputs.map((o) => o.ready));
+  const acceptedBefore = sim.messages.length;
+  const bench0 = process.cpuUsage();
+  for (const ch of children) ch.stdin!.write('go\n');
+  const results = await Promise.all(outputs.map((o) => o.done));
+  const bench = process.cpuUsage(bench0);
+  const accepted = sim.messages.length - acceptedBefore;
+  const duplicates = sim.duplicates().length;
+  await sim.close();
+  const messages = results.reduce((a, r) => a + r.messages, 0);
+  const ms = Math.max(...results.map((r) => r.ms));
+  return {
+    rate: (messages * 1000) / ms,
+    clientCpuMs: results.reduce((a, r) => a + r.cpuMs, 0) / messages,
+    simCpuMs: (bench.user + bench.system) / 1000 / messages,
+    failed: results.reduce((a, r) => a + r.failed, 0),
+    accepted,
+    duplicates,
+  };
+}
+
+if (args.includes('--compare-sdk')) {
+  const workers = Number(arg('workers', '2'));
+  const repeat = Number(arg('repeat', '1'));
+  const cpuModel = /model name\s*:\s*(.*)/.exec(readFileSync('/proc/cpuinfo', 'utf8'))?.[1] ?? cpus()[0]?.model ?? '?';
+  log(`## Pipeline vs the bare SDK client (--compare-sdk)`);
+  log('');
+  log(`CPU: ${cpuModel} (${cpus().length} cores). ${throughputN} messages per run; ${workers} processes × concurrency ${CONCURRENCY} for both.`);
+  log('');
+  log(`| run | bare SDK msg/s | bare client CPU ms/msg | pipeline msg/s (end to end) | worker CPU ms/msg | Redis CPU ms/msg | ratio rate | ratio CPU | load avg |`);
+  log(`|---|---|---|---|---|---|---|---|---|`);
+  for (let k = 0; k < repeat; k++) {
+    const load = readFileSync('/proc/loadavg', 'utf8').split(' ')[0];
+    const bare = await runBareSdk({ messages: throughputN, workers, concurrency: CONCURRENCY });
+    if (bare.failed > 0 || bare.accepted !== throughputN) console.error(`bare SDK: ${bare.failed} failed, ${bare.accepted} accepted`);
+    const r = await runCampaign({ subscribers: throughputN, sendRate: 1_000_000, workers, concurrency: CONCURRENCY });
+    const s = windowStats(r.sim);
+    const rate = (r.accepted * 1000) / r.elapsedMs;
+    const workerCpu = (r.cpu.workers * 1000) / Math.max(1, r.accepted);
+    if (s.duplicates > 0 || r.accepted !== throughputN) console.error(`pipeline: ${s.duplicates} duplicates, ${r.accepted} accepted`);
+    log(`| ${k + 1} | ${Math.round(bare.rate)} | ${bare.clientCpuMs.toFixed(2)} | ${Math.round(rate)} | ${workerCpu.toFixed(2)} | ${((r.cpu.redis * 1000) / r.accepted).toFixed(2)} | ${(rate / bare.rate).toFixed(2)} | ${(workerCpu / bare.clientCpuMs).toFixed(2)} | ${load} |`);
+    console.error(`ratio: pipeline/bare-SDK rate ${(rate / bare.rate).toFixed(3)} (${Math.round(rate)} / ${Math.round(bare.rate)} msg/s); worker CPU/msg ${workerCpu.toFixed(2)} ms vs bare client ${bare.clientCpuMs.toFixed(2)} ms = ${(workerCpu / bare.clientCpuMs).toFixed(2)}x; CPU ${cpuModel}`);
+  }
+  log('');
+  if (!args.includes('--write')) process.exit(0);
+}
+
 if (throughputN > 0) {
   const workers = Number(arg('workers', '2'));
   const r = await runCampaign({ subscribers: throughputN, sendRate: 1_000_000, workers, concurrency: CONCURRENCY });
@@ -214,13 +289,14 @@ if (throughputN > 0) {
 if (rates.length > 0) {
   log(`## Rate accuracy`);
   log('');
-  log(`| SEND_RATE | messages | achieved average | worst sliding 1 s | duplicates | Throttling answered | first message after the trigger |`);
-  log(`|---|---|---|---|---|---|---|`);
+  log(`| SEND_RATE | workers | messages | achieved average | worst sliding 1 s | duplicates | Throttling answered | first message after the trigger |`);
+  log(`|---|---|---|---|---|---|---|---|`);
   for (const rate of rates) {
     const n = Math.max(50, Math.round(rate * seconds));
-    const r = await runCampaign({ subscribers: n, sendRate: rate, workers: rate >= 200 ? 2 : 1, concurrency: Math.max(20, Math.min(200, rate)), simRate: rate });
+    const rateWorkers = args.includes('--rate-workers') ? Number(arg('rate-workers', '1')) : rate >= 200 ? 2 : 1;
+    const r = await runCampaign({ subscribers: n, sendRate: rate, workers: rateWorkers, concurrency: Math.max(20, Math.min(200, rate)), simRate: rate });
     const s = windowStats(r.sim);
-    log(`| ${rate}/s | ${r.accepted} | ${s.avg.toFixed(1)}/s (${((s.avg / rate) * 100).toFixed(1)}%) | ${s.worst} | ${s.duplicates} | ${s.throttled} | ${r.firstSendMs} ms |`);
+    log(`| ${rate}/s | ${rateWorkers} | ${r.accepted} | ${s.avg.toFixed(1)}/s (${((s.avg / rate) * 100).toFixed(1)}%) | ${s.worst} | ${s.duplicates} | ${s.throttled} | ${r.firstSendMs} ms |`);
   }
   log('');
 }

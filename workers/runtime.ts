@@ -22,6 +22,7 @@ import type { ResolvedSendRate } from '../src/ses/send-rate.js';
 import { createFanoutProcessor, type FanoutOptions } from './fanout-processor.js';
 import { createSendProcessor } from './send-processor.js';
 import { SentWriter } from './sent-writer.js';
+import { ClaimBatcher } from './claim-batcher.js';
 import { SentSpill } from './sent-spill.js';
 import { createReconciler } from './reconciler.js';
 import { startRetentionJob } from './retention-job.js';
@@ -104,6 +105,7 @@ export async function startWorkerRuntime(options: WorkerRuntimeOptions): Promise
     workerId,
     campaigns,
     ledger,
+    claims: new ClaimBatcher(ledger, workerId),
     sentWriter,
     audience,
     transport: instrumentTransport(deps.transport),

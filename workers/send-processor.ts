@@ -1,7 +1,8 @@
 /**
  * One send job = one subscriber of one campaign. Order matters:
  *   campaign still sending? → global rate limiter → claim the ledger row if the subscriber
- *   is still mailable (one conditional update: only one worker anywhere wins) → personalize +
+ *   is still mailable (one conditional update: only one worker anywhere wins; the claims of
+ *   jobs running together share one statement, claim-batcher.ts) → personalize +
  *   MIME (factory cached per campaign) → fence → SendRawEmail → record 'sent' + SES message id.
  * The SES call and the 'sent' write are not atomic: a worker killed between them leaves
  * the row 'sending', which the reconciler settles from SES's Send event or resends after
@@ -30,7 +31,7 @@ import type { Logger } from 'pino';
 import type { AudienceSource, MailTransport, PrepareMessages, RateLimiter } from '../src/campaigns/ports.js';
 import type { CampaignOrchestrator } from '../src/campaigns/campaign-orchestrator.js';
 import type { CampaignsRepository } from '../src/store/campaigns-repository.js';
-import type { ClaimToken, DeliveryLedger } from '../src/store/delivery-ledger.js';
+import type { ClaimedDelivery, ClaimToken, DeliveryLedger } from '../src/store/delivery-ledger.js';
 import { ClaimExpiredError } from '../src/errors.js';
 import type { CampaignStatus } from '../src/store/schema.js';
 import type { SendJobData } from '../src/queue/send-queues.js';
@@ -50,6 +51,11 @@ export interface SendProcessorDeps extends SenderSettings {
   logger?: Logger;
   /** How long a cached campaign status is trusted (ms); bounds how fast a pause takes effect. */
   statusTtlMs?: number;
+  /**
+   * Batches the claims (workers/claim-batcher.ts: one statement for the claims of several jobs;
+   * default: one `claimIfMailable` statement per message through the ledger).
+   */
+  claims?: { claimIfMailable(campaignId: number, subscriberId: number, listId: number): Promise<ClaimedDelivery | null> };
   /** Batches the 'sent' writes (default: one write per message through the ledger). */
   sentWriter?: Pick<SentWriter, 'markSent'>;
   /**
@@ -117,7 +123,7 @@ export function createSendProcessor(deps: SendProcessorDeps) {
     const messages = await campaignMessages(campaignId);
     const { listId } = messages.source;
     // Claim and the unsubscribe re-check in one statement (the common case: one round trip).
-    let claimed = await deps.ledger.claimIfMailable(campaignId, subscriberId, listId, deps.workerId);
+    let claimed = await (deps.claims ? deps.claims.claimIfMailable(campaignId, subscriberId, listId) : deps.ledger.claimIfMailable(campaignId, subscriberId, listId, deps.workerId));
     let recheck = false;
     if (!claimed) {
       // Rare miss: not claimable (already sent, held elsewhere…) or no longer mailable.

@@ -20,8 +20,19 @@ export const MAC_CHARS = 22;
 
 /** The key for one purpose, derived from a configured secret. */
 export function purposeKey(secret: string, purpose: LinkPurpose): Buffer {
-  return createHmac('sha256', secret).update(`newsletter-link-key:${purpose}`).digest();
+  // Derived once per (secret, purpose) and process: the send path signs a link per message.
+  const id = `${purpose}\u0000${secret}`;
+  let key = derivedKeys.get(id);
+  if (!key) {
+    key = createHmac('sha256', secret).update(`newsletter-link-key:${purpose}`).digest();
+    if (derivedKeys.size >= 16) derivedKeys.clear();
+    derivedKeys.set(id, key);
+  }
+  return key;
 }
+
+/** A handful of entries at most (the configured secret and any old ones being verified). */
+const derivedKeys = new Map<string, Buffer>();
 
 /** The truncated HMAC of `message` under the purpose's key. */
 export function linkMac(purpose: LinkPurpose, secret: string, message: string): Buffer {

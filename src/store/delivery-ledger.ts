@@ -220,6 +220,35 @@ export class DeliveryLedger {
     return claimedFrom(campaignId, subscriberId, workerId, now, result.rows[0]);
   }
 
+  /**
+   * `claimIfMailable` for several subscribers of one campaign in ONE statement (the send
+   * processor's claims that arrive within a few milliseconds of each other, workers/claim-batcher.ts).
+   * Each row is claimed by the same conditional update as alone — queued, unconfirmed, still
+   * mailable — so batching changes how many statements run, not who can win a row. Returns the
+   * rows this caller won, by subscriber id; a subscriber missing from the map was not claimed
+   * (the caller tells "not claimable" from "no longer mailable" with `claim` + `isMailable`).
+   */
+  async claimManyIfMailable(campaignId: number, subscriberIds: readonly number[], listId: number, workerId: string, now = Date.now()): Promise<Map<number, ClaimedDelivery>> {
+    const claimed = new Map<number, ClaimedDelivery>();
+    if (subscriberIds.length === 0) return claimed;
+    const result = await sql<{ subscriber_id: number; email: string; attempts: number; name: string | null }>`
+      UPDATE deliveries
+      SET status = 'sending', claimed_by = ${workerId}, claimed_at = ${now}, attempts = attempts + 1, updated_at = ${now}
+      WHERE campaign_id = ${campaignId} AND subscriber_id IN (${sql.join(subscriberIds)}) AND status = 'queued'
+        AND confirmed_at IS NULL
+        AND EXISTS (
+          SELECT 1 FROM list_members m JOIN subscribers s ON s.id = m.subscriber_id
+          WHERE m.list_id = ${listId} AND m.subscriber_id = deliveries.subscriber_id
+            AND m.status = 'subscribed' AND s.status = 'active'
+            AND NOT EXISTS (SELECT 1 FROM suppressions x WHERE x.email = s.email))
+      RETURNING subscriber_id, email, attempts, (SELECT name FROM subscribers WHERE subscribers.id = deliveries.subscriber_id) AS name`.execute(this.db);
+    for (const row of result.rows) {
+      const subscriberId = Number(row.subscriber_id);
+      claimed.set(subscriberId, claimedFrom(campaignId, subscriberId, workerId, now, row)!);
+    }
+    return claimed;
+  }
+
   /** sending → `to`, only if still this claim (token). True if the write happened. */
   private async settle(
     campaignId: number,

@@ -1,0 +1,74 @@
+/**
+ * Batched claims (workers/claim-batcher.ts → DeliveryLedger.claimManyIfMailable): one
+ * statement for the claims of several jobs must claim exactly what the same claims made one
+ * by one would: every mailable queued row once, across racing workers, never a row whose
+ * subscriber left, and a lease (claimed_at) that is the one written.
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import { BACKENDS, createTestStore, type TestStore } from '../support/store.js';
+import { DeliveryLedger } from '../../src/store/delivery-ledger.js';
+import { CampaignsRepository } from '../../src/store/campaigns-repository.js';
+import { AudienceRepository } from '../../src/store/audience-repository.js';
+import { ClaimBatcher } from '../../workers/claim-batcher.js';
+import { seedAudience } from '../support/pipeline.js';
+
+describe.each(BACKENDS)('batched claims on %s', (dialect) => {
+  let store: TestStore | undefined;
+  afterEach(async () => {
+    await store?.drop();
+    store = undefined;
+  });
+
+  it('two racing workers claim every mailable row exactly once and no departed subscriber', async () => {
+    store = await createTestStore(dialect);
+    const db = store.db;
+    const listId = await seedAudience(db, 60);
+    const campaigns = new CampaignsRepository(db);
+    const c = await campaigns.create({
+      listId, subject: 's', issueTitle: 't', issueSlug: 't', issueDate: null, sourcePath: null,
+      sourceMarkdown: '', compiledJson: '{}', scheduledAt: null, status: 'draft',
+    });
+    const ledger = new DeliveryLedger(db);
+    const subs = await db.selectFrom('subscribers').select(['id', 'email']).orderBy('id').execute();
+    await ledger.insertQueued(c.id, subs.map((s) => ({ subscriberId: s.id, email: s.email })));
+    // Every fifth subscriber left (unsubscribed), every seventh was suppressed.
+    const now = Date.now();
+    for (const [i, s] of subs.entries()) {
+      if (i % 5 === 0) await db.updateTable('list_members').set({ status: 'unsubscribed' }).where('subscriber_id', '=', s.id).execute();
+      else if (i % 7 === 0) await db.insertInto('suppressions').values({ email: s.email, reason: 'complained', detail: null, created_at: now }).execute();
+    }
+    const audience = new AudienceRepository(db);
+    const mailable = new Set<number>();
+    for (const s of subs) if (await audience.isMailable(s.id, listId)) mailable.add(s.id);
+    expect(mailable.size).toBeGreaterThan(30);
+    expect(mailable.size).toBeLessThan(60);
+
+    const w1 = new ClaimBatcher(ledger, 'w1', { maxRows: 8, maxDelayMs: 2 });
+    const w2 = new ClaimBatcher(ledger, 'w2', { maxRows: 5, maxDelayMs: 1 });
+    // Each worker asks for every row, the second one twice (a duplicated job in one batch).
+    const results = await Promise.all([
+      ...subs.map((s) => w1.claimIfMailable(c.id, s.id, listId).then((r) => ({ worker: 'w1', id: s.id, r }))),
+      ...subs.map((s) => w2.claimIfMailable(c.id, s.id, listId).then((r) => ({ worker: 'w2', id: s.id, r }))),
+      ...subs.map((s) => w2.claimIfMailable(c.id, s.id, listId).then((r) => ({ worker: 'w2', id: s.id, r }))),
+    ]);
+    const wins = results.filter((x) => x.r !== null);
+    expect(wins.map((w) => w.id).sort((a, b) => a - b)).toEqual([...mailable].sort((a, b) => a - b));
+    for (const w of wins) {
+      const row = await ledger.get(c.id, w.id);
+      expect(row?.status).toBe('sending');
+      expect(row?.claimed_by).toBe(w.worker);
+      expect(Number(row?.attempts)).toBe(w.r!.token.attempt);
+      expect(Number(row?.claimed_at)).toBe(w.r!.claimedAt);
+      expect(w.r!.email).toBe(subs.find((s) => s.id === w.id)!.email);
+      expect(w.r!.token.workerId).toBe(w.worker);
+    }
+    for (const s of subs) if (!mailable.has(s.id)) expect((await ledger.get(c.id, s.id))?.status).toBe('queued');
+  });
+
+  it('a failed statement fails every claim of its batch and claims nothing', async () => {
+    const failing = { claimManyIfMailable: () => Promise.reject(new Error('database unreachable')) };
+    const b = new ClaimBatcher(failing, 'w1', { maxRows: 3 });
+    const all = await Promise.allSettled([1, 2, 3].map((id) => b.claimIfMailable(1, id, 1)));
+    expect(all.map((r) => r.status)).toEqual(['rejected', 'rejected', 'rejected']);
+  });
+});

@@ -1,0 +1,87 @@
+/**
+ * Batched claims: the send processor's claims (DeliveryLedger.claimIfMailable) that arrive
+ * within `maxDelayMs` of each other, or `maxRows` of them, for the same campaign, go to the
+ * database as ONE conditional update (`claimManyIfMailable`) instead of one statement each.
+ *
+ * Nothing about a claim changes but the statement count: each row is still claimed only if it
+ * is queued, unconfirmed and still mailable, by a conditional update only one worker anywhere
+ * can win; the claim's lease starts at the claimed_at the statement wrote (the same value the
+ * caller's deadline is computed from), so the fence and the reconciler's cutoff are unchanged.
+ * A claim waits at most `maxDelayMs` for its batch; the permit was taken before it, as before,
+ * so the wait only shifts when the permit's message goes out by that much, like any other
+ * per-message latency the limiter's margin absorbs. A failed statement fails every claim in it
+ * (nothing was claimed: the rows stay queued, their jobs retry).
+ */
+import type { ClaimedDelivery, DeliveryLedger } from '../src/store/delivery-ledger.js';
+
+interface PendingClaim {
+  subscriberId: number;
+  resolve: (claimed: ClaimedDelivery | null) => void;
+  reject: (err: unknown) => void;
+}
+
+interface Batch {
+  campaignId: number;
+  listId: number;
+  claims: PendingClaim[];
+  timer: NodeJS.Timeout | null;
+}
+
+export interface ClaimBatcherOptions {
+  /** Run the statement when this many claims are waiting. Default 32. */
+  maxRows?: number;
+  /** Run it at most this long after the first waiting claim. Default 2 ms. */
+  maxDelayMs?: number;
+}
+
+export class ClaimBatcher {
+  private readonly batches = new Map<string, Batch>();
+  private readonly maxRows: number;
+  private readonly maxDelayMs: number;
+
+  constructor(
+    private readonly ledger: Pick<DeliveryLedger, 'claimManyIfMailable'>,
+    private readonly workerId: string,
+    options: ClaimBatcherOptions = {},
+  ) {
+    this.maxRows = options.maxRows ?? 32;
+    this.maxDelayMs = options.maxDelayMs ?? 2;
+  }
+
+  /** Same contract as `DeliveryLedger.claimIfMailable` for this worker: the claimed row, or null. */
+  claimIfMailable(campaignId: number, subscriberId: number, listId: number): Promise<ClaimedDelivery | null> {
+    return new Promise((resolve, reject) => {
+      const key = `${campaignId}/${listId}`;
+      let batch = this.batches.get(key);
+      if (!batch) {
+        batch = { campaignId, listId, claims: [], timer: null };
+        this.batches.set(key, batch);
+        const b = batch;
+        b.timer = setTimeout(() => this.run(key, b), this.maxDelayMs);
+      }
+      batch.claims.push({ subscriberId, resolve, reject });
+      if (batch.claims.length >= this.maxRows) this.run(key, batch);
+    });
+  }
+
+  private run(key: string, batch: Batch): void {
+    if (this.batches.get(key) !== batch) return;
+    this.batches.delete(key);
+    if (batch.timer) clearTimeout(batch.timer);
+    // The same subscriber twice in one batch (two jobs of one row): one statement claims it once;
+    // the first caller gets the row, the other null, as two statements in a row would do.
+    const ids = [...new Set(batch.claims.map((c) => c.subscriberId))];
+    this.ledger.claimManyIfMailable(batch.campaignId, ids, batch.listId, this.workerId).then(
+      (claimed) => {
+        for (const c of batch.claims) {
+          const row = claimed.get(c.subscriberId) ?? null;
+          claimed.delete(c.subscriberId);
+          c.resolve(row);
+        }
+      },
+      (err: unknown) => {
+        for (const c of batch.claims) c.reject(err);
+      },
+    );
+  }
+}
