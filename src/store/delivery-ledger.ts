@@ -203,21 +203,10 @@ export class DeliveryLedger {
    * subscribed membership of `listId`, active subscriber, address not suppressed) in ONE
    * statement. Null when the row was not claimable OR the subscriber is no longer mailable;
    * the caller tells the two apart on that rare miss with `claim` + `isMailable`.
-   * Keep the EXISTS in step with AudienceRepository's filter.
+   * One case of `claimManyIfMailable` (one statement, the same conditions).
    */
   async claimIfMailable(campaignId: number, subscriberId: number, listId: number, workerId: string, now = Date.now()): Promise<ClaimedDelivery | null> {
-    const result = await sql<{ email: string; attempts: number; name: string | null }>`
-      UPDATE deliveries
-      SET status = 'sending', claimed_by = ${workerId}, claimed_at = ${now}, attempts = attempts + 1, updated_at = ${now}
-      WHERE campaign_id = ${campaignId} AND subscriber_id = ${subscriberId} AND status = 'queued'
-        AND confirmed_at IS NULL
-        AND EXISTS (
-          SELECT 1 FROM list_members m JOIN subscribers s ON s.id = m.subscriber_id
-          WHERE m.list_id = ${listId} AND m.subscriber_id = deliveries.subscriber_id
-            AND m.status = 'subscribed' AND s.status = 'active'
-            AND NOT EXISTS (SELECT 1 FROM suppressions x WHERE x.email = s.email))
-      RETURNING email, attempts, (SELECT name FROM subscribers WHERE subscribers.id = deliveries.subscriber_id) AS name`.execute(this.db);
-    return claimedFrom(campaignId, subscriberId, workerId, now, result.rows[0]);
+    return (await this.claimManyIfMailable(campaignId, [subscriberId], listId, workerId, now)).get(subscriberId) ?? null;
   }
 
   /**
@@ -227,6 +216,7 @@ export class DeliveryLedger {
    * mailable — so batching changes how many statements run, not who can win a row. Returns the
    * rows this caller won, by subscriber id; a subscriber missing from the map was not claimed
    * (the caller tells "not claimable" from "no longer mailable" with `claim` + `isMailable`).
+   * Keep the EXISTS in step with AudienceRepository's filter.
    */
   async claimManyIfMailable(campaignId: number, subscriberIds: readonly number[], listId: number, workerId: string, now = Date.now()): Promise<Map<number, ClaimedDelivery>> {
     const claimed = new Map<number, ClaimedDelivery>();
