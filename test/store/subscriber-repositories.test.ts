@@ -152,7 +152,7 @@ describe.each(BACKENDS)('subscriber repositories on %s', (dialect) => {
     const stored = await store!.db.selectFrom('api_tokens').selectAll().executeTakeFirstOrThrow();
     expect(stored.token_hash).not.toContain(created.token);
     expect(stored.token_hash).toMatch(/^[0-9a-f]{64}$/);
-    expect(await r.apiTokens.verify(created.token)).toEqual({ id: created.id, name: 'ci', role: 'editor', expires_at: null });
+    expect(await r.apiTokens.verify(created.token)).toEqual({ id: created.id, name: 'ci', role: 'editor', expires_at: null, email: null });
     expect(await r.apiTokens.verify(created.token.slice(0, -1) + (created.token.endsWith('A') ? 'B' : 'A'))).toBeUndefined();
     expect(await r.apiTokens.verify('')).toBeUndefined();
     expect((await r.apiTokens.list())[0]?.last_used_at).not.toBeNull();
