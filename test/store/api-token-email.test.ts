@@ -33,7 +33,7 @@ describe.each(BACKENDS)('api tokens: the holder’s address on %s', (dialect) =>
     const token = 'nlt_from_before_0009';
     // eslint-disable-next-line @typescript-eslint/no-explicit-any
     await (s.db as any).insertInto('api_tokens').values({ name: 'old', role: 'editor', token_hash: hashApiToken(token), created_at: 1, last_used_at: null, expires_at: null }).execute();
-    expect(await migrateToLatest(s.db, s.dialect)).toEqual(['0009-token-email']);
+    expect(await migrateToLatest(s.db, s.dialect)).toContain('0009-token-email');
     expect(await new ApiTokensRepository(s.db).check(token)).toMatchObject({ status: 'valid', token: { name: 'old', email: null } });
   });
 
