@@ -26,6 +26,7 @@ import { CampaignsRepository } from './store/campaigns-repository.js';
 import { openStore, type Store } from './store/db.js';
 import { openRepositories, type StoreRepositories } from './store/repositories.js';
 import { DeliveryLedger } from './store/delivery-ledger.js';
+import { canaryDefaults } from './campaigns/canary-wave.js';
 
 export interface CompositionRootOptions {
   /** Default: a logger at LOG_LEVEL (JSON on stderr). */
@@ -160,11 +161,7 @@ export function openCompositionRoot(config: Config, options: CompositionRootOpti
         // grace on top is capped so that the stats' in-flight count does not lag a long grace.
         uncertainAfterMs: (config.SES_REQUEST_TIMEOUT_S + Math.min(config.UNCERTAIN_GRACE_S, 30)) * 1000,
         // Canary defaults and the thresholds a wave is judged by (the reputation breaker's).
-        canary: {
-          percent: config.CANARY_PERCENT ?? null,
-          waitMs: Math.round(config.CANARY_WAIT_MIN * 60_000),
-          breaker: config,
-        },
+        canary: canaryDefaults(config),
       }),
   );
 

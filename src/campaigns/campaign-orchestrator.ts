@@ -38,8 +38,8 @@ import type { Campaign } from '../store/schema.js';
 import { enqueueFanout, fanoutJobId, type SendQueues } from '../queue/send-queues.js';
 import type { AudienceSource } from './ports.js';
 import { canAdvanceCanary, canTransition, isEditable, isSending, resumeMeans, transition, type CanaryPhase } from './state-machine.js';
-import { canaryView, canaryWaveSize, decideCanary, describeCanary, waveOutcomes, type CanaryView } from './canary-wave.js';
-import type { BreakerConfig } from '../events/reputation-breaker.js';
+import { canaryDefaults, canaryView, canaryWaveSize, decideCanary, describeCanary, waveOutcomes, type CanaryDefaults, type CanaryView } from './canary-wave.js';
+import { loadConfig } from '../config.js';
 import { deriveCampaignStats, type CampaignStats } from './campaign-stats.js';
 import { healthFigures, type CampaignHealthSource, type HealthFigures } from './campaign-health.js';
 import { describePause, type PauseCode, type PauseReason } from './pause-reason.js';
@@ -81,26 +81,11 @@ export interface OrchestratorDeps {
   canary?: CanaryDefaults;
 }
 
-export interface CanaryDefaults {
-  /** Share of the audience in the first wave when the caller gives none; null/0 = no wave. */
-  percent: number | null;
-  /** How long the rest waits after the wave is out (ms). */
-  waitMs: number;
-  breaker: BreakerConfig;
-}
-
 /** What a send (start or schedule) may ask for beyond the campaign itself. */
 export interface SendOptions {
   /** Canary wave share in percent (0 = none); undefined = the campaign's stored choice, else CANARY_PERCENT. */
   canaryPercent?: number;
 }
-
-const DEFAULT_CANARY: CanaryDefaults = {
-  percent: null,
-  waitMs: 60 * 60_000,
-  breaker: { BOUNCE_RATE_LIMIT: 0.05, COMPLAINT_RATE_LIMIT: 0.001, BREAKER_MIN_DELIVERIES: 100 },
-};
-
 
 /** A draft saved with preflight errors has no compiled issue: it is not sent or scheduled. */
 function refuseUnsendable(c: Campaign): void {
@@ -112,7 +97,7 @@ export class CampaignOrchestrator {
   private readonly canary: CanaryDefaults;
   constructor(private readonly deps: OrchestratorDeps) {
     this.now = deps.now ?? Date.now;
-    this.canary = deps.canary ?? DEFAULT_CANARY;
+    this.canary = deps.canary ?? canaryDefaults(loadConfig({}));
   }
 
   /**

@@ -16,6 +16,19 @@ import { decideBreaker, type BreakerConfig } from '../events/reputation-breaker.
 import type { CanaryPhase } from './state-machine.js';
 import type { DeliveryStatus } from '../store/schema.js';
 
+export interface CanaryDefaults {
+  /** Share of the audience in the first wave when the caller gives none; null/0 = no wave. */
+  percent: number | null;
+  /** How long the rest waits after the wave is out (ms). */
+  waitMs: number;
+  breaker: BreakerConfig;
+}
+
+/** The orchestrator's canary defaults from the configuration (CANARY_PERCENT, CANARY_WAIT_MIN, the breaker's thresholds). */
+export function canaryDefaults(config: BreakerConfig & { CANARY_PERCENT?: number | undefined; CANARY_WAIT_MIN: number }): CanaryDefaults {
+  return { percent: config.CANARY_PERCENT ?? null, waitMs: Math.round(config.CANARY_WAIT_MIN * 60_000), breaker: config };
+}
+
 /** `5%`, `5`, `0.5%` → 5, 5, 0.5; 0 / `0%` → 0 (no wave). Throws RangeError naming the value. */
 export function parseCanaryPercent(value: string | number): number {
   const text = typeof value === 'number' ? String(value) : value.trim();
