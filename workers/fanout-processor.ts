@@ -22,7 +22,7 @@ import type { AudienceSource } from '../src/campaigns/ports.js';
 import type { CampaignsRepository } from '../src/store/campaigns-repository.js';
 import type { DeliveryLedger } from '../src/store/delivery-ledger.js';
 import { enqueueSends, type FanoutJobData, type SendQueues } from '../src/queue/send-queues.js';
-import { isSending } from '../src/campaigns/state-machine.js';
+import { isCanaryHolding, isSending } from '../src/campaigns/state-machine.js';
 import type { CampaignOrchestrator } from '../src/campaigns/campaign-orchestrator.js';
 
 export interface FanoutOptions {
@@ -90,7 +90,7 @@ export function createFanoutProcessor(deps: FanoutDeps, options: FanoutOptions =
       const c = await deps.campaigns.get(campaignId);
       if (!c || !isSending(c.status)) return 'not-sending';
       if (c.fanout_done) return 'done';
-      if (c.canary_phase === 'selecting' || c.canary_phase === 'wave' || c.canary_phase === 'waiting') {
+      if (isCanaryHolding(c.canary_phase)) {
         if (c.canary_phase === 'selecting') {
           if (!deps.canary) throw new Error(`campaign ${campaignId} has a canary wave but this fan-out cannot write one`);
           await deps.canary.writeCanaryWave(campaignId);

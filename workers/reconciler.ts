@@ -94,8 +94,11 @@ export function createReconciler(deps: ReconcilerDeps, options: ReconcilerOption
 
       for (const c of await deps.campaigns.byStatus(['sending'])) {
         await deps.ledger.settleConfirmedQueued(c.id, now);
-        // Its outcome shows in the next sweep's read (a release is followed by a fan-out job).
-        if (c.canary_phase === 'wave' || c.canary_phase === 'waiting') {
+        // The wave is written and out (or waiting): the sweep judges it, and the fan-out has
+        // nothing to do until the release. Its outcome shows in the next sweep's read (a release
+        // is followed by a fan-out job).
+        const waveHeld = c.canary_phase === 'wave' || c.canary_phase === 'waiting';
+        if (waveHeld) {
           await deps.orchestrator.advanceCanary(c.id).catch((err: unknown) => deps.logger?.error({ err, campaignId: c.id }, 'canary step failed'));
         }
         if (await deps.orchestrator.checkCompletion(c.id)) continue;
@@ -103,8 +106,6 @@ export function createReconciler(deps: ReconcilerDeps, options: ReconcilerOption
         if (fanoutAlive) continue;
         const stale = await deps.ledger.queuedPage(c.id, 0, 1, now - staleQueuedMs);
         const recently = now - (lastRequeue.get(c.id) ?? 0) < staleQueuedMs;
-        // Holding the rest for a canary: the fan-out has nothing to do until the release.
-        const waveHeld = c.canary_phase === 'wave' || c.canary_phase === 'waiting';
         if ((!c.fanout_done && !waveHeld) || (stale.length > 0 && !recently)) {
           lastRequeue.set(c.id, now);
           await deps.orchestrator.requeue(c.id, { updatedBefore: now - staleQueuedMs });
