@@ -54,33 +54,55 @@ describe('fenced sends', () => {
     const probe = await connect(h.store.url);
     const waitingOnLocks = async () =>
       Number((await probe.query<{ n: string }>(`SELECT count(*) AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'`)).rows[0]!.n);
-    // Hold every row of the campaign: the worker's next claims (and its 'sent' batch) wait on them.
-    const blocker = await connect(h.store.url);
-    // Taking every row's lock can deadlock with an event-writer batch locking some of them in
-    // another order; Postgres then aborts one side (40P01). If it picks ours, take them again.
-    for (let attempt = 1; ; attempt++) {
-      await blocker.query('BEGIN');
-      try {
-        await blocker.query('SELECT 1 FROM deliveries WHERE campaign_id = $1 ORDER BY subscriber_id FOR UPDATE', [id]);
-        break;
-      } catch (err) {
-        await blocker.query('ROLLBACK');
-        if ((err as { code?: string }).code !== '40P01' || attempt >= 5) throw err;
-      }
-    }
     const claimsWaiting = async () =>
       Number((await probe.query<{ n: string }>(`SELECT count(*) AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock' AND query LIKE '%SET status = ''sending''%'`)).rows[0]!.n);
-    await waitFor('claims waiting on the row locks', async () => (await claimsWaiting()) >= 2, 30_000);
-    // Freeze the worker, then let its waiting statements run: its claims commit while it is frozen.
-    frozen.kill('SIGSTOP');
-    await blocker.query('COMMIT');
-    // Bounded blocking, first part: no statement stays waiting on a row lock (the claims and the
-    // Send event writes that queued behind the test's locks all finish although the worker is
-    // frozen; a transaction the worker left open would hold its rows and keep them waiting).
-    await waitFor('no statement waiting on a row lock', async () => (await waitingOnLocks()) === 0, 20_000);
     const claimedByFrozen = async () =>
-      (await probe.query<{ subscriber_id: string }>(`SELECT subscriber_id FROM deliveries WHERE campaign_id = $1 AND status = 'sending' AND claimed_by LIKE $2`, [id, `%-${frozen.pid}-%`])).rows.map((r) => Number(r.subscriber_id));
-    const stale = await claimedByFrozen();
+      (await probe.query<{ subscriber_id: string; email: string }>(`SELECT subscriber_id, email FROM deliveries WHERE campaign_id = $1 AND status = 'sending' AND claimed_by LIKE $2`, [id, `%-${frozen.pid}-%`])).rows;
+    const blocker = await connect(h.store.url);
+
+    // The case under test needs rows the frozen worker holds a claim on and has NOT sent (it
+    // would send them on waking). Claims (batched, workers/claim-batcher.ts) that were waiting on
+    // the test's row locks commit while the worker is frozen: those are such rows. How many claim
+    // statements are waiting when the worker is frozen depends on scheduling (a loaded machine
+    // bunches them into one batch, or the worker's slots may all be awaiting their 'sent' write),
+    // so the precondition is checked on what matters — stale claims whose message never reached
+    // SES — and the freeze is retried (resume, let it send, freeze again) until it holds.
+    let stale: Array<{ subscriber_id: string; email: string }> = [];
+    let unsentStale: number[] = [];
+    for (let round = 1; unsentStale.length === 0; round++) {
+      if (round > 5) throw new Error('precondition never met in 5 rounds: no claim committed while the worker was frozen');
+      // Hold every row of the campaign: the worker's next claims (and its 'sent' batch) wait on them.
+      // Taking every row's lock can deadlock with an event-writer batch locking some of them in
+      // another order; Postgres then aborts one side (40P01). If it picks ours, take them again.
+      for (let attempt = 1; ; attempt++) {
+        await blocker.query('BEGIN');
+        try {
+          await blocker.query('SELECT 1 FROM deliveries WHERE campaign_id = $1 ORDER BY subscriber_id FOR UPDATE', [id]);
+          break;
+        } catch (err) {
+          await blocker.query('ROLLBACK');
+          if ((err as { code?: string }).code !== '40P01' || attempt >= 5) throw err;
+        }
+      }
+      const someClaimWaiting = await waitFor('a claim waiting on the row locks', async () => (await claimsWaiting()) >= 1, 20_000).catch(() => false);
+      if (!someClaimWaiting) {
+        await blocker.query('COMMIT');
+        continue;
+      }
+      // Freeze the worker, then let its waiting statements run: its claims commit while it is frozen.
+      frozen.kill('SIGSTOP');
+      await blocker.query('COMMIT');
+      // Bounded blocking, first part: no statement stays waiting on a row lock (the claims and the
+      // Send event writes that queued behind the test's locks all finish although the worker is
+      // frozen; a transaction the worker left open would hold its rows and keep them waiting).
+      await waitFor('no statement waiting on a row lock', async () => (await waitingOnLocks()) === 0, 20_000);
+      // Requests already out when the worker froze reach the simulator within its latency.
+      await new Promise((r) => setTimeout(r, 500));
+      stale = await claimedByFrozen();
+      const atSes = h.counts();
+      unsentStale = stale.filter((r) => !atSes.has(r.email.toLowerCase())).map((r) => Number(r.subscriber_id));
+      if (unsentStale.length === 0) frozen.kill('SIGCONT');
+    }
     expect(stale.length).toBeGreaterThan(0);
 
     // Second part: nothing the frozen worker left open holds a row lock. Every row of the
@@ -101,7 +123,7 @@ describe('fenced sends', () => {
     const settled = await waitFor('every frozen claim settled', async () => {
       const rows = await probe.query<{ status: string; claimed_by: string | null }>(
         `SELECT status, claimed_by FROM deliveries WHERE campaign_id = $1 AND subscriber_id = ANY($2::bigint[])`,
-        [id, stale],
+        [id, unsentStale],
       );
       return rows.rows.every((r) => r.status === 'sent') && rows.rows;
     }, 60_000, 200);
