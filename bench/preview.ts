@@ -19,6 +19,7 @@ import { createSurfaceHarness } from '../test/support/surface-harness.js';
 
 const runsArg = process.argv.indexOf('--runs');
 const RUNS = runsArg > 0 ? Number(process.argv[runsArg + 1]) : 40;
+const loadAtStartText = loadavg().map((x) => x.toFixed(1)).join(' / ');
 
 function pct(xs: number[], p: number): number {
   const s = [...xs].sort((a, b) => a - b);
@@ -87,13 +88,14 @@ try {
   await context.close();
 
   const cpu = cpus()[0]?.model ?? 'unknown CPU';
+  const loadAtStart = loadAtStartText;
   const load = loadavg().map((x) => x.toFixed(1)).join(' / ');
   const row = (label: string, xs: number[]) => `| ${label} | ${xs.length} | ${pct(xs, 50).toFixed(0)} | ${pct(xs, 95).toFixed(0)} | ${Math.max(...xs).toFixed(0)} |`;
   const name = largest.f.split('/').at(-1)!;
   const report = `# Workspace preview round trip
 
 Measured ${new Date().toISOString().slice(0, 10)} with \`tsx bench/preview.ts --runs ${RUNS}\` on ${cpus().length} × ${cpu}
-(load average ${load} at the end; other helpers' test runs in parallel, so the figures are noisy).
+(load average ${loadAtStart} at the start, ${load} at the end: the bench's own browser and server count in it).
 Largest corpus issue: \`${name}\` (${(largest.size / 1024).toFixed(1)} KB of Markdown). Chromium (Debian), SQLite, local Redis.
 
 | measure | runs | p50 ms | p95 ms | max ms |
