@@ -31,6 +31,7 @@ const ROUTES: RouteCase[] = [
   { method: 'POST', path: '/api/campaigns/999/test', role: 'editor', body: { to: 'success@simulator.amazonses.com' } },
   { method: 'POST', path: '/api/campaigns/999/send', role: 'editor', body: {} },
   { method: 'POST', path: '/api/campaigns/999/pause', role: 'editor' },
+  { method: 'POST', path: '/api/campaigns/999/unschedule', role: 'editor' },
   { method: 'POST', path: '/api/campaigns/999/resume', role: 'admin' },
   { method: 'POST', path: '/api/campaigns/999/cancel', role: 'admin' },
   { method: 'GET', path: '/api/campaigns/999/stats', role: 'editor' },
@@ -242,6 +243,24 @@ describe('an editor runs a whole send through the API alone', () => {
     expect(cancelled.json.status).toBe('cancelled');
     const again = await h.api('POST', `/api/campaigns/${id}/send`, { token, body: {} });
     expect(again.status).toBe(409);
+  });
+
+  it('an editor moves a schedule by sending again with a new `at`, and calls it off with unschedule (draft again, in the activity log)', async () => {
+    const token = h.tokens.editor;
+    const markdown = SAMPLE_MARKDOWN.replace('slug: 2026-11-26-week-48', 'slug: unscheduled-one');
+    const created = await h.api('POST', '/api/campaigns', { token, body: { markdown, list: 'editor-run', subject: 'Unscheduled one' } });
+    const id = (created.json.campaign as { id: number }).id;
+    const first = new Date(Date.now() + 3600_000).toISOString();
+    const later = new Date(Date.now() + 7200_000).toISOString();
+    expect((await h.api('POST', `/api/campaigns/${id}/send`, { token, body: { at: first } })).json).toMatchObject({ status: 'scheduled', scheduled_at: first });
+    expect((await h.api('POST', `/api/campaigns/${id}/send`, { token, body: { at: later } })).json).toMatchObject({ status: 'scheduled', scheduled_at: later });
+    const off = await h.api('POST', `/api/campaigns/${id}/unschedule`, { token });
+    expect(off.status).toBe(200);
+    expect(off.json).toMatchObject({ status: 'draft', scheduled_at: null });
+    // Only a scheduled campaign can be called off: a draft answers 409.
+    expect((await h.api('POST', `/api/campaigns/${id}/unschedule`, { token })).status).toBe(409);
+    const activity = await h.api('GET', `/api/campaigns/${id}/activity`, { token });
+    expect((activity.json.items as { action: string }[]).map((a) => a.action)).toContain('unscheduled');
   });
 
   it('send takes a canary share, also when scheduling with `at`; a bad share is a 400 naming the field', async () => {

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { renderChartSvg } from './chart-svg.js';
 import { bucketWidth, cumulativeSeries } from './dashboard-queries.js';
 import { escapeHtml, html } from '../../html/html.js';
-import { actionsFor, campaignPage, problemsHtml, progressOf, reputationRates, subscribersPage } from './pages.js';
+import { actionsFor, campaignPage, problemsHtml, progressOf, reputationRates, subscribersPage, tokensPage } from './pages.js';
 import type { CampaignStatsView, CampaignView } from '../api/ports.js';
 
 const principal = { tokenId: 1, name: 'Ops <script>', role: 'admin' as const };
@@ -50,6 +50,22 @@ describe('escaping', () => {
     expect(problemsHtml([]).value).toContain('No bounces');
     const subs = subscribersPage({ q: '"><svg onload=1>', results: { items: [], total: 0 } }, { principal, csrf: 'c' });
     expect(subs).toContain('value="&quot;&gt;&lt;svg onload&#61;1&gt;"');
+  });
+});
+
+describe('tokens page', () => {
+  it("lists each token's email (the workspace's default test recipient), escaped, and nothing where none was given", () => {
+    const session = { principal: { tokenId: 1, name: 'root', role: 'admin' as const }, csrf: 'c' };
+    const page = tokensPage(
+      [
+        { id: 1, name: 'Ana', role: 'editor', email: 'ana+<b>@example.org', created_at: 0, last_used_at: null, expires_at: null },
+        { id: 2, name: 'ci', role: 'editor', email: null, created_at: 0, last_used_at: null, expires_at: null },
+      ],
+      session,
+    );
+    expect(page).toContain('<th>Email</th>');
+    expect(page).toContain('<td class="email">ana+&lt;b&gt;@example.org</td>');
+    expect(page).toContain('<tr data-token-id="2"><td>2</td><td>ci</td><td>editor</td><td class="email"></td>');
   });
 });
 

@@ -297,6 +297,8 @@ export interface TokenRow {
   id: number;
   name: string;
   role: string;
+  /** The holder's address (the workspace's default test recipient), if given at creation. */
+  email?: string | null;
   created_at: number;
   last_used_at: number | null;
   expires_at: number | null;
@@ -311,16 +313,16 @@ export function tokensPage(tokens: TokenRow[], session: { principal: Principal; 
   return layout(
     { title: 'API tokens', ...session },
     html`<h1>API tokens</h1>
-<table class="tokens"><thead><tr><th>#</th><th>Name</th><th>Role</th><th>Created</th><th>Expires</th><th>Last used</th></tr></thead><tbody>
+<table class="tokens"><thead><tr><th>#</th><th>Name</th><th>Role</th><th>Email</th><th>Created</th><th>Expires</th><th>Last used</th></tr></thead><tbody>
 ${
   tokens.length === 0
-    ? html`<tr><td colspan="6" class="empty">No tokens.</td></tr>`
+    ? html`<tr><td colspan="7" class="empty">No tokens.</td></tr>`
     : tokens.map(
-        (t) => html`<tr data-token-id="${t.id}"><td>${t.id}</td><td>${t.name}</td><td>${t.role}</td><td>${isoMinute(t.created_at)}</td>
+        (t) => html`<tr data-token-id="${t.id}"><td>${t.id}</td><td>${t.name}</td><td>${t.role}</td><td class="email">${t.email ?? ''}</td><td>${isoMinute(t.created_at)}</td>
 <td class="expires">${expiry(t)}</td><td class="last-used">${t.last_used_at === null ? 'never' : isoMinute(t.last_used_at)}</td></tr>`,
       )
 }
 </tbody></table>
-<p class="hint">Create one with <code>newsletter tokens create --role editor|admin --expires 90d</code>; revoke with <code>newsletter tokens revoke ID</code>. Last use is recorded to the minute.</p>`,
+<p class="hint">Create one with <code>newsletter tokens create --role editor|admin --name NAME --email ADDRESS --expires 90d</code> (the email is the workspace's default test recipient); revoke with <code>newsletter tokens revoke ID</code>. Last use is recorded to the minute.</p>`,
   );
 }

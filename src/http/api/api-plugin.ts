@@ -15,7 +15,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { InputError, NewsletterError } from '../../errors.js';
 import { AuthError, parseBearer, roleAllows, type Principal, type TokenVerifier } from '../auth.js';
-import { leastRole, type Permission } from '../role-policy.js';
+import { campaignActionPermission, leastRole, type Permission } from '../role-policy.js';
 import { tokenActor } from '../../campaigns/campaign-activity.js';
 import { parseCanaryPercent } from '../../campaigns/canary-wave.js';
 import * as s from './api-schemas.js';
@@ -209,6 +209,12 @@ export async function apiPlugin(app: FastifyInstance, deps: ApiDeps): Promise<vo
       const { at, canary } = request.body as z.infer<typeof s.sendBody>;
       return reply.code(202).send(await campaigns.send(id(request), at ? new Date(at) : undefined, actorOf(request), { canary: canaryOf(canary) }));
     },
+  });
+
+  app.post('/campaigns/:id/unschedule', {
+    config: { permission: campaignActionPermission('unschedule') },
+    schema: { tags: ['campaigns'], summary: 'Call off a scheduled send before it starts: the campaign is a draft again (editors may; to move it, send again with a new `at`)', security: BEARER, params: s.idParams, response: { 200: s.campaignView, ...errors } },
+    handler: async (request) => campaigns.unschedule(id(request), actorOf(request)),
   });
 
   app.post('/campaigns/:id/pause', {
