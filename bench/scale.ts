@@ -13,7 +13,7 @@
  *   npx tsx bench/scale.ts --backend sqlite --sqlite-subscribers 20000
  *
  * Writes bench/results/scale.md (--out). Postgres uses the database `newsletter_scale`
- * (dropped at the end unless --keep); SQLite a temp file.
+ * (--database; dropped at the end unless --keep); SQLite a temp file.
  */
 import { execFile } from 'node:child_process';
 import { createWriteStream, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -55,12 +55,14 @@ const { values: args } = parseArgs({
     connections: { type: 'string', default: '50' },
     out: { type: 'string', default: 'bench/results/scale.md' },
     keep: { type: 'boolean', default: false },
+    // Another database name, so runs in parallel (several worktrees on one server) do not drop each other's.
+    database: { type: 'string', default: 'newsletter_scale' },
   },
 });
 const execFileAsync = promisify(execFile);
 const ROOT = join(import.meta.dirname, '..');
 const DAY = 86_400_000;
-const SCALE_DB = 'newsletter_scale';
+const SCALE_DB = args.database!;
 const TOPIC = 'arn:aws:sns:us-east-1:123456789012:scale-bench';
 
 interface Row {

@@ -14,7 +14,8 @@
  *    rest, a wave over the limits pauses the campaign. The deadline is data, not a timer, so a
  *    worker killed during the wait loses nothing: the next sweep, in any process, acts on it;
  *  - resumes campaigns paused for the daily quota once GetSendQuota shows room again;
- *  - marks campaigns whose rows are all terminal as sent.
+ *  - marks campaigns whose rows are all terminal as sent;
+ *  - folds the ledger counters' deltas (DeliveryLedger.foldCounters, migration 0015).
  */
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
@@ -91,6 +92,10 @@ export function createReconciler(deps: ReconcilerDeps, options: ReconcilerOption
           else await enqueueSends(deps.queues.send, c, ids);
         }
       }
+
+      // Fold the ledger counters' statement deltas (migration 0015) so a campaign's read sums a
+      // few rows; correctness never depends on it (a read adds the unfolded deltas).
+      await deps.ledger.foldCounters().catch((err: unknown) => deps.logger?.error({ err }, 'folding the ledger counters failed'));
 
       for (const c of await deps.campaigns.byStatus(['sending'])) {
         await deps.ledger.settleConfirmedQueued(c.id, now);

@@ -499,7 +499,16 @@ export class CampaignOrchestrator {
     return true;
   }
 
-  async stats(id: number): Promise<CampaignStats & HealthFigures & { id: number; pause_code: PauseCode | null; paused_reason: string | null; canary: CanaryView | null; canary_text: string | null }> {
+  async stats(id: number): Promise<StatsBase & HealthFigures> {
+    const [base, health] = await Promise.all([this.progressStats(id), healthFigures(this.deps.health, id)]);
+    return { ...base, ...health };
+  }
+
+  /**
+   * `stats` without the engagement and provider figures (those read the campaign's open and
+   * click events): counts from the ledger counters only. The dashboard list.
+   */
+  async progressStats(id: number): Promise<StatsBase> {
     const c = await this.get(id);
     const now = this.now();
     const counts = await this.deps.ledger.counts(id, now - (this.deps.uncertainAfterMs ?? 30_000));
@@ -516,12 +525,10 @@ export class CampaignOrchestrator {
       rows: counts.rows,
       now,
     });
-    const health = await healthFigures(this.deps.health, id);
     const canary = c.canary_phase === null ? null : canaryView(c, await this.deps.ledger.waveCounts(id), now);
     return {
       id,
       ...stats,
-      ...health,
       pause_code: c.paused_reason,
       paused_reason: describePause(c.paused_reason, c.paused_note),
       canary,
@@ -530,6 +537,8 @@ export class CampaignOrchestrator {
   }
 
 }
+
+type StatsBase = CampaignStats & { id: number; pause_code: PauseCode | null; paused_reason: string | null; canary: CanaryView | null; canary_text: string | null };
 
 /** "60 min", "2 s": the wait as people say it. */
 function formatWait(ms: number): string {

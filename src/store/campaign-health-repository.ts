@@ -1,7 +1,7 @@
 import { sql, type Kysely } from 'kysely';
 import type { CampaignHealthSource, LinkEngagement, MessageEngagement, ProviderCounts } from '../campaigns/campaign-health.js';
 import { isMailboxProvider, type MailboxProvider } from '../events/mailbox-provider.js';
-import { providerOfEmailSql } from './provider-sql.js';
+import { readCounters } from './delivery-counters.js';
 import type { Database } from './schema.js';
 
 /** What retention keeps of a campaign's health before its ledger and event rows go (campaign_totals.health). */
@@ -13,7 +13,7 @@ export interface PersistedHealth {
 
 /**
  * Read model of a campaign's engagement by class (events.engagement) and its health per
- * mailbox provider (deliveries by provider + campaign_provider_counts). Read-only; one
+ * mailbox provider (ledger counters by provider + campaign_provider_counts). Read-only; one
  * code path for SQLite and Postgres. A pruned campaign (retention) reads the figures
  * persisted with its totals (`live()` taken in the prune's transaction), so its stats,
  * provider table and link table read as before the prune.
@@ -90,15 +90,9 @@ export class CampaignHealthRepository implements CampaignHealthSource {
   }
 
   private async liveProviderCounts(campaignId: number): Promise<ProviderCounts[]> {
-    const provider = providerOfEmailSql(this.db);
     const [ledger, counters] = await Promise.all([
-      this.db
-        .selectFrom('deliveries')
-        .select([provider.as('provider'), 'status', sql<number>`count(*)`.as('n')])
-        .where('campaign_id', '=', campaignId)
-        .where('status', 'in', ['sent', 'delivered', 'bounced', 'complained'])
-        .groupBy([sql`1`, 'status'])
-        .execute(),
+      // Ledger rows per provider from the per-campaign counters (migration 0015), not the rows.
+      readCounters(this.db, campaignId, ['sent', 'delivered', 'bounced', 'complained']),
       this.db
         .selectFrom('campaign_provider_counts')
         .select(['provider', 'kind', 'smtp_status', 'n'])

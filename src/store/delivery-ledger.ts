@@ -25,6 +25,7 @@ import { sql, type Kysely } from 'kysely';
 import type { Database, DeliveryStatus } from './schema.js';
 import { AudienceRepository, type AudienceFilter } from './audience-repository.js';
 import { readTotals } from './campaign-totals.js';
+import { foldCounters, readCounters } from './delivery-counters.js';
 
 export interface LedgerRecipient {
   subscriberId: number;
@@ -395,15 +396,18 @@ export class DeliveryLedger {
     return rows.map((r) => r.subscriber_id);
   }
 
-  /** Rows not yet terminal (queued or in flight). Zero plus a finished fan-out = campaign done. */
+  /**
+   * Rows not yet terminal (queued or in flight). Zero plus a finished fan-out = campaign done.
+   * Read from the counters (migration 0015): exact as of the statement's snapshot, like a count.
+   */
   async openCount(campaignId: number): Promise<number> {
-    const row = await this.db
-      .selectFrom('deliveries')
-      .select((eb) => eb.fn.countAll<number>().as('n'))
-      .where('campaign_id', '=', campaignId)
-      .where('status', 'in', ['queued', 'sending'])
-      .executeTakeFirstOrThrow();
-    return Number(row.n);
+    const rows = await readCounters(this.db, campaignId, ['queued', 'sending']);
+    return rows.reduce((sum, r) => sum + r.n, 0);
+  }
+
+  /** Fold the counters' statement deltas (the reconciler's sweep; see foldCounters). */
+  foldCounters(): Promise<number> {
+    return foldCounters(this.db);
   }
 
   /** Cancel every row that has not been sent; returns how many. */
@@ -427,31 +431,35 @@ export class DeliveryLedger {
   }
 
   /**
-   * Counted from the ledger rows themselves, in one pass over the campaign's rows (statuses and
-   * the engagement counters together; two queries read a big campaign twice).
+   * The live counts, read from the per-campaign counters the database keeps (migration 0015)
+   * instead of counting the campaign's rows: a few dozen counter rows whatever its size. Only
+   * `uncertain` depends on the time, so it is counted from the rows, and only when some are
+   * 'sending' (the partial index of migration 0004 holds just the in-flight rows).
    */
   async liveCounts(campaignId: number, uncertainBefore: number): Promise<LedgerCounts> {
-    const rows = await this.db
-      .selectFrom('deliveries')
-      .select([
-        'status',
-        (eb) => eb.fn.countAll<number>().as('n'),
-        sql<number>`sum(case when status = 'sending' and confirmed_at is null and claimed_at < ${uncertainBefore} then 1 else 0 end)`.as('uncertain'),
-        sql<number>`sum(case when opened_at is not null then 1 else 0 end)`.as('opened'),
-        sql<number>`sum(case when clicked_at is not null then 1 else 0 end)`.as('clicked'),
-      ])
-      .where('campaign_id', '=', campaignId)
-      .groupBy('status')
-      .execute();
     const counts: LedgerCounts = { byStatus: {}, uncertain: 0, opened: 0, clicked: 0, rows: 0 };
-    for (const r of rows) {
-      counts.byStatus[r.status] = Number(r.n);
-      counts.rows += Number(r.n);
-      counts.uncertain += Number(r.uncertain ?? 0);
-      counts.opened += Number(r.opened ?? 0);
-      counts.clicked += Number(r.clicked ?? 0);
+    for (const r of await readCounters(this.db, campaignId)) {
+      counts.byStatus[r.status] = (counts.byStatus[r.status] ?? 0) + r.n;
+      counts.rows += r.n;
+      counts.opened += r.opened;
+      counts.clicked += r.clicked;
     }
+    for (const status of Object.keys(counts.byStatus) as DeliveryStatus[]) if (counts.byStatus[status] === 0) delete counts.byStatus[status];
+    if ((counts.byStatus.sending ?? 0) > 0) counts.uncertain = await this.uncertainCount(campaignId, uncertainBefore);
     return counts;
+  }
+
+  /** Rows 'sending' claimed before `uncertainBefore` and not confirmed by SES (in-flight rows only). */
+  async uncertainCount(campaignId: number, uncertainBefore: number): Promise<number> {
+    const row = await this.db
+      .selectFrom('deliveries')
+      .select((eb) => eb.fn.countAll<number>().as('n'))
+      .where('status', '=', 'sending')
+      .where('claimed_at', '<', uncertainBefore)
+      .where('confirmed_at', 'is', null)
+      .where('campaign_id', '=', campaignId)
+      .executeTakeFirstOrThrow();
+    return Number(row.n);
   }
 
   async get(campaignId: number, subscriberId: number) {

@@ -19,7 +19,7 @@ import type { CampaignOutcomeCounts, ProviderOutcomeCounts } from '../events/rep
 import type { MailboxProvider } from '../events/mailbox-provider.js';
 import { BURST_WINDOW_MS, type EngagementDecision } from '../events/engagement-class.js';
 import type { PauseCode } from '../campaigns/pause-reason.js';
-import { providerOfEmailSql } from './provider-sql.js';
+import { readCounters } from './delivery-counters.js';
 import type { SesEvent } from '../events/ses-notification.js';
 import type { Store } from './db.js';
 import type { Database, DeliveryStatus, SuppressionReason } from './schema.js';
@@ -472,14 +472,9 @@ export class EventWriter {
    * in all and per mailbox provider (with each provider's most frequent bounce status).
    */
   private async campaignOutcomeCounts(trx: Db, campaignId: number): Promise<CampaignOutcomeCounts> {
-    const provider = providerOfEmailSql(trx);
-    const rows = await trx
-      .selectFrom('deliveries')
-      .select([provider.as('provider'), 'status', (eb) => eb.fn.countAll<number>().as('n')])
-      .where('campaign_id', '=', campaignId)
-      .where('status', 'in', ['sent', 'delivered', 'bounced', 'complained'])
-      .groupBy([sql`1`, 'status'])
-      .execute();
+    // The per-campaign counters (migration 0015), read in this transaction: the row this event
+    // just moved is counted, as a GROUP BY of the ledger here would count it.
+    const rows = await readCounters(trx, campaignId, ['sent', 'delivered', 'bounced', 'complained']);
     const total: CampaignOutcomeCounts = { sent: 0, bounced: 0, complained: 0, providers: {} };
     for (const r of rows) {
       const n = Number(r.n);

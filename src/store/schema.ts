@@ -196,6 +196,8 @@ export interface Database {
   campaign_activity: CampaignActivityTable;
   campaign_provider_counts: CampaignProviderCountsTable;
   campaign_totals: CampaignTotalsTable;
+  campaign_delivery_counts: CampaignDeliveryCountsTable;
+  campaign_delivery_count_deltas: CampaignDeliveryCountsTable;
   campaign_link_clicks: CampaignLinkClicksTable;
 }
 
@@ -276,4 +278,21 @@ export interface CampaignLinkClicksTable {
   campaign_id: number;
   url: string;
   clicks: number;
+}
+
+/**
+ * Ledger rows per (campaign, status, mailbox provider), maintained by triggers on `deliveries`
+ * (migration 0015; the reasoning is there). campaign_delivery_count_deltas has the same columns:
+ * PostgreSQL's not yet folded statement deltas (DeliveryLedger.foldCounters). A campaign's
+ * counts are the SUM over both tables.
+ */
+export interface CampaignDeliveryCountsTable {
+  campaign_id: number;
+  status: DeliveryStatus;
+  provider: string;
+  n: number;
+  /** Rows with opened_at set. */
+  opened: number;
+  /** Rows with clicked_at set. */
+  clicked: number;
 }

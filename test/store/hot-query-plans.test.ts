@@ -17,6 +17,8 @@ import { CampaignActivityRepository } from '../../src/store/campaign-activity-re
 import { CampaignReportsRepository } from '../../src/store/campaign-reports-repository.js';
 import { CampaignsRepository } from '../../src/store/campaigns-repository.js';
 import { DeliveryLedger } from '../../src/store/delivery-ledger.js';
+import { readCounters } from '../../src/store/delivery-counters.js';
+import { CampaignHealthRepository } from '../../src/store/campaign-health-repository.js';
 import { LedgerRetentionRepository } from '../../src/store/ledger-retention-repository.js';
 import { ListMembersRepository } from '../../src/store/list-members-repository.js';
 import { SubscribersRepository } from '../../src/store/subscribers-repository.js';
@@ -66,6 +68,15 @@ describe.each(BACKENDS)('hot query plans on %s', (dialect) => {
       await new CampaignActivityRepository(rec.db).list(finished);
     }],
     ['API stats', () => new DeliveryLedger(rec.db).counts(finished, now - 30_000)],
+    // The counters (migration 0015): folded rows by key, unfolded deltas by campaign; the
+    // uncertain count reads the in-flight rows only (partial index of 0004).
+    ['ledger counters: live counts, completion, breaker and provider figures', async () => {
+      const ledger = new DeliveryLedger(rec.db);
+      await ledger.liveCounts(live, now);
+      await ledger.openCount(live);
+      await readCounters(rec.db, live, ['sent', 'delivered', 'bounced', 'complained']);
+      await new CampaignHealthRepository(rec.db).providerCounts(live);
+    }],
     ['subscriber search by status', () => new SubscribersRepository(rec.db).search({ status: 'bounced', limit: 50, offset: 0 })],
     ['subscribers show', async () => {
       const s = await new SubscribersRepository(rec.db).findByEmail('reader17@example.com');

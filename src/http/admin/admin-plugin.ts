@@ -301,7 +301,8 @@ export async function adminPlugin(app: FastifyInstance, deps: AdminDeps): Promis
   // ── campaigns ──────────────────────────────────────────────────────────────
   async function campaignRows() {
     const list = await deps.campaigns.list({ limit: 50, offset: 0 });
-    return Promise.all(list.map(async (campaign) => ({ campaign, stats: await deps.campaigns.stats(campaign.id) })));
+    // The list shows status and progress only: counts from the ledger counters, no engagement figures.
+    return Promise.all(list.map(async (campaign) => ({ campaign, stats: await deps.campaigns.stats(campaign.id, { health: false }) })));
   }
 
   app.get('/admin', async (request, reply) => sendHtml(reply, campaignListPage(await campaignRows(), request.session!)));

@@ -155,8 +155,8 @@ export function createCampaignsService(deps: CampaignsServiceDeps): CampaignsPor
       return view(await load(id));
     },
 
-    async stats(id): Promise<CampaignStatsView> {
-      return deps.orchestrator.stats(id);
+    async stats(id, options): Promise<CampaignStatsView> {
+      return options?.health === false ? deps.orchestrator.progressStats(id) : deps.orchestrator.stats(id);
     },
 
     async unschedule(id, actor) {

@@ -121,7 +121,8 @@ export interface CampaignsPort {
   pause(id: number, actor: Actor): Promise<CampaignView>;
   resume(id: number, actor: Actor): Promise<CampaignView>;
   cancel(id: number, actor: Actor): Promise<CampaignView>;
-  stats(id: number): Promise<CampaignStatsView>;
+  /** `health: false` leaves the engagement and provider figures out (the dashboard list shows none of them). */
+  stats(id: number, options?: { health?: boolean }): Promise<CampaignStatsView>;
   /** The activity log, oldest first. */
   activity(id: number): Promise<ActivityView[]>;
   /** Scheduled → draft: a pending send called off before it starts. */

@@ -1,0 +1,233 @@
+/**
+ * The per-campaign ledger counters (migration 0015) equal a GROUP BY of the ledger after every
+ * kind of write: a real send with bounces and complaints through the production event path and
+ * a cancel, each ledger transition one by one (claim, sent batch, failed, skipped, release,
+ * the reconciler's requeue, opens/clicks, cancel, deletes), the backfill of rows written before
+ * the migration (and its way down), and, on PostgreSQL, concurrent writers with folds between.
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import { Migrator, sql, type Kysely } from 'kysely';
+import { BACKENDS, createTestDatabase, createTestStore, type TestStore } from '../support/store.js';
+import { createHarness, type Harness } from '../support/send-harness.js';
+import { seedCampaign, seedList, seedSubscriber } from '../support/seed.js';
+import { waitFor } from '../support/wait.js';
+import { DeliveryLedger } from '../../src/store/delivery-ledger.js';
+import { foldCounters, readCounters } from '../../src/store/delivery-counters.js';
+import { providerOfEmailSql } from '../../src/store/provider-sql.js';
+import { migrateToLatest, migrationProvider } from '../../src/store/migrate.js';
+import { openStore } from '../../src/store/db.js';
+import type { Database } from '../../src/store/schema.js';
+
+type Group = { campaign: number; status: string; provider: string; n: number; opened: number; clicked: number };
+const key = (g: Group) => `${g.campaign}/${g.status}/${g.provider}`;
+const sorted = (gs: Group[]) => [...gs].sort((a, b) => key(a).localeCompare(key(b)));
+
+/** GROUP BY campaign, status, provider of the ledger itself. */
+async function ledgerGroups(db: Kysely<Database>): Promise<Group[]> {
+  const provider = providerOfEmailSql(db);
+  const rows = await db
+    .selectFrom('deliveries')
+    .select(['campaign_id', 'status', provider.as('provider'), sql<number>`count(*)`.as('n'), sql<number>`count(opened_at)`.as('opened'), sql<number>`count(clicked_at)`.as('clicked')])
+    .groupBy(['campaign_id', 'status', sql`3`])
+    .execute();
+  return sorted(rows.map((r) => ({ campaign: Number(r.campaign_id), status: r.status, provider: r.provider, n: Number(r.n), opened: Number(r.opened), clicked: Number(r.clicked) })));
+}
+
+/** The counters (folded + deltas) of every campaign that has any. */
+async function counterGroups(db: Kysely<Database>): Promise<Group[]> {
+  const ids = await sql<{ id: number }>`select campaign_id as id from campaign_delivery_counts union select campaign_id from campaign_delivery_count_deltas union select campaign_id from deliveries`.execute(db);
+  const out: Group[] = [];
+  for (const { id } of ids.rows) {
+    for (const r of await readCounters(db, Number(id))) out.push({ campaign: Number(id), ...r });
+  }
+  return sorted(out);
+}
+
+async function expectCountersMatch(db: Kysely<Database>, step: string): Promise<void> {
+  const ledger = await ledgerGroups(db);
+  expect(await counterGroups(db), step).toEqual(ledger);
+}
+
+const EMAILS = ['a@gmail.com', 'b@outlook.com', 'c@yahoo.com', 'd@icloud.com', 'e@example.com', 'f@gmx.de', 'g@proton.me', 'h@example.org', 'i@gmail.com', 'j@hotmail.com'];
+
+describe.each(BACKENDS)('ledger counters on %s', (dialect) => {
+  let store: TestStore | undefined;
+  let h: Harness | undefined;
+  afterEach(async () => {
+    await h?.close();
+    h = undefined;
+    await store?.drop();
+    store = undefined;
+  });
+
+  it('follow every ledger transition, one at a time', async () => {
+    store = await createTestStore(dialect);
+    const db = store.db;
+    const ledger = new DeliveryLedger(db);
+    const listId = await seedList(db, 'l');
+    const campaign = await seedCampaign(db, listId);
+    const other = await seedCampaign(db, listId);
+    const subs = [];
+    for (const email of EMAILS) subs.push({ subscriberId: await seedSubscriber(db, email, [listId]), email });
+    await ledger.insertQueued(campaign, subs, 1000);
+    await ledger.insertQueued(campaign, subs, 1000); // a replayed fan-out page changes nothing
+    await ledger.insertQueued(other, subs.slice(0, 4), 1000);
+    await expectCountersMatch(db, 'fan-out');
+    expect(await ledger.openCount(campaign)).toBe(10);
+
+    const ids = subs.map((s) => s.subscriberId);
+    const claimed = await ledger.claimManyIfMailable(campaign, ids.slice(0, 8), listId, 'w1', 2000);
+    expect(claimed.size).toBe(8);
+    await expectCountersMatch(db, 'claim');
+    const tok = (i: number) => claimed.get(ids[i]!)!.token;
+    await ledger.markSentMany([0, 1, 2, 3].map((i) => ({ campaignId: campaign, subscriberId: ids[i]!, workerId: 'w1', attempt: tok(i).attempt, sesMessageId: `m${i}`, now: 3000 })));
+    await ledger.markFailed(campaign, ids[4]!, tok(4), 'rejected', 3000);
+    await ledger.markSkipped(campaign, ids[5]!, tok(5), 'unsubscribed', 3000);
+    await ledger.release(campaign, ids[6]!, tok(6), 'throttled', 3000);
+    // A stale token changes nothing (and counts nothing).
+    await ledger.markFailed(campaign, ids[6]!, tok(6), 'late', 3000);
+    await expectCountersMatch(db, 'settle');
+    // ids[7] stays 'sending' past the grace: the reconciler requeues it.
+    const requeued = await ledger.requeueUncertain(2500, 4000);
+    expect(requeued).toEqual([{ campaignId: campaign, subscriberId: ids[7]! }]);
+    await expectCountersMatch(db, 'requeue');
+    expect((await ledger.liveCounts(campaign, 0)).uncertain).toBe(0);
+
+    // Outcomes, opens, clicks as the event writer writes them (status moves; timestamps once).
+    await db.updateTable('deliveries').set({ status: 'delivered', outcome_at: 5000 }).where('campaign_id', '=', campaign).where('subscriber_id', 'in', ids.slice(0, 3)).execute();
+    await db.updateTable('deliveries').set({ status: 'bounced', outcome_at: 5000 }).where('campaign_id', '=', campaign).where('subscriber_id', '=', ids[3]!).execute();
+    await db.updateTable('deliveries').set({ opened_at: 6000 }).where('campaign_id', '=', campaign).where('subscriber_id', 'in', ids.slice(0, 2)).execute();
+    await db.updateTable('deliveries').set({ clicked_at: 6000 }).where('campaign_id', '=', campaign).where('subscriber_id', '=', ids[0]!).execute();
+    await db.updateTable('deliveries').set({ status: 'complained' }).where('campaign_id', '=', campaign).where('subscriber_id', '=', ids[1]!).execute();
+    // A write that moves no counter (confirmation, message id) adds no delta.
+    await db.updateTable('deliveries').set({ confirmed_at: 7000 }).where('campaign_id', '=', campaign).execute();
+    await expectCountersMatch(db, 'outcomes');
+    const live = await ledger.liveCounts(campaign, 10_000);
+    expect(live).toMatchObject({ rows: 10, opened: 2, clicked: 1, byStatus: { delivered: 2, complained: 1, bounced: 1, failed: 1, skipped: 1, queued: 4 } });
+
+    await ledger.foldCounters();
+    await expectCountersMatch(db, 'fold');
+    expect(await ledger.cancelQueued(campaign, 8000)).toBe(4);
+    await expectCountersMatch(db, 'cancel');
+    expect(await ledger.openCount(campaign)).toBe(0);
+    // Retention's and a cascade's deletes.
+    await db.deleteFrom('deliveries').where('campaign_id', '=', other).execute();
+    await db.deleteFrom('deliveries').where('campaign_id', '=', campaign).where('subscriber_id', 'in', ids.slice(0, 5)).execute();
+    await expectCountersMatch(db, 'delete');
+    await ledger.foldCounters();
+    await expectCountersMatch(db, 'fold after delete');
+    expect(await readCounters(db, other)).toEqual([]);
+  });
+
+  it('equal the ledger after a real send with bounces, complaints, and a cancelled campaign', async () => {
+    h = await createHarness({ dialect, subscribers: 40, sendRate: 400, sendEvents: true, allEvents: true });
+    const db = h.store.db;
+    for (let i = 1; i <= 3; i++) await seedSubscriber(db, `bounce+k${i}@simulator.amazonses.com`, [h.listId]);
+    for (let i = 1; i <= 2; i++) await seedSubscriber(db, `complaint+k${i}@simulator.amazonses.com`, [h.listId]);
+    for (let i = 1; i <= 3; i++) await seedSubscriber(db, `reader${i}@gmail.com`, [h.listId]);
+    const id = await h.startCampaign();
+    await h.startWorker();
+    await h.waitForStatus(id, 'sent', 60_000);
+    await waitFor('bounces and complaints applied', async () => {
+      const c = await h!.ctx.ledger.liveCounts(id, 0);
+      return (c.byStatus.bounced ?? 0) === 3 && (c.byStatus.complained ?? 0) === 2;
+    }, 30_000, 100);
+    await expectCountersMatch(db, 'after the send');
+    // A second campaign, cancelled as soon as it started (rows queued, some maybe in flight).
+    const second = await h.startCampaign();
+    await waitFor('rows fanned out', async () => (await h!.ctx.ledger.liveCounts(second, 0)).rows > 0, 30_000, 20);
+    await h.ctx.orchestrator.cancel(second);
+    await waitFor('nothing in flight', async () => (await h!.ctx.ledger.openCount(second)) === 0, 30_000, 100);
+    await expectCountersMatch(db, 'after the cancel');
+    await foldCounters(db);
+    await expectCountersMatch(db, 'after a fold');
+    const stats = await h.ctx.orchestrator.stats(id);
+    expect(stats).toMatchObject({ bounced: 3, complained: 2, total: 48 });
+  }, 120_000);
+
+  it('are backfilled for rows written before the migration, and the migration goes down and up again', async () => {
+    const database = await createTestDatabase(dialect);
+    const s = await openStore(database.url, { migrate: false });
+    try {
+      await migrateToLatest(s.db, dialect, { upTo: '0014-search-indexes' });
+      const listId = await seedList(s.db, 'l');
+      const campaign = await seedCampaign(s.db, listId);
+      const ledger = new DeliveryLedger(s.db);
+      const subs = [];
+      for (const email of EMAILS) subs.push({ subscriberId: await seedSubscriber(s.db, email, [listId]), email });
+      await ledger.insertQueued(campaign, subs, 1000);
+      await s.db.updateTable('deliveries').set({ status: 'delivered', opened_at: 5 }).where('subscriber_id', 'in', subs.slice(0, 4).map((x) => x.subscriberId)).execute();
+      expect(await migrateToLatest(s.db, dialect, { upTo: '0015-delivery-counters' })).toEqual(['0015-delivery-counters']);
+      await expectCountersMatch(s.db, 'backfill');
+      expect((await ledger.liveCounts(campaign, 0)).byStatus).toEqual({ queued: 6, delivered: 4 });
+      await ledger.cancelQueued(campaign, 2000);
+      await expectCountersMatch(s.db, 'after the backfill');
+      const down = await new Migrator({ db: s.db, provider: migrationProvider(dialect) }).migrateTo('0014-search-indexes');
+      expect(down.error).toBeUndefined();
+      // No trigger is left behind: writes work without the counter tables.
+      await s.db.updateTable('deliveries').set({ status: 'queued' }).execute();
+      expect(await migrateToLatest(s.db, dialect, { upTo: '0015-delivery-counters' })).toEqual(['0015-delivery-counters']);
+      await expectCountersMatch(s.db, 'up again');
+    } finally {
+      await s.destroy();
+      await database.remove();
+    }
+  });
+});
+
+describe('ledger counters on postgres, concurrent writers', () => {
+  let store: TestStore | undefined;
+  afterEach(async () => {
+    await store?.drop();
+    store = undefined;
+  });
+
+  it('equal the ledger after concurrent claims, sent batches, releases and folds', async () => {
+    store = await createTestStore('postgres');
+    const db = store.db;
+    const ledger = new DeliveryLedger(db);
+    const listId = await seedList(db, 'l');
+    const campaign = await seedCampaign(db, listId);
+    const subs: { subscriberId: number; email: string }[] = [];
+    for (let i = 0; i < 400; i++) subs.push({ subscriberId: await seedSubscriber(db, `${i}@${['gmail.com', 'outlook.com', 'example.com', 'yahoo.com'][i % 4]}`, [listId]), email: '' });
+    for (const s of subs) s.email = (await db.selectFrom('subscribers').select('email').where('id', '=', s.subscriberId).executeTakeFirstOrThrow()).email;
+    // Four fan-out writers racing over the same pages (most inserts conflict).
+    await Promise.all([0, 1, 2, 3].map(async () => {
+      for (let i = 0; i < subs.length; i += 50) await ledger.insertQueued(campaign, subs.slice(i, i + 50), 1000);
+    }));
+    await expectCountersMatch(db, 'concurrent fan-out');
+    const ids = subs.map((s) => s.subscriberId);
+    let folds = 0;
+    const worker = async (w: number) => {
+      for (let round = 0; round < 6; round++) {
+        // Every worker tries the same batch: each row is won by one of them.
+        const batch = ids.filter((_, i) => i % 6 === round);
+        const claimed = await ledger.claimManyIfMailable(campaign, batch, listId, `w${w}`, 2000 + round);
+        const won = [...claimed.values()];
+        const sent = won.filter((c) => c.subscriberId % 5 !== 0);
+        await ledger.markSentMany(sent.map((c) => ({ campaignId: campaign, subscriberId: c.subscriberId, workerId: `w${w}`, attempt: c.token.attempt, sesMessageId: `m${c.subscriberId}`, now: 3000 })));
+        for (const c of won.filter((x) => x.subscriberId % 5 === 0)) {
+          if (c.subscriberId % 2 === 0) await ledger.release(c.campaignId, c.subscriberId, c.token, 'throttled', 3000);
+          else await ledger.markFailed(c.campaignId, c.subscriberId, c.token, 'rejected', 3000);
+        }
+        await db.updateTable('deliveries').set({ opened_at: 4000 }).where('campaign_id', '=', campaign).where('status', '=', 'sent').where('opened_at', 'is', null).where('subscriber_id', 'in', batch.slice(0, 10)).execute();
+      }
+    };
+    const folder = async () => {
+      for (let i = 0; i < 20; i++) {
+        await foldCounters(db);
+        folds++;
+        await new Promise((r) => setTimeout(r, 5));
+      }
+    };
+    await Promise.all([worker(1), worker(2), worker(3), worker(4), folder(), folder()]);
+    expect(folds).toBe(40);
+    await expectCountersMatch(db, 'concurrent writers');
+    const counts = await ledger.liveCounts(campaign, 0);
+    expect(counts.rows).toBe(400);
+    expect((counts.byStatus.sent ?? 0) + (counts.byStatus.failed ?? 0) + (counts.byStatus.queued ?? 0)).toBe(400);
+    await foldCounters(db);
+    expect(Number((await sql<{ n: number }>`select count(*) as n from campaign_delivery_count_deltas`.execute(db)).rows[0]!.n)).toBe(0);
+    await expectCountersMatch(db, 'folded');
+  }, 60_000);
+});
