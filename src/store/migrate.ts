@@ -12,6 +12,7 @@ import { canaryWave } from './migrations/0010-canary-wave.js';
 import { providerEngagement } from './migrations/0011-provider-engagement.js';
 import { campaignTotals } from './migrations/0013-campaign-totals.js';
 import { searchIndexes } from './migrations/0014-search-indexes.js';
+import { totalKnown } from './migrations/0016-total-known.js';
 
 /** Migrations in order; each is a function of the dialect so one list serves both. */
 const migrations: Record<string, (dialect: DialectName) => Migration> = {
@@ -27,6 +28,7 @@ const migrations: Record<string, (dialect: DialectName) => Migration> = {
   '0011-provider-engagement': providerEngagement,
   '0013-campaign-totals': campaignTotals,
   '0014-search-indexes': searchIndexes,
+  '0016-total-known': totalKnown,
 };
 
 class StaticMigrationProvider implements MigrationProvider {
