@@ -15,6 +15,12 @@
  * subscribers that have a wave row, so they add neither a row nor a job for them; and a send
  * happens only through the one conditional claim of that row (DeliveryLedger.claim), however
  * often a job for it is added (replayed pages, restarted fan-outs, the reconciler's requeue).
+ *
+ * The audience's size: `start` counts it only for a canary. Otherwise the first page goes out
+ * uncounted and the fan-out counts the frozen audience right after enqueueing that page's
+ * sends, filling `campaigns.total` in once (CampaignsRepository.fillTotal, conditional on
+ * `total_known` 0). The count reads only; it writes no ledger row and adds no job, so it
+ * changes nothing of the above.
  */
 import { DelayedError, type Job } from 'bullmq';
 import type { Logger } from 'pino';
@@ -23,7 +29,8 @@ import type { CampaignsRepository } from '../src/store/campaigns-repository.js';
 import type { DeliveryLedger } from '../src/store/delivery-ledger.js';
 import { enqueueSends, type FanoutJobData, type SendQueues } from '../src/queue/send-queues.js';
 import { isCanaryHolding, isSending } from '../src/campaigns/state-machine.js';
-import type { CampaignOrchestrator } from '../src/campaigns/campaign-orchestrator.js';
+import { audienceOf, type CampaignOrchestrator } from '../src/campaigns/campaign-orchestrator.js';
+import type { Campaign } from '../src/store/schema.js';
 
 export interface FanoutOptions {
   /** Upper bound of waiting send jobs (default 10,000). */
@@ -78,6 +85,11 @@ export function createFanoutProcessor(deps: FanoutDeps, options: FanoutOptions =
     return true;
   }
 
+  async function fillTotal(campaignId: number, c: Campaign): Promise<void> {
+    const total = await deps.audience.audienceCount(audienceOf(c));
+    if (await deps.campaigns.fillTotal(campaignId, total)) deps.logger?.info({ campaignId, total }, 'audience counted');
+  }
+
   return async function processFanout(job: Job<FanoutJobData>, token?: string): Promise<string> {
     const { campaignId } = job.data;
     // Phase 1: re-add the jobs of rows that are queued in the ledger (handed back while
@@ -89,7 +101,11 @@ export function createFanoutProcessor(deps: FanoutDeps, options: FanoutOptions =
     for (;;) {
       const c = await deps.campaigns.get(campaignId);
       if (!c || !isSending(c.status)) return 'not-sending';
-      if (c.fanout_done) return 'done';
+      if (c.fanout_done) {
+        // A safety net: the page that finishes fills `total` in before it moves the cursor.
+        if (c.total_known === 0) await fillTotal(campaignId, c);
+        return 'done';
+      }
       if (isCanaryHolding(c.canary_phase)) {
         if (c.canary_phase === 'selecting') {
           if (!deps.canary) throw new Error(`campaign ${campaignId} has a canary wave but this fan-out cannot write one`);
@@ -122,6 +138,12 @@ export function createFanoutProcessor(deps: FanoutDeps, options: FanoutOptions =
         return 'not-sending';
       }
       await enqueueSends(deps.queues.send, campaignId, page.map((m) => m.id));
+      // Started without counting its audience (the count is off the start path): count it
+      // now, with the first page's sends already waiting, and fill `total` in once. Before the
+      // cursor moves, so a crash in between replays this page (idempotent, above) and counts
+      // again; fillTotal is conditional on the count still pending, so replays and a
+      // superseded chain change nothing. The count only reads: it adds no row and no job.
+      if (c.total_known === 0) await fillTotal(campaignId, c);
       const done = page.length < limit;
       const next = page.length > 0 ? page[page.length - 1]!.id : c.fanout_cursor;
       // The cursor CAS is the fan-out's own bookkeeping, not a status change, so it does not

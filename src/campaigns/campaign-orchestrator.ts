@@ -254,7 +254,9 @@ export class CampaignOrchestrator {
 
   /**
    * draft|scheduled → sending: freeze the audience (highest subscriber id and start time,
-   * so later sign-ups are not added) and its size, then enqueue the fan-out.
+   * so later sign-ups are not added), then enqueue the fan-out. The audience's size (`total`)
+   * is counted here only for a canary wave; else the fan-out counts it beside its first pages
+   * (`total_known` 0 until then; stats read the rows fanned out so far meanwhile).
    */
   async start(id: number, actor: Actor = SYSTEM_ACTOR, opts: SendOptions = {}): Promise<boolean> {
     return this.startIf(await this.get(id), {}, actor, null, opts);
@@ -273,21 +275,26 @@ export class CampaignOrchestrator {
     refuseUnsendable(c);
     const startedAt = this.now();
     const maxId = await this.deps.campaigns.maxSubscriberId();
-    const total = await this.deps.audience.audienceCount({ listId: c.list_id, maxSubscriberId: maxId, joinedBefore: startedAt });
     const { to } = transition('start');
-    // The wave's size is fixed here, with the audience; the fan-out writes it (writeCanaryWave).
     const canaryPercent = opts.canaryPercent ?? c.canary_percent ?? this.canary.percent ?? 0;
     const canaryWaitMs = c.canary_wait_ms ?? this.canary.waitMs;
-    const waveSize = canaryWaveSize(total, canaryPercent);
+    // The audience is counted here only for a canary (opt-in), whose wave size is fixed with
+    // the start; the fan-out writes the wave (writeCanaryWave). Otherwise the count (one pass
+    // over the list's memberships, linear in the audience) stays off the start path: the
+    // fan-out starts at once and fills `total` in right after its first page (fillTotal).
+    const total = canaryPercent > 0 ? await this.deps.audience.audienceCount({ listId: c.list_id, maxSubscriberId: maxId, joinedBefore: startedAt }) : null;
+    const waveSize = total === null ? 0 : canaryWaveSize(total, canaryPercent);
     const canary = waveSize > 0
       ? { canary_percent: canaryPercent, canary_wait_ms: canaryWaitMs, canary_size: waveSize, canary_phase: 'selecting' as const, canary_until: null }
       : { canary_size: null, canary_phase: null, canary_until: null };
     const canaryText = waveSize > 0 ? `; canary ${canaryPercent}% = ${waveSize} first, the rest ${formatWait(canaryWaitMs)} after them` : '';
-    const won = await this.change(id, 'started', actor, `${total} recipient(s)${canaryText}${detail ? `; ${detail}` : ''}`, (campaigns) =>
+    const recipients = total === null ? 'audience being counted' : `${total} recipient(s)`;
+    const won = await this.change(id, 'started', actor, `${recipients}${canaryText}${detail ? `; ${detail}` : ''}`, (campaigns) =>
       campaigns.transition(id, [c.status], to, {
         started_at: startedAt,
         audience_max_subscriber_id: maxId,
-        total,
+        total: total ?? 0,
+        total_known: total === null ? 0 : 1,
         paused_reason: null,
         paused_note: null,
         ...canary,
@@ -381,7 +388,9 @@ export class CampaignOrchestrator {
     if (!won) throw new StateError(`campaign ${id} is ${c.status}; it cannot be cancelled`);
     const rows = await this.deps.ledger.cancelQueued(id, this.now());
     const counts = await this.deps.ledger.counts(id, 0);
-    const notFannedOut = c.fanout_done ? 0 : Math.max(0, c.total - counts.rows);
+    // Cancelled before the fan-out counted the audience: count it now (cancel is rare).
+    const total = c.fanout_done || c.total_known ? c.total : await this.deps.audience.audienceCount(audienceOf(c));
+    const notFannedOut = c.fanout_done ? 0 : Math.max(0, total - counts.rows);
     const unsent = rows + notFannedOut;
     this.deps.logger?.info({ campaignId: id, unsent }, 'campaign cancelled');
     return { cancelled: true, unsent };
@@ -438,7 +447,7 @@ export class CampaignOrchestrator {
     const c = await this.get(id);
     if (!isSending(c.status) || c.canary_phase !== 'selecting' || !c.canary_size) return false;
     const now = this.now();
-    const filter = { listId: c.list_id, maxSubscriberId: c.audience_max_subscriber_id ?? undefined, joinedBefore: c.started_at ?? undefined };
+    const filter = audienceOf(c);
     const work = async (campaigns: CampaignsRepository, ledger: Pick<DeliveryLedger, 'insertCanaryWave'>, activity: ActivityUnit['campaignActivity']) => {
       // The phase moves first: on PostgreSQL its row lock makes a racing second writer wait and then lose.
       if (!(await campaigns.patch(id, [c.status], { canary_phase: 'wave' }, now, { canaryPhase: 'selecting' }))) return false;
@@ -515,6 +524,7 @@ export class CampaignOrchestrator {
     const stats = deriveCampaignStats({
       status: c.status,
       total: c.total,
+      totalKnown: c.total_known === 1,
       startedAt: c.started_at,
       finishedAt: c.finished_at,
       fanoutDone: c.fanout_done === 1,
@@ -539,6 +549,11 @@ export class CampaignOrchestrator {
 }
 
 type StatsBase = CampaignStats & { id: number; pause_code: PauseCode | null; paused_reason: string | null; canary: CanaryView | null; canary_text: string | null };
+
+/** The campaign's frozen audience (the freeze `start` wrote), as the audience queries take it. */
+export function audienceOf(c: Campaign): { listId: number; maxSubscriberId?: number; joinedBefore?: number } {
+  return { listId: c.list_id, maxSubscriberId: c.audience_max_subscriber_id ?? undefined, joinedBefore: c.started_at ?? undefined };
+}
 
 /** "60 min", "2 s": the wait as people say it. */
 function formatWait(ms: number): string {

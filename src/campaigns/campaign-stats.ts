@@ -7,6 +7,8 @@ import type { CampaignStatus, DeliveryStatus } from '../store/schema.js';
 export interface StatsInput {
   status: CampaignStatus;
   total: number;
+  /** False while the fan-out has not counted the audience yet (`campaigns.total_known` 0); default true. */
+  totalKnown?: boolean;
   startedAt: number | null;
   finishedAt: number | null;
   fanoutDone: boolean;
@@ -54,16 +56,21 @@ export function deriveCampaignStats(input: StatsInput): CampaignStats {
   const bounced = n(s.bounced);
   const complained = n(s.complained);
   const sent = n(s.sent) + delivered + bounced + complained;
-  const notFannedOut = input.fanoutDone || input.status === 'cancelled' ? 0 : Math.max(0, input.total - input.rows);
+  // Audience not counted yet (the first second or so of a send without a canary; the fan-out
+  // fills it in): `total` reads the rows fanned out so far, a lower bound that only grows,
+  // and the not-fanned-out part is unknown, so there is no ETA until the count lands.
+  const counted = input.totalKnown !== false;
+  const total = counted ? input.total : Math.max(input.total, input.rows);
+  const notFannedOut = input.fanoutDone || input.status === 'cancelled' ? 0 : Math.max(0, total - input.rows);
   const queued = n(s.queued) + n(s.sending) + notFannedOut;
   const end = input.finishedAt ?? input.now;
   const elapsedS = input.startedAt === null ? 0 : Math.max(0.001, (end - input.startedAt) / 1000);
   const ratePerS = elapsedS > 0 ? sent / elapsedS : 0;
   const eta =
-    input.status === 'sending' && ratePerS > 0 && queued > 0 ? iso(input.now + Math.ceil((queued / ratePerS) * 1000)) : null;
+    input.status === 'sending' && counted && ratePerS > 0 && queued > 0 ? iso(input.now + Math.ceil((queued / ratePerS) * 1000)) : null;
   return {
     status: input.status,
-    total: input.total,
+    total,
     queued,
     sent,
     delivered,

@@ -51,7 +51,10 @@ export class AudienceRepository implements AudienceSource {
           ),
         ),
       )
-      .orderBy('m.subscriber_id')
+      // Ordered by s.id (equal to m.subscriber_id through the join): SQLite's planner walks
+      // subscribers by rowid over the keyset range, and ordering by the other table's column
+      // made it read the whole range and sort it (a page of 50 cost as much as the count).
+      .orderBy('s.id')
       .limit(query.limit)
       .execute();
   }

@@ -35,6 +35,7 @@ export type CampaignPatch = Partial<
     | 'finished_at'
     | 'audience_max_subscriber_id'
     | 'total'
+    | 'total_known'
     | 'paused_reason'
     | 'paused_note'
     | 'fanout_cursor'
@@ -191,6 +192,22 @@ export class CampaignsRepository {
       .where('id', '=', id)
       .where('fanout_cursor', '=', expected)
       .where('fanout_done', '=', 0)
+      .executeTakeFirst();
+    return Number(result.numUpdatedRows) === 1;
+  }
+
+  /**
+   * Fill in the audience size of a campaign started without counting it (`total_known` 0),
+   * once: conditional on the count still pending, so a replayed or superseded fan-out that
+   * counts again changes nothing. Like the cursor, bookkeeping of the fan-out, not a status
+   * change. True if this call filled it.
+   */
+  async fillTotal(id: number, total: number, now = Date.now()): Promise<boolean> {
+    const result = await this.db
+      .updateTable('campaigns')
+      .set({ total, total_known: 1, updated_at: now })
+      .where('id', '=', id)
+      .where('total_known', '=', 0)
       .executeTakeFirst();
     return Number(result.numUpdatedRows) === 1;
   }

@@ -13,6 +13,7 @@ import { providerEngagement } from './migrations/0011-provider-engagement.js';
 import { campaignTotals } from './migrations/0013-campaign-totals.js';
 import { searchIndexes } from './migrations/0014-search-indexes.js';
 import { deliveryCounters } from './migrations/0015-delivery-counters.js';
+import { totalKnown } from './migrations/0016-total-known.js';
 
 /** Migrations in order; each is a function of the dialect so one list serves both. */
 const migrations: Record<string, (dialect: DialectName) => Migration> = {
@@ -29,6 +30,7 @@ const migrations: Record<string, (dialect: DialectName) => Migration> = {
   '0013-campaign-totals': campaignTotals,
   '0014-search-indexes': searchIndexes,
   '0015-delivery-counters': deliveryCounters,
+  '0016-total-known': totalKnown,
 };
 
 class StaticMigrationProvider implements MigrationProvider {

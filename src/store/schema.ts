@@ -93,6 +93,8 @@ export interface CampaignsTable {
   fanout_cursor: number;
   fanout_done: ColumnType<number, number | undefined, number>;
   total: ColumnType<number, number | undefined, number>;
+  /** 1: `total` is the counted audience; 0: the count is pending (the fan-out fills it in, CampaignsRepository.fillTotal). */
+  total_known: ColumnType<number, number | undefined, number>;
   /** Why the campaign is held: a code of src/campaigns/pause-reason.ts. */
   paused_reason: PauseCode | null;
   /** Detail for people (e.g. the breaker's measured rate). */

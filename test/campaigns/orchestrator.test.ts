@@ -95,6 +95,103 @@ describe.each(BACKENDS)('campaign orchestrator on %s', (dialect) => {
     await store.drop();
   });
 
+  describe('start', () => {
+    /** The real audience queries, with every call recorded in order (and a hook run inside the count). */
+    function recordingAudience(calls: string[], duringCount: () => Promise<void> = async () => undefined): AudienceRepository {
+      const real = new AudienceRepository(store.db);
+      const audience = Object.create(real) as AudienceRepository;
+      audience.audienceCount = async (q) => {
+        calls.push('count');
+        await duringCount();
+        return real.audienceCount(q);
+      };
+      audience.audiencePage = async (q) => {
+        const page = await real.audiencePage(q);
+        calls.push(`page of ${page.length}`);
+        return page;
+      };
+      return audience;
+    }
+
+    it('enqueues the fan-out without counting the audience; the fan-out counts it once its first sends are queued, and fills total in', async () => {
+      const calls: string[] = [];
+      const seen: { waitingSends: number; total: number; queued: number; eta: string | null }[] = [];
+      const o = new CampaignOrchestrator({ campaigns, ledger: new DeliveryLedger(store.db), audience: recordingAudience(calls), queues, now: () => clock });
+      const id = await draft();
+      expect(await o.start(id)).toBe(true);
+      // The start did not count: the fan-out job is waiting and the size is not known yet.
+      expect(calls).toEqual([]);
+      expect(await queues.fanout.getJob(fanoutJobId(id))).toBeDefined();
+      expect(await row(id)).toMatchObject({ status: 'sending', total_known: 0, total: 0 });
+      const before = await o.stats(id);
+      expect(before).toMatchObject({ total: 0, queued: 0, eta: null });
+
+      const audience = recordingAudience(calls, async () => {
+        // What is true while the count runs: the first page's sends are already waiting, and
+        // stats read the rows fanned out so far as the total (a lower bound), with no ETA.
+        const stats = await o.stats(id);
+        seen.push({ waitingSends: (await queues.send.getJobCounts('wait')).wait ?? 0, total: stats.total, queued: stats.queued, eta: stats.eta });
+      });
+      const fanout = createFanoutProcessor({ campaigns, ledger: new DeliveryLedger(store.db), audience, queues }, { firstPageSize: 2, pageSize: 2 });
+      const job = { data: { campaignId: id }, updateData: async () => undefined } as unknown as Job<FanoutJobData>;
+      expect(await fanout(job)).toBe('done');
+      // One count, after the first page, and never again once known.
+      expect(calls).toEqual(['page of 2', 'count', 'page of 2', 'page of 1']);
+      expect(seen).toEqual([{ waitingSends: 2, total: 2, queued: 2, eta: null }]);
+      expect(await row(id)).toMatchObject({ total_known: 1, total: 5, fanout_done: 1 });
+      const after = await o.stats(id);
+      expect(after).toMatchObject({ total: 5, queued: 5 });
+      expect(await queues.send.getJobCounts('wait')).toEqual({ wait: 5 });
+    });
+
+    it('a replayed first page (a crash before its cursor moved) counts again but fills total in once, with no second row or send', async () => {
+      const id = await sending();
+      const ledger = new DeliveryLedger(store.db);
+      const repo = new CampaignsRepository(store.db);
+      let crash = true;
+      const advance = repo.advanceFanout.bind(repo);
+      repo.advanceFanout = async (...args) => {
+        if (crash) {
+          crash = false;
+          throw new Error('worker died before the cursor moved');
+        }
+        return advance(...args);
+      };
+      const fills: number[] = [];
+      const fill = repo.fillTotal.bind(repo);
+      repo.fillTotal = async (cid, total, now) => {
+        const won = await fill(cid, total, now);
+        if (won) fills.push(total);
+        return won;
+      };
+      const fanout = createFanoutProcessor({ campaigns: repo, ledger, audience: new AudienceRepository(store.db), queues }, { firstPageSize: 2, pageSize: 2 });
+      const job = { data: { campaignId: id }, updateData: async () => undefined } as unknown as Job<FanoutJobData>;
+      await expect(fanout(job)).rejects.toThrow('worker died');
+      expect(await row(id)).toMatchObject({ total_known: 1, total: 5, fanout_cursor: 0 });
+      expect(await fanout(job)).toBe('done');
+      expect(fills).toEqual([5]);
+      const counts = await ledger.counts(id, 0);
+      expect(counts.rows).toBe(5);
+      expect(counts.byStatus.queued).toBe(5);
+      expect(await queues.send.getJobCounts('wait')).toEqual({ wait: 5 });
+    });
+
+    it('a canary start counts at once (the wave size needs it)', async () => {
+      const calls: string[] = [];
+      const o = new CampaignOrchestrator({ campaigns, ledger: new DeliveryLedger(store.db), audience: recordingAudience(calls), queues, now: () => clock });
+      const id = await draft();
+      expect(await o.start(id, undefined, { canaryPercent: 40 })).toBe(true);
+      expect(calls).toEqual(['count']);
+      expect(await row(id)).toMatchObject({ total_known: 1, total: 5, canary_size: 2, canary_phase: 'selecting' });
+    });
+
+    it('a cancel before the fan-out counted still says how many will not get it', async () => {
+      const id = await sending();
+      expect((await row(id)).total_known).toBe(0);
+      expect(await orchestrator().cancel(id)).toEqual({ cancelled: true, unsent: 5 });
+    });
+  });
+
   describe('schedule', () => {
     it('moves a draft to scheduled with the time, then moves the pending schedule', async () => {
       const o = orchestrator();
