@@ -14,6 +14,7 @@ import { campaignTotals } from './migrations/0013-campaign-totals.js';
 import { searchIndexes } from './migrations/0014-search-indexes.js';
 import { deliveryCounters } from './migrations/0015-delivery-counters.js';
 import { totalKnown } from './migrations/0016-total-known.js';
+import { subscriberSearchFts } from './migrations/0018-subscriber-search-fts.js';
 
 /** Migrations in order; each is a function of the dialect so one list serves both. */
 const migrations: Record<string, (dialect: DialectName) => Migration> = {
@@ -31,6 +32,7 @@ const migrations: Record<string, (dialect: DialectName) => Migration> = {
   '0014-search-indexes': searchIndexes,
   '0015-delivery-counters': deliveryCounters,
   '0016-total-known': totalKnown,
+  '0018-subscriber-search-fts': subscriberSearchFts,
 };
 
 class StaticMigrationProvider implements MigrationProvider {

@@ -1,4 +1,4 @@
-import { sql, type Kysely } from 'kysely';
+import { PostgresAdapter, sql, type Kysely } from 'kysely';
 import type { Database, Subscriber, SubscriberStatus } from './schema.js';
 import { normaliseEmail, parseEmail, parseName } from '../subscribers/subscriber-fields.js';
 
@@ -36,16 +36,26 @@ export interface SubscriberSearch {
 }
 
 /** Escape LIKE wildcards so a search for `a_b%` matches literally. */
+/** `q` as one FTS5 phrase (a substring for the trigram tokenizer): quoted, inner quotes doubled. */
+function ftsPhrase(q: string): string {
+  return `"${q.replace(/"/g, '""')}"`;
+}
+
 function likePattern(q: string): string {
   return `%${q.toLowerCase().replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
 }
 
 /** Subscribers: one row per normalised address. Status changes never happen by accident here. */
 export class SubscribersRepository {
+  /** SQLite has the trigram table of migration 0018 (Postgres serves substrings from pg_trgm indexes). */
+  private readonly sqliteTrigram: boolean;
+
   constructor(
     private readonly db: Kysely<Database>,
     private readonly now: () => number = Date.now,
-  ) {}
+  ) {
+    this.sqliteTrigram = !(db.getExecutor().adapter instanceof PostgresAdapter);
+  }
 
   /**
    * Insert a subscriber, or update name/attributes of an existing one. Status is never
@@ -230,6 +240,8 @@ export class SubscribersRepository {
     if (query.status) base = base.where('s.status', '=', query.status);
     if (query.q) {
       const pattern = likePattern(query.q);
+      // SQLite: narrow to the trigram index first (migration 0018); the LIKE below still decides.
+      if (this.sqliteTrigram && [...query.q].length >= 3) base = base.where('s.id', 'in', sql<number>`(select rowid from subscribers_search where subscribers_search match ${ftsPhrase(query.q)})`);
       base = base.where((eb) =>
         eb.or([
           eb(sql`lower(s.email)`, 'like', sql`${pattern} escape '\\'`),

@@ -61,6 +61,31 @@ describe.each(BACKENDS)('subscriber repositories on %s', (dialect) => {
     expect(await r.subscribers.unsubscribe(99999, list.id)).toBe(false);
   });
 
+  it('search by substring of address or name, case-insensitive, follows renames and erasures (SQLite: through the trigram table, migration 0018)', async () => {
+    const r = await setup();
+    const emails = async (q: string) => (await r.subscribers.search({ q, limit: 50, offset: 0 })).emails;
+    await r.subscribers.upsert({ email: 'reader12345@example.com', name: 'Ada Lovelace' });
+    await r.subscribers.upsert({ email: 'other@example.org', name: 'Grace "Amazing" Hopper' });
+    await r.subscribers.upsert({ email: 'percent@example.net', name: '100% Emile' });
+    expect(await emails('READER123')).toEqual(['reader12345@example.com']);
+    expect(await emails('example')).toEqual(['reader12345@example.com', 'other@example.org', 'percent@example.net']);
+    expect(await emails('lovelace')).toEqual(['reader12345@example.com']);
+    expect(await emails('"amazing"')).toEqual(['other@example.org']);
+    // LIKE's wildcards are literal characters, as before.
+    expect(await emails('0% e')).toEqual(['percent@example.net']);
+    expect(await emails('x%e')).toEqual([]);
+    // Shorter than a trigram: still a substring search.
+    expect(await emails('.n')).toEqual(['percent@example.net']);
+    expect(await r.subscribers.search({ q: 'ample', limit: 1, offset: 1 })).toEqual({ emails: ['other@example.org'], total: 3 });
+    // A changed name is found by its new text only; an erased subscriber by nothing.
+    await r.subscribers.upsert({ email: 'other@example.org', name: 'Grace Brewster' });
+    expect(await emails('hopper')).toEqual([]);
+    expect(await emails('brewster')).toEqual(['other@example.org']);
+    await r.subscribers.remove('reader12345@example.com');
+    expect(await emails('reader')).toEqual([]);
+    expect(await emails('lovelace')).toEqual([]);
+  });
+
   it('remove deletes personal data and keeps a suppression', async () => {
     const r = await setup();
     const list = await r.lists.ensureList('default');
