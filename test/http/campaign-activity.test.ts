@@ -128,7 +128,9 @@ describe('campaign activity log', () => {
       ['started', 'system', 'system'],
       ['finished', 'system', 'system'],
     ]);
-    expect(log[3]!.detail).toBe('1 recipient(s); the schedule fired');
+    // Start no longer counts the audience (issue 16); the fan-out filled the total in by the end.
+    expect(log[3]!.detail).toBe('audience being counted; the schedule fired');
+    expect((await h.api('GET', `/api/campaigns/${id}/stats`, { token: h.tokens.editor })).json).toMatchObject({ total: 1, sent: 1 });
   });
 
   it('GET /api/campaigns/:id/activity: 404 for an unknown campaign, 401 without a token, in the OpenAPI document', async () => {
