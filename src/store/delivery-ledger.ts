@@ -444,7 +444,6 @@ export class DeliveryLedger {
       counts.opened += r.opened;
       counts.clicked += r.clicked;
     }
-    for (const status of Object.keys(counts.byStatus) as DeliveryStatus[]) if (counts.byStatus[status] === 0) delete counts.byStatus[status];
     if ((counts.byStatus.sending ?? 0) > 0) counts.uncertain = await this.uncertainCount(campaignId, uncertainBefore);
     return counts;
   }

@@ -477,7 +477,7 @@ export class EventWriter {
     const rows = await readCounters(trx, campaignId, ['sent', 'delivered', 'bounced', 'complained']);
     const total: CampaignOutcomeCounts = { sent: 0, bounced: 0, complained: 0, providers: {} };
     for (const r of rows) {
-      const n = Number(r.n);
+      const n = r.n;
       const p = (total.providers![r.provider as MailboxProvider] ??= { sent: 0, bounced: 0, complained: 0, topBounceStatus: null });
       for (const c of [total, p] as ProviderOutcomeCounts[]) {
         c.sent += n;

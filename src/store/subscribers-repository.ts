@@ -35,12 +35,12 @@ export interface SubscriberSearch {
   offset: number;
 }
 
-/** Escape LIKE wildcards so a search for `a_b%` matches literally. */
 /** `q` as one FTS5 phrase (a substring for the trigram tokenizer): quoted, inner quotes doubled. */
 function ftsPhrase(q: string): string {
   return `"${q.replace(/"/g, '""')}"`;
 }
 
+/** Escape LIKE wildcards so a search for `a_b%` matches literally. */
 function likePattern(q: string): string {
   return `%${q.toLowerCase().replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
 }

@@ -46,25 +46,18 @@ export function deliveryCounters(dialect: DialectName): Migration {
     async up(db: Kysely<any>) {
       const provider = (column: string) => sql.raw(providerOfEmailSql(db, column).compile(db).sql);
       const run = async (trx: Kysely<any>) => {
-        await trx.schema
-          .createTable('campaign_delivery_counts')
-          .addColumn('campaign_id', 'bigint', (c) => c.notNull())
-          .addColumn('status', 'text', (c) => c.notNull())
-          .addColumn('provider', 'text', (c) => c.notNull())
-          .addColumn('n', 'bigint', (c) => c.notNull())
-          .addColumn('opened', 'bigint', (c) => c.notNull())
-          .addColumn('clicked', 'bigint', (c) => c.notNull())
-          .addPrimaryKeyConstraint('campaign_delivery_counts_pk', ['campaign_id', 'status', 'provider'])
-          .execute();
-        await trx.schema
-          .createTable('campaign_delivery_count_deltas')
-          .addColumn('campaign_id', 'bigint', (c) => c.notNull())
-          .addColumn('status', 'text', (c) => c.notNull())
-          .addColumn('provider', 'text', (c) => c.notNull())
-          .addColumn('n', 'bigint', (c) => c.notNull())
-          .addColumn('opened', 'bigint', (c) => c.notNull())
-          .addColumn('clicked', 'bigint', (c) => c.notNull())
-          .execute();
+        // The counters and their deltas have the same columns (schema.ts: CampaignDeliveryCountsTable).
+        const counterTable = (name: string) =>
+          trx.schema
+            .createTable(name)
+            .addColumn('campaign_id', 'bigint', (c) => c.notNull())
+            .addColumn('status', 'text', (c) => c.notNull())
+            .addColumn('provider', 'text', (c) => c.notNull())
+            .addColumn('n', 'bigint', (c) => c.notNull())
+            .addColumn('opened', 'bigint', (c) => c.notNull())
+            .addColumn('clicked', 'bigint', (c) => c.notNull());
+        await counterTable('campaign_delivery_counts').addPrimaryKeyConstraint('campaign_delivery_counts_pk', ['campaign_id', 'status', 'provider']).execute();
+        await counterTable('campaign_delivery_count_deltas').execute();
         await trx.schema.createIndex('campaign_delivery_count_deltas_campaign').on('campaign_delivery_count_deltas').column('campaign_id').execute();
 
         if (dialect === 'postgres') {
