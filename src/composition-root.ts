@@ -23,7 +23,7 @@ import { sesMailTransport } from './ses/ses-mail-transport.js';
 import { SesTransport } from './ses/ses-transport.js';
 import { ApiTokensRepository } from './store/api-tokens-repository.js';
 import { CampaignsRepository } from './store/campaigns-repository.js';
-import { openStore, type Store } from './store/db.js';
+import { createConnectionErrorReporter, openStore, type Store } from './store/db.js';
 import { openRepositories, type StoreRepositories } from './store/repositories.js';
 import { DeliveryLedger } from './store/delivery-ledger.js';
 import { canaryDefaults } from './campaigns/canary-wave.js';
@@ -114,7 +114,10 @@ export function openCompositionRoot(config: Config, options: CompositionRootOpti
 
   const store = lazy(async () => {
     if (options.store) return options.store;
-    const s = await openStore(config.DATABASE_URL, { migrate: options.migrate });
+    const s = await openStore(config.DATABASE_URL, {
+      migrate: options.migrate,
+      onConnectionError: createConnectionErrorReporter((line) => logger.warn(line)),
+    });
     closers.push(() => s.destroy());
     return s;
   });

@@ -32,9 +32,13 @@ export interface OpenStoreOptions {
 /**
  * A database restart ends every pooled connection at once: say so once every few seconds,
  * not once per connection. The queries that were running fail on their own and are retried
- * by their callers.
+ * by their callers. `say` gets the line (default: a process warning); a composition root
+ * passes its logger, so a CLI command with a silent log adds nothing after its own last line.
  */
-function createConnectionErrorReporter(everyMs = 5000): (err: Error) => void {
+export function createConnectionErrorReporter(
+  say: (line: string, err: Error) => void = (line) => process.emitWarning(line),
+  everyMs = 5000,
+): (err: Error) => void {
   let last = 0;
   let suppressed = 0;
   return (err) => {
@@ -46,7 +50,7 @@ function createConnectionErrorReporter(everyMs = 5000): (err: Error) => void {
     const more = suppressed > 0 ? ` (and ${suppressed} more since the last warning)` : '';
     last = now;
     suppressed = 0;
-    process.emitWarning(`postgres connection lost: ${err.message}${more}; reconnecting on the next query`);
+    say(`postgres connection lost: ${err.message}${more}; reconnecting on the next query`, err);
   };
 }
 const defaultConnectionErrorReporter = createConnectionErrorReporter();
