@@ -1,10 +1,11 @@
 import { sql, type Kysely } from 'kysely';
 import type { Database } from './schema.js';
 import { persistedLinkClicks, readTotals } from './campaign-totals.js';
+import { readProgressBuckets } from './delivery-counters.js';
 
 /** How many ledger rows of a campaign reached a stage within one time bucket. */
 export interface ProgressBucket {
-  /** Bucket index: (instant − startedAt) / width, rounded down. */
+  /** Bucket index: (instant − the start's whole second) / width, rounded down. */
   bucket: number;
   kind: 'sent' | 'delivered' | 'bounced';
   n: number;
@@ -42,34 +43,13 @@ export class CampaignReportsRepository {
     return this.liveProgressBuckets(campaignId, startedAt, width);
   }
 
-  /** `progressBuckets` counted from the ledger rows. */
+  /**
+   * `progressBuckets` from the per-second progress counters the database keeps (migration 0019):
+   * bounded by the campaign's seconds of activity, not its ledger rows. Bucket edges fall on whole
+   * seconds from the start's second (readProgressBuckets).
+   */
   async liveProgressBuckets(campaignId: number, startedAt: number, width: number): Promise<ProgressBucket[]> {
-    // better-sqlite3 binds JS numbers as REAL, so cast: the bucket must be an integer to group on.
-    const bucketOf = (col: 'sent_at' | 'outcome_at') => sql<number>`cast((${sql.ref(col)} - ${startedAt}) / ${width} as integer)`;
-    const [sent, outcomes] = await Promise.all([
-      this.db
-        .selectFrom('deliveries')
-        .select([bucketOf('sent_at').as('bucket'), sql<number>`count(*)`.as('n')])
-        .where('campaign_id', '=', campaignId)
-        .where('sent_at', 'is not', null)
-        .groupBy(sql`1`)
-        .execute(),
-      this.db
-        .selectFrom('deliveries')
-        .select([bucketOf('outcome_at').as('bucket'), 'status', sql<number>`count(*)`.as('n')])
-        .where('campaign_id', '=', campaignId)
-        .where('outcome_at', 'is not', null)
-        .where('status', 'in', ['delivered', 'bounced', 'complained'])
-        .groupBy([sql`1`, 'status'])
-        .execute(),
-    ]);
-    const rows: ProgressBucket[] = [];
-    for (const r of sent) rows.push({ bucket: Number(r.bucket), kind: 'sent', n: Number(r.n) });
-    for (const r of outcomes) {
-      // A complaint arrives after a delivery: it counts as delivered.
-      rows.push({ bucket: Number(r.bucket), kind: r.status === 'bounced' ? 'bounced' : 'delivered', n: Number(r.n) });
-    }
-    return rows;
+    return readProgressBuckets(this.db, campaignId, startedAt, width);
   }
 
   /** Most clicked links: click events, plus the clicks persisted when the campaign was pruned. */

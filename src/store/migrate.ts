@@ -15,6 +15,7 @@ import { searchIndexes } from './migrations/0014-search-indexes.js';
 import { deliveryCounters } from './migrations/0015-delivery-counters.js';
 import { totalKnown } from './migrations/0016-total-known.js';
 import { subscriberSearchFts } from './migrations/0018-subscriber-search-fts.js';
+import { progressCounters } from './migrations/0019-progress-counters.js';
 
 /** Migrations in order; each is a function of the dialect so one list serves both. */
 const migrations: Record<string, (dialect: DialectName) => Migration> = {
@@ -33,6 +34,7 @@ const migrations: Record<string, (dialect: DialectName) => Migration> = {
   '0015-delivery-counters': deliveryCounters,
   '0016-total-known': totalKnown,
   '0018-subscriber-search-fts': subscriberSearchFts,
+  '0019-progress-counters': progressCounters,
 };
 
 class StaticMigrationProvider implements MigrationProvider {

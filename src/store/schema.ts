@@ -200,6 +200,8 @@ export interface Database {
   campaign_totals: CampaignTotalsTable;
   campaign_delivery_counts: CampaignDeliveryCountsTable;
   campaign_delivery_count_deltas: CampaignDeliveryCountsTable;
+  campaign_progress_counts: CampaignProgressCountsTable;
+  campaign_progress_count_deltas: CampaignProgressCountsTable;
   campaign_link_clicks: CampaignLinkClicksTable;
 }
 
@@ -297,4 +299,16 @@ export interface CampaignDeliveryCountsTable {
   opened: number;
   /** Rows with clicked_at set. */
   clicked: number;
+}
+
+/**
+ * Ledger rows per (campaign, kind, epoch second) for the progress chart, maintained by triggers
+ * on `deliveries` (migration 0019, which says what each kind counts). campaign_progress_count_deltas
+ * has the same columns: PostgreSQL's not yet folded statement deltas. Counts are the SUM over both.
+ */
+export interface CampaignProgressCountsTable {
+  campaign_id: number;
+  kind: 'sent' | 'delivered' | 'bounced';
+  second: number;
+  n: number;
 }

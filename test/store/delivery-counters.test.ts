@@ -12,6 +12,7 @@ import { createHarness, type Harness } from '../support/send-harness.js';
 import { seedCampaign, seedList, seedSubscriber } from '../support/seed.js';
 import { waitFor } from '../support/wait.js';
 import { DeliveryLedger } from '../../src/store/delivery-ledger.js';
+import { CampaignReportsRepository } from '../../src/store/campaign-reports-repository.js';
 import { foldCounters, readCounters } from '../../src/store/delivery-counters.js';
 import { providerOfEmailSql } from '../../src/store/provider-sql.js';
 import { migrateToLatest, migrationProvider } from '../../src/store/migrate.js';
@@ -43,9 +44,37 @@ async function counterGroups(db: Kysely<Database>): Promise<Group[]> {
   return sorted(out);
 }
 
-async function expectCountersMatch(db: Kysely<Database>, step: string): Promise<void> {
+type Progress = { campaign: number; kind: string; second: number; n: number };
+const progressKey = (p: Progress) => `${p.campaign}/${p.kind}/${String(p.second).padStart(12, '0')}`;
+
+/** The chart's per-second counts (migration 0019) grouped from the ledger itself. */
+async function ledgerProgress(db: Kysely<Database>): Promise<Progress[]> {
+  const rows = await sql<{ campaign_id: number; kind: string; second: number; n: number }>`
+    select campaign_id, kind, second, count(*) as n from (
+      select campaign_id, 'sent' as kind, cast(sent_at / 1000 as bigint) as second from deliveries where sent_at is not null
+      union all
+      select campaign_id, case when status = 'bounced' then 'bounced' else 'delivered' end, cast(outcome_at / 1000 as bigint)
+        from deliveries where outcome_at is not null and status in ('delivered', 'bounced', 'complained')) d
+    group by campaign_id, kind, second`.execute(db);
+  return rows.rows.map((r) => ({ campaign: Number(r.campaign_id), kind: r.kind, second: Number(r.second), n: Number(r.n) })).sort((a, b) => progressKey(a).localeCompare(progressKey(b)));
+}
+
+/** The progress counters plus their unfolded deltas, zero seconds left out. */
+async function counterProgress(db: Kysely<Database>): Promise<Progress[]> {
+  const rows = await sql<{ campaign_id: number; kind: string; second: number; n: number }>`
+    select campaign_id, kind, second, sum(n) as n from (
+      select campaign_id, kind, second, n from campaign_progress_counts union all select campaign_id, kind, second, n from campaign_progress_count_deltas) c
+    group by campaign_id, kind, second`.execute(db);
+  return rows.rows
+    .map((r) => ({ campaign: Number(r.campaign_id), kind: r.kind, second: Number(r.second), n: Number(r.n) }))
+    .filter((r) => r.n !== 0)
+    .sort((a, b) => progressKey(a).localeCompare(progressKey(b)));
+}
+
+async function expectCountersMatch(db: Kysely<Database>, step: string, progress = true): Promise<void> {
   const ledger = await ledgerGroups(db);
   expect(await counterGroups(db), step).toEqual(ledger);
+  if (progress) expect(await counterProgress(db), `${step} (progress)`).toEqual(await ledgerProgress(db));
 }
 
 const EMAILS = ['a@gmail.com', 'b@outlook.com', 'c@yahoo.com', 'd@icloud.com', 'e@example.com', 'f@gmx.de', 'g@proton.me', 'h@example.org', 'i@gmail.com', 'j@hotmail.com'];
@@ -158,15 +187,98 @@ describe.each(BACKENDS)('ledger counters on %s', (dialect) => {
       await ledger.insertQueued(campaign, subs, 1000);
       await s.db.updateTable('deliveries').set({ status: 'delivered', opened_at: 5 }).where('subscriber_id', 'in', subs.slice(0, 4).map((x) => x.subscriberId)).execute();
       expect(await migrateToLatest(s.db, dialect, { upTo: '0015-delivery-counters' })).toEqual(['0015-delivery-counters']);
-      await expectCountersMatch(s.db, 'backfill');
+      await expectCountersMatch(s.db, 'backfill', false);
       expect((await ledger.liveCounts(campaign, 0)).byStatus).toEqual({ queued: 6, delivered: 4 });
       await ledger.cancelQueued(campaign, 2000);
-      await expectCountersMatch(s.db, 'after the backfill');
+      await expectCountersMatch(s.db, 'after the backfill', false);
       const down = await new Migrator({ db: s.db, provider: migrationProvider(dialect) }).migrateTo('0014-search-indexes');
       expect(down.error).toBeUndefined();
       // No trigger is left behind: writes work without the counter tables.
       await s.db.updateTable('deliveries').set({ status: 'queued' }).execute();
       expect(await migrateToLatest(s.db, dialect, { upTo: '0015-delivery-counters' })).toEqual(['0015-delivery-counters']);
+      await expectCountersMatch(s.db, 'up again', false);
+    } finally {
+      await s.destroy();
+      await database.remove();
+    }
+  });
+
+  it('give the chart the ledger grouped into buckets, with edges on whole seconds from the start', async () => {
+    store = await createTestStore(dialect);
+    const db = store.db;
+    const ledger = new DeliveryLedger(db);
+    const listId = await seedList(db, 'l');
+    const campaign = await seedCampaign(db, listId);
+    const subs = [];
+    for (let i = 0; i < 60; i++) subs.push({ subscriberId: await seedSubscriber(db, `r${i}@${i % 2 ? 'gmail.com' : 'example.com'}`, [listId]), email: `r${i}@${i % 2 ? 'gmail.com' : 'example.com'}` });
+    await ledger.insertQueued(campaign, subs, 1000);
+    const startedAt = 1_700_000_000_123;
+    // Sends spread over 40 s at odd milliseconds, outcomes 0.5–3 s later; a few bounce, one complains.
+    for (const [i, s] of subs.entries()) {
+      if (i >= 55) continue; // still queued
+      const sentAt = startedAt - 100 + i * 713;
+      await db.updateTable('deliveries').set({ status: 'sent', sent_at: sentAt, claimed_at: sentAt, ses_message_id: `m${i}` }).where('campaign_id', '=', campaign).where('subscriber_id', '=', s.subscriberId).execute();
+      if (i < 50) {
+        const status = i % 10 === 3 ? 'bounced' : i === 7 ? 'complained' : 'delivered';
+        await db.updateTable('deliveries').set({ status, outcome_at: sentAt + 500 + (i % 6) * 499 }).where('campaign_id', '=', campaign).where('subscriber_id', '=', s.subscriberId).execute();
+      }
+    }
+    await expectCountersMatch(db, 'spread');
+    const reference = async (width: number) => {
+      const origin = Math.floor(startedAt / 1000) * 1000;
+      const rows = await db.selectFrom('deliveries').select(['sent_at', 'outcome_at', 'status']).where('campaign_id', '=', campaign).execute();
+      const counts = new Map<string, number>();
+      const add = (kind: string, t: number) => {
+        const k = `${Math.trunc((t - origin) / width)}/${kind}`;
+        counts.set(k, (counts.get(k) ?? 0) + 1);
+      };
+      for (const r of rows) {
+        if (r.sent_at !== null) add('sent', Number(r.sent_at));
+        if (r.outcome_at !== null && ['delivered', 'bounced', 'complained'].includes(r.status)) add(r.status === 'bounced' ? 'bounced' : 'delivered', Number(r.outcome_at));
+      }
+      return [...counts].map(([k, n]) => `${k}=${n}`).sort();
+    };
+    const reports = new CampaignReportsRepository(db);
+    for (const width of [1000, 3000, 7000, 60_000]) {
+      const got = (await reports.liveProgressBuckets(campaign, startedAt, width)).map((b) => `${b.bucket}/${b.kind}=${b.n}`).sort();
+      expect(got, `width ${width}`).toEqual(await reference(width));
+    }
+    await expect(reports.liveProgressBuckets(campaign, startedAt, 1500)).rejects.toThrow(/multiple of 1000/);
+    // Deltas folded (Postgres) or not, the chart reads the same.
+    const before = await reports.liveProgressBuckets(campaign, startedAt, 3000);
+    await ledger.foldCounters();
+    expect(await reports.liveProgressBuckets(campaign, startedAt, 3000)).toEqual(expect.arrayContaining(before));
+    expect((await reports.liveProgressBuckets(campaign, startedAt, 3000)).length).toBe(before.length);
+  });
+
+  it('progress counters are backfilled for rows written before 0019, and the migration goes down and up again', async () => {
+    const database = await createTestDatabase(dialect);
+    const s = await openStore(database.url, { migrate: false });
+    try {
+      await migrateToLatest(s.db, dialect, { upTo: '0018-subscriber-search-fts' });
+      const listId = await seedList(s.db, 'l');
+      const campaign = await seedCampaign(s.db, listId);
+      const ledger = new DeliveryLedger(s.db);
+      const subs = [];
+      for (const email of EMAILS) subs.push({ subscriberId: await seedSubscriber(s.db, email, [listId]), email });
+      await ledger.insertQueued(campaign, subs, 1000);
+      await s.db.updateTable('deliveries').set({ status: 'sent', sent_at: 12_345 }).where('subscriber_id', 'in', subs.slice(0, 6).map((x) => x.subscriberId)).execute();
+      await s.db.updateTable('deliveries').set({ status: 'bounced', outcome_at: 15_001 }).where('subscriber_id', 'in', subs.slice(0, 2).map((x) => x.subscriberId)).execute();
+      await s.db.updateTable('deliveries').set({ status: 'complained', outcome_at: 17_999 }).where('subscriber_id', '=', subs[2]!.subscriberId).execute();
+      expect(await migrateToLatest(s.db, dialect, { upTo: '0019-progress-counters' })).toEqual(['0019-progress-counters']);
+      await expectCountersMatch(s.db, 'backfill');
+      expect(await counterProgress(s.db)).toEqual([
+        { campaign, kind: 'bounced', second: 15, n: 2 },
+        { campaign, kind: 'delivered', second: 17, n: 1 },
+        { campaign, kind: 'sent', second: 12, n: 6 },
+      ]);
+      await s.db.updateTable('deliveries').set({ status: 'delivered', outcome_at: 19_000 }).where('subscriber_id', '=', subs[3]!.subscriberId).execute();
+      await expectCountersMatch(s.db, 'after the backfill');
+      const down = await new Migrator({ db: s.db, provider: migrationProvider(dialect) }).migrateTo('0018-subscriber-search-fts');
+      expect(down.error).toBeUndefined();
+      // No trigger is left behind: writes work without the progress tables.
+      await s.db.updateTable('deliveries').set({ sent_at: 22_000 }).execute();
+      expect(await migrateToLatest(s.db, dialect, { upTo: '0019-progress-counters' })).toEqual(['0019-progress-counters']);
       await expectCountersMatch(s.db, 'up again');
     } finally {
       await s.destroy();
