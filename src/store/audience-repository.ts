@@ -37,7 +37,9 @@ export class AudienceRepository implements AudienceSource {
     if (!Number.isInteger(query.limit) || query.limit <= 0) throw new RangeError(`limit must be a positive integer, got ${query.limit}`);
     return this.filtered(query)
       .select(['s.id', 's.email', 's.name'])
+      // The keyset bound on both sides of the join (see `filtered`).
       .where('m.subscriber_id', '>', query.afterId)
+      .where('s.id', '>', query.afterId)
       .$if(query.excludeWaveOf !== undefined, (q) =>
         q.where(({ not, exists, selectFrom }) =>
           not(
@@ -115,7 +117,11 @@ export class AudienceRepository implements AudienceSource {
       .where(({ not, exists, selectFrom }) =>
         not(exists(selectFrom('suppressions as x').select('x.email').whereRef('x.email', '=', 's.email'))),
       );
-    if (filter.maxSubscriberId !== undefined) q = q.where('m.subscriber_id', '<=', filter.maxSubscriberId);
+    // Every id bound is put on both sides of the join (s.id = m.subscriber_id): PostgreSQL may
+    // merge-join the membership range with the subscribers' primary key, and a bound on one side
+    // only lets it walk subscribers from id 1 up to the range (a page at id 900,000 of a million
+    // read 883,000 index entries: 128 ms instead of 4).
+    if (filter.maxSubscriberId !== undefined) q = q.where('m.subscriber_id', '<=', filter.maxSubscriberId).where('s.id', '<=', filter.maxSubscriberId);
     if (filter.joinedBefore !== undefined) q = q.where('m.created_at', '<', filter.joinedBefore);
     return q;
   }

@@ -222,7 +222,9 @@ export class SubscribersRepository {
       .innerJoin('subscribers as s', 's.id', 'm.subscriber_id')
       .select(['s.id', 's.email', 's.name', 's.status', 'm.status as membership', 's.attributes', 's.created_at'])
       .where('m.list_id', '=', listId)
+      // The keyset bound on both sides of the join: see AudienceRepository's `filtered`.
       .where('m.subscriber_id', '>', afterId)
+      .where('s.id', '>', afterId)
       .orderBy('m.subscriber_id')
       .limit(limit)
       .execute();
