@@ -13,6 +13,7 @@ import { seedCampaign, seedList, seedSubscriber } from '../support/seed.js';
 import { waitFor } from '../support/wait.js';
 import { DeliveryLedger } from '../../src/store/delivery-ledger.js';
 import { CampaignReportsRepository } from '../../src/store/campaign-reports-repository.js';
+import { LedgerRetentionRepository } from '../../src/store/ledger-retention-repository.js';
 import { foldCounters, readCounters } from '../../src/store/delivery-counters.js';
 import { providerOfEmailSql } from '../../src/store/provider-sql.js';
 import { migrateToLatest, migrationProvider } from '../../src/store/migrate.js';
@@ -249,6 +250,70 @@ describe.each(BACKENDS)('ledger counters on %s', (dialect) => {
     await ledger.foldCounters();
     expect(await reports.liveProgressBuckets(campaign, startedAt, 3000)).toEqual(expect.arrayContaining(before));
     expect((await reports.liveProgressBuckets(campaign, startedAt, 3000)).length).toBe(before.length);
+  });
+
+  it('keep the chart through a resend reset and a prune: the persisted series replaces the counters, never adds to them', async () => {
+    store = await createTestStore(dialect);
+    const db = store.db;
+    const ledger = new DeliveryLedger(db);
+    const reports = new CampaignReportsRepository(db);
+    const listId = await seedList(db, 'l');
+    const campaign = await seedCampaign(db, listId);
+    const other = await seedCampaign(db, listId);
+    const subs = [];
+    for (const email of EMAILS) subs.push({ subscriberId: await seedSubscriber(db, email, [listId]), email });
+    await ledger.insertQueued(campaign, subs, 1000);
+    await ledger.insertQueued(other, subs.slice(0, 3), 1000);
+    const startedAt = 1_700_000_000_250;
+    const row = (id: number, c = campaign) => db.updateTable('deliveries').where('campaign_id', '=', c).where('subscriber_id', '=', id);
+    for (const [i, s] of subs.entries()) {
+      if (i >= 8) continue;
+      const sentAt = startedAt + i * 1_337;
+      await row(s.subscriberId).set({ status: 'sent', sent_at: sentAt, ses_message_id: `m${i}` }).execute();
+      const status = i === 3 ? 'bounced' : i === 5 ? 'delivered' : i < 7 ? 'delivered' : null;
+      if (status) await row(s.subscriberId).set({ status, outcome_at: sentAt + 900 }).execute();
+    }
+    await row(subs[5]!.subscriberId).set({ status: 'complained' }).execute(); // outcome_at kept: still 'delivered' in its second
+    for (const s of subs.slice(0, 3)) await row(s.subscriberId, other).set({ status: 'delivered', sent_at: startedAt, outcome_at: startedAt + 10 }).execute();
+    await expectCountersMatch(db, 'sent and settled');
+    // A row reset for a resend (sent_at and outcome cleared, queued again), then sent again seconds later.
+    const reset = subs[6]!.subscriberId;
+    await row(reset).set({ status: 'queued', sent_at: null, outcome_at: null, ses_message_id: null }).execute();
+    await expectCountersMatch(db, 'reset');
+    await row(reset).set({ status: 'sent', sent_at: startedAt + 30_001, ses_message_id: 'm6b' }).execute();
+    await row(reset).set({ status: 'delivered', outcome_at: startedAt + 31_500 }).execute();
+    await expectCountersMatch(db, 'resent');
+    await ledger.foldCounters();
+
+    const width = 2000;
+    const sortedBuckets = async () => (await reports.progressBuckets(campaign, startedAt, width)).map((b) => `${b.bucket}/${b.kind}=${b.n}`).sort();
+    const before = await sortedBuckets();
+    // The ledger grouped with edges on whole seconds from the start's second (what the counters give).
+    const origin = Math.floor(startedAt / 1000) * 1000;
+    const expected = new Map<string, number>();
+    for (const r of await db.selectFrom('deliveries').select(['sent_at', 'outcome_at', 'status']).where('campaign_id', '=', campaign).execute()) {
+      const add = (kind: string, t: number) => expected.set(`${Math.trunc((t - origin) / width)}/${kind}`, (expected.get(`${Math.trunc((t - origin) / width)}/${kind}`) ?? 0) + 1);
+      if (r.sent_at !== null) add('sent', Number(r.sent_at));
+      if (r.outcome_at !== null && ['delivered', 'bounced', 'complained'].includes(r.status)) add(r.status === 'bounced' ? 'bounced' : 'delivered', Number(r.outcome_at));
+    }
+    expect(before).toEqual([...expected].map(([k, n]) => `${k}=${n}`).sort());
+    expect(before).toContain('15/sent=1'); // the resend's second, not its first send's
+
+    // Retention: totals (with the series) persisted first, then the rows go in batches.
+    const retention = new LedgerRetentionRepository(db);
+    await retention.persistTotals(campaign, { uncertainBefore: 0, startedAt, seriesWidth: width, eventsCutoff: null });
+    expect(await retention.deleteLedgerBatch(campaign, 4)).toBe(4);
+    await expectCountersMatch(db, 'half pruned');
+    expect(await sortedBuckets(), 'half pruned').toEqual(before);
+    while ((await retention.deleteLedgerBatch(campaign, 4)) > 0) await expectCountersMatch(db, 'pruning');
+    await expectCountersMatch(db, 'pruned');
+    expect(await sortedBuckets(), 'pruned, deltas unfolded').toEqual(before);
+    await ledger.foldCounters();
+    // Nothing of the pruned campaign is left in the counters to add to its persisted series; the other campaign keeps its own.
+    const left = (await counterProgress(db)).filter((p) => p.campaign === campaign);
+    expect(left).toEqual([]);
+    expect(await sortedBuckets(), 'pruned and folded').toEqual(before);
+    expect((await reports.progressBuckets(other, startedAt, width)).map((b) => `${b.bucket}/${b.kind}=${b.n}`).sort()).toEqual(['0/delivered=3', '0/sent=3']);
   });
 
   it('progress counters are backfilled for rows written before 0019, and the migration goes down and up again', async () => {
