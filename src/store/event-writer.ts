@@ -18,6 +18,7 @@ import { isDeliveredOnly, LEDGER_MOVABLE_FROM, SUBSCRIBER_REPLACEABLE } from '..
 import type { CampaignOutcomeCounts, ProviderOutcomeCounts } from '../events/reputation-breaker.js';
 import type { MailboxProvider } from '../events/mailbox-provider.js';
 import { BURST_WINDOW_MS, type EngagementDecision } from '../events/engagement-class.js';
+import { addToMark, afterBurst, markMove, markOf } from '../events/engagement-marks.js';
 import type { PauseCode } from '../campaigns/pause-reason.js';
 import { readCounters } from './delivery-counters.js';
 import type { SesEvent } from '../events/ses-notification.js';
@@ -154,6 +155,29 @@ function hotStatements(db: Db) {
     markClicked: new Statement<never>(
       db,
       sql`update deliveries set clicked_at = ${p()}, updated_at = ${p()} where campaign_id = ${p()} and subscriber_id = ${p()} and clicked_at is null`,
+    ),
+    /**
+     * (campaign_id, subscriber_id): the recipient's engagement mark (0: none yet), its row
+     * created if missing and locked (Postgres: the upsert locks it; SQLite has one writer), so
+     * concurrent notifications of one recipient move its count one after the other.
+     */
+    lockMark: new Statement<{ mark: number }>(
+      db,
+      sql`insert into campaign_engagement_marks (campaign_id, subscriber_id, mark) values (${p()}, ${p()}, 0) on conflict (campaign_id, subscriber_id) do update set mark = campaign_engagement_marks.mark returning mark`,
+    ),
+    /** (mark, campaign_id, subscriber_id) */
+    setMark: new Statement<never>(db, sql`update campaign_engagement_marks set mark = ${p()} where campaign_id = ${p()} and subscriber_id = ${p()}`),
+    /** (campaign_id, mark): one more recipient with this mark. */
+    countMark: new Statement<never>(
+      db,
+      sql`insert into campaign_engagement_counts (campaign_id, mark, n) values (${p()}, ${p()}, 1) on conflict (campaign_id, mark) do update set n = campaign_engagement_counts.n + 1`,
+    ),
+    /** (campaign_id, mark): one recipient fewer with this mark. */
+    uncountMark: new Statement<never>(db, sql`update campaign_engagement_counts set n = n - 1 where campaign_id = ${p()} and mark = ${p()}`),
+    /** (ses_message_id, campaign_id, subscriber_id): whether the message's clicks read human / machine now (after a burst). */
+    clickClasses: new Statement<{ human: number | null; machine: number | null }>(
+      db,
+      sql`select max(case when engagement = ${sql.lit('human')} then 1 else 0 end) as human, max(case when engagement = ${sql.lit('machine')} then 1 else 0 end) as machine from events where ses_message_id = ${p()} and type = ${sql.lit('click')} and campaign_id = ${p()} and subscriber_id = ${p()}`,
     ),
   };
 }
@@ -368,6 +392,7 @@ export class EventWriter {
       });
       for (const effect of effects) {
         if (effect.kind === 'checkBreaker') breakerCampaigns.add(effect.campaignId);
+        else if (effect.kind === 'markEngagement') await this.markEngagement(trx, effect.campaignId, subscriberId, event, engagement);
         else await this.execute(trx, effect, event, ledger, now);
       }
     }
@@ -407,7 +432,29 @@ export class EventWriter {
     return this.rules.classify(event, { deliveredAt, otherClicks });
   }
 
-  private async execute(trx: Db, effect: Exclude<Effect, { kind: 'checkBreaker' }>, event: SesEvent, ledger: LedgerKey | undefined, now: number): Promise<void> {
+  /**
+   * The recipient's engagement mark after this stored open/click (engagement-marks.ts), and the
+   * campaign's count moved from the old mark to the new one. Runs after the replay gate, so once
+   * per event; an event that changes nothing in the mark (a second human open) writes no count.
+   */
+  private async markEngagement(trx: Db, campaignId: number, subscriberId: number | null, event: SesEvent, engagement: EngagementDecision | undefined): Promise<void> {
+    if (subscriberId === null || (event.type !== 'open' && event.type !== 'click')) return;
+    const [row] = await this.statements.lockMark.rows(trx, [campaignId, subscriberId]);
+    const old = Number(row?.mark ?? 0);
+    let next = addToMark(old, markOf(event.type, engagement?.class ?? null));
+    if (event.type === 'click' && engagement?.burst && event.sesMessageId) {
+      // The burst just reclassified the message's clicks: its click classes as they read now.
+      const [now] = await this.statements.clickClasses.rows(trx, [event.sesMessageId, campaignId, subscriberId]);
+      next = afterBurst(next, { human: Number(now?.human ?? 0) === 1, machine: Number(now?.machine ?? 0) === 1 });
+    }
+    const move = markMove(old, next);
+    if (!move) return;
+    await this.statements.setMark.rows(trx, [move.to, campaignId, subscriberId]);
+    if (move.from !== null) await this.statements.uncountMark.rows(trx, [campaignId, move.from]);
+    await this.statements.countMark.rows(trx, [campaignId, move.to]);
+  }
+
+  private async execute(trx: Db, effect: Exclude<Effect, { kind: 'checkBreaker' | 'markEngagement' }>, event: SesEvent, ledger: LedgerKey | undefined, now: number): Promise<void> {
     switch (effect.kind) {
       case 'countProvider':
         await this.statements.countProvider.rows(trx, [effect.campaignId, effect.provider, effect.counter, effect.smtpStatus]);
