@@ -167,13 +167,11 @@ function hotStatements(db: Db) {
     ),
     /** (mark, campaign_id, subscriber_id) */
     setMark: new Statement<never>(db, sql`update campaign_engagement_marks set mark = ${p()} where campaign_id = ${p()} and subscriber_id = ${p()}`),
-    /** (campaign_id, mark): one more recipient with this mark. */
-    countMark: new Statement<never>(
+    /** (campaign_id, mark, n): n more (or fewer) recipients with this mark. */
+    addMarkCount: new Statement<never>(
       db,
-      sql`insert into campaign_engagement_counts (campaign_id, mark, n) values (${p()}, ${p()}, 1) on conflict (campaign_id, mark) do update set n = campaign_engagement_counts.n + 1`,
+      sql`insert into campaign_engagement_counts (campaign_id, mark, n) values (${p()}, ${p()}, ${p()}) on conflict (campaign_id, mark) do update set n = campaign_engagement_counts.n + excluded.n`,
     ),
-    /** (campaign_id, mark): one recipient fewer with this mark. */
-    uncountMark: new Statement<never>(db, sql`update campaign_engagement_counts set n = n - 1 where campaign_id = ${p()} and mark = ${p()}`),
     /** (ses_message_id, campaign_id, subscriber_id): whether the message's clicks read human / machine now (after a burst). */
     clickClasses: new Statement<{ human: number | null; machine: number | null }>(
       db,
@@ -207,6 +205,9 @@ function deliveryColumns(rows: DeliveryRow[]): unknown[][] {
     rows.map((r) => r.now),
   ];
 }
+
+/** Moves of the engagement counts within one transaction, by `${campaign}/${mark}`. */
+type MarkCounts = Map<string, { campaignId: number; mark: number; n: number }>;
 
 interface Pending {
   input: NotificationInput;
@@ -256,7 +257,9 @@ export class EventWriter {
             const known = batch.length > 1 ? await this.prefetchLedger(trx, batch) : undefined;
             const out = known && this.statements.insertDelivered ? await this.applyDeliveriesAsSet(trx, batch, known) : new Map<number, WriteResult>();
             const results: WriteResult[] = [];
-            for (const [i, item] of batch.entries()) results.push(out.get(i) ?? (await this.applyInTransaction(trx, item.input, item.now, known)));
+            const counts: MarkCounts = new Map();
+            for (const [i, item] of batch.entries()) results.push(out.get(i) ?? (await this.applyInTransaction(trx, item.input, item.now, counts, known)));
+            await this.flushMarkCounts(trx, counts);
             return results;
           });
           batch.forEach((item, i) => item.resolve(results[i]!));
@@ -267,7 +270,14 @@ export class EventWriter {
           }
           for (const item of batch) {
             try {
-              item.resolve(await this.db.transaction().execute((trx) => this.applyInTransaction(trx, item.input, item.now)));
+              item.resolve(
+                await this.db.transaction().execute(async (trx) => {
+                  const counts: MarkCounts = new Map();
+                  const result = await this.applyInTransaction(trx, item.input, item.now, counts);
+                  await this.flushMarkCounts(trx, counts);
+                  return result;
+                }),
+              );
             } catch (itemErr) {
               item.reject(itemErr);
             }
@@ -335,7 +345,7 @@ export class EventWriter {
     return known;
   }
 
-  private async applyInTransaction(trx: Db, input: NotificationInput, now: number, known?: Map<string, LedgerKey>): Promise<WriteResult> {
+  private async applyInTransaction(trx: Db, input: NotificationInput, now: number, counts: MarkCounts, known?: Map<string, LedgerKey>): Promise<WriteResult> {
     const breakerCampaigns = new Set<number>();
     let stored = 0;
     for (const [i, event] of input.events.entries()) {
@@ -392,7 +402,7 @@ export class EventWriter {
       });
       for (const effect of effects) {
         if (effect.kind === 'checkBreaker') breakerCampaigns.add(effect.campaignId);
-        else if (effect.kind === 'markEngagement') await this.markEngagement(trx, effect.campaignId, subscriberId, event, engagement);
+        else if (effect.kind === 'markEngagement') await this.markEngagement(trx, counts, effect.campaignId, subscriberId, event, engagement);
         else await this.execute(trx, effect, event, ledger, now);
       }
     }
@@ -434,10 +444,11 @@ export class EventWriter {
 
   /**
    * The recipient's engagement mark after this stored open/click (engagement-marks.ts), and the
-   * campaign's count moved from the old mark to the new one. Runs after the replay gate, so once
-   * per event; an event that changes nothing in the mark (a second human open) writes no count.
+   * campaign's count moved from the old mark to the new one (in `counts`, written at the end of
+   * the transaction). Runs after the replay gate, so once per event; an event that changes
+   * nothing in the mark (a second human open) moves nothing.
    */
-  private async markEngagement(trx: Db, campaignId: number, subscriberId: number | null, event: SesEvent, engagement: EngagementDecision | undefined): Promise<void> {
+  private async markEngagement(trx: Db, counts: MarkCounts, campaignId: number, subscriberId: number | null, event: SesEvent, engagement: EngagementDecision | undefined): Promise<void> {
     if (subscriberId === null || (event.type !== 'open' && event.type !== 'click')) return;
     const [row] = await this.statements.lockMark.rows(trx, [campaignId, subscriberId]);
     const old = Number(row?.mark ?? 0);
@@ -450,8 +461,25 @@ export class EventWriter {
     const move = markMove(old, next);
     if (!move) return;
     await this.statements.setMark.rows(trx, [move.to, campaignId, subscriberId]);
-    if (move.from !== null) await this.statements.uncountMark.rows(trx, [campaignId, move.from]);
-    await this.statements.countMark.rows(trx, [campaignId, move.to]);
+    const add = (mark: number, n: number) => {
+      const key = `${campaignId}/${mark}`;
+      const c = counts.get(key);
+      if (c) c.n += n;
+      else counts.set(key, { campaignId, mark, n });
+    };
+    if (move.from !== null) add(move.from, -1);
+    add(move.to, 1);
+  }
+
+  /**
+   * A transaction's moves of the engagement counts, summed per (campaign, mark) and written in
+   * key order at its end: one upsert per count row the transaction changed, and every writer
+   * locks the shared count rows in the same order, late (Postgres: no deadlock between two
+   * batches on them, and the rows are held for the commit only).
+   */
+  private async flushMarkCounts(trx: Db, counts: MarkCounts): Promise<void> {
+    const moves = [...counts.values()].filter((c) => c.n !== 0).sort((a, b) => a.campaignId - b.campaignId || a.mark - b.mark);
+    for (const c of moves) await this.statements.addMarkCount.rows(trx, [c.campaignId, c.mark, c.n]);
   }
 
   private async execute(trx: Db, effect: Exclude<Effect, { kind: 'checkBreaker' | 'markEngagement' }>, event: SesEvent, ledger: LedgerKey | undefined, now: number): Promise<void> {

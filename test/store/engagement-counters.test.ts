@@ -143,6 +143,35 @@ describe.each(BACKENDS)('engagement counters on %s', (dialect) => {
     await expectSame(db, other, 'the other campaign after the prune');
   });
 
+  it('stay equal to the grouping with several writers (processes) applying opens and clicks of the same recipients at once', async () => {
+    store = await createTestStore(dialect);
+    const db = store.db;
+    const list = await seedList(db, 'default');
+    const c = await seedCampaign(db, list, 'sent');
+    const subs = await seedDeliveries(db, c, 12, { emailPrefix: 'w', sesPrefix: 'w', status: 'delivered' });
+    const writers = [0, 1, 2].map(() => new EventWriter(db, eventRules(loadConfig({}))));
+    const agents = [HUMAN, UNKNOWN_AGENT, null];
+    const writes: Array<Promise<unknown>> = [];
+    for (let k = 0; k < 180; k++) {
+      const w = k % 3;
+      // Each writer walks the recipients in its own order.
+      const i = w === 0 ? k % 12 : w === 1 ? 11 - (k % 12) : (k * 5) % 12;
+      const type = k % 4 === 0 ? 'click' : 'open';
+      const event: SesEvent = {
+        type, subtype: null, bounceSubType: null, sesMessageId: `w${i}`, email: `w${i}@example.com`, campaignId: c, subscriberId: subs[i]!,
+        detail: type === 'click' ? `https://example.com/${k % 2}` : null, userAgent: agents[(k >> 2) % 3], ipAddress: k % 7 === 0 ? APPLE_IP : '203.0.113.9',
+        sentAt: T0, occurredAt: T0 + 60_000 + k * 5000,
+      };
+      writes.push(writers[w]!.write({ snsMessageId: `c-${k}`, message: '{}', events: [event] }, event.occurredAt));
+      // And a redelivery of every fifth, by another writer.
+      if (k % 5 === 0) writes.push(writers[(w + 1) % 3]!.write({ snsMessageId: `c-${k}`, message: '{}', events: [event] }, event.occurredAt));
+    }
+    await Promise.all(writes);
+    expect(Number((await db.selectFrom('events').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow()).n)).toBe(180);
+    await expectSame(db, c, 'after concurrent writers');
+    expect(deriveEngagement(await new CampaignHealthRepository(db).messageEngagement(c)).opened_human).toBeGreaterThan(0);
+  });
+
   it('are backfilled for events stored before the migration, and the migration goes down and up again', async () => {
     const database = await createTestDatabase(dialect);
     const s = await openStore(database.url, { migrate: false });
