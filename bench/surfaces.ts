@@ -4,6 +4,7 @@
  * /metrics scrape and 10,000 random requests through the metrics hook.
  *   tsx bench/surfaces.ts
  */
+import { rebuildEngagementMarks } from '../src/store/engagement-marks.js';
 import { randomBytes } from 'node:crypto';
 import { createSurfaceHarness } from '../test/support/surface-harness.js';
 import type { DeliveryStatus } from '../src/store/schema.js';
@@ -63,6 +64,8 @@ try {
       }));
     if (events.length) await db.insertInto('events').values(events).execute();
   }
+  // Seeded past the event writer: the engagement counters it would have kept (migration 0020).
+  await rebuildEngagementMarks(db, Number(campaign.id));
 
   // A dashboard session the way a browser gets one.
   const form = await h.app.inject({ method: 'GET', url: '/admin/login' });

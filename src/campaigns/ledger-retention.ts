@@ -59,7 +59,7 @@ export interface PrunedCampaign {
 
 export type RetentionStore = Pick<
   LedgerRetentionRepository,
-  'candidates' | 'removable' | 'persistTotals' | 'deleteLedgerBatch' | 'deleteEventsBatch' | 'markPruned'
+  'candidates' | 'removable' | 'persistTotals' | 'deleteLedgerBatch' | 'deleteEngagementMarksBatch' | 'deleteEventsBatch' | 'markPruned'
 >;
 
 export class LedgerRetention {
@@ -113,6 +113,7 @@ export class LedgerRetention {
         }
       };
       await drain(() => this.store.deleteLedgerBatch(c.id, this.batchSize), (n) => (result.ledgerRows += n));
+      if (!stopped) await drain(() => this.store.deleteEngagementMarksBatch(c.id, this.batchSize), () => {});
       if (!stopped && snapshot.eventsCutoff !== null) {
         const cutoff = snapshot.eventsCutoff;
         await drain(() => this.store.deleteEventsBatch(c.id, cutoff, this.batchSize), (n) => (result.events += n));

@@ -36,9 +36,10 @@ describe('decideEffects', () => {
     ['delivery: the row is delivered', event('delivery'), found, [{ kind: 'moveLedger', to: 'delivered' }]],
     ['delivery without a ledger row: nothing', event('delivery'), missing, []],
     ['send: confirm the row', event('send'), found, [{ kind: 'confirmSend' }]],
-    ['open: first open', event('open'), found, [{ kind: 'markOpened' }]],
-    ['click: first click', event('click', { detail: 'https://x.example/' }), found, [{ kind: 'markClicked' }]],
+    ['open: first open, and the engagement mark', event('open'), found, [{ kind: 'markOpened' }, { kind: 'markEngagement', campaignId: 7 }]],
+    ['click: first click, and the engagement mark', event('click', { detail: 'https://x.example/' }), found, [{ kind: 'markClicked' }, { kind: 'markEngagement', campaignId: 7 }]],
     ['open without a ledger row: nothing', event('open'), missing, []],
+    ['open without a ledger row, campaign from the tags: the engagement mark', event('open'), { ...missing, campaignId: 7 }, [{ kind: 'markEngagement', campaignId: 7 }]],
     ['reject: the row failed, with the reason', event('reject', { detail: 'Bad content' }), found, [{ kind: 'failLedger', error: 'reject: Bad content' }]],
     ['rendering failure: the row failed', event('rendering_failure', { detail: 'no var' }), found, [{ kind: 'failLedger', error: 'rendering_failure: no var' }]],
     [

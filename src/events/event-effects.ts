@@ -42,6 +42,12 @@ export type Effect =
   /** First open / first click time, kept once. */
   | { kind: 'markOpened' }
   | { kind: 'markClicked' }
+  /**
+   * Add an open's / click's class to its recipient's engagement mark for the campaign, counting
+   * the recipient under its new mark (engagement-marks.ts); with or without a ledger row, as the
+   * stats' per-message grouping of the events counts it.
+   */
+  | { kind: 'markEngagement'; campaignId: number }
   /** Subscriber status by address, never backwards (SUBSCRIBER_REPLACEABLE). */
   | { kind: 'setSubscriberStatus'; status: EventSubscriberStatus; reason: string }
   /** Add the address to the suppression list (the first reason stays). */
@@ -138,9 +144,11 @@ export function decideEffects(event: SesEvent, facts: EventFacts, config: Bounce
     case 'send':
       return facts.ledgerFound ? CONFIRM_SEND : NONE;
     case 'open':
-      return facts.ledgerFound ? OPENED : NONE;
-    case 'click':
-      return facts.ledgerFound ? CLICKED : NONE;
+    case 'click': {
+      const first = event.type === 'open' ? OPENED : CLICKED;
+      const mark: Effect[] = facts.campaignId !== null ? [{ kind: 'markEngagement', campaignId: facts.campaignId }] : [];
+      return facts.ledgerFound ? [...first, ...mark] : mark;
+    }
     case 'delivery_delay':
       // Deferrals (Gmail's 4.7.x, Microsoft's throttling): counted per provider, no other effect.
       return facts.campaignId !== null ? [providerCount(event, facts.campaignId, 'delay')] : NONE;

@@ -1,5 +1,6 @@
 import { sql, type Kysely } from 'kysely';
 import type { CampaignHealthSource, LinkEngagement, MessageEngagement, ProviderCounts } from '../campaigns/campaign-health.js';
+import { MARK } from '../events/engagement-marks.js';
 import { isMailboxProvider, type MailboxProvider } from '../events/mailbox-provider.js';
 import { readCounters } from './delivery-counters.js';
 import type { Database } from './schema.js';
@@ -12,7 +13,8 @@ export interface PersistedHealth {
 }
 
 /**
- * Read model of a campaign's engagement by class (events.engagement) and its health per
+ * Read model of a campaign's engagement by class (the engagement counters of migration 0020;
+ * per link: events.engagement) and its health per
  * mailbox provider (ledger counters by provider + campaign_provider_counts). Read-only; one
  * code path for SQLite and Postgres. A pruned campaign (retention) reads the figures
  * persisted with its totals (`live()` taken in the prune's transaction), so its stats,
@@ -50,43 +52,30 @@ export class CampaignHealthRepository implements CampaignHealthSource {
   }
 
   /**
-   * Messages with any open or click, grouped by which classes were seen (at most 64 rows,
-   * whatever the campaign's size: the per-message flags are folded in SQL).
+   * Messages with any open or click, grouped by which classes were seen: the campaign's
+   * engagement counters (migration 0020, at most 64 rows whatever the campaign's size), which
+   * the event writer keeps equal to grouping the campaign's open and click events per recipient.
    */
   private async liveMessageEngagement(campaignId: number): Promise<MessageEngagement[]> {
-    const flag = (type: string, engagement?: string) =>
-      engagement
-        ? sql<number>`max(case when type = ${sql.lit(type)} and engagement = ${sql.lit(engagement)} then 1 else 0 end)`
-        : sql<number>`max(case when type = ${sql.lit(type)} then 1 else 0 end)`;
-    const perMessage = this.db
-      .selectFrom('events')
-      .select([
-        'subscriber_id',
-        flag('open', 'human').as('ho'),
-        flag('open', 'machine').as('mo'),
-        flag('open').as('ao'),
-        flag('click', 'human').as('hc'),
-        flag('click', 'machine').as('mc'),
-        flag('click').as('ac'),
-      ])
-      .where('campaign_id', '=', campaignId)
-      .where('type', 'in', ['open', 'click'])
-      .where('subscriber_id', 'is not', null)
-      .groupBy('subscriber_id');
     const rows = await this.db
-      .selectFrom(perMessage.as('m'))
-      .select(['ho', 'mo', 'ao', 'hc', 'mc', 'ac', sql<number>`count(*)`.as('n')])
-      .groupBy(['ho', 'mo', 'ao', 'hc', 'mc', 'ac'])
+      .selectFrom('campaign_engagement_counts')
+      .select(['mark', 'n'])
+      .where('campaign_id', '=', campaignId)
+      .where('n', '>', 0)
       .execute();
-    return rows.map((r) => ({
-      n: Number(r.n),
-      humanOpen: Number(r.ho) === 1,
-      machineOpen: Number(r.mo) === 1,
-      anyOpen: Number(r.ao) === 1,
-      humanClick: Number(r.hc) === 1,
-      machineClick: Number(r.mc) === 1,
-      anyClick: Number(r.ac) === 1,
-    }));
+    const has = (mark: number, bit: number) => (mark & bit) !== 0;
+    return rows.map((r) => {
+      const mark = Number(r.mark);
+      return {
+        n: Number(r.n),
+        humanOpen: has(mark, MARK.humanOpen),
+        machineOpen: has(mark, MARK.machineOpen),
+        anyOpen: has(mark, MARK.anyOpen),
+        humanClick: has(mark, MARK.humanClick),
+        machineClick: has(mark, MARK.machineClick),
+        anyClick: has(mark, MARK.anyClick),
+      };
+    });
   }
 
   private async liveProviderCounts(campaignId: number): Promise<ProviderCounts[]> {

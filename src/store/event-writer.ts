@@ -18,6 +18,7 @@ import { isDeliveredOnly, LEDGER_MOVABLE_FROM, SUBSCRIBER_REPLACEABLE } from '..
 import type { CampaignOutcomeCounts, ProviderOutcomeCounts } from '../events/reputation-breaker.js';
 import type { MailboxProvider } from '../events/mailbox-provider.js';
 import { BURST_WINDOW_MS, type EngagementDecision } from '../events/engagement-class.js';
+import { addToMark, afterBurst, markMove, markOf } from '../events/engagement-marks.js';
 import type { PauseCode } from '../campaigns/pause-reason.js';
 import { readCounters } from './delivery-counters.js';
 import type { SesEvent } from '../events/ses-notification.js';
@@ -155,6 +156,27 @@ function hotStatements(db: Db) {
       db,
       sql`update deliveries set clicked_at = ${p()}, updated_at = ${p()} where campaign_id = ${p()} and subscriber_id = ${p()} and clicked_at is null`,
     ),
+    /**
+     * (campaign_id, subscriber_id): the recipient's engagement mark (0: none yet), its row
+     * created if missing and locked (Postgres: the upsert locks it; SQLite has one writer), so
+     * concurrent notifications of one recipient move its count one after the other.
+     */
+    lockMark: new Statement<{ mark: number }>(
+      db,
+      sql`insert into campaign_engagement_marks (campaign_id, subscriber_id, mark) values (${p()}, ${p()}, 0) on conflict (campaign_id, subscriber_id) do update set mark = campaign_engagement_marks.mark returning mark`,
+    ),
+    /** (mark, campaign_id, subscriber_id) */
+    setMark: new Statement<never>(db, sql`update campaign_engagement_marks set mark = ${p()} where campaign_id = ${p()} and subscriber_id = ${p()}`),
+    /** (campaign_id, mark, n): n more (or fewer) recipients with this mark. */
+    addMarkCount: new Statement<never>(
+      db,
+      sql`insert into campaign_engagement_counts (campaign_id, mark, n) values (${p()}, ${p()}, ${p()}) on conflict (campaign_id, mark) do update set n = campaign_engagement_counts.n + excluded.n`,
+    ),
+    /** (ses_message_id, campaign_id, subscriber_id): whether the message's clicks read human / machine now (after a burst). */
+    clickClasses: new Statement<{ human: number | null; machine: number | null }>(
+      db,
+      sql`select max(case when engagement = ${sql.lit('human')} then 1 else 0 end) as human, max(case when engagement = ${sql.lit('machine')} then 1 else 0 end) as machine from events where ses_message_id = ${p()} and type = ${sql.lit('click')} and campaign_id = ${p()} and subscriber_id = ${p()}`,
+    ),
   };
 }
 type HotStatements = ReturnType<typeof hotStatements>;
@@ -183,6 +205,9 @@ function deliveryColumns(rows: DeliveryRow[]): unknown[][] {
     rows.map((r) => r.now),
   ];
 }
+
+/** Moves of the engagement counts within one transaction, by `${campaign}/${mark}`. */
+type MarkCounts = Map<string, { campaignId: number; mark: number; n: number }>;
 
 interface Pending {
   input: NotificationInput;
@@ -232,7 +257,9 @@ export class EventWriter {
             const known = batch.length > 1 ? await this.prefetchLedger(trx, batch) : undefined;
             const out = known && this.statements.insertDelivered ? await this.applyDeliveriesAsSet(trx, batch, known) : new Map<number, WriteResult>();
             const results: WriteResult[] = [];
-            for (const [i, item] of batch.entries()) results.push(out.get(i) ?? (await this.applyInTransaction(trx, item.input, item.now, known)));
+            const counts: MarkCounts = new Map();
+            for (const [i, item] of batch.entries()) results.push(out.get(i) ?? (await this.applyInTransaction(trx, item.input, item.now, counts, known)));
+            await this.flushMarkCounts(trx, counts);
             return results;
           });
           batch.forEach((item, i) => item.resolve(results[i]!));
@@ -243,7 +270,14 @@ export class EventWriter {
           }
           for (const item of batch) {
             try {
-              item.resolve(await this.db.transaction().execute((trx) => this.applyInTransaction(trx, item.input, item.now)));
+              item.resolve(
+                await this.db.transaction().execute(async (trx) => {
+                  const counts: MarkCounts = new Map();
+                  const result = await this.applyInTransaction(trx, item.input, item.now, counts);
+                  await this.flushMarkCounts(trx, counts);
+                  return result;
+                }),
+              );
             } catch (itemErr) {
               item.reject(itemErr);
             }
@@ -311,7 +345,7 @@ export class EventWriter {
     return known;
   }
 
-  private async applyInTransaction(trx: Db, input: NotificationInput, now: number, known?: Map<string, LedgerKey>): Promise<WriteResult> {
+  private async applyInTransaction(trx: Db, input: NotificationInput, now: number, counts: MarkCounts, known?: Map<string, LedgerKey>): Promise<WriteResult> {
     const breakerCampaigns = new Set<number>();
     let stored = 0;
     for (const [i, event] of input.events.entries()) {
@@ -368,6 +402,7 @@ export class EventWriter {
       });
       for (const effect of effects) {
         if (effect.kind === 'checkBreaker') breakerCampaigns.add(effect.campaignId);
+        else if (effect.kind === 'markEngagement') await this.markEngagement(trx, counts, effect.campaignId, subscriberId, event, engagement);
         else await this.execute(trx, effect, event, ledger, now);
       }
     }
@@ -407,7 +442,47 @@ export class EventWriter {
     return this.rules.classify(event, { deliveredAt, otherClicks });
   }
 
-  private async execute(trx: Db, effect: Exclude<Effect, { kind: 'checkBreaker' }>, event: SesEvent, ledger: LedgerKey | undefined, now: number): Promise<void> {
+  /**
+   * The recipient's engagement mark after this stored open/click (engagement-marks.ts), and the
+   * campaign's count moved from the old mark to the new one (in `counts`, written at the end of
+   * the transaction). Runs after the replay gate, so once per event; an event that changes
+   * nothing in the mark (a second human open) moves nothing.
+   */
+  private async markEngagement(trx: Db, counts: MarkCounts, campaignId: number, subscriberId: number | null, event: SesEvent, engagement: EngagementDecision | undefined): Promise<void> {
+    if (subscriberId === null || (event.type !== 'open' && event.type !== 'click')) return;
+    const [row] = await this.statements.lockMark.rows(trx, [campaignId, subscriberId]);
+    const old = Number(row?.mark ?? 0);
+    let next = addToMark(old, markOf(event.type, engagement?.class ?? null));
+    if (event.type === 'click' && engagement?.burst && event.sesMessageId) {
+      // The burst just reclassified the message's clicks: its click classes as they read now.
+      const [now] = await this.statements.clickClasses.rows(trx, [event.sesMessageId, campaignId, subscriberId]);
+      next = afterBurst(next, { human: Number(now?.human ?? 0) === 1, machine: Number(now?.machine ?? 0) === 1 });
+    }
+    const move = markMove(old, next);
+    if (!move) return;
+    await this.statements.setMark.rows(trx, [move.to, campaignId, subscriberId]);
+    const add = (mark: number, n: number) => {
+      const key = `${campaignId}/${mark}`;
+      const c = counts.get(key);
+      if (c) c.n += n;
+      else counts.set(key, { campaignId, mark, n });
+    };
+    if (move.from !== null) add(move.from, -1);
+    add(move.to, 1);
+  }
+
+  /**
+   * A transaction's moves of the engagement counts, summed per (campaign, mark) and written in
+   * key order at its end: one upsert per count row the transaction changed, and every writer
+   * locks the shared count rows in the same order, late (Postgres: no deadlock between two
+   * batches on them, and the rows are held for the commit only).
+   */
+  private async flushMarkCounts(trx: Db, counts: MarkCounts): Promise<void> {
+    const moves = [...counts.values()].filter((c) => c.n !== 0).sort((a, b) => a.campaignId - b.campaignId || a.mark - b.mark);
+    for (const c of moves) await this.statements.addMarkCount.rows(trx, [c.campaignId, c.mark, c.n]);
+  }
+
+  private async execute(trx: Db, effect: Exclude<Effect, { kind: 'checkBreaker' | 'markEngagement' }>, event: SesEvent, ledger: LedgerKey | undefined, now: number): Promise<void> {
     switch (effect.kind) {
       case 'countProvider':
         await this.statements.countProvider.rows(trx, [effect.campaignId, effect.provider, effect.counter, effect.smtpStatus]);

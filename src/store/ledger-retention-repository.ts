@@ -155,6 +155,22 @@ export class LedgerRetentionRepository {
     return Number(result.numDeletedRows);
   }
 
+  /**
+   * Delete up to `limit` of the campaign's per-recipient engagement marks (migration 0020);
+   * returns how many went. Its stats read the figures persisted with its totals from then on,
+   * so only the marks go: the per-mark counts (at most 64 rows) stay.
+   */
+  async deleteEngagementMarksBatch(campaignId: number, limit: number): Promise<number> {
+    const result = await this.db
+      .deleteFrom('campaign_engagement_marks')
+      .where('campaign_id', '=', campaignId)
+      .where('subscriber_id', 'in', (eb) =>
+        eb.selectFrom('campaign_engagement_marks').select('subscriber_id').where('campaign_id', '=', campaignId).orderBy('subscriber_id').limit(limit),
+      )
+      .executeTakeFirst();
+    return Number(result.numDeletedRows);
+  }
+
   /** Delete up to `limit` prunable events of the campaign created before `cutoff`; returns how many went. */
   async deleteEventsBatch(campaignId: number, cutoff: number, limit: number): Promise<number> {
     const result = await this.db

@@ -16,6 +16,7 @@ import { deliveryCounters } from './migrations/0015-delivery-counters.js';
 import { totalKnown } from './migrations/0016-total-known.js';
 import { subscriberSearchFts } from './migrations/0018-subscriber-search-fts.js';
 import { progressCounters } from './migrations/0019-progress-counters.js';
+import { engagementMarks } from './migrations/0020-engagement-marks.js';
 
 /** Migrations in order; each is a function of the dialect so one list serves both. */
 const migrations: Record<string, (dialect: DialectName) => Migration> = {
@@ -35,6 +36,7 @@ const migrations: Record<string, (dialect: DialectName) => Migration> = {
   '0016-total-known': totalKnown,
   '0018-subscriber-search-fts': subscriberSearchFts,
   '0019-progress-counters': progressCounters,
+  '0020-engagement-marks': engagementMarks,
 };
 
 class StaticMigrationProvider implements MigrationProvider {

@@ -203,6 +203,8 @@ export interface Database {
   campaign_progress_counts: CampaignProgressCountsTable;
   campaign_progress_count_deltas: CampaignProgressCountsTable;
   campaign_link_clicks: CampaignLinkClicksTable;
+  campaign_engagement_marks: CampaignEngagementMarksTable;
+  campaign_engagement_counts: CampaignEngagementCountsTable;
 }
 
 export type Subscriber = Selectable<SubscribersTable>;
@@ -310,5 +312,23 @@ export interface CampaignProgressCountsTable {
   campaign_id: number;
   kind: 'sent' | 'delivered' | 'bounced';
   second: number;
+  n: number;
+}
+
+/**
+ * A recipient's engagement mark for a campaign (migration 0020): the bits of
+ * src/events/engagement-marks.ts for the classes of its open and click events. Written by the
+ * event writer only.
+ */
+export interface CampaignEngagementMarksTable {
+  campaign_id: number;
+  subscriber_id: number;
+  mark: number;
+}
+
+/** Recipients per engagement mark of a campaign (migration 0020); what the stats read. */
+export interface CampaignEngagementCountsTable {
+  campaign_id: number;
+  mark: number;
   n: number;
 }

@@ -69,7 +69,12 @@ describe.each(BACKENDS)('hot query plans on %s', (dialect) => {
       await reports.recentProblems(finished);
       await new CampaignActivityRepository(rec.db).list(finished);
     }],
-    ['API stats', () => new DeliveryLedger(rec.db).counts(finished, now - 30_000)],
+    ['API stats', async () => {
+      await new DeliveryLedger(rec.db).counts(finished, now - 30_000);
+      // Engagement by class from the counters of migration 0020; providers from 0015's and 0011's.
+      await new CampaignHealthRepository(rec.db).messageEngagement(finished);
+      await new CampaignHealthRepository(rec.db).providerCounts(finished);
+    }],
     // The counters (migration 0015): folded rows by key, unfolded deltas by campaign; the
     // uncertain count reads the in-flight rows only (partial index of 0004).
     ['ledger counters: live counts, completion, breaker and provider figures', async () => {
@@ -101,6 +106,7 @@ describe.each(BACKENDS)('hot query plans on %s', (dialect) => {
       const retention = new LedgerRetentionRepository(rec.db);
       await retention.candidates(now - 30 * DAY);
       await retention.removable(finished, now - DAY);
+      await retention.deleteEngagementMarksBatch(finished, 500);
     }],
   ];
 
@@ -193,6 +199,18 @@ describe.each(BACKENDS)('hot query plans on %s', (dialect) => {
         expect(detail.join('\n'), plan).toMatch(/Index Cond: .*id/);
       }
     }
+  });
+
+  it("a finished campaign's stats read no event: engagement by class is a primary-key range of its counters (migration 0020)", async () => {
+    rec.take();
+    const messages = await new CampaignHealthRepository(rec.db).messageEngagement(finished);
+    expect(messages.length).toBeGreaterThan(3);
+    const statements = rec.take();
+    expect(statements.map((s) => s.sql).filter((q) => /\bevents\b/.test(q))).toEqual([]);
+    const counters = statements.find((s) => /campaign_engagement_counts/.test(s.sql));
+    const plan = await planOf(store.db, dialect, counters!);
+    if (dialect === 'sqlite') expect(plan).toMatch(/SEARCH campaign_engagement_counts USING PRIMARY KEY \(campaign_id=\?\)/);
+    else expect(plan).toMatch(/Index (Only )?Scan using campaign_engagement_counts_pk/);
   });
 
   it('the detector sees a full scan when there is one', async () => {

@@ -7,6 +7,7 @@
  */
 import type { Insertable, Kysely } from 'kysely';
 import type { CampaignStatus, Database, DeliveryStatus, EventsTable } from '../../src/store/schema.js';
+import { rebuildEngagementMarks } from '../../src/store/engagement-marks.js';
 
 export const FIXTURE_LINKS = ['https://example.com/a', 'https://example.com/b', 'https://example.com/c'];
 
@@ -80,5 +81,7 @@ export async function seedFinishedCampaign(db: Kysely<Database>, o: FinishedCamp
         .execute();
     }
   }
+  // Seeded past the event writer: the engagement counters it would have kept (migration 0020).
+  await rebuildEngagementMarks(db, campaignId);
   return campaignId;
 }

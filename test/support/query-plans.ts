@@ -9,7 +9,7 @@ import type { DialectName } from '../../src/store/db.js';
 import type { Database } from '../../src/store/schema.js';
 
 /** Tables that grow with subscribers or sends: a full scan of one is a failure. */
-export const BIG_TABLES = ['subscribers', 'list_members', 'deliveries', 'events', 'suppressions', 'campaign_activity', 'campaign_link_clicks', 'campaign_delivery_counts', 'campaign_delivery_count_deltas', 'campaign_progress_counts', 'campaign_progress_count_deltas'];
+export const BIG_TABLES = ['subscribers', 'list_members', 'deliveries', 'events', 'suppressions', 'campaign_activity', 'campaign_link_clicks', 'campaign_delivery_counts', 'campaign_delivery_count_deltas', 'campaign_progress_counts', 'campaign_progress_count_deltas', 'campaign_engagement_marks', 'campaign_engagement_counts'];
 
 export interface Recorder {
   db: Kysely<Database>;
