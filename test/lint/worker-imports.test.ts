@@ -1,0 +1,52 @@
+/**
+ * The worker process loads only what it sends with (issue #15: its start-up RSS counts against the
+ * 100k campaign's memory budget). Imports the worker entry (workers/index.ts) and its production
+ * deps in a fresh Node process, opens a SQLite store as the worker does, and lists the CommonJS
+ * packages that got loaded: the other dialect's driver, the HTTP server, the dashboard and the
+ * issue compiler must not be among them.
+ */
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+
+const ROOT = join(import.meta.dirname, '..', '..');
+const dir = mkdtempSync(join(tmpdir(), 'nl-worker-imports-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+/** Packages (node_modules/NAME) and project files a worker must not load. */
+const HEAVY_PACKAGES = ['pg', 'pg-pool', 'pg-protocol', 'fastify', '@fastify/static', '@bull-board/api', '@bull-board/fastify', 'mjml', 'juice', 'playwright', 'playwright-core'];
+
+function loadedAfter(script: string): { packages: string[]; files: string[] } {
+  const program = `
+    const { createRequire } = await import('node:module');
+    const { pathToFileURL } = await import('node:url');
+    const root = ${JSON.stringify(ROOT)};
+    const load = (p) => import(pathToFileURL(root + '/' + p).href);
+    ${script}
+    const cjs = Object.keys(createRequire(import.meta.url).cache);
+    const packages = [...new Set(cjs.map((f) => f.match(/node_modules\\/((?:@[^/]+\\/)?[^/]+)\\//)?.[1]).filter(Boolean))];
+    process.stdout.write(JSON.stringify({ packages, files: cjs }));
+    process.exit(0);`;
+  const out = execFileSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', program], { cwd: ROOT, encoding: 'utf8' });
+  return JSON.parse(out) as { packages: string[]; files: string[] };
+}
+
+describe('the worker import graph', () => {
+  it('after importing the worker entry and its default deps, no heavy package is loaded', () => {
+    const { packages } = loadedAfter(`await load('workers/index.ts'); await load('workers/default-deps.ts');`);
+    // The check itself sees CommonJS packages loaded from ESM (the SES SDK is one):
+    expect(packages).toContain('@aws-sdk/client-ses');
+    for (const heavy of HEAVY_PACKAGES) expect(packages, heavy).not.toContain(heavy);
+    // Neither driver before a store is opened.
+    expect(packages).not.toContain('better-sqlite3');
+  });
+
+  it('opening a SQLite store loads better-sqlite3 and not pg', () => {
+    const url = 'sqlite:' + join(dir, 'w.db');
+    const { packages } = loadedAfter(`await load('workers/index.ts'); const { openStore } = await load('src/store/db.ts'); const s = await openStore(${JSON.stringify(url)}); await s.destroy();`);
+    expect(packages).toContain('better-sqlite3');
+    expect(packages).not.toContain('pg');
+  });
+});
