@@ -3,7 +3,8 @@
  * 100k campaign's memory budget). Imports the worker entry (workers/index.ts) and its production
  * deps in a fresh Node process, opens a SQLite store as the worker does, and lists the CommonJS
  * packages that got loaded: the other dialect's driver, the HTTP server, the dashboard and the
- * issue compiler must not be among them.
+ * issue compiler must not be among them. Also: the worker serves no /metrics, so it collects no
+ * Node process metrics (GC observer, event-loop monitor); a server does.
  */
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -18,7 +19,7 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 /** Packages (node_modules/NAME) and project files a worker must not load. */
 const HEAVY_PACKAGES = ['pg', 'pg-pool', 'pg-protocol', 'fastify', '@fastify/static', '@bull-board/api', '@bull-board/fastify', 'mjml', 'juice', 'playwright', 'playwright-core'];
 
-function loadedAfter(script: string): { packages: string[]; files: string[] } {
+function loadedAfter(script: string): { packages: string[]; files: string[]; extra?: unknown } {
   const program = `
     const { createRequire } = await import('node:module');
     const { pathToFileURL } = await import('node:url');
@@ -27,10 +28,10 @@ function loadedAfter(script: string): { packages: string[]; files: string[] } {
     ${script}
     const cjs = Object.keys(createRequire(import.meta.url).cache);
     const packages = [...new Set(cjs.map((f) => f.match(/node_modules\\/((?:@[^/]+\\/)?[^/]+)\\//)?.[1]).filter(Boolean))];
-    process.stdout.write(JSON.stringify({ packages, files: cjs }));
+    process.stdout.write(JSON.stringify({ packages, files: cjs, extra: globalThis.extra }));
     process.exit(0);`;
   const out = execFileSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', program], { cwd: ROOT, encoding: 'utf8' });
-  return JSON.parse(out) as { packages: string[]; files: string[] };
+  return JSON.parse(out) as { packages: string[]; files: string[]; extra?: unknown };
 }
 
 describe('the worker import graph', () => {
@@ -48,5 +49,19 @@ describe('the worker import graph', () => {
     const { packages } = loadedAfter(`await load('workers/index.ts'); const { openStore } = await load('src/store/db.ts'); const s = await openStore(${JSON.stringify(url)}); await s.destroy();`);
     expect(packages).toContain('better-sqlite3');
     expect(packages).not.toContain('pg');
+  });
+
+  it('a worker collects no Node process metrics; a process that serves /metrics does', async () => {
+    const processMetric = 'newsletter_process_cpu_user_seconds_total';
+    const { extra } = loadedAfter(`await load('workers/index.ts'); const { metrics } = await load('src/metrics/registry.ts'); globalThis.extra = metrics.registry.getSingleMetric('${processMetric}') !== undefined;`);
+    expect(extra).toBe(false);
+    const { default: Fastify } = await import('fastify');
+    const { metrics } = await import('../../src/metrics/registry.js');
+    const { installHttpMetrics } = await import('../../src/http/metrics.js');
+    expect(metrics.registry.getSingleMetric(processMetric)).toBeUndefined();
+    const app = Fastify();
+    installHttpMetrics(app);
+    expect(metrics.registry.getSingleMetric(processMetric)).toBeDefined();
+    await app.close();
   });
 });
