@@ -19,24 +19,29 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 /** Packages (node_modules/NAME) and project files a worker must not load. */
 const HEAVY_PACKAGES = ['pg', 'pg-pool', 'pg-protocol', 'fastify', '@fastify/static', '@bull-board/api', '@bull-board/fastify', 'mjml', 'juice', 'playwright', 'playwright-core'];
 
-function loadedAfter(script: string): { packages: string[]; files: string[]; extra?: unknown } {
+function loadedAfter(script: string): { packages: string[]; project: string[]; extra?: unknown } {
   const program = `
-    const { createRequire } = await import('node:module');
     const { pathToFileURL } = await import('node:url');
+    const { createRequire, registerHooks } = await import('node:module');
+    const project = [];
+    registerHooks({ load(url, context, next) { if (url.startsWith(pathToFileURL(root).href + '/') && !url.includes('/node_modules/')) project.push(url.slice(pathToFileURL(root).href.length + 1)); return next(url, context); } });
     const root = ${JSON.stringify(ROOT)};
     const load = (p) => import(pathToFileURL(root + '/' + p).href);
     ${script}
     const cjs = Object.keys(createRequire(import.meta.url).cache);
     const packages = [...new Set(cjs.map((f) => f.match(/node_modules\\/((?:@[^/]+\\/)?[^/]+)\\//)?.[1]).filter(Boolean))];
-    process.stdout.write(JSON.stringify({ packages, files: cjs, extra: globalThis.extra }));
+    process.stdout.write(JSON.stringify({ packages, project, extra: globalThis.extra }));
     process.exit(0);`;
   const out = execFileSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', program], { cwd: ROOT, encoding: 'utf8' });
-  return JSON.parse(out) as { packages: string[]; files: string[]; extra?: unknown };
+  return JSON.parse(out) as { packages: string[]; project: string[]; extra?: unknown };
 }
 
 describe('the worker import graph', () => {
   it('after importing the worker entry and its default deps, no heavy package is loaded', () => {
-    const { packages } = loadedAfter(`await load('workers/index.ts'); await load('workers/default-deps.ts');`);
+    const { packages, project } = loadedAfter(`await load('workers/index.ts'); await load('workers/default-deps.ts');`);
+    // The check sees the project's own modules too: the send path is among them, the HTTP/admin code and the compiler are not.
+    expect(project).toContain('workers/send-processor.ts');
+    expect(project.filter((f) => f.startsWith('src/http/') || f === 'src/render/compile-issue.ts' || f === 'src/render/templates.ts')).toEqual([]);
     // The check itself sees CommonJS packages loaded from ESM (the SES SDK is one):
     expect(packages).toContain('@aws-sdk/client-ses');
     for (const heavy of HEAVY_PACKAGES) expect(packages, heavy).not.toContain(heavy);
