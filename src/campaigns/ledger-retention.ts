@@ -14,7 +14,7 @@
  * snapshot taken when it started); campaigns finished N days ago get none in practice.
  */
 import { clampEventsPruneCutoff } from '../events/sns-replay-window.js';
-import { bucketWidth } from '../http/admin/dashboard-queries.js';
+import { bucketWidth } from './progress-buckets.js';
 import type { LedgerRetentionRepository, PruneCandidate } from '../store/ledger-retention-repository.js';
 
 const DAY_MS = 86_400_000;

@@ -51,6 +51,8 @@ export function buildMetricsApp(metrics: Metrics, options: { token?: string; log
 
 export function installHttpMetrics(app: FastifyInstance, options: HttpMetricsOptions = {}): Metrics {
   const metrics = options.metrics ?? processMetrics;
+  // This process serves the process-wide registry: include Node's process metrics from now on.
+  if (metrics === processMetrics) metrics.collectProcessMetrics();
 
   app.addHook('onResponse', async (request, reply) => {
     // routeOptions.url is the pattern of the matched route; undefined when nothing matched.

@@ -170,7 +170,20 @@ export class Metrics {
     for (const code of SES_ERROR_CODES) this.sesErrors.inc({ code }, 0);
     for (const type of WEBHOOK_EVENT_TYPES) this.webhookEvents.inc({ type }, 0);
     for (const provider of MAILBOX_PROVIDERS) for (const type of PROVIDER_EVENT_TYPES) this.providerEvents.inc({ provider, type }, 0);
-    if (options.defaultMetrics) collectDefaultMetrics({ register: this.registry, prefix: 'newsletter_' });
+    if (options.defaultMetrics) this.collectProcessMetrics();
+  }
+
+  private collectingProcessMetrics = false;
+
+  /**
+   * Node's process metrics (CPU, heap, GC durations, event-loop lag), once. Started by whatever
+   * serves /metrics (src/http/metrics.ts), not at import: a worker serves no /metrics, and the GC
+   * observer and event-loop monitor would only cost it memory and CPU (issue #15).
+   */
+  collectProcessMetrics(): void {
+    if (this.collectingProcessMetrics) return;
+    this.collectingProcessMetrics = true;
+    collectDefaultMetrics({ register: this.registry, prefix: 'newsletter_' });
   }
 
   /** Queue names must be the fixed set of our queues (the source decides which). */
@@ -232,9 +245,10 @@ export class Metrics {
 
 /**
  * The process-wide instance. Workers, the SES transport and the webhook increment it;
- * /metrics renders it. Tests that need isolation construct their own `new Metrics()`.
+ * /metrics renders it (and starts its process metrics: installHttpMetrics). Tests that need
+ * isolation construct their own `new Metrics()`.
  */
-export const metrics = new Metrics({ defaultMetrics: true });
+export const metrics = new Metrics();
 
 export const recordSend = (outcome: SendOutcome | string, count = 1): void => metrics.recordSend(outcome, count);
 export const recordSesError = (code: string | undefined): void => metrics.recordSesError(code);

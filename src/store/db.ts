@@ -1,8 +1,8 @@
 import { mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
-import SQLite from 'better-sqlite3';
+import type SQLite from 'better-sqlite3';
 import { CompiledQuery, Kysely, PostgresDialect, sql, SqliteDialect, SqliteDriver, type DatabaseConnection, type Dialect, type Driver, type SqliteDatabase, type SqliteDialectConfig, type SqliteStatement, type TransactionSettings } from 'kysely';
-import pg from 'pg';
+import type pg from 'pg';
 import { ConfigError } from '../errors.js';
 import type { Database } from './schema.js';
 import { migrateToLatest } from './migrate.js';
@@ -15,10 +15,24 @@ export interface Store {
   destroy(): Promise<void>;
 }
 
-// int8 (COUNT(*), bigint timestamps) as JS numbers: epoch ms and counts fit in 2^53.
-pg.types.setTypeParser(20, (v: string) => Number(v));
-// numeric (AVG, SUM over numerics) as numbers too.
-pg.types.setTypeParser(1700, (v: string) => Number(v));
+/**
+ * Each database driver is imported when a store of its dialect is first opened, not at module
+ * load: a process uses one dialect, and the other driver (pg's protocol and type parsers, or
+ * better-sqlite3's native addon) only costs memory — the worker's start-up RSS above all
+ * (issue #15; test/lint/worker-imports.test.ts).
+ */
+let pgModule: Promise<typeof pg> | undefined;
+function loadPg(): Promise<typeof pg> {
+  pgModule ??= import('pg').then((m) => {
+    const driver = m.default;
+    // int8 (COUNT(*), bigint timestamps) as JS numbers: epoch ms and counts fit in 2^53.
+    driver.types.setTypeParser(20, (v: string) => Number(v));
+    // numeric (AVG, SUM over numerics) as numbers too.
+    driver.types.setTypeParser(1700, (v: string) => Number(v));
+    return driver;
+  });
+  return pgModule;
+}
 
 export interface OpenStoreOptions {
   /** Run migrations before returning (default true). */
@@ -60,7 +74,7 @@ const defaultConnectionErrorReporter = createConnectionErrorReporter();
  * several processes on one machine) or `postgres://…` (several machines).
  */
 export async function openStore(databaseUrl: string, options: OpenStoreOptions = {}): Promise<Store> {
-  const { dialect, name } = createDialect(databaseUrl, options);
+  const { dialect, name } = await createDialect(databaseUrl, options);
   const db = new Kysely<Database>({ dialect });
   const store: Store = { db, dialect: name, destroy: () => db.destroy() };
   if (options.migrate !== false) await migrateToLatest(db, name);
@@ -128,11 +142,12 @@ class ImmediateSqliteDialect extends SqliteDialect {
   }
 }
 
-function createDialect(databaseUrl: string, options: OpenStoreOptions): { dialect: Dialect; name: DialectName } {
+async function createDialect(databaseUrl: string, options: OpenStoreOptions): Promise<{ dialect: Dialect; name: DialectName }> {
   if (databaseUrl.startsWith('sqlite:')) {
     const path = databaseUrl.slice('sqlite:'.length).replace(/^\/\//, '') || ':memory:';
     if (path !== ':memory:') mkdirSync(dirname(resolve(path)), { recursive: true });
-    const database = new SQLite(path);
+    const { default: SQLiteDatabase } = await import('better-sqlite3');
+    const database = new SQLiteDatabase(path);
     database.pragma('journal_mode = WAL');
     // Several processes (CLI, server, workers) share the file: wait for locks instead of failing.
     database.pragma('busy_timeout = 10000');
@@ -141,7 +156,8 @@ function createDialect(databaseUrl: string, options: OpenStoreOptions): { dialec
     return { dialect: new ImmediateSqliteDialect({ database: withStatementCache(database) }), name: 'sqlite' };
   }
   if (/^postgres(ql)?:\/\//.test(databaseUrl)) {
-    const pool = new pg.Pool({ connectionString: databaseUrl, max: options.poolSize ?? 10 });
+    const driver = await loadPg();
+    const pool = new driver.Pool({ connectionString: databaseUrl, max: options.poolSize ?? 10 });
     // A client whose server connection ends (Postgres restart, admin termination, network loss)
     // emits 'error'; unhandled, that crashes the process. pg-pool listens only while a client is
     // idle (and re-emits on the pool); a checked-out client (inside a transaction, between two of

@@ -6,18 +6,14 @@
 import type { Store } from '../../store/db.js';
 import type { CampaignReportsRepository, LinkClicks, ProblemEvent, ProgressBucket } from '../../store/campaign-reports-repository.js';
 import { openRepositories } from '../../store/repositories.js';
+import { bucketWidth } from '../../campaigns/progress-buckets.js';
 import type { CampaignHealthRepository } from '../../store/campaign-health-repository.js';
 import type { LinkEngagement } from '../../campaigns/campaign-health.js';
 import type { SeriesPoint } from './chart-svg.js';
 
 export type { LinkClicks, ProblemEvent };
 
-const MAX_BUCKETS = 60;
-
-/** Pick a bucket width (ms) giving at most 60 points over the span. */
-export function bucketWidth(spanMs: number): number {
-  return Math.max(1000, Math.ceil(spanMs / MAX_BUCKETS / 1000) * 1000);
-}
+export { bucketWidth };
 
 /** Turn per-bucket counts into cumulative points at bucket ends. Pure. */
 export function cumulativeSeries(rows: readonly ProgressBucket[], width: number, spanMs: number): SeriesPoint[] {
