@@ -338,7 +338,7 @@ async function runBackend(dialect: DialectName, n: number, campaigns: number): P
     await interactive('subscriber search by address prefix (GET /api/subscribers?q=reader12345)', (i) => api(`/api/subscribers?q=reader${(i * 7919) % n}&limit=50`));
     await interactive('subscriber search by status (GET /api/subscribers?status=bounced)', () => api('/api/subscribers?status=bounced&limit=50'));
     await interactive('subscribers show (GET /api/subscribers/:email)', (i) => api(`/api/subscribers/${encodeURIComponent(`reader${1 + ((i * 104729) % n)}@example.com`)}`));
-    await interactive('audience count at start (AudienceRepository.audienceCount)', () => repos.audience.audienceCount({ listId: seeded.mainList, maxSubscriberId: n, joinedBefore: Date.now() }));
+    await interactive('audience count (AudienceRepository.audienceCount: a canary start and the send dialog; a plain start counts after its first page)', () => repos.audience.audienceCount({ listId: seeded.mainList, maxSubscriberId: n, joinedBefore: Date.now() }));
     await interactive('fan-out page of 1,000 (AudienceRepository.audiencePage)', (i) => repos.audience.audiencePage({ listId: seeded.mainList, afterId: (i * 7919) % n, limit: 1000, maxSubscriberId: n }));
 
     // Webhook rate against the big ledger: a campaign of `webhooks` sent rows awaiting their Delivery notifications.
