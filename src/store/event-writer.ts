@@ -256,11 +256,11 @@ export class EventWriter {
           const results = await this.db.transaction().execute(async (trx) => {
             const known = batch.length > 1 ? await this.prefetchLedger(trx, batch) : undefined;
             const out = known && this.statements.insertDelivered ? await this.applyDeliveriesAsSet(trx, batch, known) : new Map<number, WriteResult>();
-            const results: WriteResult[] = [];
-            const counts: MarkCounts = new Map();
-            for (const [i, item] of batch.entries()) results.push(out.get(i) ?? (await this.applyInTransaction(trx, item.input, item.now, counts, known)));
-            await this.flushMarkCounts(trx, counts);
-            return results;
+            return this.withMarkCounts(trx, async (counts) => {
+              const results: WriteResult[] = [];
+              for (const [i, item] of batch.entries()) results.push(out.get(i) ?? (await this.applyInTransaction(trx, item.input, item.now, counts, known)));
+              return results;
+            });
           });
           batch.forEach((item, i) => item.resolve(results[i]!));
         } catch (err) {
@@ -270,14 +270,7 @@ export class EventWriter {
           }
           for (const item of batch) {
             try {
-              item.resolve(
-                await this.db.transaction().execute(async (trx) => {
-                  const counts: MarkCounts = new Map();
-                  const result = await this.applyInTransaction(trx, item.input, item.now, counts);
-                  await this.flushMarkCounts(trx, counts);
-                  return result;
-                }),
-              );
+              item.resolve(await this.db.transaction().execute((trx) => this.withMarkCounts(trx, (counts) => this.applyInTransaction(trx, item.input, item.now, counts))));
             } catch (itemErr) {
               item.reject(itemErr);
             }
@@ -472,14 +465,17 @@ export class EventWriter {
   }
 
   /**
-   * A transaction's moves of the engagement counts, summed per (campaign, mark) and written in
-   * key order at its end: one upsert per count row the transaction changed, and every writer
-   * locks the shared count rows in the same order, late (Postgres: no deadlock between two
-   * batches on them, and the rows are held for the commit only).
+   * Run `apply` in the transaction, collecting its moves of the engagement counts, then write
+   * them summed per (campaign, mark) in key order at its end: one upsert per count row the
+   * transaction changed, and every writer locks the shared count rows in the same order, late
+   * (Postgres: no deadlock between two batches on them, and the rows are held for the commit only).
    */
-  private async flushMarkCounts(trx: Db, counts: MarkCounts): Promise<void> {
+  private async withMarkCounts<T>(trx: Db, apply: (counts: MarkCounts) => Promise<T>): Promise<T> {
+    const counts: MarkCounts = new Map();
+    const result = await apply(counts);
     const moves = [...counts.values()].filter((c) => c.n !== 0).sort((a, b) => a.campaignId - b.campaignId || a.mark - b.mark);
     for (const c of moves) await this.statements.addMarkCount.rows(trx, [c.campaignId, c.mark, c.n]);
+    return result;
   }
 
   private async execute(trx: Db, effect: Exclude<Effect, { kind: 'checkBreaker' | 'markEngagement' }>, event: SesEvent, ledger: LedgerKey | undefined, now: number): Promise<void> {

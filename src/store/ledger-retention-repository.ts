@@ -144,15 +144,8 @@ export class LedgerRetentionRepository {
   }
 
   /** Delete up to `limit` ledger rows of the campaign (one statement); returns how many went. */
-  async deleteLedgerBatch(campaignId: number, limit: number): Promise<number> {
-    const result = await this.db
-      .deleteFrom('deliveries')
-      .where('campaign_id', '=', campaignId)
-      .where('subscriber_id', 'in', (eb) =>
-        eb.selectFrom('deliveries').select('subscriber_id').where('campaign_id', '=', campaignId).orderBy('subscriber_id').limit(limit),
-      )
-      .executeTakeFirst();
-    return Number(result.numDeletedRows);
+  deleteLedgerBatch(campaignId: number, limit: number): Promise<number> {
+    return this.deleteRecipientsBatch('deliveries', campaignId, limit);
   }
 
   /**
@@ -160,13 +153,16 @@ export class LedgerRetentionRepository {
    * returns how many went. Its stats read the figures persisted with its totals from then on,
    * so only the marks go: the per-mark counts (at most 64 rows) stay.
    */
-  async deleteEngagementMarksBatch(campaignId: number, limit: number): Promise<number> {
+  deleteEngagementMarksBatch(campaignId: number, limit: number): Promise<number> {
+    return this.deleteRecipientsBatch('campaign_engagement_marks', campaignId, limit);
+  }
+
+  /** One statement: the campaign's first `limit` rows of a table keyed by (campaign_id, subscriber_id), by index. */
+  private async deleteRecipientsBatch(table: 'deliveries' | 'campaign_engagement_marks', campaignId: number, limit: number): Promise<number> {
     const result = await this.db
-      .deleteFrom('campaign_engagement_marks')
+      .deleteFrom(table)
       .where('campaign_id', '=', campaignId)
-      .where('subscriber_id', 'in', (eb) =>
-        eb.selectFrom('campaign_engagement_marks').select('subscriber_id').where('campaign_id', '=', campaignId).orderBy('subscriber_id').limit(limit),
-      )
+      .where('subscriber_id', 'in', (eb) => eb.selectFrom(table).select('subscriber_id').where('campaign_id', '=', campaignId).orderBy('subscriber_id').limit(limit))
       .executeTakeFirst();
     return Number(result.numDeletedRows);
   }

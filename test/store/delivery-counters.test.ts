@@ -17,7 +17,7 @@ import { LedgerRetentionRepository } from '../../src/store/ledger-retention-repo
 import { foldCounters, readCounters } from '../../src/store/delivery-counters.js';
 import { providerOfEmailSql } from '../../src/store/provider-sql.js';
 import { migrateToLatest, migrationProvider } from '../../src/store/migrate.js';
-import { openStore } from '../../src/store/db.js';
+import { openStore, type DialectName, type Store } from '../../src/store/db.js';
 import type { Database } from '../../src/store/schema.js';
 
 type Group = { campaign: number; status: string; provider: string; n: number; opened: number; clicked: number };
@@ -79,6 +79,33 @@ async function expectCountersMatch(db: Kysely<Database>, step: string, progress 
 }
 
 const EMAILS = ['a@gmail.com', 'b@outlook.com', 'c@yahoo.com', 'd@icloud.com', 'e@example.com', 'f@gmx.de', 'g@proton.me', 'h@example.org', 'i@gmail.com', 'j@hotmail.com'];
+
+/**
+ * A fresh database migrated up to `before` (a counter migration's predecessor) with one campaign
+ * whose ten recipients (EMAILS) are queued; `run` writes rows, migrates on and checks; then the
+ * database goes.
+ */
+async function atMigration(
+  dialect: DialectName,
+  before: string,
+  run: (ctx: { s: Store; campaign: number; ledger: DeliveryLedger; subs: { subscriberId: number; email: string }[] }) => Promise<void>,
+): Promise<void> {
+  const database = await createTestDatabase(dialect);
+  const s = await openStore(database.url, { migrate: false });
+  try {
+    await migrateToLatest(s.db, dialect, { upTo: before });
+    const listId = await seedList(s.db, 'l');
+    const campaign = await seedCampaign(s.db, listId);
+    const ledger = new DeliveryLedger(s.db);
+    const subs = [];
+    for (const email of EMAILS) subs.push({ subscriberId: await seedSubscriber(s.db, email, [listId]), email });
+    await ledger.insertQueued(campaign, subs, 1000);
+    await run({ s, campaign, ledger, subs });
+  } finally {
+    await s.destroy();
+    await database.remove();
+  }
+}
 
 describe.each(BACKENDS)('ledger counters on %s', (dialect) => {
   let store: TestStore | undefined;
@@ -176,16 +203,7 @@ describe.each(BACKENDS)('ledger counters on %s', (dialect) => {
   }, 120_000);
 
   it('are backfilled for rows written before the migration, and the migration goes down and up again', async () => {
-    const database = await createTestDatabase(dialect);
-    const s = await openStore(database.url, { migrate: false });
-    try {
-      await migrateToLatest(s.db, dialect, { upTo: '0014-search-indexes' });
-      const listId = await seedList(s.db, 'l');
-      const campaign = await seedCampaign(s.db, listId);
-      const ledger = new DeliveryLedger(s.db);
-      const subs = [];
-      for (const email of EMAILS) subs.push({ subscriberId: await seedSubscriber(s.db, email, [listId]), email });
-      await ledger.insertQueued(campaign, subs, 1000);
+    await atMigration(dialect, '0014-search-indexes', async ({ s, campaign, ledger, subs }) => {
       await s.db.updateTable('deliveries').set({ status: 'delivered', opened_at: 5 }).where('subscriber_id', 'in', subs.slice(0, 4).map((x) => x.subscriberId)).execute();
       expect(await migrateToLatest(s.db, dialect, { upTo: '0015-delivery-counters' })).toEqual(['0015-delivery-counters']);
       await expectCountersMatch(s.db, 'backfill', false);
@@ -198,10 +216,7 @@ describe.each(BACKENDS)('ledger counters on %s', (dialect) => {
       await s.db.updateTable('deliveries').set({ status: 'queued' }).execute();
       expect(await migrateToLatest(s.db, dialect, { upTo: '0015-delivery-counters' })).toEqual(['0015-delivery-counters']);
       await expectCountersMatch(s.db, 'up again', false);
-    } finally {
-      await s.destroy();
-      await database.remove();
-    }
+    });
   });
 
   it('give the chart the ledger grouped into buckets, with edges on whole seconds from the start', async () => {
@@ -317,16 +332,7 @@ describe.each(BACKENDS)('ledger counters on %s', (dialect) => {
   });
 
   it('progress counters are backfilled for rows written before 0019, and the migration goes down and up again', async () => {
-    const database = await createTestDatabase(dialect);
-    const s = await openStore(database.url, { migrate: false });
-    try {
-      await migrateToLatest(s.db, dialect, { upTo: '0018-subscriber-search-fts' });
-      const listId = await seedList(s.db, 'l');
-      const campaign = await seedCampaign(s.db, listId);
-      const ledger = new DeliveryLedger(s.db);
-      const subs = [];
-      for (const email of EMAILS) subs.push({ subscriberId: await seedSubscriber(s.db, email, [listId]), email });
-      await ledger.insertQueued(campaign, subs, 1000);
+    await atMigration(dialect, '0018-subscriber-search-fts', async ({ s, campaign, subs }) => {
       await s.db.updateTable('deliveries').set({ status: 'sent', sent_at: 12_345 }).where('subscriber_id', 'in', subs.slice(0, 6).map((x) => x.subscriberId)).execute();
       await s.db.updateTable('deliveries').set({ status: 'bounced', outcome_at: 15_001 }).where('subscriber_id', 'in', subs.slice(0, 2).map((x) => x.subscriberId)).execute();
       await s.db.updateTable('deliveries').set({ status: 'complained', outcome_at: 17_999 }).where('subscriber_id', '=', subs[2]!.subscriberId).execute();
@@ -345,10 +351,7 @@ describe.each(BACKENDS)('ledger counters on %s', (dialect) => {
       await s.db.updateTable('deliveries').set({ sent_at: 22_000 }).execute();
       expect(await migrateToLatest(s.db, dialect, { upTo: '0019-progress-counters' })).toEqual(['0019-progress-counters']);
       await expectCountersMatch(s.db, 'up again');
-    } finally {
-      await s.destroy();
-      await database.remove();
-    }
+    });
   });
 });
 

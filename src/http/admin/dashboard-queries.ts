@@ -13,7 +13,6 @@ import type { SeriesPoint } from './chart-svg.js';
 
 export type { LinkClicks, ProblemEvent };
 
-export { bucketWidth };
 
 /** Turn per-bucket counts into cumulative points at bucket ends. Pure. */
 export function cumulativeSeries(rows: readonly ProgressBucket[], width: number, spanMs: number): SeriesPoint[] {

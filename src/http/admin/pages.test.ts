@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { renderChartSvg } from './chart-svg.js';
-import { bucketWidth, cumulativeSeries } from './dashboard-queries.js';
+import { cumulativeSeries } from './dashboard-queries.js';
+import { bucketWidth } from '../../campaigns/progress-buckets.js';
 import { escapeHtml, html } from '../../html/html.js';
 import { actionsFor, campaignPage, problemsHtml, progressOf, reputationRates, subscribersPage, tokensPage } from './pages.js';
 import type { CampaignStatsView, CampaignView } from '../api/ports.js';

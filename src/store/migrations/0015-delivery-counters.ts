@@ -1,6 +1,7 @@
 import { sql, type Kysely, type Migration } from 'kysely';
 import type { DialectName } from '../db.js';
 import { providerOfEmailSql } from '../provider-sql.js';
+import { createStatementDeltaTriggers, dropDeliveriesTriggers, type DeltaSide } from './deliveries-triggers.js';
 
 /**
  * Per-campaign ledger counters (issue #16), maintained by the database itself so that every
@@ -61,31 +62,16 @@ export function deliveryCounters(dialect: DialectName): Migration {
         await trx.schema.createIndex('campaign_delivery_count_deltas_campaign').on('campaign_delivery_count_deltas').column('campaign_id').execute();
 
         if (dialect === 'postgres') {
-          const side = (table: string, sign: string) => sql.raw(
+          const side = ({ rows, sign }: DeltaSide) =>
             `select campaign_id, status, ${provider('email').compile(trx).sql} as provider, ${sign}1 as n, ` +
-              `${sign}(case when opened_at is not null then 1 else 0 end) as opened, ${sign}(case when clicked_at is not null then 1 else 0 end) as clicked from ${table}`,
-          );
-          const insertDelta = (parts: ReturnType<typeof side>[]) =>
-            sql`insert into campaign_delivery_count_deltas (campaign_id, status, provider, n, opened, clicked)
+            `${sign}(case when opened_at is not null then 1 else 0 end) as opened, ${sign}(case when clicked_at is not null then 1 else 0 end) as clicked from ${rows}`;
+          await createStatementDeltaTriggers(trx, 'deliveries_count_deltas', 'deliveries_counts', (sides) =>
+            `insert into campaign_delivery_count_deltas (campaign_id, status, provider, n, opened, clicked)
               select campaign_id, status, provider, sum(n), sum(opened), sum(clicked)
-              from (${sql.join(parts, sql` union all `)}) d
+              from (${sides.map(side).join(' union all ')}) d
               group by campaign_id, status, provider
-              having sum(n) <> 0 or sum(opened) <> 0 or sum(clicked) <> 0;`;
-          const body = sql`
-            begin
-              if tg_op = 'INSERT' then
-                ${insertDelta([side('new_rows', '+')])}
-              elsif tg_op = 'UPDATE' then
-                ${insertDelta([side('new_rows', '+'), side('old_rows', '-')])}
-              else
-                ${insertDelta([side('old_rows', '-')])}
-              end if;
-              return null;
-            end`.compile(trx).sql;
-          await sql`create function deliveries_count_deltas() returns trigger language plpgsql as ${sql.raw(`$body$${body}$body$`)}`.execute(trx);
-          await sql`create trigger deliveries_counts_insert after insert on deliveries referencing new table as new_rows for each statement execute function deliveries_count_deltas()`.execute(trx);
-          await sql`create trigger deliveries_counts_update after update on deliveries referencing old table as old_rows new table as new_rows for each statement execute function deliveries_count_deltas()`.execute(trx);
-          await sql`create trigger deliveries_counts_delete after delete on deliveries referencing old table as old_rows for each statement execute function deliveries_count_deltas()`.execute(trx);
+              having sum(n) <> 0 or sum(opened) <> 0 or sum(clicked) <> 0;`,
+          );
         } else {
           const upsert = (row: 'new' | 'old', sign: '+' | '-') =>
             sql.raw(`insert into campaign_delivery_counts (campaign_id, status, provider, n, opened, clicked)
@@ -108,10 +94,7 @@ export function deliveryCounters(dialect: DialectName): Migration {
       else await db.transaction().execute(run);
     },
     async down(db: Kysely<any>) {
-      await sql`drop trigger if exists deliveries_counts_insert ${sql.raw(dialect === 'postgres' ? 'on deliveries' : '')}`.execute(db);
-      await sql`drop trigger if exists deliveries_counts_update ${sql.raw(dialect === 'postgres' ? 'on deliveries' : '')}`.execute(db);
-      await sql`drop trigger if exists deliveries_counts_delete ${sql.raw(dialect === 'postgres' ? 'on deliveries' : '')}`.execute(db);
-      if (dialect === 'postgres') await sql`drop function if exists deliveries_count_deltas()`.execute(db);
+      await dropDeliveriesTriggers(db, dialect, 'deliveries_count_deltas', 'deliveries_counts');
       await db.schema.dropTable('campaign_delivery_count_deltas').ifExists().execute();
       await db.schema.dropTable('campaign_delivery_counts').ifExists().execute();
     },

@@ -1,5 +1,6 @@
 import { sql, type Kysely, type Migration } from 'kysely';
 import type { DialectName } from '../db.js';
+import { createStatementDeltaTriggers, dropDeliveriesTriggers } from './deliveries-triggers.js';
 
 /**
  * Per-campaign, per-second progress counters (issue #16) for the campaign page's chart, kept by
@@ -50,25 +51,11 @@ export function progressCounters(dialect: DialectName): Migration {
              from ${source} where outcome_at is not null and status in ('delivered', 'bounced', 'complained')`;
 
         if (dialect === 'postgres') {
-          const insertDelta = (parts: string[]) =>
+          await createStatementDeltaTriggers(trx, 'deliveries_progress_deltas', 'deliveries_progress', (sides) =>
             `insert into campaign_progress_count_deltas (campaign_id, kind, second, n)
-              select campaign_id, kind, second, sum(n) from (${parts.join(' union all ')}) d
-              group by campaign_id, kind, second having sum(n) <> 0;`;
-          const body = `
-            begin
-              if tg_op = 'INSERT' then
-                ${insertDelta([contributions('new_rows', '+')])}
-              elsif tg_op = 'UPDATE' then
-                ${insertDelta([contributions('new_rows', '+'), contributions('old_rows', '-')])}
-              else
-                ${insertDelta([contributions('old_rows', '-')])}
-              end if;
-              return null;
-            end`;
-          await sql`create function deliveries_progress_deltas() returns trigger language plpgsql as ${sql.raw(`$body$${body}$body$`)}`.execute(trx);
-          await sql`create trigger deliveries_progress_insert after insert on deliveries referencing new table as new_rows for each statement execute function deliveries_progress_deltas()`.execute(trx);
-          await sql`create trigger deliveries_progress_update after update on deliveries referencing old table as old_rows new table as new_rows for each statement execute function deliveries_progress_deltas()`.execute(trx);
-          await sql`create trigger deliveries_progress_delete after delete on deliveries referencing old table as old_rows for each statement execute function deliveries_progress_deltas()`.execute(trx);
+              select campaign_id, kind, second, sum(n) from (${sides.map(({ rows, sign }) => contributions(rows, sign)).join(' union all ')}) d
+              group by campaign_id, kind, second having sum(n) <> 0;`,
+          );
         } else {
           // A row trigger sees NEW/OLD, not a table: the one row as a derived table.
           const upsert = (row: 'new' | 'old', sign: '+' | '-') =>
@@ -93,10 +80,7 @@ export function progressCounters(dialect: DialectName): Migration {
       else await db.transaction().execute(run);
     },
     async down(db: Kysely<any>) {
-      for (const t of ['insert', 'update', 'delete']) {
-        await sql.raw(`drop trigger if exists deliveries_progress_${t}${dialect === 'postgres' ? ' on deliveries' : ''}`).execute(db);
-      }
-      if (dialect === 'postgres') await sql`drop function if exists deliveries_progress_deltas()`.execute(db);
+      await dropDeliveriesTriggers(db, dialect, 'deliveries_progress_deltas', 'deliveries_progress');
       await db.schema.dropTable('campaign_progress_count_deltas').ifExists().execute();
       await db.schema.dropTable('campaign_progress_counts').ifExists().execute();
     },

@@ -1,5 +1,6 @@
 import { sql, type Kysely, type Migration } from 'kysely';
 import type { DialectName } from '../db.js';
+import { markOfEventsSql } from '../engagement-marks.js';
 
 /**
  * Per-campaign engagement counters (issue #16): a campaign's stats split opens and clicks by
@@ -39,14 +40,11 @@ export function engagementMarks(dialect: DialectName): Migration {
           .addPrimaryKeyConstraint('campaign_engagement_counts_pk', ['campaign_id', 'mark'])
           .$call((t) => withoutRowid(t))
           .execute();
-        const flag = (bit: number, type: string, engagement?: string) =>
-          `${bit} * max(case when type = '${type}'${engagement ? ` and engagement = '${engagement}'` : ''} then 1 else 0 end)`;
+        // The backfill is rebuildEngagementMarks's grouping (src/store/engagement-marks.ts), for every campaign.
         await sql
           .raw(
             `insert into campaign_engagement_marks (campaign_id, subscriber_id, mark)
-              select campaign_id, subscriber_id,
-                ${flag(1, 'open', 'human')} + ${flag(2, 'open', 'machine')} + ${flag(4, 'open')}
-                + ${flag(8, 'click', 'human')} + ${flag(16, 'click', 'machine')} + ${flag(32, 'click')}
+              select campaign_id, subscriber_id, ${markOfEventsSql()}
               from events
               where type in ('open', 'click') and campaign_id is not null and subscriber_id is not null
               group by campaign_id, subscriber_id`,
