@@ -18,6 +18,7 @@ import type { ApiTokensRepository } from './store/api-tokens-repository.js';
 import type { Store } from './store/db.js';
 import { createCompilerBridge } from './http/api/compiler-bridge.js';
 import { openSignupPages } from './signup/signup-pages.js';
+import { AudienceSizes } from './campaigns/audience-sizes.js';
 
 export interface AppContext {
   /** What everything here is built from; a worker runtime in the same process (demo) shares it. */
@@ -72,6 +73,9 @@ async function buildAppContext(root: CompositionRoot, options: OpenAppContextOpt
     return t.status === 'valid' ? { tokenId: t.token.id, name: t.token.name, role: t.token.role, email: t.token.email } : null;
   };
   const repos = await root.repositories();
+  const audienceSizes = new AudienceSizes(repos.audience, {
+    onError: (err, listId) => logger.warn({ err, listId }, 'audience recount failed; the confirmation shows the last count'),
+  });
   const bridge = createCompilerBridge(config, redis, () => root.ses(), logger, { subscribers: repos.subscribers, audience: send.audience });
   const campaigns = createCampaignsService({
     campaigns: send.campaigns,
@@ -83,7 +87,7 @@ async function buildAppContext(root: CompositionRoot, options: OpenAppContextOpt
     draftIssue: bridge.draftIssue,
     readerCopy: bridge.readerCopy,
     sendRate: async () => (await root.sendRate()).rate,
-    audienceCount: (listId) => send.audience.audienceCount({ listId }),
+    audienceSize: (listId) => audienceSizes.size(listId),
   });
   const subscribers = createSubscribersService(store);
   const metrics = options.metrics ?? processMetrics;

@@ -11,6 +11,8 @@ export interface SendEstimate {
   /** Whole seconds, rounded up (a started second counts). */
   seconds: number;
   text: string;
+  /** When the audience was counted (epoch ms), where the count may be older than the request (audience-sizes.ts). */
+  countedAt?: number;
 }
 
 /** "2 min 54 s", "1 h 0 min 5 s", "0 s". */

@@ -18,6 +18,12 @@ export interface AudiencePageQuery extends AudienceFilter {
   excludeWaveOf?: number;
 }
 
+/** A count of a list's audience and the instant (epoch ms) it was taken. */
+export interface StoredAudienceSize {
+  n: number;
+  countedAt: number;
+}
+
 export interface AudienceMember {
   id: number;
   email: string;
@@ -66,6 +72,27 @@ export class AudienceRepository implements AudienceSource {
       .select((eb) => eb.fn.countAll<number>().as('n'))
       .executeTakeFirstOrThrow();
     return Number(row.n);
+  }
+
+  /** The list's last stored audience count and the instant it describes (migration 0021), if any. */
+  async storedSize(listId: number): Promise<StoredAudienceSize | undefined> {
+    const row = await this.db.selectFrom('list_audience_sizes').select(['n', 'counted_at']).where('list_id', '=', listId).executeTakeFirst();
+    return row ? { n: Number(row.n), countedAt: Number(row.counted_at) } : undefined;
+  }
+
+  /**
+   * Store a count of the list's audience taken at `countedAt`; an older count than the one
+   * stored changes nothing (two servers recounting at once: the later count stays).
+   */
+  async storeSize(listId: number, size: StoredAudienceSize): Promise<void> {
+    await this.db
+      .insertInto('list_audience_sizes')
+      .values({ list_id: listId, n: size.n, counted_at: size.countedAt })
+      .onConflict((oc) =>
+        oc.column('list_id').doUpdateSet({ n: (eb) => eb.ref('excluded.n'), counted_at: (eb) => eb.ref('excluded.counted_at') })
+          .where('list_audience_sizes.counted_at', '<', (eb) => eb.ref('excluded.counted_at')),
+      )
+      .execute();
   }
 
   /** Re-check just before a send: is this subscriber still in the list's audience? */

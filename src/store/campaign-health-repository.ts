@@ -131,7 +131,8 @@ export class CampaignHealthRepository implements CampaignHealthSource {
         sql<number>`sum(case when engagement is null or engagement = 'unknown' then 1 else 0 end)`.as('unknown'),
       ])
       .where('campaign_id', '=', campaignId)
-      .where('type', '=', 'click')
+      // The partial index events_link_clicks (migration 0022) in its own terms: a literal, not a parameter.
+      .where('type', '=', sql.lit('click'))
       .where('detail', 'is not', null)
       .groupBy('detail')
       .orderBy(sql`2`, 'desc')

@@ -2,6 +2,7 @@ import { sql, type Kysely } from 'kysely';
 import type { Database } from './schema.js';
 import { persistedLinkClicks, readTotals } from './campaign-totals.js';
 import { readProgressBuckets } from './delivery-counters.js';
+import { PROBLEM_TYPES_SQL } from './migrations/0022-campaign-page-indexes.js';
 
 /** How many ledger rows of a campaign reached a stage within one time bucket. */
 export interface ProgressBucket {
@@ -71,7 +72,8 @@ export class CampaignReportsRepository {
       .selectFrom('events')
       .select(['detail', sql<number>`count(*)`.as('n')])
       .where('campaign_id', '=', campaignId)
-      .where('type', '=', 'click')
+      // The partial index events_link_clicks (migration 0022) in its own terms: a literal, not a parameter.
+      .where('type', '=', sql.lit('click'))
       .where('detail', 'is not', null)
       .groupBy('detail')
       .orderBy(sql`2`, 'desc')
@@ -86,7 +88,8 @@ export class CampaignReportsRepository {
       .selectFrom('events')
       .select(['type', 'subtype', 'email', 'detail', 'occurred_at'])
       .where('campaign_id', '=', campaignId)
-      .where('type', 'in', ['bounce', 'complaint'])
+      // Read backwards along the partial index events_recent_problems (migration 0022), whose predicate this is.
+      .where(sql<boolean>`type in ${sql.raw(PROBLEM_TYPES_SQL)}`)
       .orderBy('occurred_at', 'desc')
       .orderBy('id', 'desc')
       .limit(limit)

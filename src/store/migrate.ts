@@ -17,6 +17,8 @@ import { totalKnown } from './migrations/0016-total-known.js';
 import { subscriberSearchFts } from './migrations/0018-subscriber-search-fts.js';
 import { progressCounters } from './migrations/0019-progress-counters.js';
 import { engagementMarks } from './migrations/0020-engagement-marks.js';
+import { listAudienceSizes } from './migrations/0021-list-audience-sizes.js';
+import { campaignPageIndexes } from './migrations/0022-campaign-page-indexes.js';
 
 /** Migrations in order; each is a function of the dialect so one list serves both. */
 const migrations: Record<string, (dialect: DialectName) => Migration> = {
@@ -37,6 +39,8 @@ const migrations: Record<string, (dialect: DialectName) => Migration> = {
   '0018-subscriber-search-fts': subscriberSearchFts,
   '0019-progress-counters': progressCounters,
   '0020-engagement-marks': engagementMarks,
+  '0021-list-audience-sizes': listAudienceSizes,
+  '0022-campaign-page-indexes': campaignPageIndexes,
 };
 
 class StaticMigrationProvider implements MigrationProvider {

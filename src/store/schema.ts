@@ -185,6 +185,16 @@ export interface ApiTokensTable {
   email: ColumnType<string | null, string | null | undefined, string | null>;
 }
 
+/**
+ * The last count of each list's audience (migration 0021) and the instant it describes; a cache
+ * for the send confirmation, kept by src/campaigns/audience-sizes.ts. Campaigns never read it.
+ */
+export interface ListAudienceSizesTable {
+  list_id: number;
+  n: number;
+  counted_at: number;
+}
+
 export interface Database {
   subscribers: SubscribersTable;
   lists: ListsTable;
@@ -205,6 +215,7 @@ export interface Database {
   campaign_link_clicks: CampaignLinkClicksTable;
   campaign_engagement_marks: CampaignEngagementMarksTable;
   campaign_engagement_counts: CampaignEngagementCountsTable;
+  list_audience_sizes: ListAudienceSizesTable;
 }
 
 export type Subscriber = Selectable<SubscribersTable>;

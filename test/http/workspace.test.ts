@@ -9,6 +9,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createSurfaceHarness, SAMPLE_MARKDOWN, type SurfaceHarness } from '../support/surface-harness.js';
 import { dashboardSession, type DashboardSession } from '../support/dashboard-session.js';
+import { waitFor } from '../support/wait.js';
 
 let h: SurfaceHarness;
 let editor: DashboardSession;
@@ -230,5 +231,22 @@ describe('test sends from the workspace', () => {
     expect(page.body).toContain('data-estimate="1 subscriber at 200/s ≈ 1 s"');
     // The send dialog offers the canary wave (issue 14) on the form that posts the send.
     expect(page.body).toMatch(/<form method="post" action="\/admin\/campaigns\/\d+\/send"[^>]*data-schedule-form[\s\S]*?name="canary"[\s\S]*?<\/form>/);
+  });
+
+  it('an audience count over 30 s old is shown at once with when it was taken, and recounted behind the page (migration 0021)', async () => {
+    const id = await saveNew(issue('ws-estimate-stale', false));
+    const list = await h.ctx.store.db.selectFrom('lists').select('id').where('name', '=', 'default').executeTakeFirstOrThrow();
+    const countedAt = Date.now() - 120_000;
+    await h.ctx.store.db
+      .insertInto('list_audience_sizes')
+      .values({ list_id: list.id, n: 2431, counted_at: countedAt })
+      .onConflict((oc) => oc.column('list_id').doUpdateSet({ n: 2431, counted_at: countedAt }))
+      .execute();
+    const stale = await editor.get(`/admin/campaigns/${id}/edit`);
+    expect(stale.body).toContain('data-estimate="2,431 subscribers at 200/s ≈ 13 s"');
+    expect(stale.body).toContain(`(audience counted ${new Date(countedAt).toISOString().slice(0, 16).replace('T', ' ')} UTC)`);
+    // The page did not wait for the count; the next views get it (one subscriber: READER).
+    await waitFor('the recounted audience', async () => (await editor.get(`/admin/campaigns/${id}/edit`)).body.includes('data-estimate="1 subscriber at 200/s ≈ 1 s"'), 10_000);
+    expect((await editor.get(`/admin/campaigns/${id}/edit`)).body).not.toContain('data-estimate-counted');
   });
 });

@@ -66,6 +66,7 @@ describe.each(BACKENDS)('hot query plans on %s', (dialect) => {
       // The chart reads the per-second progress counters (migration 0019) by primary-key prefix.
       await reports.progressBuckets(finished, now - 4 * DAY, 60_000);
       await reports.topLinks(finished);
+      await new CampaignHealthRepository(rec.db).linkEngagement(finished);
       await reports.recentProblems(finished);
       await new CampaignActivityRepository(rec.db).list(finished);
     }],
@@ -211,6 +212,33 @@ describe.each(BACKENDS)('hot query plans on %s', (dialect) => {
     const plan = await planOf(store.db, dialect, counters!);
     if (dialect === 'sqlite') expect(plan).toMatch(/SEARCH campaign_engagement_counts USING PRIMARY KEY \(campaign_id=\?\)/);
     else expect(plan).toMatch(/Index (Only )?Scan using campaign_engagement_counts_pk/);
+  });
+
+  it("the campaign page's link table, top links and recent problems read the partial indexes of migration 0022 in order", async () => {
+    rec.take();
+    const links = await new CampaignHealthRepository(rec.db).linkEngagement(finished);
+    const top = await new CampaignReportsRepository(rec.db).topLinks(finished);
+    const problems = await new CampaignReportsRepository(rec.db).recentProblems(finished);
+    expect(links.length).toBeGreaterThan(0);
+    expect(top.length).toBeGreaterThan(0);
+    expect(problems.length).toBeGreaterThan(0);
+    const statements = rec.take().filter((s) => /\bevents\b/.test(s.sql));
+    expect(statements).toHaveLength(3);
+    const [linkPlan, topPlan, problemPlan] = await Promise.all(statements.map((s) => planOf(store.db, dialect, s)));
+    if (dialect === 'sqlite') {
+      // Grouped by link from the covering index: no table read, no temporary B-tree to group.
+      for (const plan of [linkPlan!, topPlan!]) {
+        expect(plan).toMatch(/SEARCH events USING COVERING INDEX events_link_clicks \(campaign_id=\?/);
+        expect(plan).not.toMatch(/TEMP B-TREE FOR GROUP BY/);
+      }
+      expect(problemPlan).toMatch(/SEARCH events USING INDEX events_recent_problems \(campaign_id=\?\)/);
+      expect(problemPlan).not.toMatch(/TEMP B-TREE FOR ORDER BY/);
+    } else {
+      for (const plan of [linkPlan!, topPlan!]) expect(plan).toMatch(/Index Only Scan using events_link_clicks/);
+      // The latest 20 from the end of the campaign's range: no sort of all its bounces.
+      expect(problemPlan).toMatch(/Index Scan Backward using events_recent_problems/);
+      expect(problemPlan).not.toMatch(/Sort Key: events\.occurred_at|Sort Key: occurred_at/);
+    }
   });
 
   it('the detector sees a full scan when there is one', async () => {

@@ -170,6 +170,23 @@ describe.each(BACKENDS)('subscriber repositories on %s', (dialect) => {
     expect(await r.audience.audienceCount({ listId: list.id, joinedBefore: 2_001 })).toBe(2);
   });
 
+  it('stored audience sizes (migration 0021): per list, an older count never replaces a later one, gone with the list', async () => {
+    const r = await setup();
+    const a = await r.lists.ensureList('a');
+    const b = await r.lists.ensureList('b');
+    expect(await r.audience.storedSize(a.id)).toBeUndefined();
+    await r.audience.storeSize(a.id, { n: 10, countedAt: 2_000 });
+    await r.audience.storeSize(b.id, { n: 3, countedAt: 1_000 });
+    // Two servers recounting at once: the count that began later stays, whichever lands last.
+    await r.audience.storeSize(a.id, { n: 9, countedAt: 1_500 });
+    expect(await r.audience.storedSize(a.id)).toEqual({ n: 10, countedAt: 2_000 });
+    await r.audience.storeSize(a.id, { n: 1_000_000, countedAt: 3_000 });
+    expect(await r.audience.storedSize(a.id)).toEqual({ n: 1_000_000, countedAt: 3_000 });
+    expect(await r.audience.storedSize(b.id)).toEqual({ n: 3, countedAt: 1_000 });
+    await store!.db.deleteFrom('lists').where('id', '=', b.id).execute();
+    expect(await r.audience.storedSize(b.id)).toBeUndefined();
+  });
+
   it('api tokens: plaintext once, stored hashed, verified', async () => {
     const r = await setup();
     const created = await r.apiTokens.create('editor', 'ci');

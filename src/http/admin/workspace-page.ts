@@ -84,6 +84,12 @@ ${c ? sendControls(c.id, c.status, c.scheduled_at, data, session.csrf, { canSend
   );
 }
 
+/** The audience count may be older than the page (src/campaigns/audience-sizes.ts): say when it was taken once it is over a minute old. */
+function countedNote(estimate: SendEstimate | undefined, now = Date.now()) {
+  if (estimate?.countedAt === undefined || now - estimate.countedAt < 60_000) return '';
+  return html` <small data-estimate-counted>(audience counted ${new Date(estimate.countedAt).toISOString().slice(0, 16).replace('T', ' ')} UTC)</small>`;
+}
+
 function sendControls(
   id: number,
   status: string,
@@ -107,7 +113,7 @@ ${
   can.canSend
     ? html`<form method="post" action="/admin/campaigns/${id}/send" class="send-form" data-schedule-form data-estimate="${estimate}">
 <input type="hidden" name="_csrf" value="${csrf}"><input type="hidden" name="at" value="">
-<p class="estimate" data-estimate-text>${estimate}</p>
+<p class="estimate"><span data-estimate-text>${estimate}</span>${countedNote(data.estimate)}</p>
 <label>Schedule for <input type="datetime-local" name="at_local" step="1" data-at-local></label> <small data-timezone></small>
 <label>Canary wave <input type="text" name="canary" inputmode="decimal" size="4" placeholder="e.g. 5%" pattern="\d+(\.\d+)?%?" data-canary></label>
 <button type="submit" data-needs-clean data-schedule-button>${status === 'scheduled' ? 'Move schedule / send now' : 'Schedule / send now'}</button></form>

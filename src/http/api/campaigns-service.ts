@@ -35,8 +35,8 @@ export interface CampaignsServiceDeps {
   readerCopy?: (source: CampaignMessageSource, list: { id: number; name: string }, as?: string) => Promise<{ copy: ReaderCopy; reader: PreviewView['reader'] }>;
   /** The fleet's send rate (messages per second). */
   sendRate?: () => Promise<number>;
-  /** Who would get it if it started now. */
-  audienceCount?: (listId: number) => Promise<number>;
+  /** Who would get it if it started now, and when that was counted (src/campaigns/audience-sizes.ts). */
+  audienceSize?: (listId: number) => Promise<{ n: number; countedAt: number }>;
   now?: () => number;
 }
 
@@ -215,8 +215,8 @@ export function createCampaignsService(deps: CampaignsServiceDeps): CampaignsPor
 
     async sendEstimate(id) {
       const c = await load(id);
-      const [count, rate] = await Promise.all([needs(deps.audienceCount, 'audienceCount')(c.list_id), needs(deps.sendRate, 'sendRate')()]);
-      return estimateSend(count, rate);
+      const [size, rate] = await Promise.all([needs(deps.audienceSize, 'audienceSize')(c.list_id), needs(deps.sendRate, 'sendRate')()]);
+      return { ...estimateSend(size.n, rate), countedAt: size.countedAt };
     },
 
     async activity(id) {
