@@ -3,8 +3,9 @@
  * methods and tokens must not add a single time series; route labels are patterns.
  */
 import { randomBytes } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import { recordSesError, recordWebhookEvent } from '../../src/metrics/registry.js';
+import { buildMetricsApp } from '../../src/http/metrics.js';
 import { createSurfaceHarness, SAMPLE_MARKDOWN, waitFor, type SurfaceHarness } from '../support/surface-harness.js';
 
 let h: SurfaceHarness;
@@ -107,8 +108,16 @@ describe('/metrics', () => {
   it('the provider label comes from the fixed set: random recipient domains through the real webhook add no series', async () => {
     const { metrics } = await import('../../src/metrics/registry.js');
     const providerSeries = (text: string) => seriesOf(text).filter((s) => s.startsWith('newsletter_provider_events_total{'));
-    // The webhook counts in this process's registry (what a server's /metrics renders).
-    const served = () => metrics.registry.metrics();
+    // The webhook counts in this process's registry, which `newsletter serve` renders at
+    // /metrics (the harness's app renders a registry of its own): read it through the real
+    // /metrics handler on that registry (the METRICS_PORT listener).
+    const metricsApp = buildMetricsApp(metrics);
+    onTestFinished(() => metricsApp.close());
+    const served = async () => {
+      const res = await metricsApp.inject({ method: 'GET', url: '/metrics' });
+      expect(res.statusCode).toBe(200);
+      return res.body;
+    };
     const before = providerSeries(await served());
     // Every (provider, type) exists from the start: 7 providers × 4 types.
     expect(before.length).toBe(28);
@@ -126,7 +135,7 @@ describe('/metrics', () => {
       if (i % 3 === 1) await post('Bounce', email, { bounce: { bounceType: 'Transient', bounceSubType: 'General', timestamp: now(), bouncedRecipients: [{ emailAddress: email, status: '4.2.2', diagnosticCode: `smtp; 452 4.2.2 ${domain} full` }] } });
       if (i % 3 === 2) await post('DeliveryDelay', email, { deliveryDelay: { timestamp: now(), delayType: 'MailboxFull', delayedRecipients: [{ emailAddress: email, status: '4.2.2' }] } });
     }
-    const microsoftDelaysBefore = Number((await metrics.registry.metrics()).match(/newsletter_provider_events_total\{provider="microsoft",type="delivery_delay"\} (\d+)/)?.[1] ?? 0);
+    const microsoftDelaysBefore = Number((await served()).match(/newsletter_provider_events_total\{provider="microsoft",type="delivery_delay"\} (\d+)/)?.[1] ?? 0);
     await post('DeliveryDelay', 'someone@hotmail.co.uk', { deliveryDelay: { timestamp: now(), delayType: 'TransientCommunicationFailure', delayedRecipients: [{ emailAddress: 'someone@hotmail.co.uk', status: '4.7.0' }] } });
     const text = await served();
     const after = providerSeries(text);

@@ -21,7 +21,7 @@ describe.each(BACKENDS)('sign-up with double opt-in (%s)', (dialect) => {
   async function listId(name = 'default') {
     return (await db().selectFrom('lists').select('id').where('name', '=', name).executeTakeFirstOrThrow()).id;
   }
-  async function seed(email: string, status: 'active' | 'unsubscribed' | 'bounced' | 'complained', membership: 'subscribed' | 'unsubscribed' = 'subscribed') {
+  async function seed(email: string, status: 'active' | 'sunset' | 'unsubscribed' | 'bounced' | 'complained', membership: 'subscribed' | 'unsubscribed' = 'subscribed') {
     const now = Date.now();
     const list = await db().insertInto('lists').values({ name: 'default', created_at: now }).onConflict((oc) => oc.column('name').doNothing()).execute().then(() => listId());
     const s = await db()
@@ -189,6 +189,24 @@ describe.each(BACKENDS)('sign-up with double opt-in (%s)', (dialect) => {
     const res = await h.app.inject({ method: 'POST', url: new URL(mail!.link).pathname, headers: FORM, payload: '' });
     expect(res.statusCode).toBe(200);
     expect(await new AudienceRepository(db()).isMailable(subscriberId, list)).toBe(true);
+  });
+
+  it('a reader set aside as sunset (subscribers inactive --suppress) who signs up again through the form and confirms is back in the audience', async () => {
+    h = await createPagesHarness(dialect);
+    // Still a subscribed member of the list: only the subscriber's status keeps them out.
+    const { subscriberId, listId: list } = await seed('quiet@example.com', 'sunset');
+    const audience = new AudienceRepository(db());
+    expect(await audience.isMailable(subscriberId, list)).toBe(false);
+    const res = await signUp(h, { email: 'quiet@example.com' });
+    expect(res.statusCode).toBe(200);
+    // Not taken for "already subscribed": a confirmation mail goes out.
+    const [mail] = await h.waitForMails('quiet@example.com', 1);
+    expect(await audience.isMailable(subscriberId, list)).toBe(false);
+    const confirmed = await h.app.inject({ method: 'POST', url: new URL(mail!.link).pathname, headers: FORM, payload: '' });
+    expect(confirmed.statusCode).toBe(200);
+    expect(confirmed.body).toContain('You are subscribed');
+    expect(await subscriber('quiet@example.com')).toMatchObject({ status: 'active' });
+    expect(await audience.isMailable(subscriberId, list)).toBe(true);
   });
 
   it('an expired link activates nothing and says so; a tampered one is refused plainly', async () => {

@@ -3,12 +3,13 @@
  * while the rest waits (the deadline passes with no worker alive). The wait's end is a
  * persisted deadline acted on by the next worker's sweep, and the ledger keeps each
  * subscriber to one message across the wave, the crashes and the release: nobody skipped,
- * nobody twice. Counted from the SES simulator's record.
+ * nobody twice. Counted from the SES simulator's record; SQLite and PostgreSQL.
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import type { ChildProcess } from 'node:child_process';
 import { createHarness, type Harness } from '../support/send-harness.js';
 import { sleep, waitFor } from '../support/pipeline.js';
+import { BACKENDS } from '../support/store.js';
 
 let h: Harness | undefined;
 afterEach(async () => {
@@ -24,10 +25,11 @@ function killed(child: ChildProcess): Promise<void> {
   });
 }
 
-describe('canary wave crash safety', () => {
+describe.each(BACKENDS)('canary wave crash safety (%s)', (dialect) => {
   it('kill -9 during the wave and during the wait: the wave stays the wave, the rest goes once, nobody twice', async () => {
     // 20% of 300 = 60 in the wave at 20/s: about 3 s of wave to kill a worker in.
     h = await createHarness({
+      dialect,
       subscribers: 300,
       sendRate: 20,
       sendEvents: true,

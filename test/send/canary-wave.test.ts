@@ -118,9 +118,9 @@ describe.each(BACKENDS)('canary wave (%s)', (dialect) => {
   }, 120_000);
 });
 
-describe('canary wave, clean list', () => {
+describe.each(BACKENDS)('canary wave, clean list (%s)', (dialect) => {
   it('holds the rest (status shows the wave and the time left) and sends it by itself when the wait passes', async () => {
-    h = await createHarness({ subscribers: 60, sendRate: 200, sendEvents: true, allEvents: true, env: { CANARY_WAIT_MIN: WAIT_MIN } });
+    h = await createHarness({ dialect, subscribers: 60, sendRate: 200, sendEvents: true, allEvents: true, env: { CANARY_WAIT_MIN: WAIT_MIN } });
     const db = h.store.db;
     // Three readers who engaged: they are in the wave before anybody random.
     const engaged = [await readerId(h, 'reader10@example.com'), await readerId(h, 'reader20@example.com'), await readerId(h, 'reader30@example.com')];
@@ -163,6 +163,7 @@ describe('canary wave, clean list', () => {
 
   it('a rejected wave message (MessageRejected) pauses the campaign with that reason before the rest goes', async () => {
     h = await createHarness({
+      dialect,
       subscribers: 20,
       sendRate: 200,
       sendEvents: true,
