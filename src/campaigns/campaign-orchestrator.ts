@@ -145,12 +145,14 @@ export class CampaignOrchestrator {
    * issue slug on the same list decides (resubmission.ts) whether this makes a new draft,
    * answers that campaign unchanged, edits it (draft or scheduled, the issue changed), or is
    * refused (StateError: already started or sent with other content). Decided and written
-   * in one transaction. Two submissions racing on PostgreSQL can still make two drafts
-   * (there is no unique key: the CLI's `send` makes a campaign per call by design).
+   * in one transaction, after taking the issue's lock (CampaignsRepository.lockIssue): two
+   * submissions racing (two CI jobs) decide one after the other, so they make one draft.
+   * There is no unique key: the CLI's `send` makes a campaign per call by design.
    */
   async submit(c: Omit<NewCampaign, 'status' | 'scheduledAt'>, actor: Actor): Promise<{ campaign: Campaign; outcome: Submission['kind'] }> {
     const draft: NewCampaign = { ...c, status: 'draft', scheduledAt: null };
     const work = async (r: ActivityUnit) => {
+      await r.campaigns.lockIssue(c.listId, c.issueSlug);
       const existing = await r.campaigns.latestOfIssue(c.listId, c.issueSlug);
       const decision = decideResubmission(existing, existing ? sameIssue(existing, c) : false);
       switch (decision.kind) {

@@ -7,7 +7,7 @@
  * which transition is legal (state-machine.ts) and what follows from winning it. The
  * fan-out's cursor (`advanceFanout`) is the one other writer; it changes no status.
  */
-import type { Kysely } from 'kysely';
+import { PostgresAdapter, sql, type Kysely } from 'kysely';
 import type { Campaign, CampaignStatus, Database } from './schema.js';
 
 export interface NewCampaign {
@@ -93,6 +93,18 @@ export class CampaignsRepository {
 
   async status(id: number): Promise<{ status: CampaignStatus; list_id: number } | undefined> {
     return this.db.selectFrom('campaigns').select(['status', 'list_id']).where('id', '=', id).executeTakeFirst();
+  }
+
+  /**
+   * Make submissions of one issue (slug) to one list take turns: called first in the
+   * transaction that looks the issue up and may create it. PostgreSQL: a transaction-level
+   * advisory lock on (list, slug), held until that transaction ends, so a second submission
+   * reads after the first committed and finds its campaign. SQLite: nothing to do, its
+   * write transactions already take turns (`begin immediate`, db.ts).
+   */
+  async lockIssue(listId: number, issueSlug: string): Promise<void> {
+    if (!(this.db.getExecutor().adapter instanceof PostgresAdapter)) return;
+    await sql`select pg_advisory_xact_lock(hashtextextended(${`campaign-issue:${listId}:${issueSlug}`}, 0))`.execute(this.db);
   }
 
   /** The newest campaign of this issue (slug) on this list, or undefined: what a resubmission finds. */

@@ -28,6 +28,32 @@ describe.each(BACKENDS)('campaign activity on %s', (dialect) => {
     return new CampaignOrchestrator({ campaigns: repos.campaigns, ledger: repos.ledger, audience: repos.audience, queues, units });
   }
 
+  /**
+   * Units whose `latestOfIssue` answers only once `n` lookups have been made, or `ms` after
+   * the first: concurrent submissions all read before any of them writes, unless something
+   * makes them take turns.
+   */
+  function lookupsHeldTogether(n: number, ms: number): ActivityUnits {
+    let looked = 0;
+    let release!: () => void;
+    const together = new Promise<void>((resolve) => (release = resolve));
+    return {
+      campaignActivity: repos.campaignActivity,
+      transaction: (work) =>
+        repos.transaction((r) => {
+          const campaigns = Object.create(r.campaigns) as typeof r.campaigns;
+          campaigns.latestOfIssue = async (listId, slug) => {
+            const found = await r.campaigns.latestOfIssue(listId, slug);
+            if (++looked === 1) setTimeout(release, ms);
+            if (looked === n) release();
+            await together;
+            return found;
+          };
+          return work({ campaigns, campaignActivity: r.campaignActivity });
+        }),
+    };
+  }
+
   const issue = { subject: 'Week 1', issueTitle: 'Week 1', issueSlug: 'week-1', issueDate: null, sourcePath: null, sourceMarkdown: '# Week 1', compiledJson: '{}' };
 
   beforeEach(async () => {
@@ -81,6 +107,24 @@ describe.each(BACKENDS)('campaign activity on %s', (dialect) => {
     ]);
     // Start no longer counts the audience (issue 16: trigger → first send); the fan-out fills the total in.
     expect(log[1]!.detail).toBe('audience being counted');
+  });
+
+  it('submitting the same issue twice makes one campaign; racing submissions too (the CI path, issue 13)', async () => {
+    const first = await orchestrator().submit({ ...issue, listId }, EDITOR);
+    const again = await orchestrator().submit({ ...issue, listId }, EDITOR);
+    expect([first.outcome, again.outcome]).toEqual(['create', 'existing']);
+    expect(again.campaign.id).toBe(first.campaign.id);
+    // Two CI jobs submitting one new issue at the same moment: one creates, the others find it.
+    // Each submission's lookup is held until all four have looked (or 500 ms passed, where a
+    // lock makes them wait for each other): without one they would all find nothing.
+    const racing = { ...issue, issueSlug: 'week-2', listId };
+    const gated = lookupsHeldTogether(4, 500);
+    const outcomes = await Promise.all(Array.from({ length: 4 }, () => orchestrator(gated).submit(racing, EDITOR)));
+    expect(new Set(outcomes.map((o) => o.campaign.id)).size).toBe(1);
+    expect(outcomes.map((o) => o.outcome).sort()).toEqual(['create', 'existing', 'existing', 'existing']);
+    const made = await store.db.selectFrom('campaigns').select(['id', 'issue_slug']).where('list_id', '=', listId).orderBy('id').execute();
+    expect(made.map((c) => c.issue_slug)).toEqual(['week-1', 'week-2']);
+    expect((await orchestrator().activity(outcomes[0]!.campaign.id)).map((e) => e.action)).toEqual(['created']);
   });
 
   it('a campaign created as scheduled (the CLI `send --at`) records both', async () => {
