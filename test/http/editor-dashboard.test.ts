@@ -42,6 +42,14 @@ function postForms(body: string): string[] {
   return [...body.matchAll(/<form method="post"[\s\S]*?<\/form>/g)].map((m) => m[0]);
 }
 
+/** Every form of a page whatever its attributes' order or case, split by whether it changes state (not GET). */
+function formsByMethod(body: string): { changing: string[]; get: string[] } {
+  const forms = [...body.matchAll(/<form\b[^>]*>[\s\S]*?<\/form>/gi)].map((m) => m[0]);
+  expect(forms.length, 'a <form> without its </form>').toBe((body.match(/<form\b/gi) ?? []).length);
+  const method = (f: string) => (/^<form\b[^>]*\smethod="?([a-z]+)/i.exec(f)?.[1] ?? 'get').toLowerCase();
+  return { changing: forms.filter((f) => method(f) !== 'get'), get: forms.filter((f) => method(f) === 'get') };
+}
+
 describe('the dashboard for an editor token', () => {
   it('logs in, and the session says who and which role', async () => {
     const res = await dashboardLogin(h.app, h.tokens.editor);
@@ -163,21 +171,49 @@ describe('the dashboard for an editor token', () => {
     await h.api('POST', '/api/subscribers', { token: h.tokens.admin, body: { email: 'forms@example.com', list: 'default' } });
     const draft = await campaignIn('draft', 'roles-forms');
     const sending = await campaignIn('sending', 'roles-forms-sending');
-    let forms = 0;
+    const scheduled = await campaignIn('draft', 'roles-forms-scheduled');
+    expect((await editor.post(`/admin/campaigns/${scheduled}/send`, { at: new Date(Date.now() + 3_600_000).toISOString() })).statusCode).toBe(303);
+    const actions = new Set<string>();
     for (const s of [editor, admin]) {
-      const pages = ['/admin', `/admin/campaigns/${draft}`, `/admin/campaigns/${sending}`, '/admin/subscribers?q=forms%40example.com'];
+      const pages = [
+        '/admin',
+        `/admin/campaigns/${draft}`,
+        `/admin/campaigns/${sending}`,
+        `/admin/campaigns/${scheduled}`,
+        '/admin/campaigns/new',
+        `/admin/campaigns/${draft}/edit`,
+        `/admin/campaigns/${scheduled}/edit`,
+        '/admin/subscribers?q=forms%40example.com',
+      ];
       if (s === admin) pages.push('/admin/tokens');
       for (const url of pages) {
         const page = await s.get(url);
         expect(page.statusCode, url).toBe(200);
-        for (const form of postForms(page.body)) {
-          forms++;
+        // Every form, however written: each one that is not a GET carries the session's token.
+        const { changing, get } = formsByMethod(page.body);
+        for (const form of changing) {
+          actions.add(/action="([^"]*)"/.exec(form)![1]!.replace(/\d+/g, 'ID'));
           expect(form, `${url}: ${form}`).toContain(`<input type="hidden" name="_csrf" value="${s.csrf}">`);
         }
+        // The one GET form (the subscriber search) changes nothing and carries no token.
+        for (const form of get) expect(form, url).toMatch(/action="\/admin\/subscribers"/);
       }
     }
-    // Logout on every page, send/pause/resume/cancel, erase: the check above saw them.
-    expect(forms).toBeGreaterThanOrEqual(14);
+    // The check above saw each state-changing form of the dashboard.
+    expect([...actions].sort()).toEqual(
+      [
+        '/admin/logout',
+        '/admin/campaigns/new',
+        '/admin/campaigns/ID/edit',
+        '/admin/campaigns/ID/test',
+        '/admin/campaigns/ID/send',
+        '/admin/campaigns/ID/unschedule',
+        '/admin/campaigns/ID/pause',
+        '/admin/campaigns/ID/resume',
+        '/admin/campaigns/ID/cancel',
+        '/admin/subscribers/erase',
+      ].sort(),
+    );
     const login = await h.app.inject({ method: 'GET', url: '/admin/login' });
     expect(postForms(login.body)).toHaveLength(1);
     expect(postForms(login.body)[0]).toMatch(/<input type="hidden" name="_csrf" value="[A-Za-z0-9_-]{32}">/);
