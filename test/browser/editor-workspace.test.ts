@@ -1,8 +1,9 @@
 /**
  * Issue 13's acceptance in a real browser (playwright-core + Debian chromium), as an editor
- * token that carries the editor's address: log in, paste the largest corpus issue with an
- * empty link planted in it, see the preview at 600 and 375 px with no horizontal scroll and
- * the empty link reported with its line (clicking it puts the caret on that line), fix it,
+ * token that carries the editor's address: log in, paste (clipboard, Ctrl+V) the largest
+ * corpus issue with an empty link planted in it, see the preview in frames 600 and 375 px
+ * wide with no horizontal scroll and the empty link reported with its line (clicking it
+ * puts the caret on that line), fix it,
  * save the draft, send a test to the editor's address (it arrives once, identical to a
  * subscriber's message but for the recipient fields and the test marker), schedule 10 s
  * ahead in the browser's own time zone (the confirmation states audience, rate, duration and
@@ -88,6 +89,19 @@ async function editAndWait(page: Page, markdown: string): Promise<void> {
   await page.waitForFunction((rev) => Number(document.body.getAttribute('data-preview-rev') ?? '0') > rev, before, { timeout: 30_000 });
 }
 
+/**
+ * Paste `markdown` into the (empty) textarea as an editor does: through the clipboard and
+ * Ctrl+V, not by setting its value; wait for the preview of it.
+ */
+async function pasteAndWait(page: Page, markdown: string): Promise<void> {
+  const before = Number((await page.getAttribute('body', 'data-preview-rev')) ?? '0');
+  await page.evaluate((text) => navigator.clipboard.writeText(text), markdown);
+  await page.focus('textarea[name="markdown"]');
+  await page.keyboard.press('ControlOrMeta+V');
+  expect(await page.inputValue('textarea[name="markdown"]')).toBe(markdown);
+  await page.waitForFunction((rev) => Number(document.body.getAttribute('data-preview-rev') ?? '0') > rev, before, { timeout: 30_000 });
+}
+
 function previewFrame(page: Page, width: number): Frame {
   const frame = page.frames().find((f) => framesWidth.get(f) === width);
   if (frame && frame.url().includes('/admin/workspace/preview/')) return frame;
@@ -117,6 +131,7 @@ describe.skipIf(!corpus)('the editor workspace, in a browser', () => {
     const { markdown } = largestIssue();
     const { broken, line } = plantEmptyLink(markdown);
     const context = await browser.newContext({ viewport: { width: 1400, height: 1000 }, timezoneId: TIME_ZONE });
+    await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: h.base });
     const page = await context.newPage();
     const errors: string[] = [];
     page.on('pageerror', (e) => errors.push(e.message));
@@ -130,7 +145,7 @@ describe.skipIf(!corpus)('the editor workspace, in a browser', () => {
     await page.click('nav a[href="/admin/campaigns/new"]');
     await page.waitForURL(`${h.base}/admin/campaigns/new`);
     await page.waitForSelector('[data-preview-rev]'); // the empty issue's first check
-    await editAndWait(page, broken);
+    await pasteAndWait(page, broken);
     await mapFrames(page);
 
     // The planted empty link, with its line; clicking it puts the caret on that line.
@@ -149,7 +164,14 @@ describe.skipIf(!corpus)('the editor workspace, in a browser', () => {
     // Both widths render the reader's HTML without horizontal scrolling.
     for (const width of [600, 375]) {
       const frame = previewFrame(page, width);
-      const fit = await frame.evaluate(() => ({ scroll: document.documentElement.scrollWidth, client: document.documentElement.clientWidth, text: document.body.innerText.length }));
+      const fit = await frame.evaluate(() => ({
+        viewport: window.innerWidth,
+        scroll: document.documentElement.scrollWidth,
+        client: document.documentElement.clientWidth,
+        text: document.body.innerText.length,
+      }));
+      // The frame really is that wide (a wider one would hide a sideways scroll).
+      expect(fit.viewport, `${width}px preview's viewport`).toBe(width);
       expect(fit.text).toBeGreaterThan(1000);
       expect(fit.scroll, `${width}px preview scrolls sideways`).toBeLessThanOrEqual(fit.client);
       await page.locator(`iframe[data-preview-frame="${width}"]`).screenshot({ path: join(ARTIFACTS, `workspace-preview-${width}.png`) });
