@@ -375,13 +375,24 @@ async function runBackend(dialect: DialectName, n: number, campaigns: number): P
     );
     const bodiesFile = join(tmp, 'bodies.json');
     writeFileSync(bodiesFile, JSON.stringify(bodies));
-    const { stdout } = await execFileAsync(process.execPath, ['--import', 'tsx', 'bench/webhook-load.ts', `${address}/webhooks/ses`, bodiesFile, String(args.connections)], { cwd: ROOT, maxBuffer: 64 * 1024 * 1024 });
-    const load = JSON.parse(stdout) as { seconds: number; results: { status: number; applied?: boolean; ms: number }[] };
-    const appliedOnce = load.results.every((r) => r.status === 200 && r.applied === true);
-    const stored = Number((await store.db.selectFrom('events').select((eb) => eb.fn.countAll<number>().as('n')).where('campaign_id', '=', hooked).executeTakeFirstOrThrow()).n);
-    const rate = hookCount / load.seconds;
-    log(`webhook: ${rate.toFixed(0)}/s, applied once: ${appliedOnce}, stored ${stored}`);
-    rows.push({ what: `webhook: ${hookCount} signed notifications over ${args.connections} connections`, value: `${rate.toFixed(0)}/s${appliedOnce && stored === hookCount ? ', each applied once' : ' — NOT each applied once'}`, target: '≥ 2,000/s, each once', ok: rate >= 2000 && appliedOnce && stored === hookCount });
+    const hookLoad = async (kind: string, file: string, storedBefore: number) => {
+      const { stdout } = await execFileAsync(process.execPath, ['--import', 'tsx', 'bench/webhook-load.ts', `${address}/webhooks/ses`, file, String(args.connections)], { cwd: ROOT, maxBuffer: 64 * 1024 * 1024 });
+      const load = JSON.parse(stdout) as { seconds: number; results: { status: number; applied?: boolean; ms: number }[] };
+      const appliedOnce = load.results.every((r) => r.status === 200 && r.applied === true);
+      const stored = Number((await store.db.selectFrom('events').select((eb) => eb.fn.countAll<number>().as('n')).where('campaign_id', '=', hooked).executeTakeFirstOrThrow()).n) - storedBefore;
+      const rate = hookCount / load.seconds;
+      log(`webhook ${kind}: ${rate.toFixed(0)}/s, applied once: ${appliedOnce}, stored ${stored}`);
+      rows.push({ what: `webhook: ${hookCount} signed ${kind} notifications over ${args.connections} connections`, value: `${rate.toFixed(0)}/s${appliedOnce && stored === hookCount ? ', each applied once' : ' — NOT each applied once'}`, target: '≥ 2,000/s, each once', ok: rate >= 2000 && appliedOnce && stored === hookCount });
+    };
+    await hookLoad('Delivery', bodiesFile, 0);
+    // Then a first Open of each of those messages: the engagement class, the ledger's opened_at and
+    // the recipient's engagement mark and its campaign count (migration 0020), in each notification's transaction.
+    const opens = Array.from({ length: hookCount }, (_, i) =>
+      JSON.stringify(signedNotification({ eventType: 'Open', mail: { messageId: `hook-${i}`, destination: [`hook${i}@example.com`] }, open: { timestamp: new Date().toISOString(), ipAddress: `198.51.100.${i % 250}`, userAgent: 'Mozilla/5.0 (Windows NT 10.0; Win64; x64) Thunderbird/128.0' } }, identity, { topicArn: TOPIC })),
+    );
+    const opensFile = join(tmp, 'opens.json');
+    writeFileSync(opensFile, JSON.stringify(opens));
+    await hookLoad('Open', opensFile, hookCount);
 
     // Export of the whole main list and of the second list (a third): time and peak RSS (flat = same for both).
     const exported = join(tmp, 'export.csv');
