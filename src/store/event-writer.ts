@@ -2,7 +2,7 @@
  * The event log's batched writer: stores SES events and executes their effects, once per
  * SNS MessageId. It decides nothing: what an event does is asked of the rules
  * (src/events/event-effects.ts) and carried out here as store operations — move a ledger
- * row to an outcome never backwards, fail it, confirm a Send, keep the first open/click,
+ * row to an outcome never backwards, fail it, confirm a Send, keep the earliest open/click,
  * set a subscriber's status conditionally, suppress an address, count recent soft bounces,
  * count a campaign's outcomes for the breaker. Campaign state is not touched: a tripped
  * breaker is returned, and the caller (src/events/event-applier.ts) pauses the campaign
@@ -116,6 +116,32 @@ function hotStatements(db: Db) {
           sql`with input as (select * from unnest(${p()}::text[], ${p()}::text[], ${p()}::text[], ${p()}::text[], ${p()}::bigint[], ${p()}::bigint[], ${p()}::text[], ${p()}::bigint[], ${p()}::text[], ${p()}::bigint[]) as t(sns_message_id, subtype, ses_message_id, email, campaign_id, subscriber_id, detail, occurred_at, payload, created_at)), ins as (insert into events (sns_message_id, type, subtype, ses_message_id, email, campaign_id, subscriber_id, detail, occurred_at, payload, created_at) select sns_message_id, ${sql.lit('delivery')}, subtype, ses_message_id, email, campaign_id, subscriber_id, detail, occurred_at, payload, created_at from input on conflict (sns_message_id) do nothing returning sns_message_id, ses_message_id, campaign_id, subscriber_id, occurred_at, created_at), upd as (update deliveries d set status = ${sql.lit('delivered')}, outcome_at = ins.occurred_at, updated_at = ins.created_at, ses_message_id = coalesce(d.ses_message_id, ins.ses_message_id) from ins where d.campaign_id = ins.campaign_id and d.subscriber_id = ins.subscriber_id and d.status in (${statusList(LEDGER_MOVABLE_FROM.delivered)}) returning 1) select sns_message_id from ins`,
         )
       : undefined,
+    /**
+     * Postgres only: a batch's first-party Open notifications in one round trip, set-based like
+     * insertDelivered: insert their events (classified by the caller), and for the inserted ones
+     * set each recipient's ledger opened_at to its earliest open (as markOpened does). Returns the SNS
+     * MessageIds inserted. Parameters from `openColumns`.
+     */
+    insertOpened: postgres
+      ? new Statement<{ sns_message_id: string }>(
+          db,
+          sql`with input as (select * from unnest(${p()}::text[], ${p()}::text[], ${p()}::text[], ${p()}::text[], ${p()}::bigint[], ${p()}::bigint[], ${p()}::text[], ${p()}::bigint[], ${p()}::text[], ${p()}::bigint[], ${p()}::text[], ${p()}::text[]) as t(sns_message_id, subtype, ses_message_id, email, campaign_id, subscriber_id, detail, occurred_at, payload, created_at, engagement, engagement_reason)), ins as (insert into events (sns_message_id, type, subtype, ses_message_id, email, campaign_id, subscriber_id, detail, occurred_at, payload, created_at, engagement, engagement_reason) select sns_message_id, ${sql.lit('open')}, subtype, ses_message_id, email, campaign_id, subscriber_id, detail, occurred_at, payload, created_at, engagement, engagement_reason from input on conflict (sns_message_id) do nothing returning sns_message_id, campaign_id, subscriber_id, occurred_at, created_at), firsts as (select campaign_id, subscriber_id, min(occurred_at) as opened_at, max(created_at) as updated_at from ins group by campaign_id, subscriber_id), upd as (update deliveries d set opened_at = f.opened_at, updated_at = f.updated_at from firsts f where d.campaign_id = f.campaign_id and d.subscriber_id = f.subscriber_id and (d.opened_at is null or d.opened_at > f.opened_at) returning 1) select sns_message_id from ins`,
+        )
+      : undefined,
+    /** Postgres only, (campaign_ids, subscriber_ids): lockMark for many recipients (each once, in key order); returns each one's mark. */
+    lockMarks: postgres
+      ? new Statement<{ campaign_id: number; subscriber_id: number; mark: number }>(
+          db,
+          sql`insert into campaign_engagement_marks (campaign_id, subscriber_id, mark) select campaign_id, subscriber_id, 0 from unnest(${p()}::bigint[], ${p()}::bigint[]) as t(campaign_id, subscriber_id) order by campaign_id, subscriber_id on conflict (campaign_id, subscriber_id) do update set mark = campaign_engagement_marks.mark returning campaign_id, subscriber_id, mark`,
+        )
+      : undefined,
+    /** Postgres only, (campaign_ids, subscriber_ids, marks): setMark for many recipients. */
+    setMarks: postgres
+      ? new Statement<never>(
+          db,
+          sql`update campaign_engagement_marks m set mark = t.mark from unnest(${p()}::bigint[], ${p()}::bigint[], ${p()}::int[]) as t(campaign_id, subscriber_id, mark) where m.campaign_id = t.campaign_id and m.subscriber_id = t.subscriber_id`,
+        )
+      : undefined,
     /** (ses_message_id) */
     ledgerBySesId: new Statement<LedgerKey>(db, sql`select ${LEDGER_COLUMNS} from deliveries where ses_message_id = ${p()} limit 1`),
     /** (campaign_id, subscriber_id) */
@@ -147,14 +173,18 @@ function hotStatements(db: Db) {
       db,
       sql`update deliveries set status = ${sql.lit('failed')}, last_error = ${p()}, updated_at = ${p()}, ses_message_id = coalesce(ses_message_id, ${p()}) where campaign_id = ${p()} and subscriber_id = ${p()} and status in (${statusList(LEDGER_MOVABLE_FROM.failed)})`,
     ),
-    /** (occurred_at, updated_at, campaign_id, subscriber_id): the first open/click only. */
+    /**
+     * (occurred_at, updated_at, campaign_id, subscriber_id, occurred_at): the earliest open/click
+     * (SNS delivers out of order, and a batch applies its opens as a set: the result is the same
+     * in any order).
+     */
     markOpened: new Statement<never>(
       db,
-      sql`update deliveries set opened_at = ${p()}, updated_at = ${p()} where campaign_id = ${p()} and subscriber_id = ${p()} and opened_at is null`,
+      sql`update deliveries set opened_at = ${p()}, updated_at = ${p()} where campaign_id = ${p()} and subscriber_id = ${p()} and (opened_at is null or opened_at > ${p()})`,
     ),
     markClicked: new Statement<never>(
       db,
-      sql`update deliveries set clicked_at = ${p()}, updated_at = ${p()} where campaign_id = ${p()} and subscriber_id = ${p()} and clicked_at is null`,
+      sql`update deliveries set clicked_at = ${p()}, updated_at = ${p()} where campaign_id = ${p()} and subscriber_id = ${p()} and (clicked_at is null or clicked_at > ${p()})`,
     ),
     /**
      * (campaign_id, subscriber_id): the recipient's engagement mark (0: none yet), its row
@@ -206,8 +236,26 @@ function deliveryColumns(rows: DeliveryRow[]): unknown[][] {
   ];
 }
 
+/** One Open for `insertOpened`: a DeliveryRow and its engagement class. */
+interface OpenRow extends DeliveryRow {
+  engagement: EngagementDecision;
+}
+
+/** insertOpened's parameters, one array per column. */
+function openColumns(rows: OpenRow[]): unknown[][] {
+  return [...deliveryColumns(rows), rows.map((r) => r.engagement.class), rows.map((r) => r.engagement.reason)];
+}
+
 /** Moves of the engagement counts within one transaction, by `${campaign}/${mark}`. */
 type MarkCounts = Map<string, { campaignId: number; mark: number; n: number }>;
+
+/** n more (or fewer) recipients of `campaignId` with `mark`, written at the end of the transaction (withMarkCounts). */
+function addMarkCount(counts: MarkCounts, campaignId: number, mark: number, n: number): void {
+  const key = `${campaignId}/${mark}`;
+  const c = counts.get(key);
+  if (c) c.n += n;
+  else counts.set(key, { campaignId, mark, n });
+}
 
 interface Pending {
   input: NotificationInput;
@@ -257,6 +305,7 @@ export class EventWriter {
             const known = batch.length > 1 ? await this.prefetchLedger(trx, batch) : undefined;
             const out = known && this.statements.insertDelivered ? await this.applyDeliveriesAsSet(trx, batch, known) : new Map<number, WriteResult>();
             return this.withMarkCounts(trx, async (counts) => {
+              if (known) await this.applyOpensAsSet(trx, batch, known, counts, out);
               const results: WriteResult[] = [];
               for (const [i, item] of batch.entries()) results.push(out.get(i) ?? (await this.applyInTransaction(trx, item.input, item.now, counts, known)));
               return results;
@@ -307,6 +356,69 @@ export class EventWriter {
       out.set(index, inserted.has(snsMessageId) ? { applied: true, stored: 1, tripped: [] } : { applied: false, stored: 0, tripped: [] });
     }
     return out;
+  }
+
+  /**
+   * Postgres: the batch's Open notifications whose whole effect is the usual one (one event,
+   * ledger row known by SES id, the rules' effects exactly markOpened → markEngagement of that
+   * row's campaign) in three statements instead of four round trips and two ledger triggers
+   * each: insertOpened (events + the ledger's first open), lockMarks (each recipient's mark,
+   * locked, in key order), setMarks (the changed ones); the count moves go to `counts` as
+   * markEngagement's do. Classified as `classify` does for an open (the ledger's Delivery time;
+   * no database read). Adds their results to `out` by position; the rest is applied one by one.
+   * Same outcome as one by one, in any order: a ledger row keeps its earliest open (markOpened
+   * too), and a mark only gains open bits (addToMark is an OR).
+   */
+  private async applyOpensAsSet(trx: Db, batch: Pending[], known: Map<string, LedgerKey>, counts: MarkCounts, out: Map<number, WriteResult>): Promise<void> {
+    if (!this.statements.insertOpened || !this.statements.lockMarks || !this.statements.setMarks) return;
+    const seen = new Set<string>();
+    const picked: Array<OpenRow & { index: number }> = [];
+    for (const [index, { input, now }] of batch.entries()) {
+      if (out.has(index)) continue;
+      const event = input.events.length === 1 ? input.events[0]! : undefined;
+      const ledger = event?.type === 'open' && event.sesMessageId ? known.get(event.sesMessageId) : undefined;
+      if (!event || !ledger || seen.has(input.snsMessageId) || !this.isPlainOpen(event, ledger)) continue;
+      seen.add(input.snsMessageId);
+      const deliveredAt = ledger.status === 'delivered' && ledger.outcome_at !== null ? Number(ledger.outcome_at) : null;
+      const engagement = this.rules.classify(event, { deliveredAt, otherClicks: [] });
+      picked.push({ index, snsMessageId: input.snsMessageId, event, ledger, message: input.message, now, engagement });
+    }
+    if (picked.length < 2) return;
+    const inserted = new Set((await this.statements.insertOpened.rows(trx, openColumns(picked))).map((r) => r.sns_message_id));
+    // Each recipient's new open bits, over its inserted opens of this batch.
+    const bits = new Map<string, { campaignId: number; subscriberId: number; bits: number }>();
+    for (const r of picked) {
+      if (!inserted.has(r.snsMessageId)) continue;
+      const key = `${r.ledger.campaign_id}/${r.ledger.subscriber_id}`;
+      const b = bits.get(key) ?? { campaignId: Number(r.ledger.campaign_id), subscriberId: Number(r.ledger.subscriber_id), bits: 0 };
+      b.bits |= markOf('open', r.engagement.class);
+      bits.set(key, b);
+    }
+    if (bits.size > 0) {
+      const who = [...bits.values()];
+      const locked = await this.statements.lockMarks.rows(trx, [who.map((w) => w.campaignId), who.map((w) => w.subscriberId)]);
+      const changed: Array<{ campaignId: number; subscriberId: number; mark: number }> = [];
+      for (const row of locked) {
+        const w = bits.get(`${row.campaign_id}/${row.subscriber_id}`)!;
+        const old = Number(row.mark);
+        const move = markMove(old, addToMark(old, w.bits));
+        if (!move) continue;
+        changed.push({ campaignId: w.campaignId, subscriberId: w.subscriberId, mark: move.to });
+        if (move.from !== null) addMarkCount(counts, w.campaignId, move.from, -1);
+        addMarkCount(counts, w.campaignId, move.to, 1);
+      }
+      if (changed.length > 0) await this.statements.setMarks.rows(trx, [changed.map((c) => c.campaignId), changed.map((c) => c.subscriberId), changed.map((c) => c.mark)]);
+    }
+    for (const { index, snsMessageId } of picked) {
+      out.set(index, inserted.has(snsMessageId) ? { applied: true, stored: 1, tripped: [] } : { applied: false, stored: 0, tripped: [] });
+    }
+  }
+
+  /** Whether an open with a known ledger row has, per the rules, exactly the effects applyOpensAsSet carries out. */
+  private isPlainOpen(event: SesEvent, ledger: LedgerKey): boolean {
+    if (this.rules.softBouncesSince(event) !== null) return false;
+    const effects = this.rules.decide(event, { ledgerFound: true, campaignId: ledger.campaign_id, recentSoftBounces: 0 });
+    return effects.length === 2 && effects[0]!.kind === 'markOpened' && effects[1]!.kind === 'markEngagement' && effects[1]!.campaignId === ledger.campaign_id;
   }
 
   /** Whether an event with a known ledger row has, per the rules, only the effect insertDelivered carries out with its insert. */
@@ -454,14 +566,8 @@ export class EventWriter {
     const move = markMove(old, next);
     if (!move) return;
     await this.statements.setMark.rows(trx, [move.to, campaignId, subscriberId]);
-    const add = (mark: number, n: number) => {
-      const key = `${campaignId}/${mark}`;
-      const c = counts.get(key);
-      if (c) c.n += n;
-      else counts.set(key, { campaignId, mark, n });
-    };
-    if (move.from !== null) add(move.from, -1);
-    add(move.to, 1);
+    if (move.from !== null) addMarkCount(counts, campaignId, move.from, -1);
+    addMarkCount(counts, campaignId, move.to, 1);
   }
 
   /**
@@ -504,10 +610,10 @@ export class EventWriter {
         await confirmSend(trx, ledger, event, now);
         return;
       case 'markOpened':
-        await this.statements.markOpened.rows(trx, [event.occurredAt, now, campaign_id, subscriber_id]);
+        await this.statements.markOpened.rows(trx, [event.occurredAt, now, campaign_id, subscriber_id, event.occurredAt]);
         return;
       case 'markClicked':
-        await this.statements.markClicked.rows(trx, [event.occurredAt, now, campaign_id, subscriber_id]);
+        await this.statements.markClicked.rows(trx, [event.occurredAt, now, campaign_id, subscriber_id, event.occurredAt]);
         return;
     }
   }

@@ -7,6 +7,7 @@ import { EventApplier } from '../../src/events/event-applier.js';
 import type { PauseReason } from '../../src/campaigns/pause-reason.js';
 import { BACKENDS, createTestStore, type TestStore } from '../support/store.js';
 import { delivery, seedCampaign, seedDeliveries, seedDelivery, seedList, seedSubscriber } from '../support/seed.js';
+import { MARK } from '../../src/events/engagement-marks.js';
 
 describe.each(BACKENDS)('EventWriter group commit (%s)', (dialect) => {
   let store: TestStore;
@@ -132,6 +133,56 @@ describe.each(BACKENDS)('EventWriter group commit (%s)', (dialect) => {
     }
     const events = await db.selectFrom('events').select(['sns_message_id', 'type', 'campaign_id', 'subscriber_id', 'created_at']).orderBy('sns_message_id').execute();
     expect(events).toEqual([0, 1, 2, 3, 4, 5].map((i) => ({ sns_message_id: `sns-d${i}`, type: 'delivery', campaign_id: c, subscriber_id: subs[i], created_at: [5000, 6001, 6002, 6003, 6005, 6006][i] })));
+  });
+
+  it('a batch of Opens (set-based on Postgres) applies each once: the earliest open per row, marks and counts as one by one, replays ignored', async () => {
+    store = await createTestStore(dialect);
+    const db = store.db;
+    const list = await seedList(db, 'default');
+    const c = await seedCampaign(db, list, 'sent');
+    const subs = await seedDeliveries(db, c, 5, { emailPrefix: 'o', sesPrefix: 'ses-o', status: 'delivered' });
+    await db.updateTable('deliveries').set({ outcome_at: 1_000_000 }).where('campaign_id', '=', c).execute();
+    // Row 4 was opened before, at 2,000,000: a later open leaves that time.
+    await db.updateTable('deliveries').set({ opened_at: 2_000_000 }).where('subscriber_id', '=', subs[4]!).execute();
+    await db.deleteFrom('campaign_delivery_count_deltas').execute();
+    const repo = new EventWriter(db, eventRules(loadConfig({})));
+    const HUMAN_AGENT = 'Mozilla/5.0 (Windows NT 10.0; Win64; x64) Thunderbird/128.0';
+    const open = (sns: string, i: number, at: number, ipAddress = '203.0.113.9') => {
+      const message = JSON.stringify({ eventType: 'Open', mail: { messageId: `ses-o${i}`, destination: [`o${i}@example.com`] }, open: { timestamp: new Date(at).toISOString(), ipAddress, userAgent: HUMAN_AGENT } });
+      return repo.write({ snsMessageId: sns, message, events: parseSesNotification(message, 0) }, 9_000_000);
+    };
+    expect((await open('sns-early', 3, 1_500_000)).applied).toBe(true);
+    // One batch: row 0 opened twice (the later first), row 1 by a person and by Apple's proxy, row 2 once and its copy,
+    // a replay of the earlier batch's open, and row 4 (opened before).
+    const results = await Promise.all([
+      open('sns-0b', 0, 3_000_000), open('sns-0a', 0, 2_500_000), open('sns-1h', 1, 2_200_000), open('sns-1m', 1, 2_300_000, '17.58.0.1'),
+      open('sns-2', 2, 2_100_000), open('sns-2', 2, 2_100_000), open('sns-early', 3, 1_500_000), open('sns-4', 4, 2_600_000),
+    ]);
+    expect(results.map((r) => r.applied)).toEqual([true, true, true, true, true, false, false, true]);
+    const opened = await db.selectFrom('deliveries').select(['subscriber_id', 'opened_at']).where('campaign_id', '=', c).orderBy('subscriber_id').execute();
+    expect(opened.map((r) => Number(r.opened_at))).toEqual([2_500_000, 2_200_000, 2_100_000, 1_500_000, 2_000_000]);
+    const events = await db.selectFrom('events').select(['sns_message_id', 'subscriber_id', 'engagement']).where('type', '=', 'open').orderBy('sns_message_id').execute();
+    expect(events).toEqual([
+      { sns_message_id: 'sns-0a', subscriber_id: subs[0], engagement: 'human' },
+      { sns_message_id: 'sns-0b', subscriber_id: subs[0], engagement: 'human' },
+      { sns_message_id: 'sns-1h', subscriber_id: subs[1], engagement: 'human' },
+      { sns_message_id: 'sns-1m', subscriber_id: subs[1], engagement: 'machine' },
+      { sns_message_id: 'sns-2', subscriber_id: subs[2], engagement: 'human' },
+      { sns_message_id: 'sns-4', subscriber_id: subs[4], engagement: 'human' },
+      { sns_message_id: 'sns-early', subscriber_id: subs[3], engagement: 'human' },
+    ]);
+    // Marks and their counts: row 1 has a human and a machine open; the others a human one.
+    const marks = await db.selectFrom('campaign_engagement_marks').select(['subscriber_id', 'mark']).where('campaign_id', '=', c).orderBy('subscriber_id').execute();
+    const human = MARK.anyOpen | MARK.humanOpen;
+    expect(marks.map((m) => Number(m.mark))).toEqual([human, human | MARK.machineOpen, human, human, human]);
+    const counts = await db.selectFrom('campaign_engagement_counts').select(['mark', 'n']).where('campaign_id', '=', c).where('n', '<>', 0).orderBy('mark').execute();
+    expect(counts.map((r) => [Number(r.mark), Number(r.n)])).toEqual([[human, 4], [human | MARK.machineOpen, 1]]);
+    // Postgres: the batch moved its ledger rows in one statement, so the statement trigger of
+    // migration 0015 wrote one delta row for them (one by one: one per row opened).
+    if (dialect === 'postgres') {
+      const deltas = await db.selectFrom('campaign_delivery_count_deltas').select(['opened']).where('campaign_id', '=', c).execute();
+      expect(deltas.map((d) => Number(d.opened)).sort()).toEqual([1, 3]);
+    }
   });
 
   it('reports a tripped breaker and leaves the campaign to the orchestrator (the store does not pause it); a replay changes nothing but reports it again, so a pause lost to a crash happens on SNS\'s retry', async () => {
