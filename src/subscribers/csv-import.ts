@@ -164,21 +164,10 @@ export async function importSubscribersCsv(
   let header: Header | undefined;
   let listId: number | undefined;
   let batch: ImportRow[] = [];
-  // One batch is written while the next is parsed (the file's parsing and the database's work
-  // overlap instead of taking turns). Writes stay one at a time and in order, so a batch's
-  // scratch rows are committed before the next batch looks for duplicates, and at most two
-  // batches are held in memory.
-  let writing: Promise<void> = Promise.resolve();
   const flush = async () => {
     if (batch.length === 0) return;
     const rows = batch;
     batch = [];
-    await writing;
-    writing = write(rows);
-    // A failed write is seen by the next flush or the final wait; handled here so it is never "unhandled" meanwhile.
-    writing.catch(() => undefined);
-  };
-  const write = async (rows: ImportRow[]) => {
     const written = await importer.writeBatch(importId, listId!, rows, now());
     for (const d of written.duplicates) await rowError({ line: d.line, message: `duplicate address ${d.email} (first on line ${d.firstLine})` });
     report.imported += written.imported;
@@ -224,12 +213,9 @@ export async function importSubscribersCsv(
     await done;
     if (!header) throw new InputError('the file is empty; expected a header row with an "email" column', location(1));
     await flush();
-    await writing;
   } catch (err) {
     input.destroy();
     parser.destroy();
-    // A batch still being written finishes (or fails) first: its rows count below, and the scratch rows are not cleared under it.
-    await writing.catch(() => undefined);
     // Batches before the bad byte are committed: say so, rather than let it look like nothing happened.
     const written = report.imported + report.updated;
     if (err instanceof InputError && written > 0) {
