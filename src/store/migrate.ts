@@ -19,6 +19,7 @@ import { progressCounters } from './migrations/0019-progress-counters.js';
 import { engagementMarks } from './migrations/0020-engagement-marks.js';
 import { listAudienceSizes } from './migrations/0021-list-audience-sizes.js';
 import { campaignPageIndexes } from './migrations/0022-campaign-page-indexes.js';
+import { sqliteCounterTriggers } from './migrations/0023-sqlite-counter-triggers.js';
 
 /** Migrations in order; each is a function of the dialect so one list serves both. */
 const migrations: Record<string, (dialect: DialectName) => Migration> = {
@@ -41,6 +42,7 @@ const migrations: Record<string, (dialect: DialectName) => Migration> = {
   '0020-engagement-marks': engagementMarks,
   '0021-list-audience-sizes': listAudienceSizes,
   '0022-campaign-page-indexes': campaignPageIndexes,
+  '0023-sqlite-counter-triggers': sqliteCounterTriggers,
 };
 
 class StaticMigrationProvider implements MigrationProvider {

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import type { Kysely } from 'kysely';
+import { sql, type Kysely } from 'kysely';
 import { BACKENDS, createTestDatabase, createTestStore, type TestStore } from '../support/store.js';
 import { migrateToLatest } from '../../src/store/migrate.js';
 import { openStore } from '../../src/store/db.js';
@@ -108,6 +108,37 @@ describe.each(BACKENDS)('migration 0011 (provider counters, engagement class) on
       expect(await migrateToLatest(store.db, dialect, { upTo: '0011-provider-engagement' })).toEqual(['0011-provider-engagement']);
     } finally {
       await store.destroy();
+    }
+  });
+});
+
+describe('migration 0023 (SQLite ledger counter triggers re-created)', () => {
+  it('replaces triggers created with an older provider expression by the current ones, and the counters keep counting', async () => {
+    const database = await createTestDatabase('sqlite');
+    const store = await openStore(database.url, { migrate: false });
+    try {
+      await migrateToLatest(store.db, 'sqlite', { upTo: '0022-campaign-page-indexes' });
+      const triggerText = async () =>
+        (await sql<{ name: string; sql: string }>`select name, sql from sqlite_master where type = 'trigger' and name like 'deliveries_counts_%' order by name`.execute(store.db)).rows;
+      const current = await triggerText();
+      expect(current.map((t) => t.name)).toEqual(['deliveries_counts_delete', 'deliveries_counts_insert', 'deliveries_counts_update']);
+      // A database from before: the update trigger as an older release wrote it (another expression text).
+      await sql`drop trigger deliveries_counts_update`.execute(store.db);
+      await sql.raw(current[2]!.sql.replace(/'other' end/, `'other' end /* older text */`)).execute(store.db);
+      expect((await triggerText())[2]!.sql).toContain('older text');
+      expect(await migrateToLatest(store.db, 'sqlite')).toEqual(['0023-sqlite-counter-triggers']);
+      expect(await triggerText()).toEqual(current);
+      // Still counting: a ledger row moved between statuses moves its count.
+      const list = await store.db.insertInto('lists').values({ name: 'l', created_at: 1 }).returning('id').executeTakeFirstOrThrow();
+      const s = await store.db.insertInto('subscribers').values({ email: 'x@gmail.com', name: null, status: 'active', attributes: '{}', status_reason: null, created_at: 1, updated_at: 1 }).returning('id').executeTakeFirstOrThrow();
+      const c = await store.db.insertInto('campaigns').values({ list_id: list.id, status: 'sending', subject: 's', issue_title: 't', issue_slug: 's', issue_date: null, source_path: null, source_markdown: '', compiled_json: '{}', scheduled_at: null, started_at: 1, finished_at: null, audience_max_subscriber_id: 1, fanout_cursor: 0, paused_reason: null, created_at: 1, updated_at: 1 }).returning('id').executeTakeFirstOrThrow();
+      await store.db.insertInto('deliveries').values({ campaign_id: c.id, subscriber_id: s.id, email: 'x@gmail.com', status: 'queued', created_at: 1, updated_at: 1 }).execute();
+      await store.db.updateTable('deliveries').set({ status: 'sent' }).where('campaign_id', '=', c.id).execute();
+      const counts = await store.db.selectFrom('campaign_delivery_counts').select(['status', 'provider', 'n']).where('campaign_id', '=', c.id).where('n', '<>', 0).execute();
+      expect(counts.map((r) => [r.status, r.provider, Number(r.n)])).toEqual([['sent', 'gmail', 1]]);
+    } finally {
+      await store.destroy();
+      await database.remove();
     }
   });
 });

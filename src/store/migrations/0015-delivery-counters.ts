@@ -41,6 +41,27 @@ import { createStatementDeltaTriggers, dropDeliveriesTriggers, type DeltaSide } 
  * the counters per provider with providerOfEmailSql over the ledger, so drift shows).
  * Pruned campaigns keep reading campaign_totals (their counters fall to zero as rows go).
  */
+/**
+ * SQLite: the row triggers that upsert campaign_delivery_counts, with the mailbox provider
+ * expression as providerOfEmailSql compiles it now (0015 creates them; 0023 re-creates them
+ * with the cheaper form of that expression, same result).
+ */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export async function createSqliteCounterTriggers(trx: Kysely<any>): Promise<void> {
+  const provider = providerOfEmailSql(trx, 'email').compile(trx).sql;
+  const upsert = (row: 'new' | 'old', sign: '+' | '-') =>
+    sql.raw(`insert into campaign_delivery_counts (campaign_id, status, provider, n, opened, clicked)
+              select campaign_id, status, ${provider}, ${sign}1, ${sign}(opened_at is not null), ${sign}(clicked_at is not null)
+              from (select ${row}.campaign_id as campaign_id, ${row}.status as status, ${row}.email as email, ${row}.opened_at as opened_at, ${row}.clicked_at as clicked_at) where true
+              on conflict (campaign_id, status, provider) do update set n = n + excluded.n, opened = opened + excluded.opened, clicked = clicked + excluded.clicked;`);
+  await sql`create trigger deliveries_counts_insert after insert on deliveries begin ${upsert('new', '+')} end`.execute(trx);
+  await sql`create trigger deliveries_counts_update after update on deliveries
+            when old.status is not new.status or old.campaign_id is not new.campaign_id or old.email is not new.email
+              or (old.opened_at is null) <> (new.opened_at is null) or (old.clicked_at is null) <> (new.clicked_at is null)
+            begin ${upsert('old', '-')} ${upsert('new', '+')} end`.execute(trx);
+  await sql`create trigger deliveries_counts_delete after delete on deliveries begin ${upsert('old', '-')} end`.execute(trx);
+}
+
 export function deliveryCounters(dialect: DialectName): Migration {
   return {
     /* eslint-disable @typescript-eslint/no-explicit-any */
@@ -73,17 +94,7 @@ export function deliveryCounters(dialect: DialectName): Migration {
               having sum(n) <> 0 or sum(opened) <> 0 or sum(clicked) <> 0;`,
           );
         } else {
-          const upsert = (row: 'new' | 'old', sign: '+' | '-') =>
-            sql.raw(`insert into campaign_delivery_counts (campaign_id, status, provider, n, opened, clicked)
-              select campaign_id, status, ${provider('email').compile(trx).sql}, ${sign}1, ${sign}(opened_at is not null), ${sign}(clicked_at is not null)
-              from (select ${row}.campaign_id as campaign_id, ${row}.status as status, ${row}.email as email, ${row}.opened_at as opened_at, ${row}.clicked_at as clicked_at) where true
-              on conflict (campaign_id, status, provider) do update set n = n + excluded.n, opened = opened + excluded.opened, clicked = clicked + excluded.clicked;`);
-          await sql`create trigger deliveries_counts_insert after insert on deliveries begin ${upsert('new', '+')} end`.execute(trx);
-          await sql`create trigger deliveries_counts_update after update on deliveries
-            when old.status is not new.status or old.campaign_id is not new.campaign_id or old.email is not new.email
-              or (old.opened_at is null) <> (new.opened_at is null) or (old.clicked_at is null) <> (new.clicked_at is null)
-            begin ${upsert('old', '-')} ${upsert('new', '+')} end`.execute(trx);
-          await sql`create trigger deliveries_counts_delete after delete on deliveries begin ${upsert('old', '-')} end`.execute(trx);
+          await createSqliteCounterTriggers(trx);
         }
         // Backfill, after the triggers, in the same transaction (see above).
         await sql`insert into campaign_delivery_counts (campaign_id, status, provider, n, opened, clicked)
