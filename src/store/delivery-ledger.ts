@@ -21,7 +21,7 @@
  * Clocks: claimed_at is the claiming worker's clock and the cutoff the reconciler's; they
  * must agree to well within UNCERTAIN_GRACE_S (NTP gives milliseconds).
  */
-import { sql, type Kysely } from 'kysely';
+import { PostgresAdapter, sql, type Kysely } from 'kysely';
 import type { Database, DeliveryStatus } from './schema.js';
 import { AudienceRepository, type AudienceFilter } from './audience-repository.js';
 import { readTotals } from './campaign-totals.js';
@@ -222,10 +222,15 @@ export class DeliveryLedger {
   async claimManyIfMailable(campaignId: number, subscriberIds: readonly number[], listId: number, workerId: string, now = Date.now()): Promise<Map<number, ClaimedDelivery>> {
     const claimed = new Map<number, ClaimedDelivery>();
     if (subscriberIds.length === 0) return claimed;
+    // SQLite picks deliveries_campaign_status (campaign_id, status) for this WHERE when it can, and
+    // then walks every queued row of the campaign per statement (~0.8 ms with 20,000 queued, more in
+    // a larger campaign); the unary + keeps the status test off that index so the rows are found by
+    // the primary key (campaign_id, subscriber_id IN …). PostgreSQL plans it by key as it is.
+    const status = this.db.getExecutor().adapter instanceof PostgresAdapter ? sql`status` : sql`+status`;
     const result = await sql<{ subscriber_id: number; email: string; attempts: number; name: string | null }>`
       UPDATE deliveries
       SET status = 'sending', claimed_by = ${workerId}, claimed_at = ${now}, attempts = attempts + 1, updated_at = ${now}
-      WHERE campaign_id = ${campaignId} AND subscriber_id IN (${sql.join(subscriberIds)}) AND status = 'queued'
+      WHERE campaign_id = ${campaignId} AND subscriber_id IN (${sql.join(subscriberIds)}) AND ${status} = 'queued'
         AND confirmed_at IS NULL
         AND EXISTS (
           SELECT 1 FROM list_members m JOIN subscribers s ON s.id = m.subscriber_id
