@@ -17,8 +17,8 @@ export function providerOfEmailSql(db: Kysely<any>, column = 'email'): RawBuilde
     // below costs ~600 µs per evaluation inside the deliveries counter triggers (SQLite builds
     // each list's ephemeral index anew on every row), i.e. ~0.5 ms of worker CPU per message,
     // whose claim and 'sent' writes each move a row between statuses (issue #15). Same result
-    // for every input. Databases created before this keep the old trigger text until a
-    // migration re-creates the triggers (0015 compiles this expression when it runs).
+    // for every input. 0015 compiles this expression into its triggers when it runs; migration
+    // 0023 re-creates them, so databases created before this get it too.
     const arms = Object.entries(PROVIDER_DOMAINS).flatMap(([provider, domains]) => domains.map((d) => sql`when ${sql.lit(d)} then ${sql.lit(provider)}`));
     return sql<MailboxProvider>`(case ${domain} ${sql.join(arms, sql` `)} else ${sql.lit('other')} end)`;
   }
