@@ -249,12 +249,21 @@ function openColumns(rows: OpenRow[]): unknown[][] {
 /** Moves of the engagement counts within one transaction, by `${campaign}/${mark}`. */
 type MarkCounts = Map<string, { campaignId: number; mark: number; n: number }>;
 
-/** n more (or fewer) recipients of `campaignId` with `mark`, written at the end of the transaction (withMarkCounts). */
-function addMarkCount(counts: MarkCounts, campaignId: number, mark: number, n: number): void {
-  const key = `${campaignId}/${mark}`;
-  const c = counts.get(key);
-  if (c) c.n += n;
-  else counts.set(key, { campaignId, mark, n });
+/** One recipient of `campaignId` moved from one mark (null: none yet) to another, written at the end of the transaction (withMarkCounts). */
+function countMarkMove(counts: MarkCounts, campaignId: number, move: { from: number | null; to: number }): void {
+  const add = (mark: number, n: number) => {
+    const key = `${campaignId}/${mark}`;
+    const c = counts.get(key);
+    if (c) c.n += n;
+    else counts.set(key, { campaignId, mark, n });
+  };
+  if (move.from !== null) add(move.from, -1);
+  add(move.to, 1);
+}
+
+/** When a ledger row's message was delivered (its Delivery event), null when not known: what the engagement rules read. */
+function deliveredAtOf(ledger: LedgerKey | undefined): number | null {
+  return ledger?.status === 'delivered' && ledger.outcome_at !== null ? Number(ledger.outcome_at) : null;
 }
 
 interface Pending {
@@ -379,8 +388,7 @@ export class EventWriter {
       const ledger = event?.type === 'open' && event.sesMessageId ? known.get(event.sesMessageId) : undefined;
       if (!event || !ledger || seen.has(input.snsMessageId) || !this.isPlainOpen(event, ledger)) continue;
       seen.add(input.snsMessageId);
-      const deliveredAt = ledger.status === 'delivered' && ledger.outcome_at !== null ? Number(ledger.outcome_at) : null;
-      const engagement = this.rules.classify(event, { deliveredAt, otherClicks: [] });
+      const engagement = this.rules.classify(event, { deliveredAt: deliveredAtOf(ledger), otherClicks: [] });
       picked.push({ index, snsMessageId: input.snsMessageId, event, ledger, message: input.message, now, engagement });
     }
     if (picked.length < 2) return;
@@ -404,8 +412,7 @@ export class EventWriter {
         const move = markMove(old, addToMark(old, w.bits));
         if (!move) continue;
         changed.push({ campaignId: w.campaignId, subscriberId: w.subscriberId, mark: move.to });
-        if (move.from !== null) addMarkCount(counts, w.campaignId, move.from, -1);
-        addMarkCount(counts, w.campaignId, move.to, 1);
+        countMarkMove(counts, w.campaignId, move);
       }
       if (changed.length > 0) await this.statements.setMarks.rows(trx, [changed.map((c) => c.campaignId), changed.map((c) => c.subscriberId), changed.map((c) => c.mark)]);
     }
@@ -414,16 +421,25 @@ export class EventWriter {
     }
   }
 
+  /**
+   * The rules' effects of an event whose ledger row is known, when they can be decided before
+   * any write (null when they wait for a soft-bounce count): what the set-based paths check.
+   */
+  private effectsOnKnownRow(event: SesEvent, ledger: LedgerKey): readonly Effect[] | null {
+    if (this.rules.softBouncesSince(event) !== null) return null;
+    return this.rules.decide(event, { ledgerFound: true, campaignId: ledger.campaign_id, recentSoftBounces: 0 });
+  }
+
   /** Whether an open with a known ledger row has, per the rules, exactly the effects applyOpensAsSet carries out. */
   private isPlainOpen(event: SesEvent, ledger: LedgerKey): boolean {
-    if (this.rules.softBouncesSince(event) !== null) return false;
-    const effects = this.rules.decide(event, { ledgerFound: true, campaignId: ledger.campaign_id, recentSoftBounces: 0 });
-    return effects.length === 2 && effects[0]!.kind === 'markOpened' && effects[1]!.kind === 'markEngagement' && effects[1]!.campaignId === ledger.campaign_id;
+    const effects = this.effectsOnKnownRow(event, ledger);
+    return effects?.length === 2 && effects[0]!.kind === 'markOpened' && effects[1]!.kind === 'markEngagement' && effects[1]!.campaignId === ledger.campaign_id;
   }
 
   /** Whether an event with a known ledger row has, per the rules, only the effect insertDelivered carries out with its insert. */
   private fusesWithInsert(event: SesEvent, ledger: LedgerKey): boolean {
-    return this.rules.softBouncesSince(event) === null && isDeliveredOnly(this.rules.decide(event, { ledgerFound: true, campaignId: ledger.campaign_id, recentSoftBounces: 0 }));
+    const effects = this.effectsOnKnownRow(event, ledger);
+    return effects !== null && isDeliveredOnly(effects);
   }
 
   /** Postgres: insert Delivery events and move their ledger rows in one statement; returns the SNS MessageIds inserted. */
@@ -539,12 +555,11 @@ export class EventWriter {
    * when the message was delivered and (clicks) the message's other clicks so far.
    */
   private async classify(trx: Db, event: SesEvent, ledger: LedgerKey | undefined): Promise<EngagementDecision> {
-    const deliveredAt = ledger?.status === 'delivered' && ledger.outcome_at !== null ? Number(ledger.outcome_at) : null;
     const otherClicks =
       event.type === 'click' && event.sesMessageId
         ? (await this.statements.clicksOfMessage.rows(trx, [event.sesMessageId])).map((r) => ({ link: r.detail, at: Number(r.occurred_at) }))
         : [];
-    return this.rules.classify(event, { deliveredAt, otherClicks });
+    return this.rules.classify(event, { deliveredAt: deliveredAtOf(ledger), otherClicks });
   }
 
   /**
@@ -566,8 +581,7 @@ export class EventWriter {
     const move = markMove(old, next);
     if (!move) return;
     await this.statements.setMark.rows(trx, [move.to, campaignId, subscriberId]);
-    if (move.from !== null) addMarkCount(counts, campaignId, move.from, -1);
-    addMarkCount(counts, campaignId, move.to, 1);
+    countMarkMove(counts, campaignId, move);
   }
 
   /**

@@ -80,6 +80,13 @@ async function expectCountersMatch(db: Kysely<Database>, step: string, progress 
 
 const EMAILS = ['a@gmail.com', 'b@outlook.com', 'c@yahoo.com', 'd@icloud.com', 'e@example.com', 'f@gmx.de', 'g@proton.me', 'h@example.org', 'i@gmail.com', 'j@hotmail.com'];
 
+/** The ten EMAILS, subscribed to the list: the recipients the ledger is queued for. */
+async function seedRecipients(db: Kysely<Database>, listId: number): Promise<{ subscriberId: number; email: string }[]> {
+  const subs = [];
+  for (const email of EMAILS) subs.push({ subscriberId: await seedSubscriber(db, email, [listId]), email });
+  return subs;
+}
+
 /**
  * A fresh database migrated up to `before` (a counter migration's predecessor) with one campaign
  * whose ten recipients (EMAILS) are queued; `run` writes rows, migrates on and checks; then the
@@ -97,8 +104,7 @@ async function atMigration(
     const listId = await seedList(s.db, 'l');
     const campaign = await seedCampaign(s.db, listId);
     const ledger = new DeliveryLedger(s.db);
-    const subs = [];
-    for (const email of EMAILS) subs.push({ subscriberId: await seedSubscriber(s.db, email, [listId]), email });
+    const subs = await seedRecipients(s.db, listId);
     await ledger.insertQueued(campaign, subs, 1000);
     await run({ s, campaign, ledger, subs });
   } finally {
@@ -124,8 +130,7 @@ describe.each(BACKENDS)('ledger counters on %s', (dialect) => {
     const listId = await seedList(db, 'l');
     const campaign = await seedCampaign(db, listId);
     const other = await seedCampaign(db, listId);
-    const subs = [];
-    for (const email of EMAILS) subs.push({ subscriberId: await seedSubscriber(db, email, [listId]), email });
+    const subs = await seedRecipients(db, listId);
     await ledger.insertQueued(campaign, subs, 1000);
     await ledger.insertQueued(campaign, subs, 1000); // a replayed fan-out page changes nothing
     await ledger.insertQueued(other, subs.slice(0, 4), 1000);
@@ -275,8 +280,7 @@ describe.each(BACKENDS)('ledger counters on %s', (dialect) => {
     const listId = await seedList(db, 'l');
     const campaign = await seedCampaign(db, listId);
     const other = await seedCampaign(db, listId);
-    const subs = [];
-    for (const email of EMAILS) subs.push({ subscriberId: await seedSubscriber(db, email, [listId]), email });
+    const subs = await seedRecipients(db, listId);
     await ledger.insertQueued(campaign, subs, 1000);
     await ledger.insertQueued(other, subs.slice(0, 3), 1000);
     const startedAt = 1_700_000_000_250;
