@@ -1,6 +1,7 @@
 /**
  * Streamed CSV import of subscribers into one list. The file is never held in memory:
- * records flow from csv-parse into batches that are written in one transaction each.
+ * records flow from csv-parse into batches that are written in one transaction each, two
+ * batches at a time while the next is parsed.
  *
  * Rules (see issue 3):
  * - a header row names the columns; `email` is required, `name` optional, every other
@@ -76,6 +77,11 @@ export interface ImportOptions {
   onRowError?: (error: ImportRowError) => void | Promise<void>;
   /** Rows per transaction (default 1000). */
   batchSize?: number;
+  /**
+   * Batches written at the same time (default 2): on PostgreSQL each has its own connection and
+   * server process, so the index and foreign-key work of two batches runs on two cores.
+   */
+  writers?: number;
   /** Called with the number of data rows processed so far, after each batch and at the end. */
   onProgress?: (rowsProcessed: number) => void;
   now?: () => number;
@@ -89,6 +95,8 @@ export type SubscriberImportStore = Pick<SubscriberImportRepository, 'clearStale
 /** Each row binds 7 values; 1000 rows stay far below SQLite's and Postgres's parameter limits. */
 const DEFAULT_BATCH = 1000;
 const DEFAULT_MAX_ERRORS = 1000;
+/** Two batches in flight: the 1M-row import on a 2-core PostgreSQL host, 1 → 2 writers (bench/results/scale.md). */
+const DEFAULT_WRITERS = 2;
 /** Scratch rows older than this belong to a run that crashed; removed at the next import. */
 const STALE_SCRATCH_MS = 24 * 60 * 60 * 1000;
 
@@ -123,6 +131,7 @@ export async function importSubscribersCsv(
 ): Promise<ImportReport> {
   const now = options.now ?? Date.now;
   const batchSize = options.batchSize ?? DEFAULT_BATCH;
+  const writers = Math.max(1, options.writers ?? DEFAULT_WRITERS);
   const maxErrors = options.maxErrors ?? DEFAULT_MAX_ERRORS;
   const report: ImportReport = { imported: 0, updated: 0, skipped: 0, bad: 0, suppressed: 0, rows: 0, errors: [] };
   const rowError = (error: ImportRowError): void | Promise<void> => {
@@ -164,10 +173,11 @@ export async function importSubscribersCsv(
   let header: Header | undefined;
   let listId: number | undefined;
   let batch: ImportRow[] = [];
-  const flush = async () => {
-    if (batch.length === 0) return;
-    const rows = batch;
-    batch = [];
+  // Batches are written `writers` at a time, and the next one is parsed while they are
+  // written. The store keeps file order for repeated addresses across batches in flight
+  // (SubscriberImportRepository.writeBatch); a batch's result is counted when it settles.
+  const inFlight = new Set<Promise<void>>();
+  const write = async (rows: ImportRow[]) => {
     const written = await importer.writeBatch(importId, listId!, rows, now());
     for (const d of written.duplicates) await rowError({ line: d.line, message: `duplicate address ${d.email} (first on line ${d.firstLine})` });
     report.imported += written.imported;
@@ -175,6 +185,22 @@ export async function importSubscribersCsv(
     report.suppressed += written.suppressed;
     report.skipped += written.suppressed;
     options.onProgress?.(report.rows);
+  };
+  const flush = async () => {
+    if (batch.length === 0) return;
+    const rows = batch;
+    batch = [];
+    // A failed write rejects here (or in settle), and the import stops.
+    while (inFlight.size >= writers) await Promise.race(inFlight);
+    const writing: Promise<void> = write(rows).finally(() => inFlight.delete(writing));
+    writing.catch(() => undefined);
+    inFlight.add(writing);
+  };
+  /** Wait for every batch in flight; the first failure, if any, is thrown after all have settled. */
+  const settle = async () => {
+    const outcomes = await Promise.allSettled([...inFlight]);
+    const failed = outcomes.find((o): o is PromiseRejectedResult => o.status === 'rejected');
+    if (failed) throw failed.reason;
   };
 
   try {
@@ -213,9 +239,12 @@ export async function importSubscribersCsv(
     await done;
     if (!header) throw new InputError('the file is empty; expected a header row with an "email" column', location(1));
     await flush();
+    await settle();
   } catch (err) {
     input.destroy();
     parser.destroy();
+    // Batches still in flight commit or fail on their own; count them before saying what went in.
+    await settle().catch(() => undefined);
     // Batches before the bad byte are committed: say so, rather than let it look like nothing happened.
     const written = report.imported + report.updated;
     if (err instanceof InputError && written > 0) {

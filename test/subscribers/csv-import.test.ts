@@ -58,11 +58,15 @@ describe.each(BACKENDS)('CSV import on %s', (dialect) => {
     return { r, listId: list.id };
   }
 
+  /**
+   * The list's audience, read page by page in id order, returned sorted by address: two
+   * batches are written at a time, so ids interleave across adjacent batches.
+   */
   async function audienceEmails(r: SubscriberRepositories, listId: number): Promise<string[]> {
     const out: string[] = [];
     for (let afterId = 0; ; ) {
       const page = await r.audience.audiencePage({ listId, afterId, limit: 3 });
-      if (page.length === 0) return out;
+      if (page.length === 0) return out.sort();
       out.push(...page.map((m) => m.email));
       afterId = page.at(-1)!.id;
     }
@@ -84,13 +88,7 @@ describe.each(BACKENDS)('CSV import on %s', (dialect) => {
     expect(progress.at(-1)).toBe(11);
     expect(progress.length).toBeGreaterThan(2);
 
-    expect(await audienceEmails(r, listId)).toEqual([
-      'ada@example.com',
-      'linus@example.com',
-      'jose@example.com',
-      'joan@example.com',
-      'edsger@example.com',
-    ]);
+    expect(await audienceEmails(r, listId)).toEqual(['ada@example.com', 'edsger@example.com', 'joan@example.com', 'jose@example.com', 'linus@example.com']);
     const ada = await r.subscribers.findByEmail('ada@example.com');
     expect(ada).toMatchObject({ name: 'Ada Lovelace', status: 'active' });
     expect(JSON.parse(ada!.attributes)).toEqual({ City: 'London' });
@@ -112,6 +110,23 @@ describe.each(BACKENDS)('CSV import on %s', (dialect) => {
       { line: 6, message: 'duplicate address b@example.com (first on line 4)' },
     ]);
     expect(report).toMatchObject({ imported: 3, skipped: 2 });
+  });
+
+  it('two batches in flight: the earlier one in file order keeps a repeated address, even when the later one is quicker', async () => {
+    const { r, listId } = await setup();
+    const importer = new SubscriberImportRepository(store!.db);
+    // A long batch whose last address (in address order too) comes again in a one-row batch
+    // written at the same time: unordered, the short batch would record it first and win.
+    const long = Array.from({ length: 3000 }, (_, i) => ({ line: i + 2, email: `a${String(i).padStart(5, '0')}@example.com`, name: 'Long', attributes: {} }));
+    long.push({ line: 3002, email: 'zz@example.com', name: 'First', attributes: { from: 'line 3002' } });
+    const short = [{ line: 3003, email: 'zz@example.com', name: 'Second', attributes: { from: 'line 3003' } }];
+    const [first, second] = await Promise.all([importer.writeBatch('run', listId, long, 1), importer.writeBatch('run', listId, short, 2)]);
+    expect(first).toMatchObject({ imported: 3001, duplicates: [] });
+    expect(second).toEqual({ imported: 0, updated: 0, suppressed: 0, duplicates: [{ line: 3003, email: 'zz@example.com', firstLine: 3002 }] });
+    const kept = await r.subscribers.findByEmail('zz@example.com');
+    expect(kept?.name).toBe('First');
+    expect(JSON.parse(kept!.attributes)).toEqual({ from: 'line 3002' });
+    await importer.clearScratch('run');
   });
 
   it('re-import never puts unsubscribed, bounced, complained or removed addresses back in the audience', async () => {
