@@ -88,19 +88,21 @@ export class SubscriberImportRepository {
   async writeBatch(importId: string, listId: number, batch: readonly ImportRow[], now: number): Promise<ImportBatchResult> {
     const turn = this.seenTurns.take(importId);
     try {
+      // Duplicates inside this batch first; those against earlier batches come from the scratch rows.
+      const duplicates: ImportDuplicate[] = [];
+      const firstInBatch = new Map<string, number>();
+      const unique: ImportRow[] = [];
+      for (const row of batch) {
+        const firstLine = firstInBatch.get(row.email);
+        if (firstLine === undefined) {
+          firstInBatch.set(row.email, row.line);
+          unique.push(row);
+        } else duplicates.push({ line: row.line, email: row.email, firstLine });
+      }
+      // Waited for before taking a connection, so a batch waiting for its turn never holds one
+      // that the batch before it needs.
+      await turn.ready;
       return await this.db.transaction().execute(async (trx) => {
-        // Duplicates inside this batch first; those against earlier batches come from the scratch rows.
-        const duplicates: ImportDuplicate[] = [];
-        const firstInBatch = new Map<string, number>();
-        const unique: ImportRow[] = [];
-        for (const row of batch) {
-          const firstLine = firstInBatch.get(row.email);
-          if (firstLine === undefined) {
-            firstInBatch.set(row.email, row.line);
-            unique.push(row);
-          } else duplicates.push({ line: row.line, email: row.email, firstLine });
-        }
-        await turn.ready;
         const rows = await markSeen(trx, importId, unique, now, duplicates);
         turn.done();
         if (rows.length === 0) return { imported: 0, updated: 0, suppressed: 0, duplicates };

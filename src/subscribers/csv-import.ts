@@ -186,21 +186,23 @@ export async function importSubscribersCsv(
     report.skipped += written.suppressed;
     options.onProgress?.(report.rows);
   };
+  /** The first failed write: no batch is started after it, and the import throws it once the rest settle. */
+  let failed: { error: unknown } | undefined;
   const flush = async () => {
     if (batch.length === 0) return;
     const rows = batch;
     batch = [];
-    // A failed write rejects here (or in settle), and the import stops.
-    while (inFlight.size >= writers) await Promise.race(inFlight);
-    const writing: Promise<void> = write(rows).finally(() => inFlight.delete(writing));
-    writing.catch(() => undefined);
+    while (inFlight.size >= writers && !failed) await Promise.race(inFlight);
+    if (failed) throw failed.error;
+    const writing: Promise<void> = write(rows)
+      .catch((error: unknown) => void (failed ??= { error }))
+      .finally(() => inFlight.delete(writing));
     inFlight.add(writing);
   };
-  /** Wait for every batch in flight; the first failure, if any, is thrown after all have settled. */
+  /** Wait for every batch in flight, then throw the first failure, if any. */
   const settle = async () => {
-    const outcomes = await Promise.allSettled([...inFlight]);
-    const failed = outcomes.find((o): o is PromiseRejectedResult => o.status === 'rejected');
-    if (failed) throw failed.reason;
+    await Promise.all([...inFlight]);
+    if (failed) throw failed.error;
   };
 
   try {

@@ -301,3 +301,36 @@ describe.each(BACKENDS)('CSV import on %s', (dialect) => {
     expect(after.map((s) => s?.name)).toEqual(people.map((p) => p.name));
   });
 });
+
+describe('CSV import with batches in flight', () => {
+  it('a failed batch stops the import: none starts after it, the one in flight beside it settles first, then the scratch rows go', async () => {
+    const events: string[] = [];
+    let thirdStarted!: () => void;
+    const third = new Promise<void>((resolve) => (thirdStarted = resolve));
+    const store = {
+      clearStaleScratch: async () => undefined,
+      clearScratch: async () => void events.push('clear scratch'),
+      writeBatch: async (_run: string, _list: number, rows: readonly { line: number }[]) => {
+        const first = rows[0]!.line;
+        events.push(`write from line ${first}`);
+        // The second batch fails once the third is in flight; the third commits a little later.
+        if (first === 4) {
+          await third;
+          throw new Error('connection lost');
+        }
+        if (first === 6) {
+          thirdStarted();
+          await new Promise((resolve) => setTimeout(resolve, 30));
+        }
+        events.push(`committed from line ${first}`);
+        return { imported: rows.length, updated: 0, suppressed: 0, duplicates: [] };
+      },
+    };
+    const file = 'email\n' + Array.from({ length: 8 }, (_, i) => `p${i}@example.com\n`).join('');
+    const err = await importSubscribersCsv(store, csv(file), { listId: 1, batchSize: 2 }).catch((e: Error) => e);
+    expect((err as Error).message).toBe('connection lost');
+    // The third batch (lines 6-7) was in flight beside the failed second; it settled before the
+    // import gave up, and no batch after it was started.
+    expect(events).toEqual(['write from line 2', 'committed from line 2', 'write from line 4', 'write from line 6', 'committed from line 6', 'clear scratch']);
+  });
+});
