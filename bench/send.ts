@@ -20,7 +20,8 @@
  * Workers run as deployed (docker-compose.yml): `newsletter worker` from the compiled build
  * (built first if dist/ is not current) with NODE_OPTIONS='--max-old-space-size=160 --max-semi-space-size=16', at the
  * default WORKER_CONCURRENCY (50). BENCH_WORKER_NODE_OPTIONS='' measures V8's default heap
- * sizing; --concurrency N changes the concurrency; BENCH_PROF=dir writes CPU profiles.
+ * sizing; --concurrency N changes the concurrency; BENCH_PROF=dir writes CPU profiles (the bare
+ * SDK clients of --compare-sdk into dir/sdk).
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { appendFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
@@ -156,6 +157,13 @@ async function runCampaign(opts: { subscribers: number; sendRate: number; worker
   const cpu = { workers: workerCpu.reduce((a, b) => a + b, 0), bench: (ownCpu.user + ownCpu.system) / 1e6, redis: cpuS(redis.child.pid!) - redisCpu0 };
   console.error(`rss: ready ${readyRssKb.map((k) => (k / 1024).toFixed(0)).join(', ')} MB, peak ${peaks.map((k) => (k / 1024).toFixed(0)).join(', ')} MB`);
   console.error(`cpu: workers ${workerCpu.map((x) => x.toFixed(1)).join(', ')} s; bench+simulator ${cpu.bench.toFixed(1)} s; redis ${cpu.redis.toFixed(1)} s`);
+  if (process.env.BENCH_REDIS_STATS) {
+    // BENCH_REDIS_STATS=1: Redis commands per accepted message (calls, server µs per call), for profiling.
+    for (const line of (await probe.info('commandstats')).split('\n')) {
+      const m = /^cmdstat_(\w+):calls=(\d+),usec=(\d+)/.exec(line);
+      if (m && Number(m[2]) > 100) console.error(`redis: ${m[1]} ${(Number(m[2]) / Math.max(1, sim.messages.length)).toFixed(2)}/msg, ${(Number(m[3]) / Number(m[2])).toFixed(1)} µs/call`);
+    }
+  }
   const info = await probe.info('memory');
   const redisPeakBytes = Number(/used_memory_peak:(\d+)/.exec(info)?.[1] ?? 0);
   children.forEach((ch, i) => (peaks[i] = Math.max(peaks[i]!, vmHwmKb(ch.pid!))));
@@ -210,7 +218,7 @@ async function runBareSdk(opts: { messages: number; workers: number; concurrency
   const sim = await startSesSimulator({ maxSendRate: 1_000_000, max24HourSend: 100_000_000, keepRaw: false, sendEvents: false });
   const per = Math.ceil(opts.messages / opts.workers);
   const children = Array.from({ length: opts.workers }, (_, i) =>
-    spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'bench/sdk-client.ts'), '--endpoint', sim.url, '--messages', String(per), '--concurrency', String(opts.concurrency), '--first', String(1 + i * per), ...(opts.v2 ? ['--v2'] : [])], {
+    spawn(process.execPath, [...(process.env.BENCH_PROF ? ['--cpu-prof', '--cpu-prof-dir', join(process.env.BENCH_PROF, 'sdk')] : []), '--import', 'tsx', join(ROOT, 'bench/sdk-client.ts'), '--endpoint', sim.url, '--messages', String(per), '--concurrency', String(opts.concurrency), '--first', String(1 + i * per), ...(opts.v2 ? ['--v2'] : [])], {
       cwd: ROOT, env: { ...process.env, NODE_OPTIONS: WORKER_NODE_OPTIONS }, stdio: ['pipe', 'pipe', 'inherit'],
     }));
   const outputs = children.map((ch) => {
