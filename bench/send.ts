@@ -184,6 +184,14 @@ async function runCampaign(opts: { subscribers: number; sendRate: number; worker
 
 function windowStats(sim: SesSimulator) {
   const t = sim.messages.map((m) => m.at);
+  if (process.env.BENCH_TIMELINE && t.length > 1) {
+    // BENCH_TIMELINE=1: acceptances per 100 ms from the first, and the largest gaps, on stderr.
+    const bins: number[] = [];
+    for (const x of t) bins[Math.floor((x - t[0]!) / 100)] = (bins[Math.floor((x - t[0]!) / 100)] ?? 0) + 1;
+    console.error(`timeline (per 100 ms): ${Array.from(bins, (b) => b ?? 0).join(' ')}`);
+    const gaps = t.slice(1).map((x, i) => [x - t[i]!, i + 1] as const).sort((a, b) => b[0] - a[0]).slice(0, 5);
+    console.error(`largest gaps: ${gaps.map(([g, i]) => `${g.toFixed(0)} ms before #${i}`).join(', ')}`);
+  }
   const avg = t.length > 1 ? ((t.length - 1) * 1000) / (t[t.length - 1]! - t[0]!) : 0;
   const at = (q: number) => (t.length ? t[Math.min(t.length - 1, Math.floor(q * t.length))]! - t[0]! : 0);
   return { avg, worst: sim.worstWindow(1000), duplicates: sim.duplicates().length, throttled: sim.throttleCount(), p50: at(0.5), p90: at(0.9), p99: at(0.99) };
@@ -302,7 +310,7 @@ if (rates.length > 0) {
   for (const rate of rates) {
     const n = Math.max(50, Math.round(rate * seconds));
     const rateWorkers = args.includes('--rate-workers') ? Number(arg('rate-workers', '1')) : rate >= 200 ? 2 : 1;
-    const r = await runCampaign({ subscribers: n, sendRate: rate, workers: rateWorkers, concurrency: Math.max(20, Math.min(200, rate)), simRate: rate });
+    const r = await runCampaign({ subscribers: n, sendRate: rate, workers: rateWorkers, concurrency: Number(process.env.BENCH_RATE_CONCURRENCY ?? Math.max(20, Math.min(200, rate))), simRate: rate });
     const s = windowStats(r.sim);
     log(`| ${rate}/s | ${rateWorkers} | ${r.accepted} | ${s.avg.toFixed(1)}/s (${((s.avg / rate) * 100).toFixed(1)}%) | ${s.worst} | ${s.duplicates} | ${s.throttled} | ${r.firstSendMs} ms |`);
   }
