@@ -21,7 +21,9 @@
  * (built first if dist/ is not current) with NODE_OPTIONS='--max-old-space-size=160 --max-semi-space-size=16', at the
  * default WORKER_CONCURRENCY (50). BENCH_WORKER_NODE_OPTIONS='' measures V8's default heap
  * sizing; --concurrency N changes the concurrency; BENCH_PROF=dir writes CPU profiles (the bare
- * SDK clients of --compare-sdk into dir/sdk).
+ * SDK clients of --compare-sdk into dir/sdk). Profiling aids: BENCH_REDIS_STATS=1 (Redis commands
+ * per message), BENCH_TIMELINE=1 (acceptances per 100 ms, largest gaps), BENCH_RATE_CONCURRENCY=N
+ * (the rate runs' worker concurrency instead of max(20, min(200, rate))).
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { appendFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';

@@ -26,6 +26,10 @@
  * configured rate. All of it is computed lazily inside the scripts from server
  * time: no timers, no leader.
  *
+ * Round trips: the callers of one instance that ask while its reservation call is on the way
+ * share the next call, which reserves consecutive slots for all of them (see `reserve`): at a
+ * high rate one Redis script call serves a batch of permits, with the same slots.
+ *
  * State is one small hash that expires when unused. If Redis loses it (restart,
  * eviction) the limiter starts afresh; each instance remembers the latest slot it
  * was given and hands it in as a floor, so a restart does not let new slots overlap
