@@ -20,7 +20,10 @@
  * Workers run as deployed (docker-compose.yml): `newsletter worker` from the compiled build
  * (built first if dist/ is not current) with NODE_OPTIONS='--max-old-space-size=160 --max-semi-space-size=16', at the
  * default WORKER_CONCURRENCY (50). BENCH_WORKER_NODE_OPTIONS='' measures V8's default heap
- * sizing; --concurrency N changes the concurrency; BENCH_PROF=dir writes CPU profiles.
+ * sizing; --concurrency N changes the concurrency; BENCH_PROF=dir writes CPU profiles (the bare
+ * SDK clients of --compare-sdk into dir/sdk). Profiling aids: BENCH_REDIS_STATS=1 (Redis commands
+ * per message), BENCH_TIMELINE=1 (acceptances per 100 ms, largest gaps), BENCH_RATE_CONCURRENCY=N
+ * (the rate runs' worker concurrency instead of max(20, min(200, rate))).
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { appendFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
@@ -156,6 +159,13 @@ async function runCampaign(opts: { subscribers: number; sendRate: number; worker
   const cpu = { workers: workerCpu.reduce((a, b) => a + b, 0), bench: (ownCpu.user + ownCpu.system) / 1e6, redis: cpuS(redis.child.pid!) - redisCpu0 };
   console.error(`rss: ready ${readyRssKb.map((k) => (k / 1024).toFixed(0)).join(', ')} MB, peak ${peaks.map((k) => (k / 1024).toFixed(0)).join(', ')} MB`);
   console.error(`cpu: workers ${workerCpu.map((x) => x.toFixed(1)).join(', ')} s; bench+simulator ${cpu.bench.toFixed(1)} s; redis ${cpu.redis.toFixed(1)} s`);
+  if (process.env.BENCH_REDIS_STATS) {
+    // BENCH_REDIS_STATS=1: Redis commands per accepted message (calls, server µs per call), for profiling.
+    for (const line of (await probe.info('commandstats')).split('\n')) {
+      const m = /^cmdstat_(\w+):calls=(\d+),usec=(\d+)/.exec(line);
+      if (m && Number(m[2]) > 100) console.error(`redis: ${m[1]} ${(Number(m[2]) / Math.max(1, sim.messages.length)).toFixed(2)}/msg, ${(Number(m[3]) / Number(m[2])).toFixed(1)} µs/call`);
+    }
+  }
   const info = await probe.info('memory');
   const redisPeakBytes = Number(/used_memory_peak:(\d+)/.exec(info)?.[1] ?? 0);
   children.forEach((ch, i) => (peaks[i] = Math.max(peaks[i]!, vmHwmKb(ch.pid!))));
@@ -176,6 +186,14 @@ async function runCampaign(opts: { subscribers: number; sendRate: number; worker
 
 function windowStats(sim: SesSimulator) {
   const t = sim.messages.map((m) => m.at);
+  if (process.env.BENCH_TIMELINE && t.length > 1) {
+    // BENCH_TIMELINE=1: acceptances per 100 ms from the first, and the largest gaps, on stderr.
+    const bins: number[] = [];
+    for (const x of t) bins[Math.floor((x - t[0]!) / 100)] = (bins[Math.floor((x - t[0]!) / 100)] ?? 0) + 1;
+    console.error(`timeline (per 100 ms): ${Array.from(bins, (b) => b ?? 0).join(' ')}`);
+    const gaps = t.slice(1).map((x, i) => [x - t[i]!, i + 1] as const).sort((a, b) => b[0] - a[0]).slice(0, 5);
+    console.error(`largest gaps: ${gaps.map(([g, i]) => `${g.toFixed(0)} ms before #${i}`).join(', ')}`);
+  }
   const avg = t.length > 1 ? ((t.length - 1) * 1000) / (t[t.length - 1]! - t[0]!) : 0;
   const at = (q: number) => (t.length ? t[Math.min(t.length - 1, Math.floor(q * t.length))]! - t[0]! : 0);
   return { avg, worst: sim.worstWindow(1000), duplicates: sim.duplicates().length, throttled: sim.throttleCount(), p50: at(0.5), p90: at(0.9), p99: at(0.99) };
@@ -210,7 +228,7 @@ async function runBareSdk(opts: { messages: number; workers: number; concurrency
   const sim = await startSesSimulator({ maxSendRate: 1_000_000, max24HourSend: 100_000_000, keepRaw: false, sendEvents: false });
   const per = Math.ceil(opts.messages / opts.workers);
   const children = Array.from({ length: opts.workers }, (_, i) =>
-    spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'bench/sdk-client.ts'), '--endpoint', sim.url, '--messages', String(per), '--concurrency', String(opts.concurrency), '--first', String(1 + i * per), ...(opts.v2 ? ['--v2'] : [])], {
+    spawn(process.execPath, [...(process.env.BENCH_PROF ? ['--cpu-prof', '--cpu-prof-dir', join(process.env.BENCH_PROF, 'sdk')] : []), '--import', 'tsx', join(ROOT, 'bench/sdk-client.ts'), '--endpoint', sim.url, '--messages', String(per), '--concurrency', String(opts.concurrency), '--first', String(1 + i * per), ...(opts.v2 ? ['--v2'] : [])], {
       cwd: ROOT, env: { ...process.env, NODE_OPTIONS: WORKER_NODE_OPTIONS }, stdio: ['pipe', 'pipe', 'inherit'],
     }));
   const outputs = children.map((ch) => {
@@ -294,7 +312,7 @@ if (rates.length > 0) {
   for (const rate of rates) {
     const n = Math.max(50, Math.round(rate * seconds));
     const rateWorkers = args.includes('--rate-workers') ? Number(arg('rate-workers', '1')) : rate >= 200 ? 2 : 1;
-    const r = await runCampaign({ subscribers: n, sendRate: rate, workers: rateWorkers, concurrency: Math.max(20, Math.min(200, rate)), simRate: rate });
+    const r = await runCampaign({ subscribers: n, sendRate: rate, workers: rateWorkers, concurrency: Number(process.env.BENCH_RATE_CONCURRENCY ?? Math.max(20, Math.min(200, rate))), simRate: rate });
     const s = windowStats(r.sim);
     log(`| ${rate}/s | ${rateWorkers} | ${r.accepted} | ${s.avg.toFixed(1)}/s (${((s.avg / rate) * 100).toFixed(1)}%) | ${s.worst} | ${s.duplicates} | ${s.throttled} | ${r.firstSendMs} ms |`);
   }

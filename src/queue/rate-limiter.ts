@@ -26,6 +26,10 @@
  * configured rate. All of it is computed lazily inside the scripts from server
  * time: no timers, no leader.
  *
+ * Round trips: the callers of one instance that ask while its reservation call is on the way
+ * share the next call, which reserves consecutive slots for all of them (see `reserve`): at a
+ * high rate one Redis script call serves a batch of permits, with the same slots.
+ *
  * State is one small hash that expires when unused. If Redis loses it (restart,
  * eviction) the limiter starts afresh; each instance remembers the latest slot it
  * was given and hands it in as a floor, so a restart does not let new slots overlap
@@ -71,6 +75,8 @@ export interface RateLimiterOptions {
   minRateFraction?: number;
   /** Idle state expires after this long. Default one hour. */
   stateTtlMs?: number;
+  /** Most slots one reservation round trip takes for callers waiting together. Default 64; 1 = one call per permit. */
+  maxBatch?: number;
 }
 
 /** Counters for benchmarks and logs. */
@@ -84,6 +90,19 @@ export interface RateLimiterCounters {
   pushedBack: number;
   /** Redis calls that failed on the connection and were retried. */
   redisRetries: number;
+  /** Reservation round trips (acquire.lua calls); fewer than `granted` when callers shared one. */
+  reservations: number;
+}
+
+/** One reserved slot, with the round trip it came back on. */
+interface Reservation {
+  sentAt: number;
+  receivedAt: number;
+  /** From the script's reply to this slot, in ms. */
+  waitMs: number;
+  /** The slot on Redis's clock (µs). */
+  slotUs: number;
+  intervalUs: number;
 }
 
 /** Slack added to a measured lateness before pushing the schedule back by it (covers the extra round trip). */
@@ -138,6 +157,21 @@ function onAbort(signal: AbortSignal, fn: () => void): () => void {
   const set = waiters;
   set.add(fn);
   return () => set.delete(fn);
+}
+
+/** Abort `controller` once every one of `signals` has aborted (never when one of them is undefined). Returns the unsubscribe. */
+function allAborted(signals: ReadonlyArray<AbortSignal | undefined>, controller: AbortController): () => void {
+  if (signals.some((s) => s === undefined)) return () => undefined;
+  let left = signals.length;
+  const unsubscribes = (signals as AbortSignal[]).map((s) =>
+    s.aborted
+      ? (left--, () => undefined)
+      : onAbort(s, () => {
+          if (--left === 0) controller.abort(abortReason(s));
+        }),
+  );
+  if (left === 0) controller.abort();
+  return () => unsubscribes.forEach((u) => u());
 }
 
 /** Sleep until performance.now() >= deadline; timers may fire early, so re-check. */
@@ -200,7 +234,11 @@ function isTransientRedisError(err: unknown): boolean {
 
 export class RateLimiter {
   readonly key: string;
-  readonly counters: RateLimiterCounters = { granted: 0, staleSlots: 0, lateGrants: 0, pushedBack: 0, redisRetries: 0 };
+  readonly counters: RateLimiterCounters = { granted: 0, staleSlots: 0, lateGrants: 0, pushedBack: 0, redisRetries: 0, reservations: 0 };
+  /** Callers waiting for the next reservation round trip, and whether one is on its way. */
+  private readonly waiting: Array<{ resolve: (r: Reservation) => void; reject: (err: unknown) => void; signal: AbortSignal | undefined }> = [];
+  private reserving = false;
+  private readonly maxBatch: number;
   private readonly redis: Redis;
   private rate: number;
   /** Assert this instance's configured rate on its first call (config wins at startup). */
@@ -241,6 +279,7 @@ export class RateLimiter {
     this.recovery = opts.recoveryPerSecond ?? 0.05;
     this.minFraction = opts.minRateFraction ?? 0.02;
     this.ttlMs = Math.max(1000, Math.round(opts.stateTtlMs ?? 3_600_000));
+    this.maxBatch = Math.max(1, Math.floor(opts.maxBatch ?? 64));
   }
 
   /** Resolves when this caller may send one message. Rejects with the signal's reason on abort. */
@@ -248,19 +287,7 @@ export class RateLimiter {
     if (this.clock === undefined) await this.calibrate(signal);
     for (let attempt = 0; ; attempt++) {
       signal?.throwIfAborted();
-      const assert = !this.rateAsserted;
-      const sentAt = performance.now();
-      const reply = (await this.call(
-        SCRIPTS.acquire,
-        [this.rate, assert ? 1 : 0, this.marginUs, this.ttlMs, this.recovery, this.latestSlotUs.toFixed(3)],
-        signal,
-      )) as [number, string, string, string, string];
-      const receivedAt = performance.now();
-      if (assert) this.rateAsserted = true;
-      const slotUs = Number(reply[1]);
-      if (slotUs > this.latestSlotUs) this.latestSlotUs = slotUs;
-      this.observeClock(Number(reply[3]) / 1000, sentAt, receivedAt);
-      const waitMs = Number(reply[0]) / 1000;
+      const { sentAt, receivedAt, waitMs, slotUs, intervalUs } = await abortable(this.reserve(signal), signal);
       // The script ran between sentAt and receivedAt, so on our clock the slot lies
       // in [sentAt + wait, receivedAt + wait]: sleep to the end (never early). Judge
       // lateness against the earliest the slot can have been, narrowed by the
@@ -269,11 +296,11 @@ export class RateLimiter {
       await sleepUntil(receivedAt + waitMs, signal);
       const earliestSlot = Math.max(sentAt + waitMs, this.earliestLocal(slotUs / 1000));
       const lateness = performance.now() - earliestSlot;
-      if (lateness > this.staleMs && lateness + LATE_GUARD_MS < Number(reply[4]) / 1000) {
+      if (lateness > this.staleMs && lateness + LATE_GUARD_MS < intervalUs / 1000) {
         // Less late than one interval: pushing the shared schedule back by the
         // lateness costs less than discarding the slot.
         const pushedBy = lateness + LATE_GUARD_MS;
-        const pushed = await this.call(SCRIPTS.late, [slotUs.toFixed(3), Math.ceil(pushedBy * 1000), reply[4], this.ttlMs], signal);
+        const pushed = await this.call(SCRIPTS.late, [slotUs.toFixed(3), Math.ceil(pushedBy * 1000), intervalUs.toFixed(3), this.ttlMs], signal);
         if (pushed === 1 && performance.now() - earliestSlot <= pushedBy) {
           this.counters.granted++;
           this.counters.pushedBack++;
@@ -292,6 +319,62 @@ export class RateLimiter {
       // rather than to a fraction of the rate.
       this.staleTokens -= 1;
       this.counters.staleSlots++;
+    }
+  }
+
+  /**
+   * One slot of the shared schedule for one caller. Callers that ask while a reservation is on
+   * its way to Redis wait for it to come back and then share ONE script call, which reserves
+   * consecutive slots for all of them (acquire.lua with a count): the same slots as that many
+   * calls in a row, one interval apart, so the bound is unchanged; a process at high rate
+   * pays one round trip per batch instead of one per permit. Each caller still sleeps until
+   * its own slot and judges its own lateness. A caller aborted while queued is left out; one
+   * aborted after its slot was reserved leaves that slot unused (fewer sends, never more).
+   */
+  private reserve(signal?: AbortSignal): Promise<Reservation> {
+    return new Promise((resolve, reject) => {
+      this.waiting.push({ resolve, reject, signal });
+      if (!this.reserving) void this.reserveWaiting();
+    });
+  }
+
+  private async reserveWaiting(): Promise<void> {
+    this.reserving = true;
+    try {
+      while (this.waiting.length > 0) {
+        const batch = this.waiting.splice(0, this.maxBatch).filter((w) => !w.signal?.aborted);
+        if (batch.length === 0) continue;
+        const assert = !this.rateAsserted;
+        const sentAt = performance.now();
+        // Retried while Redis is away, until every caller of the batch has given up (aborted).
+        const gaveUp = new AbortController();
+        const unsubscribe = allAborted(batch.map((w) => w.signal), gaveUp);
+        let reply: [number, string, string, string, string];
+        try {
+          reply = (await this.call(
+            SCRIPTS.acquire,
+            [this.rate, assert ? 1 : 0, this.marginUs, this.ttlMs, this.recovery, this.latestSlotUs.toFixed(3), batch.length],
+            gaveUp.signal,
+          )) as [number, string, string, string, string];
+        } catch (err) {
+          for (const w of batch) w.reject(err);
+          continue;
+        } finally {
+          unsubscribe();
+        }
+        const receivedAt = performance.now();
+        if (assert) this.rateAsserted = true;
+        const firstSlotUs = Number(reply[1]);
+        const intervalUs = Number(reply[4]);
+        const lastSlotUs = firstSlotUs + (batch.length - 1) * intervalUs;
+        if (lastSlotUs > this.latestSlotUs) this.latestSlotUs = lastSlotUs;
+        this.observeClock(Number(reply[3]) / 1000, sentAt, receivedAt);
+        const firstWaitMs = Number(reply[0]) / 1000;
+        this.counters.reservations++;
+        batch.forEach((w, i) => w.resolve({ sentAt, receivedAt, waitMs: firstWaitMs + (i * intervalUs) / 1000, slotUs: firstSlotUs + i * intervalUs, intervalUs }));
+      }
+    } finally {
+      this.reserving = false;
     }
   }
 

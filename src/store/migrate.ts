@@ -20,6 +20,7 @@ import { engagementMarks } from './migrations/0020-engagement-marks.js';
 import { listAudienceSizes } from './migrations/0021-list-audience-sizes.js';
 import { campaignPageIndexes } from './migrations/0022-campaign-page-indexes.js';
 import { sqliteCounterTriggers } from './migrations/0023-sqlite-counter-triggers.js';
+import { sqliteProviderLookup } from './migrations/0025-sqlite-provider-lookup.js';
 
 /** Migrations in order; each is a function of the dialect so one list serves both. */
 const migrations: Record<string, (dialect: DialectName) => Migration> = {
@@ -43,6 +44,7 @@ const migrations: Record<string, (dialect: DialectName) => Migration> = {
   '0021-list-audience-sizes': listAudienceSizes,
   '0022-campaign-page-indexes': campaignPageIndexes,
   '0023-sqlite-counter-triggers': sqliteCounterTriggers,
+  '0025-sqlite-provider-lookup': sqliteProviderLookup,
 };
 
 class StaticMigrationProvider implements MigrationProvider {

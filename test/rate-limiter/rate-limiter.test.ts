@@ -117,6 +117,28 @@ describe('RateLimiter', () => {
     expect(rl.counters.granted).toBeGreaterThanOrEqual(600);
   });
 
+  it('callers asking together share one reservation round trip, and the slots of consecutive batches follow each other', async () => {
+    const prefix = freshPrefix();
+    const a = limiter({ prefix, ratePerSecond: 50 });
+    const b = limiter({ prefix, ratePerSecond: 50 });
+    await a.acquire(); // calibrated, the schedule started
+    await b.acquire();
+    const grants: number[] = [];
+    const before = a.counters.reservations + b.counters.reservations;
+    const burst = (rl: RateLimiter, n: number) => Array.from({ length: n }, () => rl.acquire().then(() => grants.push(now())));
+    // 30 callers in one tick: the first one's call is on its way, the other 29 share the next.
+    const first = burst(a, 30);
+    await sleep(50);
+    // Another process's burst while the first still waits for its slots: its slots must come
+    // after all of the first's (one call reserves the whole batch in Redis, not only its first slot).
+    await Promise.all([...first, ...burst(b, 30)]);
+    const calls = a.counters.reservations + b.counters.reservations - before;
+    diagnostics = JSON.stringify([a.counters, b.counters]);
+    expect(calls, diagnostics).toBeLessThanOrEqual(4 + a.counters.staleSlots + b.counters.staleSlots);
+    expect(grants.length).toBe(60);
+    expect(worstSlidingWindow(grants), diagnostics).toBeLessThanOrEqual(50);
+  });
+
   it('respects 14/s (an interval that is not a whole number of ms)', async () => {
     const rl = limiter({ prefix: freshPrefix(), ratePerSecond: 14 });
     const grants = await drive(rl, 5, 36).done;

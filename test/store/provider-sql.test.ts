@@ -1,12 +1,13 @@
 /**
  * The store's provider expression (providerOfEmailSql, compiled into the ledger counter
  * triggers) agrees with the pure module for every listed domain and for addresses off the list,
- * on both backends (SQLite compiles it as a simple CASE, PostgreSQL as IN-lists).
+ * on both backends (SQLite compiles it as a simple CASE, PostgreSQL as IN-lists); and so does
+ * SQLite's table lookup (providerLookupSqliteSql, in the counter triggers since migration 0025).
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { sql } from 'kysely';
 import { BACKENDS, createTestStore, type TestStore } from '../support/store.js';
-import { providerOfEmailSql } from '../../src/store/provider-sql.js';
+import { providerLookupSqliteSql, providerOfEmailSql } from '../../src/store/provider-sql.js';
 import { PROVIDER_DOMAINS, providerOfEmail } from '../../src/events/mailbox-provider.js';
 
 describe.each(BACKENDS)('providerOfEmailSql on %s', (dialect) => {
@@ -16,7 +17,10 @@ describe.each(BACKENDS)('providerOfEmailSql on %s', (dialect) => {
     store = undefined;
   });
 
-  it('gives the module’s provider for every listed domain and for others', async () => {
+  const cases: Array<[string, (db: TestStore['db'], email: string) => ReturnType<typeof sql>]> = [['providerOfEmailSql', (db, email) => providerOfEmailSql(db, email)]];
+  if (dialect === 'sqlite') cases.push(['providerLookupSqliteSql', (_db, email) => sql.raw(providerLookupSqliteSql(email))]);
+
+  it.each(cases)('%s gives the module’s provider for every listed domain and for others', async (_name, expression) => {
     store = await createTestStore(dialect);
     const emails = [
       ...Object.values(PROVIDER_DOMAINS).flat().map((d) => `reader@${d}`),
@@ -27,7 +31,7 @@ describe.each(BACKENDS)('providerOfEmailSql on %s', (dialect) => {
     const [i, email] = dialect === 'postgres' ? ['v.i', 'v.email'] : ['v.column1', 'v.column2'];
     const alias = dialect === 'postgres' ? sql`v(i, email)` : sql`v`;
     const rows = await sql<{ i: number; provider: string }>`
-      select ${sql.ref(i)} as i, ${providerOfEmailSql(store.db, email)} as provider from (values ${values}) as ${alias}`.execute(store.db);
+      select ${sql.ref(i)} as i, ${expression(store.db, email)} as provider from (values ${values}) as ${alias}`.execute(store.db);
     const got = new Map(rows.rows.map((r) => [Number(r.i), r.provider]));
     expect(got.size).toBe(emails.length);
     const listed = emails.filter((e) => providerOfEmail(e) !== 'other').length;

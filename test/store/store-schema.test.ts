@@ -3,6 +3,7 @@ import { sql, type Kysely } from 'kysely';
 import { BACKENDS, createTestDatabase, createTestStore, type TestStore } from '../support/store.js';
 import { migrateToLatest } from '../../src/store/migrate.js';
 import { openStore } from '../../src/store/db.js';
+import { PROVIDER_DOMAINS } from '../../src/events/mailbox-provider.js';
 
 describe.each(BACKENDS)('store schema on %s', (dialect) => {
   let store: TestStore | undefined;
@@ -126,7 +127,7 @@ describe('migration 0023 (SQLite ledger counter triggers re-created)', () => {
       await sql`drop trigger deliveries_counts_update`.execute(store.db);
       await sql.raw(current[2]!.sql.replace(/'other' end/, `'other' end /* older text */`)).execute(store.db);
       expect((await triggerText())[2]!.sql).toContain('older text');
-      expect(await migrateToLatest(store.db, 'sqlite')).toEqual(['0023-sqlite-counter-triggers']);
+      expect(await migrateToLatest(store.db, 'sqlite', { upTo: '0023-sqlite-counter-triggers' })).toEqual(['0023-sqlite-counter-triggers']);
       expect(await triggerText()).toEqual(current);
       // Still counting: a ledger row moved between statuses moves its count.
       const list = await store.db.insertInto('lists').values({ name: 'l', created_at: 1 }).returning('id').executeTakeFirstOrThrow();
@@ -136,6 +137,41 @@ describe('migration 0023 (SQLite ledger counter triggers re-created)', () => {
       await store.db.updateTable('deliveries').set({ status: 'sent' }).where('campaign_id', '=', c.id).execute();
       const counts = await store.db.selectFrom('campaign_delivery_counts').select(['status', 'provider', 'n']).where('campaign_id', '=', c.id).where('n', '<>', 0).execute();
       expect(counts.map((r) => [r.status, r.provider, Number(r.n)])).toEqual([['sent', 'gmail', 1]]);
+    } finally {
+      await store.destroy();
+      await database.remove();
+    }
+  });
+});
+
+describe('migration 0025 (SQLite provider by table lookup in the ledger counter triggers)', () => {
+  it('fills mailbox_provider_domains, re-creates the counter triggers with the lookup, and the counters go on counting per provider', async () => {
+    const database = await createTestDatabase('sqlite');
+    const store = await openStore(database.url, { migrate: false });
+    try {
+      await migrateToLatest(store.db, 'sqlite', { upTo: '0023-sqlite-counter-triggers' });
+      const list = await store.db.insertInto('lists').values({ name: 'l', created_at: 1 }).returning('id').executeTakeFirstOrThrow();
+      const emails = ['x@gmail.com', 'y@hotmail.co.uk', 'z@example.com'];
+      const subs = await store.db.insertInto('subscribers').values(emails.map((email) => ({ email, name: null, status: 'active' as const, attributes: '{}', status_reason: null, created_at: 1, updated_at: 1 }))).returning(['id', 'email']).execute();
+      const c = await store.db.insertInto('campaigns').values({ list_id: list.id, status: 'sending', subject: 's', issue_title: 't', issue_slug: 's', issue_date: null, source_path: null, source_markdown: '', compiled_json: '{}', scheduled_at: null, started_at: 1, finished_at: null, audience_max_subscriber_id: 3, fanout_cursor: 0, paused_reason: null, created_at: 1, updated_at: 1 }).returning('id').executeTakeFirstOrThrow();
+      // Rows counted by the triggers as they were before (the CASE form).
+      await store.db.insertInto('deliveries').values(subs.map((s) => ({ campaign_id: c.id, subscriber_id: s.id, email: s.email, status: 'queued' as const, created_at: 1, updated_at: 1 }))).execute();
+
+      // (toContain: a migration numbered between 0023 and 0025 may run here too.)
+      expect(await migrateToLatest(store.db, 'sqlite')).toContain('0025-sqlite-provider-lookup');
+      const triggers = (await sql<{ name: string; sql: string }>`select name, sql from sqlite_master where type = 'trigger' and name like 'deliveries_counts_%' order by name`.execute(store.db)).rows;
+      expect(triggers.map((t) => t.name)).toEqual(['deliveries_counts_delete', 'deliveries_counts_insert', 'deliveries_counts_update']);
+      for (const t of triggers) {
+        expect(t.sql).toContain('mailbox_provider_domains');
+        expect(t.sql).not.toContain("when 'gmail.com'");
+      }
+      const domains = await sql<{ domain: string; provider: string }>`select domain, provider from mailbox_provider_domains`.execute(store.db);
+      expect(domains.rows.length).toBe(new Set(Object.values(PROVIDER_DOMAINS).flat()).size);
+
+      // Rows counted before move out of their counters and into the new ones under the same provider.
+      await store.db.updateTable('deliveries').set({ status: 'sent' }).where('campaign_id', '=', c.id).execute();
+      const counts = await store.db.selectFrom('campaign_delivery_counts').select(['status', 'provider', 'n']).where('campaign_id', '=', c.id).where('n', '<>', 0).orderBy('provider').execute();
+      expect(counts.map((r) => [r.status, r.provider, Number(r.n)])).toEqual([['sent', 'gmail', 1], ['sent', 'microsoft', 1], ['sent', 'other', 1]]);
     } finally {
       await store.destroy();
       await database.remove();

@@ -1,6 +1,9 @@
 -- KEYS[1]: the limiter state hash. Runs after prelude.lua (prepended at load).
--- ARGV: localRate, assertRate (1|0), marginUs, ttlMs, recovery, floorUs
--- Returns { waitUs, slotUs, effectiveRate, nowUs, intervalUs }.
+-- ARGV: localRate, assertRate (1|0), marginUs, ttlMs, recovery, floorUs, count
+-- Reserves `count` consecutive slots, one interval apart: exactly the slots `count`
+-- single calls in a row would get (the state only remembers the last one).
+-- Returns { waitUs, slotUs, effectiveRate, nowUs, intervalUs } of the FIRST slot; slot i
+-- (from 0) is slotUs + i * intervalUs.
 local localRate = tonumber(ARGV[1])
 if target == nil or ARGV[2] == '1' then setTarget(localRate) end
 local eff = effective(tonumber(ARGV[5]))
@@ -9,11 +12,12 @@ local cap = eff
 if eff >= 1 then cap = math.floor(eff) end
 local interval = (1000000 + tonumber(ARGV[3])) / cap
 local floor = tonumber(ARGV[6])
+local count = tonumber(ARGV[7] or '1')
 -- The client's floor only matters after state loss; ignore absurd ones (clock change).
 if floor > 0 and floor - now < 60000000 and (last == nil or floor > last) then last = floor end
 local slot = now
 if last ~= nil and last + interval > now then slot = last + interval end
 if notBefore ~= nil and notBefore > slot then slot = notBefore end
-redis.call('HSET', key, 'last', fmt(slot))
+redis.call('HSET', key, 'last', fmt(slot + (count - 1) * interval))
 redis.call('PEXPIRE', key, tonumber(ARGV[4]))
 return { math.ceil(slot - now), fmt(slot), fmt(eff), fmt(now), fmt(interval) }

@@ -43,12 +43,12 @@ import { createStatementDeltaTriggers, dropDeliveriesTriggers, type DeltaSide } 
  */
 /**
  * SQLite: the row triggers that upsert campaign_delivery_counts, with the mailbox provider
- * expression as providerOfEmailSql compiles it now (0015 creates them; 0023 re-creates them
- * with the cheaper form of that expression, same result).
+ * expression `provider` over the column `email` (default: providerOfEmailSql as it compiles now;
+ * 0015 creates them, 0023 re-creates them with the cheaper form of that expression, 0025 with a
+ * lookup in the table mailbox_provider_domains; the same result each time).
  */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
-export async function createSqliteCounterTriggers(trx: Kysely<any>): Promise<void> {
-  const provider = providerOfEmailSql(trx, 'email').compile(trx).sql;
+export async function createSqliteCounterTriggers(trx: Kysely<any>, provider = providerOfEmailSql(trx, 'email').compile(trx).sql): Promise<void> {
   const upsert = (row: 'new' | 'old', sign: '+' | '-') =>
     sql.raw(`insert into campaign_delivery_counts (campaign_id, status, provider, n, opened, clicked)
               select campaign_id, status, ${provider}, ${sign}1, ${sign}(opened_at is not null), ${sign}(clicked_at is not null)
