@@ -4,6 +4,8 @@ import { BACKENDS, createTestDatabase, createTestStore, type TestStore } from '.
 import { migrateToLatest } from '../../src/store/migrate.js';
 import { openStore } from '../../src/store/db.js';
 import { PROVIDER_DOMAINS } from '../../src/events/mailbox-provider.js';
+import { seedCampaign, seedList, seedSubscriber } from '../support/seed.js';
+import type { Database } from '../../src/store/schema.js';
 
 describe.each(BACKENDS)('store schema on %s', (dialect) => {
   let store: TestStore | undefined;
@@ -113,14 +115,18 @@ describe.each(BACKENDS)('migration 0011 (provider counters, engagement class) on
   });
 });
 
+/** SQLite's ledger counter triggers (name and text), by name. */
+async function counterTriggers(db: Kysely<Database>): Promise<Array<{ name: string; sql: string }>> {
+  return (await sql<{ name: string; sql: string }>`select name, sql from sqlite_master where type = 'trigger' and name like 'deliveries_counts_%' order by name`.execute(db)).rows;
+}
+
 describe('migration 0023 (SQLite ledger counter triggers re-created)', () => {
   it('replaces triggers created with an older provider expression by the current ones, and the counters keep counting', async () => {
     const database = await createTestDatabase('sqlite');
     const store = await openStore(database.url, { migrate: false });
     try {
       await migrateToLatest(store.db, 'sqlite', { upTo: '0022-campaign-page-indexes' });
-      const triggerText = async () =>
-        (await sql<{ name: string; sql: string }>`select name, sql from sqlite_master where type = 'trigger' and name like 'deliveries_counts_%' order by name`.execute(store.db)).rows;
+      const triggerText = () => counterTriggers(store.db);
       const current = await triggerText();
       expect(current.map((t) => t.name)).toEqual(['deliveries_counts_delete', 'deliveries_counts_insert', 'deliveries_counts_update']);
       // A database from before: the update trigger as an older release wrote it (another expression text).
@@ -130,12 +136,11 @@ describe('migration 0023 (SQLite ledger counter triggers re-created)', () => {
       expect(await migrateToLatest(store.db, 'sqlite', { upTo: '0023-sqlite-counter-triggers' })).toEqual(['0023-sqlite-counter-triggers']);
       expect(await triggerText()).toEqual(current);
       // Still counting: a ledger row moved between statuses moves its count.
-      const list = await store.db.insertInto('lists').values({ name: 'l', created_at: 1 }).returning('id').executeTakeFirstOrThrow();
-      const s = await store.db.insertInto('subscribers').values({ email: 'x@gmail.com', name: null, status: 'active', attributes: '{}', status_reason: null, created_at: 1, updated_at: 1 }).returning('id').executeTakeFirstOrThrow();
-      const c = await store.db.insertInto('campaigns').values({ list_id: list.id, status: 'sending', subject: 's', issue_title: 't', issue_slug: 's', issue_date: null, source_path: null, source_markdown: '', compiled_json: '{}', scheduled_at: null, started_at: 1, finished_at: null, audience_max_subscriber_id: 1, fanout_cursor: 0, paused_reason: null, created_at: 1, updated_at: 1 }).returning('id').executeTakeFirstOrThrow();
-      await store.db.insertInto('deliveries').values({ campaign_id: c.id, subscriber_id: s.id, email: 'x@gmail.com', status: 'queued', created_at: 1, updated_at: 1 }).execute();
-      await store.db.updateTable('deliveries').set({ status: 'sent' }).where('campaign_id', '=', c.id).execute();
-      const counts = await store.db.selectFrom('campaign_delivery_counts').select(['status', 'provider', 'n']).where('campaign_id', '=', c.id).where('n', '<>', 0).execute();
+      const campaignId = await seedCampaign(store.db, await seedList(store.db, 'l'));
+      const subscriberId = await seedSubscriber(store.db, 'x@gmail.com');
+      await store.db.insertInto('deliveries').values({ campaign_id: campaignId, subscriber_id: subscriberId, email: 'x@gmail.com', status: 'queued', created_at: 1, updated_at: 1 }).execute();
+      await store.db.updateTable('deliveries').set({ status: 'sent' }).where('campaign_id', '=', campaignId).execute();
+      const counts = await store.db.selectFrom('campaign_delivery_counts').select(['status', 'provider', 'n']).where('campaign_id', '=', campaignId).where('n', '<>', 0).execute();
       expect(counts.map((r) => [r.status, r.provider, Number(r.n)])).toEqual([['sent', 'gmail', 1]]);
     } finally {
       await store.destroy();
@@ -150,16 +155,16 @@ describe('migration 0025 (SQLite provider by table lookup in the ledger counter 
     const store = await openStore(database.url, { migrate: false });
     try {
       await migrateToLatest(store.db, 'sqlite', { upTo: '0023-sqlite-counter-triggers' });
-      const list = await store.db.insertInto('lists').values({ name: 'l', created_at: 1 }).returning('id').executeTakeFirstOrThrow();
-      const emails = ['x@gmail.com', 'y@hotmail.co.uk', 'z@example.com'];
-      const subs = await store.db.insertInto('subscribers').values(emails.map((email) => ({ email, name: null, status: 'active' as const, attributes: '{}', status_reason: null, created_at: 1, updated_at: 1 }))).returning(['id', 'email']).execute();
-      const c = await store.db.insertInto('campaigns').values({ list_id: list.id, status: 'sending', subject: 's', issue_title: 't', issue_slug: 's', issue_date: null, source_path: null, source_markdown: '', compiled_json: '{}', scheduled_at: null, started_at: 1, finished_at: null, audience_max_subscriber_id: 3, fanout_cursor: 0, paused_reason: null, created_at: 1, updated_at: 1 }).returning('id').executeTakeFirstOrThrow();
+      const campaignId = await seedCampaign(store.db, await seedList(store.db, 'l'));
       // Rows counted by the triggers as they were before (the CASE form).
-      await store.db.insertInto('deliveries').values(subs.map((s) => ({ campaign_id: c.id, subscriber_id: s.id, email: s.email, status: 'queued' as const, created_at: 1, updated_at: 1 }))).execute();
+      for (const email of ['x@gmail.com', 'y@hotmail.co.uk', 'z@example.com']) {
+        const subscriberId = await seedSubscriber(store.db, email);
+        await store.db.insertInto('deliveries').values({ campaign_id: campaignId, subscriber_id: subscriberId, email, status: 'queued', created_at: 1, updated_at: 1 }).execute();
+      }
 
       // (toContain: a migration numbered between 0023 and 0025 may run here too.)
       expect(await migrateToLatest(store.db, 'sqlite')).toContain('0025-sqlite-provider-lookup');
-      const triggers = (await sql<{ name: string; sql: string }>`select name, sql from sqlite_master where type = 'trigger' and name like 'deliveries_counts_%' order by name`.execute(store.db)).rows;
+      const triggers = await counterTriggers(store.db);
       expect(triggers.map((t) => t.name)).toEqual(['deliveries_counts_delete', 'deliveries_counts_insert', 'deliveries_counts_update']);
       for (const t of triggers) {
         expect(t.sql).toContain('mailbox_provider_domains');
@@ -169,8 +174,8 @@ describe('migration 0025 (SQLite provider by table lookup in the ledger counter 
       expect(domains.rows.length).toBe(new Set(Object.values(PROVIDER_DOMAINS).flat()).size);
 
       // Rows counted before move out of their counters and into the new ones under the same provider.
-      await store.db.updateTable('deliveries').set({ status: 'sent' }).where('campaign_id', '=', c.id).execute();
-      const counts = await store.db.selectFrom('campaign_delivery_counts').select(['status', 'provider', 'n']).where('campaign_id', '=', c.id).where('n', '<>', 0).orderBy('provider').execute();
+      await store.db.updateTable('deliveries').set({ status: 'sent' }).where('campaign_id', '=', campaignId).execute();
+      const counts = await store.db.selectFrom('campaign_delivery_counts').select(['status', 'provider', 'n']).where('campaign_id', '=', campaignId).where('n', '<>', 0).orderBy('provider').execute();
       expect(counts.map((r) => [r.status, r.provider, Number(r.n)])).toEqual([['sent', 'gmail', 1], ['sent', 'microsoft', 1], ['sent', 'other', 1]]);
     } finally {
       await store.destroy();

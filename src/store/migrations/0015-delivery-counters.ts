@@ -4,6 +4,33 @@ import { providerOfEmailSql } from '../provider-sql.js';
 import { createStatementDeltaTriggers, dropDeliveriesTriggers, type DeltaSide } from './deliveries-triggers.js';
 
 /**
+ * SQLite: the row triggers that upsert campaign_delivery_counts, with the mailbox provider
+ * expression `provider` over the column `email` (default: providerOfEmailSql as it compiles now;
+ * 0015 creates them, 0023 re-creates them with the cheaper form of that expression, 0025 with a
+ * lookup in the table mailbox_provider_domains; the same result each time).
+ */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export async function createSqliteCounterTriggers(trx: Kysely<any>, provider = providerOfEmailSql(trx, 'email').compile(trx).sql): Promise<void> {
+  const upsert = (row: 'new' | 'old', sign: '+' | '-') =>
+    sql.raw(`insert into campaign_delivery_counts (campaign_id, status, provider, n, opened, clicked)
+              select campaign_id, status, ${provider}, ${sign}1, ${sign}(opened_at is not null), ${sign}(clicked_at is not null)
+              from (select ${row}.campaign_id as campaign_id, ${row}.status as status, ${row}.email as email, ${row}.opened_at as opened_at, ${row}.clicked_at as clicked_at) where true
+              on conflict (campaign_id, status, provider) do update set n = n + excluded.n, opened = opened + excluded.opened, clicked = clicked + excluded.clicked;`);
+  await sql`create trigger deliveries_counts_insert after insert on deliveries begin ${upsert('new', '+')} end`.execute(trx);
+  await sql`create trigger deliveries_counts_update after update on deliveries
+            when old.status is not new.status or old.campaign_id is not new.campaign_id or old.email is not new.email
+              or (old.opened_at is null) <> (new.opened_at is null) or (old.clicked_at is null) <> (new.clicked_at is null)
+            begin ${upsert('old', '-')} ${upsert('new', '+')} end`.execute(trx);
+  await sql`create trigger deliveries_counts_delete after delete on deliveries begin ${upsert('old', '-')} end`.execute(trx);
+}
+
+/** SQLite: drop those triggers (to re-create them with another provider expression). */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export async function dropSqliteCounterTriggers(trx: Kysely<any>): Promise<void> {
+  await dropDeliveriesTriggers(trx, 'sqlite', 'deliveries_count_deltas', 'deliveries_counts');
+}
+
+/**
  * Per-campaign ledger counters (issue #16), maintained by the database itself so that every
  * path that writes `deliveries` — fan-out insert, canary wave, claim, sent batch, failed /
  * skipped / release, the reconciler's requeue, cancel, the event writer's outcomes and
@@ -41,27 +68,6 @@ import { createStatementDeltaTriggers, dropDeliveriesTriggers, type DeltaSide } 
  * the counters per provider with providerOfEmailSql over the ledger, so drift shows).
  * Pruned campaigns keep reading campaign_totals (their counters fall to zero as rows go).
  */
-/**
- * SQLite: the row triggers that upsert campaign_delivery_counts, with the mailbox provider
- * expression `provider` over the column `email` (default: providerOfEmailSql as it compiles now;
- * 0015 creates them, 0023 re-creates them with the cheaper form of that expression, 0025 with a
- * lookup in the table mailbox_provider_domains; the same result each time).
- */
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-export async function createSqliteCounterTriggers(trx: Kysely<any>, provider = providerOfEmailSql(trx, 'email').compile(trx).sql): Promise<void> {
-  const upsert = (row: 'new' | 'old', sign: '+' | '-') =>
-    sql.raw(`insert into campaign_delivery_counts (campaign_id, status, provider, n, opened, clicked)
-              select campaign_id, status, ${provider}, ${sign}1, ${sign}(opened_at is not null), ${sign}(clicked_at is not null)
-              from (select ${row}.campaign_id as campaign_id, ${row}.status as status, ${row}.email as email, ${row}.opened_at as opened_at, ${row}.clicked_at as clicked_at) where true
-              on conflict (campaign_id, status, provider) do update set n = n + excluded.n, opened = opened + excluded.opened, clicked = clicked + excluded.clicked;`);
-  await sql`create trigger deliveries_counts_insert after insert on deliveries begin ${upsert('new', '+')} end`.execute(trx);
-  await sql`create trigger deliveries_counts_update after update on deliveries
-            when old.status is not new.status or old.campaign_id is not new.campaign_id or old.email is not new.email
-              or (old.opened_at is null) <> (new.opened_at is null) or (old.clicked_at is null) <> (new.clicked_at is null)
-            begin ${upsert('old', '-')} ${upsert('new', '+')} end`.execute(trx);
-  await sql`create trigger deliveries_counts_delete after delete on deliveries begin ${upsert('old', '-')} end`.execute(trx);
-}
-
 export function deliveryCounters(dialect: DialectName): Migration {
   return {
     /* eslint-disable @typescript-eslint/no-explicit-any */

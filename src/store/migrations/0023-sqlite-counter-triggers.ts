@@ -1,6 +1,6 @@
-import { sql, type Kysely, type Migration } from 'kysely';
+import type { Kysely, Migration } from 'kysely';
 import type { DialectName } from '../db.js';
-import { createSqliteCounterTriggers } from './0015-delivery-counters.js';
+import { createSqliteCounterTriggers, dropSqliteCounterTriggers } from './0015-delivery-counters.js';
 
 /**
  * Issue 15 (the send path's cost): SQLite's ledger counter triggers (0015) evaluate the mailbox
@@ -18,7 +18,7 @@ export function sqliteCounterTriggers(dialect: DialectName): Migration {
     async up(db: Kysely<any>) {
       if (dialect !== 'sqlite') return;
       await db.transaction().execute(async (trx) => {
-        for (const op of ['insert', 'update', 'delete']) await sql.raw(`drop trigger if exists deliveries_counts_${op}`).execute(trx);
+        await dropSqliteCounterTriggers(trx);
         await createSqliteCounterTriggers(trx);
       });
     },

@@ -1,7 +1,7 @@
 import { sql, type Kysely, type Migration } from 'kysely';
 import type { DialectName } from '../db.js';
 import { PROVIDER_DOMAINS_TABLE, providerDomainRows, providerLookupSqliteSql } from '../provider-sql.js';
-import { createSqliteCounterTriggers } from './0015-delivery-counters.js';
+import { createSqliteCounterTriggers, dropSqliteCounterTriggers } from './0015-delivery-counters.js';
 
 /**
  * Issue 15 (the send path's cost), SQLite only: the ledger counter triggers (0015, re-created by
@@ -26,14 +26,14 @@ export function sqliteProviderLookup(dialect: DialectName): Migration {
         for (let i = 0; i < rows.length; i += 200) {
           await trx.insertInto(PROVIDER_DOMAINS_TABLE).values(rows.slice(i, i + 200)).execute();
         }
-        for (const op of ['insert', 'update', 'delete']) await sql.raw(`drop trigger if exists deliveries_counts_${op}`).execute(trx);
+        await dropSqliteCounterTriggers(trx);
         await createSqliteCounterTriggers(trx, providerLookupSqliteSql('email'));
       });
     },
     async down(db: Kysely<any>) {
       if (dialect !== 'sqlite') return;
       await db.transaction().execute(async (trx) => {
-        for (const op of ['insert', 'update', 'delete']) await sql.raw(`drop trigger if exists deliveries_counts_${op}`).execute(trx);
+        await dropSqliteCounterTriggers(trx);
         await createSqliteCounterTriggers(trx);
         await sql.raw(`drop table if exists ${PROVIDER_DOMAINS_TABLE}`).execute(trx);
       });
