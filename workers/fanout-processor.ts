@@ -1,7 +1,8 @@
 /**
  * Fan-out: pages through a campaign's frozen audience by keyset, writes ledger rows
- * 'queued' and adds one send job per subscriber, in windows, so the number of waiting
- * send jobs in Redis stays bounded however large the list (Redis memory does not grow
+ * 'queued' and adds one send job per batch of SEND_BATCH subscribers (each row records its
+ * batch, so a requeue rebuilds the same job), in windows, so the number of waiting
+ * recipients in Redis stays bounded however large the list (Redis memory does not grow
  * with it). When the window is full the job delays itself and continues later from the
  * cursor stored in the campaign row, never from job data.
  *
@@ -27,14 +28,16 @@ import type { Logger } from 'pino';
 import type { AudienceSource } from '../src/campaigns/ports.js';
 import type { CampaignsRepository } from '../src/store/campaigns-repository.js';
 import type { DeliveryLedger } from '../src/store/delivery-ledger.js';
-import { enqueueSends, type FanoutJobData, type SendQueues } from '../src/queue/send-queues.js';
+import { batchesOfRows, enqueueSends, formBatches, SEND_BATCH, wholeBatchPage, type FanoutJobData, type SendQueues } from '../src/queue/send-queues.js';
 import { isCanaryHolding, isSending } from '../src/campaigns/state-machine.js';
 import { audienceOf, type CampaignOrchestrator } from '../src/campaigns/campaign-orchestrator.js';
 import type { Campaign } from '../src/store/schema.js';
 
 export interface FanoutOptions {
-  /** Upper bound of waiting send jobs (default 10,000). */
+  /** Upper bound of waiting recipients (default 10,000), counted as waiting send jobs × the batch size. */
   window?: number;
+  /** Recipients per send job (default SEND_BATCH). */
+  batchSize?: number;
   /** Page size once running (default 1,000); the first page is small so the first send starts at once. */
   pageSize?: number;
   firstPageSize?: number;
@@ -58,10 +61,12 @@ export function createFanoutProcessor(deps: FanoutDeps, options: FanoutOptions =
   const pageSize = options.pageSize ?? 1000;
   const firstPageSize = options.firstPageSize ?? 50;
   const windowWaitMs = options.windowWaitMs ?? 250;
+  const batchSize = options.batchSize ?? SEND_BATCH;
 
+  /** Waiting recipients, counting every waiting job as a full batch (an upper bound). */
   async function waitingSends(): Promise<number> {
     const counts = await deps.queues.send.getJobCounts('wait', 'prioritized', 'delayed');
-    return Object.values(counts).reduce((a, b) => a + b, 0);
+    return Object.values(counts).reduce((a, b) => a + b, 0) * batchSize;
   }
 
   async function delay(job: Job<FanoutJobData>, token: string | undefined): Promise<never> {
@@ -77,9 +82,10 @@ export function createFanoutProcessor(deps: FanoutDeps, options: FanoutOptions =
       if (!c || !isSending(c.status)) return false;
       if ((await waitingSends()) >= window) await delay(job, token);
       const { after, updatedBefore } = job.data.requeue;
-      const ids = await deps.ledger.queuedPage(campaignId, after, pageSize, updatedBefore);
-      await enqueueSends(deps.queues.send, campaignId, ids);
-      const next = ids.length < pageSize ? undefined : { after: ids[ids.length - 1]!, updatedBefore };
+      // Whole batches only: a batch cut by the page end goes with the next page.
+      const page = wholeBatchPage(await deps.ledger.queuedPage(campaignId, after, pageSize, updatedBefore), pageSize);
+      await enqueueSends(deps.queues.send, campaignId, batchesOfRows(page.rows));
+      const next = page.after === undefined ? undefined : { after: page.after, updatedBefore };
       await job.updateData({ campaignId, ...(next ? { requeue: next } : {}) });
     }
     return true;
@@ -129,7 +135,9 @@ export function createFanoutProcessor(deps: FanoutDeps, options: FanoutOptions =
         // After a canary's release: the wave already has its rows; leave its members out.
         ...(c.canary_phase === 'released' ? { excludeWaveOf: campaignId } : {}),
       });
-      await deps.ledger.insertQueued(campaignId, page.map((m) => ({ subscriberId: m.id, email: m.email })));
+      const batches = formBatches(page.map((m) => m.id), batchSize);
+      const batchOf = new Map(batches.flatMap((b) => b.subscriberIds.map((id) => [id, b.batch] as const)));
+      await deps.ledger.insertQueued(campaignId, page.map((m) => ({ subscriberId: m.id, email: m.email, sendBatch: batchOf.get(m.id) ?? null })));
       // A cancel that won after the status read above may have marked the queued rows before
       // this page was written: look again and mark them ourselves. (A cancel after this read
       // marks them itself: it changes the status first, then cancels the queued rows.)
@@ -137,7 +145,7 @@ export function createFanoutProcessor(deps: FanoutDeps, options: FanoutOptions =
         await deps.ledger.cancelQueued(campaignId, Date.now());
         return 'not-sending';
       }
-      await enqueueSends(deps.queues.send, campaignId, page.map((m) => m.id));
+      await enqueueSends(deps.queues.send, campaignId, batches);
       // Started without counting its audience (the count is off the start path): count it
       // now, with the first page's sends already waiting, and fill `total` in once. Before the
       // cursor moves, so a crash in between replays this page (idempotent, above) and counts

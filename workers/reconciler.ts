@@ -24,7 +24,8 @@ import type { MailTransport } from '../src/campaigns/ports.js';
 import type { CampaignsRepository } from '../src/store/campaigns-repository.js';
 import type { DeliveryLedger } from '../src/store/delivery-ledger.js';
 import { redisKeys } from '../src/queue/redis-keys.js';
-import { enqueueSends, fanoutJobId, type SendQueues } from '../src/queue/send-queues.js';
+import { batchesOfRows, enqueueSends, fanoutJobId, type SendQueues } from '../src/queue/send-queues.js';
+import type { QueuedRow } from '../src/store/delivery-ledger.js';
 
 export interface ReconcilerDeps {
   campaigns: CampaignsRepository;
@@ -84,12 +85,16 @@ export function createReconciler(deps: ReconcilerDeps, options: ReconcilerOption
       const requeued = await deps.ledger.requeueUncertain(now - options.uncertainAfterMs, now);
       if (requeued.length > 0) {
         deps.logger?.warn({ rows: requeued.length }, 'requeued rows left in flight without SES confirmation');
-        const byCampaign = new Map<number, number[]>();
-        for (const r of requeued) byCampaign.set(r.campaignId, [...(byCampaign.get(r.campaignId) ?? []), r.subscriberId]);
-        for (const [c, ids] of byCampaign) {
+        const byCampaign = new Map<number, QueuedRow[]>();
+        for (const r of requeued) byCampaign.set(r.campaignId, [...(byCampaign.get(r.campaignId) ?? []), r]);
+        for (const [c, rows] of byCampaign) {
           // A cancelled campaign's unconfirmed rows are not resent: they join the cancelled ones.
+          // Otherwise each goes back into a job with its fan-out batch's id. That job has nearly
+          // always finished by now (lease + grace after this claim); if another member still
+          // waits in it for a permit, the add is a no-op and the stale-queued requeue below
+          // re-adds the row once that job is gone. Never lost, never sent twice (the claim).
           if ((await deps.campaigns.status(c))?.status === 'cancelled') await deps.ledger.cancelQueued(c, now);
-          else await enqueueSends(deps.queues.send, c, ids);
+          else await enqueueSends(deps.queues.send, c, batchesOfRows(rows));
         }
       }
 

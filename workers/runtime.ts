@@ -17,7 +17,7 @@ import type { CampaignOrchestrator } from '../src/campaigns/campaign-orchestrato
 import type { MailTransport, PrepareMessages, RateLimiter } from '../src/campaigns/ports.js';
 import { openCompositionRoot, type CompositionRoot } from '../src/composition-root.js';
 import { createRedisConnection } from '../src/queue/connection.js';
-import { FANOUT_QUEUE, SEND_QUEUE, type FanoutJobData, type SendJobData } from '../src/queue/send-queues.js';
+import { FANOUT_QUEUE, SEND_BATCH, SEND_QUEUE, type FanoutJobData, type SendJobData } from '../src/queue/send-queues.js';
 import type { ResolvedSendRate } from '../src/ses/send-rate.js';
 import { createFanoutProcessor, type FanoutOptions } from './fanout-processor.js';
 import { createSendProcessor } from './send-processor.js';
@@ -118,6 +118,9 @@ export async function startWorkerRuntime(options: WorkerRuntimeOptions): Promise
     unsubscribeSecret: config.UNSUBSCRIBE_SECRET,
     listName: config.LIST_NAME,
     claimLeaseMs: config.SES_REQUEST_TIMEOUT_S * 1000,
+    // WORKER_CONCURRENCY counts recipients in flight: jobs of SEND_BATCH, sent side by side.
+    recipientConcurrency: config.WORKER_CONCURRENCY,
+    onOutcome: countOutcome,
   });
   const processFanout = createFanoutProcessor({ campaigns, ledger, audience, queues, logger, canary: orchestrator }, options.fanout);
   const reconciler = createReconciler(
@@ -141,10 +144,10 @@ export async function startWorkerRuntime(options: WorkerRuntimeOptions): Promise
       // A job may be held by several killed workers in a row; the ledger makes retries safe.
       maxStalledCount: 1000,
     };
-    const sendWorker = new Worker<SendJobData>(SEND_QUEUE, (job, token) => sendProcessor.process(job, token).then(countOutcome), {
+    const sendWorker = new Worker<SendJobData>(SEND_QUEUE, (job, token) => sendProcessor.process(job, token), {
       ...common,
       connection: createRedisConnection(config.REDIS_URL),
-      concurrency: config.WORKER_CONCURRENCY,
+      concurrency: Math.max(1, Math.ceil(config.WORKER_CONCURRENCY / SEND_BATCH)),
     });
     const fanoutWorker = new Worker<FanoutJobData>(FANOUT_QUEUE, (job, token) => processFanout(job, token), {
       ...common,

@@ -1,5 +1,13 @@
 /**
- * One send job = one subscriber of one campaign. Order matters:
+ * One send job = up to SEND_BATCH subscribers of one campaign (src/queue/send-queues.ts), sent
+ * side by side (at most `recipientConcurrency` at a time); each recipient goes through the same
+ * steps as a job of its own would. The job is only the way recipients reach a worker: what makes
+ * a send happen once is each recipient's claim, below. After the batch: recipients that must be
+ * tried again (throttled, a transient error, a failure before the SES call) stay in the job,
+ * whose data is narrowed to them, and the job is retried (throttled only: moved to delayed, no
+ * attempt spent; otherwise an attempt with BullMQ's backoff); the others are done. A retry that
+ * meets a recipient already sent finds its row not claimable ('not-queued'), so a job that runs
+ * again after a crash (stalled) re-sends nobody. Per recipient, order matters:
  *   campaign still sending? → global rate limiter → claim the ledger row if the subscriber
  *   is still mailable (one conditional update: only one worker anywhere wins; the claims of
  *   jobs running together share one statement, claim-batcher.ts) → personalize +
@@ -34,7 +42,7 @@ import type { CampaignsRepository } from '../src/store/campaigns-repository.js';
 import type { ClaimedDelivery, ClaimToken, DeliveryLedger } from '../src/store/delivery-ledger.js';
 import { ClaimExpiredError } from '../src/errors.js';
 import type { CampaignStatus } from '../src/store/schema.js';
-import type { SendJobData } from '../src/queue/send-queues.js';
+import { recipientsOf, type SendJobData } from '../src/queue/send-queues.js';
 import { messageSourceOf, prepareCampaignMessages, sendTags, type CampaignMessages, type SenderSettings } from '../src/campaigns/campaign-message.js';
 import type { SentWriter } from './sent-writer.js';
 
@@ -65,9 +73,16 @@ export interface SendProcessorDeps extends SenderSettings {
   claimLeaseMs: number;
   /** Delay before retrying a throttled message (ms). */
   throttleRetryMs?: number;
+  /** Recipients of one job sent at a time (default: all of them). */
+  recipientConcurrency?: number;
+  /** Called with each recipient's final outcome (metrics); a recipient to be retried has none yet. */
+  onOutcome?: (outcome: SendOutcome) => void;
 }
 
-export type SendOutcome = 'sent' | 'not-sending' | 'not-queued' | 'skipped' | 'failed' | 'throttled' | 'quota' | 'account-paused' | 'uncertain';
+export type SendOutcome = 'sent' | 'not-sending' | 'not-queued' | 'skipped' | 'failed' | 'quota' | 'account-paused' | 'uncertain';
+
+/** A recipient to try again with the job: SES throttled it (no attempt spent), or another error did (an attempt). */
+type Retry = { retry: 'throttled' } | { retry: 'error'; err: unknown };
 
 /** The claim's lease ran out before the SES request could start (the process stalled or froze). */
 class LeaseExpired extends Error {}
@@ -112,8 +127,42 @@ export function createSendProcessor(deps: SendProcessorDeps) {
     completionTimers.set(campaignId, t);
   }
 
-  async function process(job: Job<SendJobData>, jobToken?: string): Promise<SendOutcome> {
-    const { c: campaignId, s: subscriberId } = job.data;
+  /**
+   * The job: every recipient, then the ones to retry stay in it. Resolves with the outcomes of a
+   * job whose recipients are all done; otherwise throws (BullMQ retries the narrowed job).
+   */
+  async function process(job: Job<SendJobData>, jobToken?: string): Promise<SendOutcome[]> {
+    const campaignId = job.data.c;
+    const ids = recipientsOf(job.data);
+    const results = await mapLimit(ids, deps.recipientConcurrency ?? ids.length, (id) =>
+      sendOne(job, campaignId, id).catch((err: unknown): Retry => ({ retry: 'error', err })),
+    );
+    const outcomes: SendOutcome[] = [];
+    const again: number[] = [];
+    let error: { err: unknown } | undefined;
+    results.forEach((r, i) => {
+      if (typeof r === 'string') {
+        outcomes.push(r);
+        deps.onOutcome?.(r);
+        return;
+      }
+      again.push(ids[i]!);
+      if (r.retry === 'error') error ??= { err: r.err };
+    });
+    if (again.length === 0) return outcomes;
+    // The retry carries only these; the rest are done (and their rows say so, should a stalled
+    // copy of the whole job run again). A crash between this write and the retry below leaves
+    // the narrowed job stalled, and BullMQ runs it again: the same set.
+    if (again.length < ids.length) await job.updateData({ c: campaignId, s: again });
+    if (!error) {
+      // Only throttled ones: back-pressure, never a failure; later, without spending an attempt.
+      await job.moveToDelayed(Date.now() + (deps.throttleRetryMs ?? 1000) * (0.5 + Math.random()), jobToken);
+      throw new DelayedError();
+    }
+    throw error.err instanceof Error ? error.err : new Error(String(error.err));
+  }
+
+  async function sendOne(job: Job<SendJobData>, campaignId: number, subscriberId: number): Promise<SendOutcome | Retry> {
     // Paused or cancelled: do nothing; the row stays queued (resume re-enqueues it, cancel marks it).
     if ((await campaignStatus(campaignId)) !== 'sending') return 'not-sending';
     await deps.limiter.acquire();
@@ -153,7 +202,7 @@ export function createSendProcessor(deps: SendProcessorDeps) {
       }
     } catch (err) {
       await deps.ledger.release(campaignId, subscriberId, token, String(err)).catch(() => undefined);
-      throw err;
+      return { retry: 'error', err };
     }
 
     let messageId: string;
@@ -170,7 +219,7 @@ export function createSendProcessor(deps: SendProcessorDeps) {
       messageId = sent.messageId;
     } catch (err) {
       if (err instanceof LeaseExpired || err instanceof ClaimExpiredError) return leaseExpired(campaignId, subscriberId, token);
-      return handleSendError(job, jobToken, campaignId, subscriberId, token, err);
+      return handleSendError(job, campaignId, subscriberId, token, err);
     }
     // Group-committed with other workers' sends in this process; awaited, so the job completes only once the row is written.
     await (deps.sentWriter ?? deps.ledger).markSent(campaignId, subscriberId, token, messageId);
@@ -182,14 +231,14 @@ export function createSendProcessor(deps: SendProcessorDeps) {
    * Nothing was sent. Still our claim (we only stalled): hand the row back and let BullMQ retry
    * the job. Not ours any more (requeued, maybe sent by another worker): leave it alone.
    */
-  async function leaseExpired(campaignId: number, subscriberId: number, token: ClaimToken): Promise<SendOutcome> {
+  async function leaseExpired(campaignId: number, subscriberId: number, token: ClaimToken): Promise<SendOutcome | Retry> {
     const released = await deps.ledger.release(campaignId, subscriberId, token, 'claim lease ended before the SES call');
     deps.logger?.warn({ campaignId, subscriberId, released }, 'claim lease ended before the SES call (process stalled or frozen); not sent');
-    if (released) throw new Error('claim lease ended before the SES call; row handed back');
+    if (released) return { retry: 'error', err: new Error('claim lease ended before the SES call; row handed back') };
     return 'not-queued';
   }
 
-  async function handleSendError(job: Job<SendJobData>, jobToken: string | undefined, campaignId: number, subscriberId: number, token: ClaimToken, err: unknown): Promise<SendOutcome> {
+  async function handleSendError(job: Job<SendJobData>, campaignId: number, subscriberId: number, token: ClaimToken, err: unknown): Promise<SendOutcome | Retry> {
     const { kind, maybeSent, httpStatus } = deps.transport.classify(err);
     const message = err instanceof Error ? `${err.name}: ${err.message}` : String(err);
     if (kind === 'transient' && maybeSent && httpStatus === undefined) {
@@ -205,8 +254,7 @@ export function createSendProcessor(deps: SendProcessorDeps) {
         // Back-pressure, never a failure: slow the whole queue, hand the row back, retry later.
         await deps.limiter.reportThrottled();
         await deps.ledger.release(campaignId, subscriberId, token, message);
-        await job.moveToDelayed(Date.now() + (deps.throttleRetryMs ?? 1000) * (0.5 + Math.random()), jobToken);
-        throw new DelayedError();
+        return { retry: 'throttled' };
       }
       case 'quota-exceeded': {
         await deps.ledger.release(campaignId, subscriberId, token, message);
@@ -237,7 +285,7 @@ export function createSendProcessor(deps: SendProcessorDeps) {
           return 'failed';
         }
         await deps.ledger.release(campaignId, subscriberId, token, message);
-        throw err instanceof Error ? err : new Error(message);
+        return { retry: 'error', err };
       }
     }
   }
@@ -254,4 +302,19 @@ export function createSendProcessor(deps: SendProcessorDeps) {
       completionTimers.clear();
     },
   };
+}
+
+/** `fn` over `items`, at most `limit` at a time, results in order. */
+async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
+  if (items.length <= limit) return Promise.all(items.map(fn));
+  const results = new Array<R>(items.length);
+  let next = 0;
+  const lane = async () => {
+    while (next < items.length) {
+      const i = next++;
+      results[i] = await fn(items[i]!);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.max(1, limit) }, lane));
+  return results;
 }

@@ -30,6 +30,14 @@ import { foldCounters, readCounters } from './delivery-counters.js';
 export interface LedgerRecipient {
   subscriberId: number;
   email: string;
+  /** The send job (batch) the fan-out puts the row in: its first subscriber id (src/queue/send-queues.ts). */
+  sendBatch?: number | null;
+}
+
+/** A queued row and the send batch the fan-out put it in (null: a job of its own). */
+export interface QueuedRow {
+  subscriberId: number;
+  sendBatch: number | null;
 }
 
 /** Who holds a claim, and which claim: every write after the claim is conditional on both. */
@@ -110,6 +118,7 @@ export class DeliveryLedger {
             subscriber_id: r.subscriberId,
             email: r.email,
             status: 'queued' as const,
+            send_batch: r.sendBatch ?? null,
             ses_message_id: null,
             last_error: null,
             claimed_by: null,
@@ -342,7 +351,7 @@ export class DeliveryLedger {
   uncertainRows(olderThan: number, limit: number) {
     return this.db
       .selectFrom('deliveries')
-      .select(['campaign_id', 'subscriber_id', 'claimed_at', 'attempts'])
+      .select(['campaign_id', 'subscriber_id', 'claimed_at', 'attempts', 'send_batch'])
       .where('status', '=', 'sending')
       .where('confirmed_at', 'is', null)
       .where('claimed_at', '<', olderThan)
@@ -363,9 +372,9 @@ export class DeliveryLedger {
    * same claim (attempts), so two reconcilers cannot both win, and a row confirmed or settled
    * since the scan is left alone.
    */
-  async requeueUncertain(olderThan: number, now = Date.now(), limit = 1000): Promise<{ campaignId: number; subscriberId: number }[]> {
+  async requeueUncertain(olderThan: number, now = Date.now(), limit = 1000): Promise<({ campaignId: number } & QueuedRow)[]> {
     const rows = await this.uncertainRows(olderThan, limit).execute();
-    const requeued: { campaignId: number; subscriberId: number }[] = [];
+    const requeued: ({ campaignId: number } & QueuedRow)[] = [];
     for (const row of rows) {
       const result = await this.db
         .updateTable('deliveries')
@@ -377,7 +386,7 @@ export class DeliveryLedger {
         .where('attempts', '=', row.attempts)
         .where('claimed_at', '<', olderThan)
         .executeTakeFirst();
-      if (Number(result.numUpdatedRows) === 1) requeued.push({ campaignId: row.campaign_id, subscriberId: row.subscriber_id });
+      if (Number(result.numUpdatedRows) === 1) requeued.push({ campaignId: row.campaign_id, subscriberId: row.subscriber_id, sendBatch: row.send_batch });
     }
     return requeued;
   }
@@ -394,17 +403,17 @@ export class DeliveryLedger {
     return Number(result.numUpdatedRows);
   }
 
-  /** Keyset page of a campaign's 'queued' rows (re-enqueue after resume or a lost Redis). */
-  async queuedPage(campaignId: number, afterSubscriberId: number, limit: number, updatedBefore?: number): Promise<number[]> {
+  /** Keyset page of a campaign's 'queued' rows and their send batches (re-enqueue after resume or a lost Redis). */
+  async queuedPage(campaignId: number, afterSubscriberId: number, limit: number, updatedBefore?: number): Promise<QueuedRow[]> {
     let q = this.db
       .selectFrom('deliveries')
-      .select('subscriber_id')
+      .select(['subscriber_id', 'send_batch'])
       .where('campaign_id', '=', campaignId)
       .where('status', '=', 'queued')
       .where('subscriber_id', '>', afterSubscriberId);
     if (updatedBefore !== undefined) q = q.where('updated_at', '<', updatedBefore);
     const rows = await q.orderBy('subscriber_id').limit(limit).execute();
-    return rows.map((r) => r.subscriber_id);
+    return rows.map((r) => ({ subscriberId: r.subscriber_id, sendBatch: r.send_batch }));
   }
 
   /**

@@ -21,6 +21,7 @@ import { listAudienceSizes } from './migrations/0021-list-audience-sizes.js';
 import { campaignPageIndexes } from './migrations/0022-campaign-page-indexes.js';
 import { sqliteCounterTriggers } from './migrations/0023-sqlite-counter-triggers.js';
 import { sqliteProviderLookup } from './migrations/0025-sqlite-provider-lookup.js';
+import { deliverySendBatch } from './migrations/0026-delivery-send-batch.js';
 
 /** Migrations in order; each is a function of the dialect so one list serves both. */
 const migrations: Record<string, (dialect: DialectName) => Migration> = {
@@ -45,6 +46,7 @@ const migrations: Record<string, (dialect: DialectName) => Migration> = {
   '0022-campaign-page-indexes': campaignPageIndexes,
   '0023-sqlite-counter-triggers': sqliteCounterTriggers,
   '0025-sqlite-provider-lookup': sqliteProviderLookup,
+  '0026-delivery-send-batch': deliverySendBatch,
 };
 
 class StaticMigrationProvider implements MigrationProvider {

@@ -132,6 +132,8 @@ export interface DeliveriesTable {
   clicked_at: number | null;
   /** 1: the row belongs to the campaign's canary wave (written by DeliveryLedger.insertCanaryWave). */
   wave: ColumnType<number, number | undefined, number>;
+  /** The send job the fan-out put the row in: its batch's first subscriber id (migration 0026); null: a job of its own. */
+  send_batch: ColumnType<number | null, number | null | undefined, number | null>;
   created_at: CreatedAt;
   updated_at: number;
 }

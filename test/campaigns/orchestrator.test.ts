@@ -9,7 +9,7 @@ import { CampaignOrchestrator } from '../../src/campaigns/campaign-orchestrator.
 import type { MailTransport, SendQuota } from '../../src/campaigns/ports.js';
 import { AudienceRepository } from '../../src/store/audience-repository.js';
 import { StateError } from '../../src/errors.js';
-import { createSendQueues, fanoutJobId, type SendQueues } from '../../src/queue/send-queues.js';
+import { createSendQueues, fanoutJobId, recipientsOf, type SendQueues } from '../../src/queue/send-queues.js';
 import { CampaignsRepository } from '../../src/store/campaigns-repository.js';
 import { DeliveryLedger } from '../../src/store/delivery-ledger.js';
 import type { CampaignStatus } from '../../src/store/schema.js';
@@ -88,6 +88,11 @@ describe.each(BACKENDS)('campaign orchestrator on %s', (dialect) => {
     clock = Date.now();
   });
 
+  /** The subscribers the waiting send jobs carry (a job holds a batch of them). */
+  async function waitingRecipients(): Promise<number[]> {
+    return (await queues.send.getJobs(['wait'])).flatMap((j) => recipientsOf(j.data));
+  }
+
   afterEach(async () => {
     await queues.close();
     redis.disconnect();
@@ -130,7 +135,7 @@ describe.each(BACKENDS)('campaign orchestrator on %s', (dialect) => {
         // What is true while the count runs: the first page's sends are already waiting, and
         // stats read the rows fanned out so far as the total (a lower bound), with no ETA.
         const stats = await o.stats(id);
-        seen.push({ waitingSends: (await queues.send.getJobCounts('wait')).wait ?? 0, total: stats.total, queued: stats.queued, eta: stats.eta });
+        seen.push({ waitingSends: (await waitingRecipients()).length, total: stats.total, queued: stats.queued, eta: stats.eta });
       });
       const fanout = createFanoutProcessor({ campaigns, ledger: new DeliveryLedger(store.db), audience, queues }, { firstPageSize: 2, pageSize: 2 });
       const job = { data: { campaignId: id }, updateData: async () => undefined } as unknown as Job<FanoutJobData>;
@@ -141,7 +146,7 @@ describe.each(BACKENDS)('campaign orchestrator on %s', (dialect) => {
       expect(await row(id)).toMatchObject({ total_known: 1, total: 5, fanout_done: 1 });
       const after = await o.stats(id);
       expect(after).toMatchObject({ total: 5, queued: 5 });
-      expect(await queues.send.getJobCounts('wait')).toEqual({ wait: 5 });
+      expect(await waitingRecipients()).toHaveLength(5);
     });
 
     it('a replayed first page (a crash before its cursor moved) counts again but fills total in once, with no second row or send', async () => {
@@ -173,7 +178,10 @@ describe.each(BACKENDS)('campaign orchestrator on %s', (dialect) => {
       const counts = await ledger.counts(id, 0);
       expect(counts.rows).toBe(5);
       expect(counts.byStatus.queued).toBe(5);
-      expect(await queues.send.getJobCounts('wait')).toEqual({ wait: 5 });
+      // The replayed page formed the same batch, with the same job id: one job per recipient's batch, each recipient once.
+      const waiting = await waitingRecipients();
+      expect(waiting).toHaveLength(5);
+      expect(new Set(waiting).size).toBe(5);
     });
 
     it('a canary start counts at once (the wave size needs it)', async () => {
@@ -411,6 +419,28 @@ describe.each(BACKENDS)('campaign orchestrator on %s', (dialect) => {
       const results = await Promise.all([orchestrator(shared).resume(id), orchestrator(shared).resume(id)]);
       expect(results.filter(Boolean)).toHaveLength(1);
       expect((await row(id)).status).toBe('sending');
+    });
+
+    it("re-adding a campaign's queued rows rebuilds the fan-out's batch jobs: no second job while one waits, every row back once its job is gone", async () => {
+      const id = await sending();
+      const ledger = new DeliveryLedger(store.db);
+      const audience = new AudienceRepository(store.db);
+      const job = (data: FanoutJobData) => {
+        const j = { data, updateData: async (d: FanoutJobData) => void (j.data = d) };
+        return j as unknown as Job<FanoutJobData>;
+      };
+      // Pages of 4 in batches of 2: {1,2} {3,4} {5} (ids relative to the first subscriber).
+      expect(await createFanoutProcessor({ campaigns, ledger, audience, queues }, { firstPageSize: 4, pageSize: 4, batchSize: 2 })(job({ campaignId: id }))).toBe('done');
+      const fannedOut = (await queues.send.getJobs(['wait'])).map((j) => recipientsOf(j.data));
+      expect(fannedOut.map((ids) => ids.length).sort()).toEqual([1, 2, 2]);
+      // The requeue pages by 3, so its first page ends inside the second batch.
+      const requeue = createFanoutProcessor({ campaigns, ledger, audience, queues }, { pageSize: 3, batchSize: 2 });
+      expect(await requeue(job({ campaignId: id, requeue: { after: 0 } }))).toBe('done');
+      expect((await queues.send.getJobs(['wait'])).map((j) => recipientsOf(j.data)).sort()).toEqual(fannedOut.sort());
+      // The jobs are gone (taken while the campaign was paused, say): re-adding brings every row back, in its batch.
+      await queues.send.obliterate({ force: true });
+      expect(await requeue(job({ campaignId: id, requeue: { after: 0 } }))).toBe('done');
+      expect((await queues.send.getJobs(['wait'])).map((j) => recipientsOf(j.data)).sort()).toEqual(fannedOut.sort());
     });
 
     it('a cancel that wins while the fan-out writes a page leaves no row of it queued', async () => {
