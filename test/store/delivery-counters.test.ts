@@ -105,7 +105,11 @@ async function atMigration(
     const campaign = await seedCampaign(s.db, listId);
     const ledger = new DeliveryLedger(s.db);
     const subs = await seedRecipients(s.db, listId);
-    await ledger.insertQueued(campaign, subs, 1000);
+    // The columns of that time only (today's insertQueued writes later ones too).
+    await s.db
+      .insertInto('deliveries')
+      .values(subs.map((r) => ({ campaign_id: campaign, subscriber_id: r.subscriberId, email: r.email, status: 'queued' as const, ses_message_id: null, last_error: null, claimed_by: null, claimed_at: null, sent_at: null, confirmed_at: null, outcome_at: null, opened_at: null, clicked_at: null, created_at: 1000, updated_at: 1000 })))
+      .execute();
     await run({ s, campaign, ledger, subs });
   } finally {
     await s.destroy();
@@ -151,7 +155,7 @@ describe.each(BACKENDS)('ledger counters on %s', (dialect) => {
     await expectCountersMatch(db, 'settle');
     // ids[7] stays 'sending' past the grace: the reconciler requeues it.
     const requeued = await ledger.requeueUncertain(2500, 4000);
-    expect(requeued).toEqual([{ campaignId: campaign, subscriberId: ids[7]! }]);
+    expect(requeued).toEqual([{ campaignId: campaign, subscriberId: ids[7]!, sendBatch: null }]);
     await expectCountersMatch(db, 'requeue');
     expect((await ledger.liveCounts(campaign, 0)).uncertain).toBe(0);
 
