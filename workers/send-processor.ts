@@ -165,11 +165,13 @@ export function createSendProcessor(deps: SendProcessorDeps) {
   async function sendOne(job: Job<SendJobData>, campaignId: number, subscriberId: number): Promise<SendOutcome | Retry> {
     // Paused or cancelled: do nothing; the row stays queued (resume re-enqueues it, cancel marks it).
     if ((await campaignStatus(campaignId)) !== 'sending') return 'not-sending';
+    // Loaded before the permit and the claim (once per campaign per process): a failure leaves
+    // the row queued, and the first build (templates, hundreds of ms of synchronous work) does
+    // not hold up the wake-ups of permits already reserved, which would come late, be given up
+    // as stale and be taken again at the end of the schedule: a gap at the start of a send.
+    const messages = await campaignMessages(campaignId);
     await deps.limiter.acquire();
     if ((await campaignStatus(campaignId)) !== 'sending') return 'not-sending';
-
-    // Loaded before the claim (cached per campaign): a failure here leaves the row queued.
-    const messages = await campaignMessages(campaignId);
     const { listId } = messages.source;
     // Claim and the unsubscribe re-check in one statement (the common case: one round trip).
     let claimed = await (deps.claims ? deps.claims.claimIfMailable(campaignId, subscriberId, listId) : deps.ledger.claimIfMailable(campaignId, subscriberId, listId, deps.workerId));
