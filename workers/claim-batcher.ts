@@ -1,7 +1,8 @@
 /**
  * Batched claims: the send processor's claims (DeliveryLedger.claimIfMailable) that arrive
  * within `maxDelayMs` of each other, or `maxRows` of them, for the same campaign, go to the
- * database as ONE conditional update (`claimManyIfMailable`) instead of one statement each.
+ * database together (`claimManyIfMailable`: one conditional update and one re-check for the
+ * whole batch) instead of two statements each.
  *
  * Nothing about a claim changes but the statement count: each row is still claimed only if it
  * is queued, unconfirmed and still mailable, by a conditional update only one worker anywhere

@@ -9,8 +9,8 @@
  * meets a recipient already sent finds its row not claimable ('not-queued'), so a job that runs
  * again after a crash (stalled) re-sends nobody. Per recipient, order matters:
  *   campaign still sending? → global rate limiter → claim the ledger row if the subscriber
- *   is still mailable (one conditional update: only one worker anywhere wins; the claims of
- *   jobs running together share one statement, claim-batcher.ts) → personalize +
+ *   is still mailable (a conditional update only one worker anywhere wins, then the re-check;
+ *   the claims of jobs running together share both statements, claim-batcher.ts) → personalize +
  *   MIME (factory cached per campaign) → fence → SendRawEmail → record 'sent' + SES message id.
  * The SES call and the 'sent' write are not atomic: a worker killed between them leaves
  * the row 'sending', which the reconciler settles from SES's Send event or resends after
@@ -60,7 +60,7 @@ export interface SendProcessorDeps extends SenderSettings {
   /** How long a cached campaign status is trusted (ms); bounds how fast a pause takes effect. */
   statusTtlMs?: number;
   /**
-   * Batches the claims (workers/claim-batcher.ts: one statement for the claims of several jobs;
+   * Batches the claims (workers/claim-batcher.ts: two statements for the claims of several jobs;
    * default: one `claimIfMailable` statement per message through the ledger).
    */
   claims?: { claimIfMailable(campaignId: number, subscriberId: number, listId: number): Promise<ClaimedDelivery | null> };
@@ -173,7 +173,7 @@ export function createSendProcessor(deps: SendProcessorDeps) {
     await deps.limiter.acquire();
     if ((await campaignStatus(campaignId)) !== 'sending') return 'not-sending';
     const { listId } = messages.source;
-    // Claim and the unsubscribe re-check in one statement (the common case: one round trip).
+    // Claim and the unsubscribe re-check, batched with other jobs' claims (the common case: no extra statement).
     let claimed = await (deps.claims ? deps.claims.claimIfMailable(campaignId, subscriberId, listId) : deps.ledger.claimIfMailable(campaignId, subscriberId, listId, deps.workerId));
     let recheck = false;
     if (!claimed) {

@@ -206,56 +206,73 @@ export class DeliveryLedger {
    * won, null if the row was not queued (already sent, claimed by another worker, skipped…).
    */
   async claim(campaignId: number, subscriberId: number, workerId: string, now = Date.now()): Promise<ClaimedDelivery | null> {
-    // Hot path (once per message): one statement that claims and returns what the send
-    // needs, as a raw template (Kysely still picks the dialect's placeholders).
-    const result = await sql<{ email: string; attempts: number; name: string | null }>`
+    return (await this.claimMany(campaignId, [subscriberId], workerId, now)).get(subscriberId) ?? null;
+  }
+
+  /**
+   * `claim` for several subscribers of one campaign in ONE conditional update: each row only if
+   * it is queued and unconfirmed, so only one worker anywhere wins it. Returns the rows this
+   * caller won, by subscriber id, with what the send needs.
+   */
+  async claimMany(campaignId: number, subscriberIds: readonly number[], workerId: string, now = Date.now()): Promise<Map<number, ClaimedDelivery>> {
+    const claimed = new Map<number, ClaimedDelivery>();
+    if (subscriberIds.length === 0) return claimed;
+    // Hot path (once per batch of messages): a raw template (Kysely still picks the dialect's
+    // placeholders). confirmed_at IS NULL: SES confirmed an earlier attempt (its Send event
+    // arrived after the row was requeued), so it must never be sent again.
+    const result = await sql<{ subscriber_id: number; email: string; attempts: number; name: string | null }>`
       UPDATE deliveries
       SET status = 'sending', claimed_by = ${workerId}, claimed_at = ${now}, attempts = attempts + 1, updated_at = ${now}
-      WHERE campaign_id = ${campaignId} AND subscriber_id = ${subscriberId} AND status = 'queued'
+      WHERE campaign_id = ${campaignId} AND subscriber_id IN (${sql.join(subscriberIds)}) AND ${this.claimStatus} = 'queued'
         AND confirmed_at IS NULL
-      RETURNING email, attempts, (SELECT name FROM subscribers WHERE subscribers.id = deliveries.subscriber_id) AS name`.execute(this.db);
-    // confirmed_at IS NULL: SES confirmed an earlier attempt (its Send event arrived after
-    // the row was requeued), so it must never be sent again.
-    return claimedFrom(campaignId, subscriberId, workerId, now, result.rows[0]);
+      RETURNING subscriber_id, email, attempts, (SELECT name FROM subscribers WHERE subscribers.id = deliveries.subscriber_id) AS name`.execute(this.db);
+    for (const row of result.rows) {
+      const subscriberId = Number(row.subscriber_id);
+      claimed.set(subscriberId, claimedFrom(campaignId, subscriberId, workerId, now, row)!);
+    }
+    return claimed;
   }
 
   /**
    * The hot path's claim: `claim` and the audience re-check (AudienceRepository.isMailable:
-   * subscribed membership of `listId`, active subscriber, address not suppressed) in ONE
-   * statement. Null when the row was not claimable OR the subscriber is no longer mailable;
-   * the caller tells the two apart on that rare miss with `claim` + `isMailable`.
-   * One case of `claimManyIfMailable` (one statement, the same conditions).
+   * subscribed membership of `listId`, active subscriber, address not suppressed). Null when
+   * the row was not claimable OR the subscriber is no longer mailable; the caller tells the two
+   * apart on that rare miss with `claim` + `isMailable`. One case of `claimManyIfMailable`.
    */
   async claimIfMailable(campaignId: number, subscriberId: number, listId: number, workerId: string, now = Date.now()): Promise<ClaimedDelivery | null> {
     return (await this.claimManyIfMailable(campaignId, [subscriberId], listId, workerId, now)).get(subscriberId) ?? null;
   }
 
   /**
-   * `claimIfMailable` for several subscribers of one campaign in ONE statement (the send
-   * processor's claims that arrive within a few milliseconds of each other, workers/claim-batcher.ts).
-   * Each row is claimed by the same conditional update as alone — queued, unconfirmed, still
-   * mailable — so batching changes how many statements run, not who can win a row. Returns the
-   * rows this caller won, by subscriber id; a subscriber missing from the map was not claimed
-   * (the caller tells "not claimable" from "no longer mailable" with `claim` + `isMailable`).
-   * Keep the EXISTS in step with AudienceRepository's filter.
+   * `claimIfMailable` for several subscribers of one campaign (the send processor's claims that
+   * arrive within a few milliseconds of each other, workers/claim-batcher.ts), in two statements
+   * whatever their number: `claimMany`, then the audience re-check of the rows won. Batching
+   * changes how many statements run, not who can win a row. Returns the rows this caller won
+   * and may mail, by subscriber id; a subscriber missing from the map was not claimed, or its
+   * claim was handed back at once because it is no longer mailable (the caller tells the two
+   * apart with `claim` + `isMailable`, and skips the row).
+   *
+   * Why not one statement (claim only where EXISTS(mailable)), as before: on SQLite a subquery
+   * or join in the claim's UPDATE, together with the ledger's counter triggers, made each
+   * statement cost ~300 µs more CPU than the plain update plus this SELECT (issue #15; bench in
+   * bench/results/send.md). The re-check still comes after the claim, inside the claim's lease,
+   * so it is at least as fresh as before: a worker frozen between the two statements wakes past
+   * its lease and sends nothing (the fence, workers/send-processor.ts).
+   * Keep the filter in step with AudienceRepository's.
    */
   async claimManyIfMailable(campaignId: number, subscriberIds: readonly number[], listId: number, workerId: string, now = Date.now()): Promise<Map<number, ClaimedDelivery>> {
-    const claimed = new Map<number, ClaimedDelivery>();
-    if (subscriberIds.length === 0) return claimed;
-    const result = await sql<{ subscriber_id: number; email: string; attempts: number; name: string | null }>`
-      UPDATE deliveries
-      SET status = 'sending', claimed_by = ${workerId}, claimed_at = ${now}, attempts = attempts + 1, updated_at = ${now}
-      WHERE campaign_id = ${campaignId} AND subscriber_id IN (${sql.join(subscriberIds)}) AND ${this.claimStatus} = 'queued'
-        AND confirmed_at IS NULL
-        AND EXISTS (
-          SELECT 1 FROM list_members m JOIN subscribers s ON s.id = m.subscriber_id
-          WHERE m.list_id = ${listId} AND m.subscriber_id = deliveries.subscriber_id
-            AND m.status = 'subscribed' AND s.status = 'active'
-            AND NOT EXISTS (SELECT 1 FROM suppressions x WHERE x.email = s.email))
-      RETURNING subscriber_id, email, attempts, (SELECT name FROM subscribers WHERE subscribers.id = deliveries.subscriber_id) AS name`.execute(this.db);
-    for (const row of result.rows) {
-      const subscriberId = Number(row.subscriber_id);
-      claimed.set(subscriberId, claimedFrom(campaignId, subscriberId, workerId, now, row)!);
+    const claimed = await this.claimMany(campaignId, subscriberIds, workerId, now);
+    if (claimed.size === 0) return claimed;
+    const mailable = await sql<{ subscriber_id: number }>`
+      SELECT m.subscriber_id FROM list_members m JOIN subscribers s ON s.id = m.subscriber_id
+      WHERE m.list_id = ${listId} AND m.subscriber_id IN (${sql.join([...claimed.keys()])})
+        AND m.status = 'subscribed' AND s.status = 'active'
+        AND NOT EXISTS (SELECT 1 FROM suppressions x WHERE x.email = s.email)`.execute(this.db);
+    const keep = new Set(mailable.rows.map((r) => Number(r.subscriber_id)));
+    for (const [subscriberId, row] of claimed) {
+      if (keep.has(subscriberId)) continue;
+      claimed.delete(subscriberId);
+      await this.release(campaignId, subscriberId, row.token, null);
     }
     return claimed;
   }

@@ -1,6 +1,6 @@
 /**
- * The send hot path claims a row and re-checks the audience in one statement
- * (DeliveryLedger.claimIfMailable). It must agree with AudienceRepository.isMailable:
+ * The send hot path claims a row and re-checks the audience (DeliveryLedger.claimIfMailable;
+ * a batch of claims in two statements, claimManyIfMailable). It must agree with AudienceRepository.isMailable:
  * never claim a row whose subscriber left, and never claim a row twice.
  */
 import { afterEach, describe, expect, it } from 'vitest';
@@ -17,7 +17,7 @@ describe.each(BACKENDS)('claimIfMailable on %s', (dialect) => {
     store = undefined;
   });
 
-  it('claims mailable rows once and leaves rows of departed subscribers queued', async () => {
+  it.each([false, true])('claims mailable rows once and leaves rows of departed subscribers queued (batch of all: %s)', async (batched) => {
     store = await createTestStore(dialect);
     const db = store.db;
     const listId = await seedAudience(db, 6);
@@ -39,9 +39,15 @@ describe.each(BACKENDS)('claimIfMailable on %s', (dialect) => {
     await db.deleteFrom('list_members').where('subscriber_id', '=', removed).execute();
 
     const audience = new AudienceRepository(db);
-    for (const id of [ok, unsub, inactive, suppressed, otherList, removed]) {
-      const claimed = await ledger.claimIfMailable(c.id, id, listId, 'w1');
-      expect(claimed !== null).toBe(await audience.isMailable(id, listId));
+    if (batched) {
+      const claimed = await ledger.claimManyIfMailable(c.id, [ok, unsub, inactive, suppressed, otherList, removed], listId, 'w1');
+      expect([...claimed.keys()]).toEqual([ok]);
+      expect(claimed.get(ok)?.email).toBe(subs[0]!.email);
+    } else {
+      for (const id of [ok, unsub, inactive, suppressed, otherList, removed]) {
+        const claimed = await ledger.claimIfMailable(c.id, id, listId, 'w1');
+        expect(claimed !== null).toBe(await audience.isMailable(id, listId));
+      }
     }
     const first = await ledger.get(c.id, ok);
     expect(first?.status).toBe('sending');
@@ -50,7 +56,9 @@ describe.each(BACKENDS)('claimIfMailable on %s', (dialect) => {
     expect(await ledger.claimIfMailable(c.id, ok, listId, 'w2')).toBeNull();
     // The misses were not claimed: they are still queued for the fallback path (claim → skipped).
     for (const id of [unsub, inactive, suppressed, otherList, removed]) {
-      expect((await ledger.get(c.id, id))?.status).toBe('queued');
+      const row = await ledger.get(c.id, id);
+      expect(row?.status).toBe('queued');
+      expect(row?.claimed_by).toBeNull();
     }
     const claimed = await ledger.claimIfMailable(c.id, ok, listId, 'w2');
     expect(claimed).toBeNull();

@@ -1,6 +1,6 @@
 /**
- * Issue 15: the send claim (DeliveryLedger.claimManyIfMailable, one statement per batch of
- * claims) finds its rows by the ledger's primary key (campaign_id, subscriber_id), whatever the
+ * Issue 15: the send claim (DeliveryLedger.claimManyIfMailable: two statements per batch of
+ * claims, the claim and the audience re-check) finds its rows by the ledger's primary key (campaign_id, subscriber_id), whatever the
  * campaign's size. On a fresh SQLite database (no ANALYZE statistics, as a new install runs) the
  * planner otherwise takes deliveries_campaign_status and walks every queued row of the campaign
  * on each statement (~0.8 ms per claim batch with 20,000 queued). Postgres: no full scan.
@@ -46,10 +46,12 @@ describe.each(BACKENDS)('send claim plan on %s', (dialect) => {
     expect(ids).toHaveLength(5);
     const claimed = await new DeliveryLedger(rec.db).claimManyIfMailable(live, ids, listId, 'w1');
     expect([...claimed.keys()].sort((a, b) => a - b)).toEqual(ids);
-    const [statement, ...more] = rec.take();
+    // Two statements for the whole batch (the claim, then the re-check of the rows won), neither a full scan.
+    const [statement, recheck, ...more] = rec.take();
     expect(more).toEqual([]);
     const plan = await planOf(store.db, dialect, statement!);
     expect(fullScans(dialect, statement!.sql, plan)).toEqual([]);
+    expect(fullScans(dialect, recheck!.sql, await planOf(store.db, dialect, recheck!))).toEqual([]);
     if (dialect === 'sqlite') {
       expect(plan).toMatch(/SEARCH deliveries USING INDEX \w+ \(campaign_id=\? AND subscriber_id=\?\)/);
       expect(plan).not.toMatch(/deliveries_campaign_status/);
