@@ -19,7 +19,8 @@
  *
  * Workers run as deployed (docker-compose.yml): `newsletter worker` from the compiled build
  * (built first if dist/ is not current) with NODE_OPTIONS='--max-old-space-size=160 --max-semi-space-size=16', at the
- * default WORKER_CONCURRENCY (50). BENCH_WORKER_NODE_OPTIONS='' measures V8's default heap
+ * default WORKER_CONCURRENCY (50), and MALLOC_ARENA_MAX=2 as docker-compose.yml (bench/worker-env.ts;
+ * BENCH_WORKER_MALLOC_ARENA_MAX='' = glibc's default). BENCH_WORKER_NODE_OPTIONS='' measures V8's default heap
  * sizing; --concurrency N changes the concurrency; BENCH_PROF=dir writes CPU profiles (the bare
  * SDK clients of --compare-sdk into dir/sdk). Profiling aids: BENCH_REDIS_STATS=1 (Redis commands
  * per message), BENCH_TIMELINE=1 (acceptances per 100 ms, largest gaps), BENCH_RATE_CONCURRENCY=N
@@ -40,6 +41,7 @@ import { freePort } from '../src/demo/local-services.js';
 import { spawnRedisServer } from '../test/support/redis.js';
 import { TEST_UNSUBSCRIBE_SECRET } from '../test/support/secrets.js';
 import { BENCH_ISSUE, BENCH_SENDER } from './bench-issue.js';
+import { benchWorkerEnv } from './worker-env.js';
 
 const ROOT = join(import.meta.dirname, '..');
 const args = process.argv.slice(2);
@@ -48,7 +50,8 @@ const arg = (name: string, fallback: string) => {
   return i >= 0 ? args[i + 1]! : fallback;
 };
 const CONCURRENCY = Number(arg('concurrency', '50'));
-const WORKER_NODE_OPTIONS = process.env.BENCH_WORKER_NODE_OPTIONS ?? '--max-old-space-size=160 --max-semi-space-size=16';
+const WORKER_NODE_OPTIONS = benchWorkerEnv({}).NODE_OPTIONS ?? '';
+const WORKER_ARENAS = benchWorkerEnv({}).MALLOC_ARENA_MAX;
 if (!currentCompiled('workers/index.js', ROOT)) execFileSync('npm', ['run', '-s', 'build'], { cwd: ROOT, stdio: 'inherit' });
 
 const COMPILED: CompiledIssue = BENCH_ISSUE;
@@ -120,10 +123,10 @@ async function runCampaign(opts: { subscribers: number; sendRate: number; worker
     const prof = process.env.BENCH_PROF ? ['--cpu-prof', '--cpu-prof-dir', process.env.BENCH_PROF] : [];
     // BENCH_WORKER_FLAGS: node flags NODE_OPTIONS refuses (--trace-gc…).
     prof.push(...(process.env.BENCH_WORKER_FLAGS ?? '').split(' ').filter(Boolean));
-    // As docker-compose.yml runs it: `newsletter worker` (the compiled build) with its NODE_OPTIONS.
+    // As docker-compose.yml runs it: `newsletter worker` (the compiled build) with its NODE_OPTIONS and MALLOC_ARENA_MAX.
     const child = spawn(process.execPath, [...prof, join(ROOT, 'bin/newsletter.js'), 'worker'], {
       cwd: ROOT,
-      env: { ...process.env, ...env, NODE_OPTIONS: WORKER_NODE_OPTIONS },
+      env: benchWorkerEnv({ ...process.env, ...env }),
       stdio: ['ignore', 'pipe', 'inherit'],
     });
     // BENCH_WORKER_LOG=FILE appends the workers' stdout there (e.g. with --trace-gc in BENCH_WORKER_NODE_OPTIONS).
@@ -214,7 +217,7 @@ log(`# Send pipeline benchmark`);
 log('');
 log(`Measured ${new Date().toISOString()} on ${cpus().length} cores (${cpus()[0]?.model ?? '?'}), Node ${process.version}, SQLite store, private redis-server, SES simulator in the bench process, worker processes as children.`);
 log(`Command: \`npx tsx bench/send.ts ${args.join(' ')}\`. Load average at start: ${readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ')}.`);
-log(`Workers: \`newsletter worker\` from the compiled build (dist/), NODE_OPTIONS=\`${WORKER_NODE_OPTIONS}\`, WORKER_CONCURRENCY ${CONCURRENCY} unless the row says otherwise.`);
+log(`Workers: \`newsletter worker\` from the compiled build (dist/), NODE_OPTIONS=\`${WORKER_NODE_OPTIONS}\`, MALLOC_ARENA_MAX=${WORKER_ARENAS ?? 'unset'}, WORKER_CONCURRENCY ${CONCURRENCY} unless the row says otherwise.`);
 log('');
 
 /** CPU per message, by process: what limits throughput on a machine whose cores they share. */
@@ -229,7 +232,7 @@ async function runBareSdk(opts: { messages: number; workers: number; concurrency
   const per = Math.ceil(opts.messages / opts.workers);
   const children = Array.from({ length: opts.workers }, (_, i) =>
     spawn(process.execPath, [...(process.env.BENCH_PROF ? ['--cpu-prof', '--cpu-prof-dir', join(process.env.BENCH_PROF, 'sdk')] : []), '--import', 'tsx', join(ROOT, 'bench/sdk-client.ts'), '--endpoint', sim.url, '--messages', String(per), '--concurrency', String(opts.concurrency), '--first', String(1 + i * per), ...(opts.v2 ? ['--v2'] : [])], {
-      cwd: ROOT, env: { ...process.env, NODE_OPTIONS: WORKER_NODE_OPTIONS }, stdio: ['pipe', 'pipe', 'inherit'],
+      cwd: ROOT, env: benchWorkerEnv(process.env), stdio: ['pipe', 'pipe', 'inherit'],
     }));
   const outputs = children.map((ch) => {
     let out = '';

@@ -94,6 +94,7 @@ export class SesTransport {
       config.credentials = { accessKeyId: 'local', secretAccessKey: 'local' };
     }
     this.client = new SESClient(config);
+    sendBodyAsBytes(this.client);
     enforceSendDeadlines(this.client, options.requestTimeoutMs ?? 15_000);
   }
 
@@ -172,6 +173,26 @@ export class SesTransport {
   destroy(): void {
     this.client.destroy();
   }
+}
+
+/**
+ * The SDK serialises a SendRawEmail request into one form-encoded string (the message in
+ * base64, URL-encoded: ~1.4× the MIME size) and hands that string on: the SigV4 signer copies
+ * it into bytes to hash it, and Node's HTTP client prepends the header block to it and encodes
+ * the result once more for the socket. Encoding it to bytes once, before signing, lets the
+ * signer hash and the socket write those same bytes: two fewer copies of every message in
+ * flight (issue #15, the worker's peak RSS). The body is ASCII, so its bytes, its length and
+ * its signature are unchanged.
+ */
+function sendBodyAsBytes(client: SESClient): void {
+  client.middlewareStack.add(
+    (next) => (args) => {
+      const request = args.request as { body?: unknown };
+      if (typeof request.body === 'string') request.body = Buffer.from(request.body, 'utf8');
+      return next(args);
+    },
+    { step: 'build', name: 'newsletterBodyAsBytes' },
+  );
 }
 
 /**

@@ -142,6 +142,16 @@ class ImmediateSqliteDialect extends SqliteDialect {
   }
 }
 
+/**
+ * SQLite's page cache per connection, as `PRAGMA cache_size` (negative = KiB). better-sqlite3 is
+ * built with SQLITE_DEFAULT_CACHE_SIZE=-16000 (16 MB per connection) where SQLite's own default
+ * is 2 MB. A sending worker streams through the ledger and the audience once, so a large cache
+ * buys it nothing; the operating system's page cache still holds the file. The 16 MB filled up
+ * during a 100,000-subscriber campaign and came straight out of the worker's RSS budget
+ * (issue #15: ~14 MB of its peak, 225 -> 212 MB; bench/send.ts --memory). test/store/sqlite-page-cache.test.ts.
+ */
+export const SQLITE_CACHE_SIZE_KIB = 2000;
+
 async function createDialect(databaseUrl: string, options: OpenStoreOptions): Promise<{ dialect: Dialect; name: DialectName }> {
   if (databaseUrl.startsWith('sqlite:')) {
     const path = databaseUrl.slice('sqlite:'.length).replace(/^\/\//, '') || ':memory:';
@@ -153,6 +163,7 @@ async function createDialect(databaseUrl: string, options: OpenStoreOptions): Pr
     database.pragma('busy_timeout = 10000');
     database.pragma('synchronous = NORMAL');
     database.pragma('foreign_keys = ON');
+    database.pragma(`cache_size = -${SQLITE_CACHE_SIZE_KIB}`);
     return { dialect: new ImmediateSqliteDialect({ database: withStatementCache(database) }), name: 'sqlite' };
   }
   if (/^postgres(ql)?:\/\//.test(databaseUrl)) {

@@ -9,6 +9,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
+import { DEPLOYED_WORKER_ENV } from '../../bench/worker-env.js';
 
 const ROOT = join(import.meta.dirname, '../..');
 const text = readFileSync(join(ROOT, 'docker-compose.yml'), 'utf8');
@@ -71,5 +72,11 @@ describe('docker-compose.yml', () => {
       });
     }
     expect(text).not.toMatch(/change-me|newsletter:newsletter@|POSTGRES_PASSWORD: newsletter/);
+  });
+
+  it('gives the workers the NODE_OPTIONS and MALLOC_ARENA_MAX the send bench measures (bench/worker-env.ts)', () => {
+    expect(env('worker').NODE_OPTIONS).toBe(DEPLOYED_WORKER_ENV.NODE_OPTIONS);
+    expect(String(env('worker').MALLOC_ARENA_MAX)).toBe(DEPLOYED_WORKER_ENV.MALLOC_ARENA_MAX);
+    expect(DEPLOYED_WORKER_ENV.MALLOC_ARENA_MAX).toBe('2');
   });
 });

@@ -63,6 +63,25 @@ describe('SesTransport against the SES simulator (real SDK)', () => {
     expect(sanitizeSesTag('')).toBe('_');
   });
 
+  it('hands the HTTP handler the request body as bytes, signed and sent as they are (no per-message string copies)', async () => {
+    const { transport: t, sim: s } = await setup();
+    const handler = t.client.config.requestHandler;
+    const handle = handler.handle.bind(handler);
+    const bodies: unknown[] = [];
+    handler.handle = (request, options) => {
+      bodies.push(request.body);
+      return handle(request, options);
+    };
+    await send(t);
+    expect(bodies).toHaveLength(1);
+    const body = bodies[0];
+    expect(Buffer.isBuffer(body)).toBe(true);
+    const form = new URLSearchParams((body as Buffer).toString('utf8'));
+    expect(form.get('Action')).toBe('SendRawEmail');
+    expect(Buffer.from(form.get('RawMessage.Data')!, 'base64').equals(raw())).toBe(true);
+    expect(s.messages[0]!.raw.equals(raw())).toBe(true);
+  });
+
   it('refuses CR/LF in envelope addresses before calling SES', async () => {
     const { transport: t, sim: s } = await setup();
     await expect(t.sendRaw({ raw: raw(), from: 'a@example.com\r\nBcc: x@evil.example', to: 'r@example.com' })).rejects.toThrow(/line break/);
