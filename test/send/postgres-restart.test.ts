@@ -157,7 +157,10 @@ describe('PostgreSQL restarted mid-campaign', () => {
     const prefix = uniquePrefix('pgdown');
     cleanups.push(() => deletePrefix(prefix, TEST_REDIS_URL));
     // No Send events: the spill is the only record of the sends accepted during the outage.
-    const sim = await startSimulatorProcess(['--rate', '1000', '--quota', '1000000', '--latency', '40', '--no-send-events']);
+    // SES answers after 300 ms, so the database goes down while sends are in flight even on a
+    // busy machine where the worker starts none for a while (with 40 ms, a full suite's load
+    // once left none in flight at the outage, and nothing to spill).
+    const sim = await startSimulatorProcess(['--rate', '1000', '--quota', '1000000', '--latency', '300', '--no-send-events']);
     cleanups.push(() => sim.child.kill('SIGKILL'));
     const env: Record<string, string> = {
       DATABASE_URL: dbUrl,
