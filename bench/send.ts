@@ -50,8 +50,9 @@ const arg = (name: string, fallback: string) => {
   return i >= 0 ? args[i + 1]! : fallback;
 };
 const CONCURRENCY = Number(arg('concurrency', '50'));
-const WORKER_NODE_OPTIONS = benchWorkerEnv({}).NODE_OPTIONS ?? '';
-const WORKER_ARENAS = benchWorkerEnv({}).MALLOC_ARENA_MAX;
+const WORKER_DEPLOYED = benchWorkerEnv({});
+const WORKER_NODE_OPTIONS = WORKER_DEPLOYED.NODE_OPTIONS ?? '';
+const WORKER_ARENAS = WORKER_DEPLOYED.MALLOC_ARENA_MAX;
 if (!currentCompiled('workers/index.js', ROOT)) execFileSync('npm', ['run', '-s', 'build'], { cwd: ROOT, stdio: 'inherit' });
 
 const COMPILED: CompiledIssue = BENCH_ISSUE;

@@ -97,11 +97,14 @@ export class AudienceRepository implements AudienceSource {
 
   /** Re-check just before a send: is this subscriber still in the list's audience? */
   async isMailable(subscriberId: number, listId: number): Promise<boolean> {
-    const row = await this.filtered({ listId })
-      .select('s.id')
-      .where('m.subscriber_id', '=', subscriberId)
-      .executeTakeFirst();
-    return row !== undefined;
+    return (await this.mailableAmong([subscriberId], listId)).has(subscriberId);
+  }
+
+  /** `isMailable` for several subscribers in one statement: the ones still in the list's audience. */
+  async mailableAmong(subscriberIds: readonly number[], listId: number): Promise<Set<number>> {
+    if (subscriberIds.length === 0) return new Set();
+    const rows = await this.filtered({ listId }).select('s.id').where('m.subscriber_id', 'in', subscriberIds).execute();
+    return new Set(rows.map((r) => Number(r.id)));
   }
 
   /** Name and address for personalization, or undefined if the subscriber was removed. */

@@ -102,7 +102,11 @@ export class DeliveryLedger {
    */
   private readonly claimStatus;
 
+  /** The audience rule the claim re-checks (who is still mailable), from its owner. */
+  private readonly audience;
+
   constructor(private readonly db: Kysely<Database>) {
+    this.audience = new AudienceRepository(db);
     this.claimStatus = db.getExecutor().adapter instanceof PostgresAdapter ? sql`status` : sql`+status`;
   }
 
@@ -257,18 +261,13 @@ export class DeliveryLedger {
    * statement cost ~300 µs more CPU than the plain update plus this SELECT (issue #15; bench in
    * bench/results/send.md). The re-check still comes after the claim, inside the claim's lease,
    * so it is at least as fresh as before: a worker frozen between the two statements wakes past
-   * its lease and sends nothing (the fence, workers/send-processor.ts).
-   * Keep the filter in step with AudienceRepository's.
+   * its lease and sends nothing (the fence, workers/send-processor.ts). The re-check is
+   * AudienceRepository's own filter (`mailableAmong`), not a copy of it.
    */
   async claimManyIfMailable(campaignId: number, subscriberIds: readonly number[], listId: number, workerId: string, now = Date.now()): Promise<Map<number, ClaimedDelivery>> {
     const claimed = await this.claimMany(campaignId, subscriberIds, workerId, now);
     if (claimed.size === 0) return claimed;
-    const mailable = await sql<{ subscriber_id: number }>`
-      SELECT m.subscriber_id FROM list_members m JOIN subscribers s ON s.id = m.subscriber_id
-      WHERE m.list_id = ${listId} AND m.subscriber_id IN (${sql.join([...claimed.keys()])})
-        AND m.status = 'subscribed' AND s.status = 'active'
-        AND NOT EXISTS (SELECT 1 FROM suppressions x WHERE x.email = s.email)`.execute(this.db);
-    const keep = new Set(mailable.rows.map((r) => Number(r.subscriber_id)));
+    const keep = await this.audience.mailableAmong([...claimed.keys()], listId);
     for (const [subscriberId, row] of claimed) {
       if (keep.has(subscriberId)) continue;
       claimed.delete(subscriberId);
