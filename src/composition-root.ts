@@ -189,12 +189,15 @@ export function openCompositionRoot(config: Config, options: CompositionRootOpti
     // Its own connection: a permit's round trip must not queue behind other commands.
     const connection = createRedisConnection(config.REDIS_URL);
     closers.push(() => connection.disconnect());
-    // Permits are spaced (1000 + 32) ms / rate: 97% of the rate at most, and 32 ms of bunching
-    // between permit and SES's clock is absorbed. A permit that wakes more than 12 ms late is
-    // given back rather than sent late (a late send bunches with the next one). Tuned with the
-    // 200/s acceptance test: worst sliding second 196–197, average ≥ 190, no Throttling.
-    const limiter = new RateLimiter({ redis: connection, prefix: config.QUEUE_PREFIX, ratePerSecond: rate, marginMs: 32, staleMs: 12 });
-    return { acquire: () => limiter.acquire(), reportThrottled: () => limiter.reportThrottled() };
+    // Permits are spaced (1000 + 20) ms / rate: 98% of the rate at most, and 20 ms of bunching
+    // between slot and SES's clock is absorbed. The send processor prepares each message
+    // before its slot and the transport starts the request at the slot (permitLeadMs), so
+    // what the margin absorbs is a permit's lateness (up to 12 ms; a later one is pushed back or
+    // given back, as a late send would bunch with the next ones) and the request's own jitter.
+    // Was 32 ms while the claim and the MIME build ran after the permit. Tuned with
+    // bench/send.ts --rates 14,100,500 and the 200/s acceptance test (test/send/send-rate.test.ts).
+    const limiter = new RateLimiter({ redis: connection, prefix: config.QUEUE_PREFIX, ratePerSecond: rate, marginMs: 20, staleMs: 12 });
+    return { acquire: () => limiter.acquire(), reserve: (leadMs) => limiter.reserve(leadMs), reportThrottled: () => limiter.reportThrottled() };
   });
 
   return {

@@ -8,10 +8,11 @@
  * attempt spent; otherwise an attempt with BullMQ's backoff); the others are done. A retry that
  * meets a recipient already sent finds its row not claimable ('not-queued'), so a job that runs
  * again after a crash (stalled) re-sends nobody. Per recipient, order matters:
- *   campaign still sending? → global rate limiter → claim the ledger row if the subscriber
- *   is still mailable (a conditional update only one worker anywhere wins, then the re-check;
- *   the claims of jobs running together share both statements, claim-batcher.ts) → personalize +
- *   MIME (factory cached per campaign) → fence → SendRawEmail → record 'sent' + SES message id.
+ *   campaign still sending? → a global rate-limiter permit, woken a little before its slot →
+ *   claim the ledger row if the subscriber is still mailable (a conditional update only one
+ *   worker anywhere wins, then the re-check; the claims of jobs running together share both
+ *   statements, claim-batcher.ts) → personalize + MIME (factory cached per campaign) → fence →
+ *   SendRawEmail, whose request starts at the permit's slot → record 'sent' + SES message id.
  * The SES call and the 'sent' write are not atomic: a worker killed between them leaves
  * the row 'sending', which the reconciler settles from SES's Send event or resends after
  * UNCERTAIN_GRACE_S (see reconciler.ts).
@@ -22,8 +23,9 @@
  * takes the row back before lease end + UNCERTAIN_GRACE_S (src/store/delivery-ledger.ts). So
  * "is this row still my claim?" is answered by "is my lease still running?", with no query:
  *  1. here, just before the call (cheap early exit);
- *  2. again inside the SES transport, after the SDK's middleware, immediately before the HTTP
- *     request is started (src/ses/ses-transport.ts): past the lease, nothing is sent
+ *  2. again inside the SES transport, after the SDK's middleware and the wait for the permit's
+ *     slot, immediately before the HTTP request is started (src/ses/ses-transport.ts): past the
+ *     lease, nothing is sent
  *     (ClaimExpiredError) and the row is handed back if it is still ours;
  *  3. the request's timeout is cut to what is left of the lease, so the request is abandoned
  *     (an uncertain outcome) no later than the lease end.
@@ -71,6 +73,11 @@ export interface SendProcessorDeps extends SenderSettings {
    * within it and abandoned at its end; the reconciler requeues only after it plus the grace.
    */
   claimLeaseMs: number;
+  /**
+   * How long before its rate-limit slot a recipient's permit wakes it (ms), for the claim, the
+   * MIME build and the SDK's request preparation; the request itself starts at the slot.
+   */
+  permitLeadMs?: number;
   /** Delay before retrying a throttled message (ms). */
   throttleRetryMs?: number;
   /** Recipients of one job sent at a time (default: all of them). */
@@ -83,6 +90,13 @@ export type SendOutcome = 'sent' | 'not-sending' | 'not-queued' | 'skipped' | 'f
 
 /** A recipient to try again with the job: SES throttled it (no attempt spent), or another error did (an attempt). */
 type Retry = { retry: 'throttled' } | { retry: 'error'; err: unknown };
+
+/**
+ * The work in the lead takes a few ms on a quiet machine; 50 ms leaves room for a loaded one (at
+ * 500/s on 2 cores, bench/send.ts --rates, runs with 20 and 50 ms were alike). It only moves the
+ * wake-up: a claim is held that much longer, well inside its lease.
+ */
+const DEFAULT_PERMIT_LEAD_MS = 50;
 
 /** The claim's lease ran out before the SES request could start (the process stalled or froze). */
 class LeaseExpired extends Error {}
@@ -170,7 +184,12 @@ export function createSendProcessor(deps: SendProcessorDeps) {
     // not hold up the wake-ups of permits already reserved, which would come late, be given up
     // as stale and be taken again at the end of the schedule: a gap at the start of a send.
     const messages = await campaignMessages(campaignId);
-    await deps.limiter.acquire();
+    // The permit wakes us `permitLeadMs` before its slot: the claim, the MIME build and the
+    // SDK's serialization and signing happen in that lead, and the transport awaits the slot
+    // itself immediately before starting the request, so only the request follows the slot
+    // (the jitter between slot and SES's clock, which the limiter's margin must absorb, is the
+    // request's alone). Work that overruns the lead makes the permit late, judged at the slot.
+    const permit = await deps.limiter.reserve(deps.permitLeadMs ?? DEFAULT_PERMIT_LEAD_MS);
     if ((await campaignStatus(campaignId)) !== 'sending') return 'not-sending';
     const { listId } = messages.source;
     // Claim and the unsubscribe re-check, batched with other jobs' claims (the common case: no extra statement).
@@ -208,8 +227,10 @@ export function createSendProcessor(deps: SendProcessorDeps) {
     }
 
     let messageId: string;
+    // Set when waiting for the slot failed (the limiter's Redis): no request was started.
+    let permitFailed: { err: unknown } | undefined;
     try {
-      // Fence (1); (2) and (3) are the transport's, from `deadline`.
+      // Fence (1); (2) and (3) are the transport's, from `deadline`, checked after the slot.
       if (Date.now() >= deadline) throw new LeaseExpired();
       const sent = await deps.transport.sendRaw({
         raw,
@@ -217,10 +238,19 @@ export function createSendProcessor(deps: SendProcessorDeps) {
         to: claimed.email,
         tags: sendTags(campaignId, subscriberId),
         deadline,
+        startAt: () =>
+          permit.atSlot().catch((err: unknown) => {
+            permitFailed = { err };
+            throw err;
+          }),
       });
       messageId = sent.messageId;
     } catch (err) {
       if (err instanceof LeaseExpired || err instanceof ClaimExpiredError) return leaseExpired(campaignId, subscriberId, token);
+      if (permitFailed) {
+        await deps.ledger.release(campaignId, subscriberId, token, `rate limiter: ${String(permitFailed.err)}`).catch(() => undefined);
+        return { retry: 'error', err: permitFailed.err };
+      }
       return handleSendError(job, campaignId, subscriberId, token, err);
     }
     // Group-committed with other workers' sends in this process; awaited, so the job completes only once the row is written.

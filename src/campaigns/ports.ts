@@ -43,6 +43,12 @@ export interface SendRawInput {
    * (src/errors.ts) and nothing is sent. The send processor passes its claim's lease end.
    */
   deadline?: number;
+  /**
+   * Awaited after the SDK's own work (serialization, signing) and immediately before the
+   * request is started (and before the `deadline` check): the send processor's rate-limit
+   * slot, so that only the request itself follows the slot.
+   */
+  startAt?: () => Promise<void>;
 }
 
 export interface SendErrorClassification {
@@ -69,6 +75,11 @@ export interface MailTransport {
 export interface RateLimiter {
   /** Resolves when this caller may send one message (global across processes). */
   acquire(): Promise<void>;
+  /**
+   * The same permit, handed out `leadMs` before its slot: `atSlot()` resolves at the slot
+   * (src/queue/rate-limiter.ts `reserve`). The send processor claims and builds in the lead.
+   */
+  reserve(leadMs: number): Promise<{ atSlot(): Promise<void> }>;
   /** SES answered Throttling: slow everyone down. */
   reportThrottled(): Promise<void> | void;
 }

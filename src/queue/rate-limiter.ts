@@ -27,7 +27,7 @@
  * time: no timers, no leader.
  *
  * Round trips: the callers of one instance that ask while its reservation call is on the way
- * share the next call, which reserves consecutive slots for all of them (see `reserve`): at a
+ * share the next call, which reserves consecutive slots for all of them (see `reserveSlot`): at a
  * high rate one Redis script call serves a batch of permits, with the same slots.
  *
  * State is one small hash that expires when unused. If Redis loses it (restart,
@@ -103,6 +103,12 @@ interface Reservation {
   /** The slot on Redis's clock (µs). */
   slotUs: number;
   intervalUs: number;
+}
+
+/** A slot reserved ahead of time (`RateLimiter.reserve`). */
+export interface Permit {
+  /** Resolves at the slot (never before); rejects with the signal's reason on abort. Call it once. */
+  atSlot(signal?: AbortSignal): Promise<void>;
 }
 
 /** Slack added to a measured lateness before pushing the schedule back by it (covers the extra round trip). */
@@ -284,10 +290,36 @@ export class RateLimiter {
 
   /** Resolves when this caller may send one message. Rejects with the signal's reason on abort. */
   async acquire(signal?: AbortSignal): Promise<void> {
+    return (await this.reserve(0, signal)).atSlot(signal);
+  }
+
+  /**
+   * A permit handed out `leadMs` before its slot: the caller does its work before the send
+   * (claim, MIME, the SDK's serialization and signing) ahead of the slot and then awaits
+   * `atSlot()`, which resolves at the slot itself, so that only the request follows it. The
+   * slot and its spacing are the same as `acquire`'s; only the caller's wake-up moves. The
+   * lateness of the permit is judged at `atSlot()`, as `acquire` judges it (push back, or a
+   * fresh slot within the stale budget), so work that overran the lead is caught there. A
+   * permit whose `atSlot()` is never called leaves its slot unused (fewer sends, never more).
+   */
+  async reserve(leadMs: number, signal?: AbortSignal): Promise<Permit> {
     if (this.clock === undefined) await this.calibrate(signal);
-    for (let attempt = 0; ; attempt++) {
-      signal?.throwIfAborted();
-      const { sentAt, receivedAt, waitMs, slotUs, intervalUs } = await abortable(this.reserve(signal), signal);
+    signal?.throwIfAborted();
+    const first = await abortable(this.reserveSlot(signal), signal);
+    if (leadMs > 0) await sleepUntil(first.receivedAt + first.waitMs - leadMs, signal);
+    let used = false;
+    return {
+      atSlot: (atSignal?: AbortSignal) => {
+        if (used) return Promise.reject(new Error('a permit is used once'));
+        used = true;
+        return this.waitForSlot(first, atSignal ?? signal);
+      },
+    };
+  }
+
+  private async waitForSlot(reservation: Reservation, signal?: AbortSignal): Promise<void> {
+    for (let attempt = 0, r = reservation; ; attempt++) {
+      const { sentAt, receivedAt, waitMs, slotUs, intervalUs } = r;
       // The script ran between sentAt and receivedAt, so on our clock the slot lies
       // in [sentAt + wait, receivedAt + wait]: sleep to the end (never early). Judge
       // lateness against the earliest the slot can have been, narrowed by the
@@ -319,6 +351,8 @@ export class RateLimiter {
       // rather than to a fraction of the rate.
       this.staleTokens -= 1;
       this.counters.staleSlots++;
+      signal?.throwIfAborted();
+      r = await abortable(this.reserveSlot(signal), signal);
     }
   }
 
@@ -331,7 +365,7 @@ export class RateLimiter {
    * its own slot and judges its own lateness. A caller aborted while queued is left out; one
    * aborted after its slot was reserved leaves that slot unused (fewer sends, never more).
    */
-  private reserve(signal?: AbortSignal): Promise<Reservation> {
+  private reserveSlot(signal?: AbortSignal): Promise<Reservation> {
     return new Promise((resolve, reject) => {
       this.waiting.push({ resolve, reject, signal });
       if (!this.reserving) void this.reserveWaiting();

@@ -5,7 +5,11 @@ import type { SesTransport } from './ses-transport.js';
 
 export function sesMailTransport(ses: SesTransport): MailTransport {
   return {
-    sendRaw: (input) => ses.sendRaw({ raw: input.raw, from: input.from, to: input.to, tags: input.tags }, input.deadline === undefined ? {} : { deadline: input.deadline }),
+    sendRaw: (input) =>
+      ses.sendRaw(
+        { raw: input.raw, from: input.from, to: input.to, tags: input.tags },
+        { ...(input.deadline === undefined ? {} : { deadline: input.deadline }), ...(input.startAt ? { startAt: input.startAt } : {}) },
+      ),
     getSendQuota: () => ses.getSendQuota({ timeoutMs: 2000 }),
     classify: (err) => {
       const c = classifySesError(err);

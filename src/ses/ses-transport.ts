@@ -61,8 +61,19 @@ function noLineBreaks(what: string, value: string): string {
   return value;
 }
 
-/** The absolute send deadline (epoch ms) of the `sendRaw` call running in this async context. */
-const sendDeadline = new AsyncLocalStorage<number>();
+/** What the `sendRaw` call running in this async context asks of its HTTP request (see `sendRaw`). */
+interface RequestGate {
+  deadline?: number;
+  startAt?: () => Promise<void>;
+}
+const requestGate = new AsyncLocalStorage<RequestGate>();
+
+/** `startAt` rejected: the request was never started. */
+class GateFailed extends Error {
+  constructor(override readonly cause: unknown) {
+    super('the request gate failed', { cause });
+  }
+}
 
 export class SesTransport {
   readonly client: SESClient;
@@ -116,8 +127,11 @@ export class SesTransport {
    * moment, inside the SDK's request handler, after signing) and is abandoned (socket
    * destroyed, TimeoutError: maybe sent) when it comes; past it before the start, the call
    * throws ClaimExpiredError and nothing is sent. See workers/send-processor.ts.
+   * `startAt`: awaited at that same last moment, before the deadline check (the processor's
+   * rate-limit slot: the serialization and signing of the request happen before the slot, only
+   * the request after it). It is awaited once per call (the client makes one attempt).
    */
-  async sendRaw(input: SendRawInput, options: { abortSignal?: AbortSignal; deadline?: number } = {}): Promise<{ messageId: string }> {
+  async sendRaw(input: SendRawInput, options: { abortSignal?: AbortSignal; deadline?: number; startAt?: () => Promise<void> } = {}): Promise<{ messageId: string }> {
     const to = (Array.isArray(input.to) ? input.to : [input.to]).map((a) => noLineBreaks('recipient', a));
     const tags = Object.entries(input.tags ?? {}).map(([name, value]) => ({ Name: sanitizeSesTag(name), Value: sanitizeSesTag(value) }));
     const command = new SendRawEmailCommand({
@@ -129,13 +143,16 @@ export class SesTransport {
     });
     try {
       // No options object at all unless needed: the SDK caches the middleware only for `send(command)`.
-      // The deadline travels in the async context instead, so it costs no cache miss.
+      // The deadline and the start gate travel in the async context instead, so they cost no cache miss.
       const send = () => (options.abortSignal ? this.client.send(command, { abortSignal: options.abortSignal }) : this.client.send(command));
-      const out = await (options.deadline === undefined ? send() : sendDeadline.run(options.deadline, send));
+      const gated = options.deadline !== undefined || options.startAt !== undefined;
+      const out = await (gated ? requestGate.run({ deadline: options.deadline, startAt: options.startAt }, send) : send());
       if (!out.MessageId) throw new Error('SES answered without a MessageId');
       return { messageId: out.MessageId };
     } catch (err) {
       if (err instanceof ClaimExpiredError) throw err;
+      // The gate failed (the limiter's Redis): no request was started, so it is no SES error.
+      if (err instanceof GateFailed) throw err.cause;
       throw new SesSendError(classifySesError(err), { cause: err });
     }
   }
@@ -196,20 +213,30 @@ function sendBodyAsBytes(client: SESClient): void {
 }
 
 /**
- * Make the client's HTTP handler honour the deadline of the `sendRaw` call it serves: the
- * check runs after the SDK's middleware (endpoint, signing) and immediately before the request
- * is started, and the request's own timeout is cut to what is left of the deadline, so no
- * request is started after it nor waited for beyond it. Calls without a deadline (GetSendQuota,
+ * Make the client's HTTP handler honour the start gate and the deadline of the `sendRaw` call
+ * it serves. Both run after the SDK's middleware (endpoint, serialization, signing) and
+ * immediately before the request is started: first the gate is awaited (the rate-limit slot),
+ * then the deadline is checked and the request's own timeout is cut to what is left of it, so
+ * no request is started after it nor waited for beyond it. Calls without either (GetSendQuota,
  * test copies) keep the configured timeout.
  */
 function enforceSendDeadlines(client: SESClient, requestTimeoutMs: number): void {
   const handler = client.config.requestHandler;
   const handle = handler.handle.bind(handler);
-  handler.handle = (request, handlerOptions = {}) => {
-    const deadline = sendDeadline.getStore();
+  type Args = Parameters<typeof handle>;
+  const start = (deadline: number | undefined, request: Args[0], handlerOptions: Args[1]) => {
     if (deadline === undefined) return handle(request, handlerOptions);
     const now = Date.now();
     if (now >= deadline) return Promise.reject(new ClaimExpiredError('SendRawEmail', deadline, now));
     return handle(request, { ...handlerOptions, requestTimeout: Math.min(requestTimeoutMs, deadline - now) });
+  };
+  handler.handle = (request, handlerOptions = {}) => {
+    const gate = requestGate.getStore();
+    if (gate === undefined) return handle(request, handlerOptions);
+    if (gate.startAt === undefined) return start(gate.deadline, request, handlerOptions);
+    return gate.startAt().then(
+      () => start(gate.deadline, request, handlerOptions),
+      (err: unknown) => Promise.reject(new GateFailed(err)),
+    );
   };
 }

@@ -311,6 +311,24 @@ describe('RateLimiter', () => {
     expect(fast.counters.staleSlots, diagnostics).toBeLessThanOrEqual(10 + 0.1 * fast.counters.granted);
   });
 
+  it('reserve(lead) hands a permit out ahead of its slot; atSlot() resolves at the slot, never before, and once', async () => {
+    // 4/s: slots ~256 ms apart. Three callers reserve together with a lead longer than the
+    // whole schedule: all three permits are handed out at once, without waiting for a slot…
+    const rl = limiter({ prefix: freshPrefix(), ratePerSecond: 4 });
+    const permits = await Promise.all([0, 1, 2].map(() => rl.reserve(5_000)));
+    const handedOutAt = performance.now();
+    expect(rl.counters.granted).toBe(0);
+    // …and their slots still come one interval apart: the third is two intervals after the
+    // first, which was about when the permits came back (timers never fire early), so
+    // well over one interval is left to wait. A permit handed out at its slot, as acquire()'s
+    // is, would leave nothing to wait.
+    for (const p of permits) await p.atSlot();
+    expect(performance.now() - handedOutAt, diagnostics).toBeGreaterThanOrEqual(1000 / 4);
+    expect(rl.counters.granted).toBe(3);
+    // A permit is one send.
+    await expect(permits[0]!.atSlot()).rejects.toThrow('once');
+  });
+
   it('rejects promptly on abort, before and while waiting', async () => {
     // 0.01/s: after the first permit the next slot is 100 s away.
     const rl = limiter({ prefix: freshPrefix(), ratePerSecond: 0.01 });

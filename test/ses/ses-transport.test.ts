@@ -12,6 +12,7 @@ import { SesSendError, classifySesError, type SesErrorClassification } from '../
 import { SesTransport, sanitizeSesTag } from '../../src/ses/ses-transport.js';
 import { DEFAULT_SEND_RATE, resolveSendRate } from '../../src/ses/send-rate.js';
 import { ClaimExpiredError } from '../../src/errors.js';
+import { waitFor } from '../support/wait.js';
 
 const raw = (to = 'reader@example.com') =>
   Buffer.from(`From: Editor <editor@example.com>\r\nTo: ${to}\r\nSubject: Issue 1\r\n\r\nHello\r\n`);
@@ -218,6 +219,52 @@ describe('SesTransport against the SES simulator (real SDK)', () => {
     expect(Date.now() - started).toBeLessThan(1500);
     expect(c).toMatchObject({ kind: 'transient', maybeSent: true });
     expect(s.messages).toHaveLength(1);
+  });
+
+  it('a start gate (the rate-limit slot) is awaited after signing and before the request; the deadline is checked after it', async () => {
+    const { transport: t, sim: s } = await setup({}, { requestTimeoutMs: 5000 });
+    // Sees each request as it leaves the SDK's middleware (added before the first send: the stack is cached).
+    let signature: string | undefined;
+    t.client.middlewareStack.add(
+      (next) => (args) => {
+        signature = (args.request as { headers: Record<string, string> }).headers.authorization;
+        return next(args);
+      },
+      { step: 'finalizeRequest', priority: 'low', name: 'testSeesSignedRequest' },
+    );
+    const input = { raw: raw(), from: 'editor@example.com', to: 'reader@example.com' };
+    await t.sendRaw(input);
+    s.reset();
+    signature = undefined;
+    // The gate is reached with the request built and signed, and nothing goes out until it opens.
+    let open!: () => void;
+    const gate = new Promise<void>((r) => (open = r));
+    const signedAtGate: Array<string | undefined> = [];
+    const sending = t.sendRaw(input, {
+      deadline: Date.now() + 10_000,
+      startAt: async () => {
+        signedAtGate.push(signature);
+        await gate;
+      },
+    });
+    await waitFor('the gate to be reached', async () => signedAtGate.length === 1, 10_000, 5);
+    expect(signedAtGate[0]).toMatch(/^AWS4-HMAC-SHA256 /);
+    await new Promise((r) => setTimeout(r, 100));
+    expect(s.messages).toHaveLength(0);
+    open();
+    await expect(sending).resolves.toMatchObject({ messageId: expect.any(String) });
+    expect(s.messages).toHaveLength(1);
+    expect(signedAtGate).toHaveLength(1);
+
+    // A gate that opens after the deadline (a claim whose lease ran out while it waited): nothing is started.
+    s.reset();
+    await expect(t.sendRaw(input, { deadline: Date.now() + 50, startAt: () => new Promise((r) => setTimeout(r, 150)) })).rejects.toBeInstanceOf(
+      ClaimExpiredError,
+    );
+    // A gate that fails (the limiter's Redis): its own error, not an SES error; nothing is started.
+    const redisDown = new Error('limiter unreachable');
+    await expect(t.sendRaw(input, { deadline: Date.now() + 10_000, startAt: () => Promise.reject(redisDown) })).rejects.toBe(redisDown);
+    expect(s.messages).toHaveLength(0);
   });
 
   it('a connection dropped mid-request → transient, maybe-sent', async () => {
