@@ -46,6 +46,7 @@ import { ClaimExpiredError } from '../src/errors.js';
 import type { CampaignStatus } from '../src/store/schema.js';
 import { recipientsOf, type SendJobData } from '../src/queue/send-queues.js';
 import { messageSourceOf, prepareCampaignMessages, sendTags, type CampaignMessages, type SenderSettings } from '../src/campaigns/campaign-message.js';
+import type { BuiltMessage } from '../src/render/types.js';
 import type { SentWriter } from './sent-writer.js';
 
 /** The sender settings (from, publicUrl, listName, unsubscribeSecret) feed the one message builder. */
@@ -205,7 +206,7 @@ export function createSendProcessor(deps: SendProcessorDeps) {
     const deadline = claimed.claimedAt + deps.claimLeaseMs;
 
     // Until the SES call, a failure means nothing was sent: hand the row back and let BullMQ retry.
-    let raw: Buffer;
+    let message: BuiltMessage;
     try {
       if (recheck && !(await deps.audience.isMailable(subscriberId, listId))) {
         await deps.ledger.markSkipped(campaignId, subscriberId, token, 'not mailable at send time');
@@ -214,7 +215,7 @@ export function createSendProcessor(deps: SendProcessorDeps) {
       }
       try {
         // Signs the unsubscribe token and encodes only this recipient's values (factory cached above).
-        raw = messages.build({ id: subscriberId, email: claimed.email, name: claimed.name }).raw;
+        message = messages.build({ id: subscriberId, email: claimed.email, name: claimed.name });
       } catch (err) {
         // This recipient cannot be rendered (an address the MIME builder refuses): fail the row, not the campaign.
         await deps.ledger.markFailed(campaignId, subscriberId, token, `message build failed: ${String(err)}`);
@@ -233,7 +234,8 @@ export function createSendProcessor(deps: SendProcessorDeps) {
       // Fence (1); (2) and (3) are the transport's, from `deadline`, checked after the slot.
       if (Date.now() >= deadline) throw new LeaseExpired();
       const sent = await deps.transport.sendRaw({
-        raw,
+        raw: message.raw,
+        ...(message.parts ? { rawParts: message.parts } : {}),
         from: deps.from,
         to: claimed.email,
         tags: sendTags(campaignId, subscriberId),

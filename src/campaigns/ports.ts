@@ -33,6 +33,11 @@ export type SesErrorKind = 'rate-throttled' | 'quota-exceeded' | 'rejected' | 'a
 
 export interface SendRawInput {
   raw: Buffer;
+  /**
+   * The same bytes as `raw`, in the message factory's pieces (BuiltMessage.parts); when given,
+   * the transport encodes these, keeping the encoding of pieces it has seen before.
+   */
+  rawParts?: readonly Buffer[];
   from: string;
   to: string;
   /** Message tags; SES event publishing carries them back (campaign, subscriber). */

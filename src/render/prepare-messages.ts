@@ -166,7 +166,7 @@ export function prepareMessages(compiled: CompiledIssue, options: MessageOptions
       chunks.push(htmlHead);
       html(values, chunks);
       chunks.push(tail);
-      return { subject, raw: Buffer.concat(chunks) };
+      return { subject, raw: Buffer.concat(chunks), parts: chunks };
     },
   };
 }

@@ -55,6 +55,12 @@ export interface BuiltMessage {
   subject: string;
   /** Complete RFC 5322 message, CRLF line endings, no line over 998 octets. */
   raw: Buffer;
+  /**
+   * `raw` as the pieces it was joined from. The pieces that are the same for every recipient
+   * are the same Buffer objects in every message of the factory, never modified, so an encoder
+   * may keep their encoding (src/ses/form-base64.ts).
+   */
+  parts?: readonly Buffer[];
 }
 
 export interface MessageFactory {

@@ -13,6 +13,7 @@ import { GetSendQuotaCommand, SESClient, SendRawEmailCommand, type SESClientConf
 import type { Config } from '../config.js';
 import { ClaimExpiredError, InputError } from '../errors.js';
 import { SesSendError, classifySesError } from './ses-error.js';
+import { createFormBase64Cache, formBase64Pieces, type FormBase64Cache } from './form-base64.js';
 
 export interface SesTransportOptions {
   region: string;
@@ -36,6 +37,8 @@ export interface SesTransportOptions {
 
 export interface SendRawInput {
   raw: Buffer;
+  /** `raw` in pieces (BuiltMessage.parts): when given, these are what is sent (sendBodyAsBytes). */
+  rawParts?: readonly Buffer[];
   /** Envelope sender (SES `Source`); usually the message's From. */
   from: string;
   to: string | string[];
@@ -65,6 +68,8 @@ function noLineBreaks(what: string, value: string): string {
 interface RequestGate {
   deadline?: number;
   startAt?: () => Promise<void>;
+  /** The message in pieces, encoded into the request body by `sendBodyAsBytes` (RawMessage.Data is sent empty to the serializer). */
+  rawParts?: readonly Buffer[];
 }
 const requestGate = new AsyncLocalStorage<RequestGate>();
 
@@ -131,11 +136,16 @@ export class SesTransport {
    * rate-limit slot: the serialization and signing of the request happen before the slot, only
    * the request after it). It is awaited once per call (the client makes one attempt).
    */
-  async sendRaw(input: SendRawInput, options: { abortSignal?: AbortSignal; deadline?: number; startAt?: () => Promise<void> } = {}): Promise<{ messageId: string }> {
+  async sendRaw(
+    input: SendRawInput,
+    options: { abortSignal?: AbortSignal; deadline?: number; startAt?: () => Promise<void> } = {},
+  ): Promise<{ messageId: string }> {
     const to = (Array.isArray(input.to) ? input.to : [input.to]).map((a) => noLineBreaks('recipient', a));
     const tags = Object.entries(input.tags ?? {}).map(([name, value]) => ({ Name: sanitizeSesTag(name), Value: sanitizeSesTag(value) }));
+    const rawParts = input.rawParts;
     const command = new SendRawEmailCommand({
-      RawMessage: { Data: input.raw },
+      // With the message in pieces, the body middleware writes the field (form-base64.ts).
+      RawMessage: { Data: rawParts ? EMPTY : input.raw },
       Source: noLineBreaks('from', input.from),
       Destinations: to,
       ...(this.configurationSet ? { ConfigurationSetName: this.configurationSet } : {}),
@@ -145,8 +155,8 @@ export class SesTransport {
       // No options object at all unless needed: the SDK caches the middleware only for `send(command)`.
       // The deadline and the start gate travel in the async context instead, so they cost no cache miss.
       const send = () => (options.abortSignal ? this.client.send(command, { abortSignal: options.abortSignal }) : this.client.send(command));
-      const gated = options.deadline !== undefined || options.startAt !== undefined;
-      const out = await (gated ? requestGate.run({ deadline: options.deadline, startAt: options.startAt }, send) : send());
+      const gated = options.deadline !== undefined || options.startAt !== undefined || rawParts !== undefined;
+      const out = await (gated ? requestGate.run({ deadline: options.deadline, startAt: options.startAt, rawParts }, send) : send());
       if (!out.MessageId) throw new Error('SES answered without a MessageId');
       return { messageId: out.MessageId };
     } catch (err) {
@@ -200,16 +210,41 @@ export class SesTransport {
  * signer hash and the socket write those same bytes: two fewer copies of every message in
  * flight (issue #15, the worker's peak RSS). The body is ASCII, so its bytes, its length and
  * its signature are unchanged.
+ *
+ * A message handed over in pieces (`SendRawInput.rawParts`, a campaign's messages) went to the
+ * serializer with an empty RawMessage.Data: its field is written here from the pieces, whose
+ * encodings are kept per piece (form-base64.ts), so no per-message base64 string is made.
+ * The field must be there exactly once and empty, or nothing is sent.
  */
 function sendBodyAsBytes(client: SESClient): void {
+  const cache = createFormBase64Cache();
   client.middlewareStack.add(
     (next) => (args) => {
-      const request = args.request as { body?: unknown };
-      if (typeof request.body === 'string') request.body = Buffer.from(request.body, 'utf8');
+      const request = args.request as { body?: unknown; headers: Record<string, string> };
+      const rawParts = requestGate.getStore()?.rawParts;
+      if (typeof request.body === 'string' && rawParts !== undefined) {
+        request.body = spliceRawMessage(request.body, rawParts, cache);
+        for (const name of Object.keys(request.headers)) if (name.toLowerCase() === 'content-length') delete request.headers[name];
+        request.headers['content-length'] = String((request.body as Buffer).length);
+      } else if (typeof request.body === 'string') request.body = Buffer.from(request.body, 'utf8');
       return next(args);
     },
     { step: 'build', name: 'newsletterBodyAsBytes' },
   );
+}
+
+const EMPTY = new Uint8Array(0);
+const DATA_FIELD = '&RawMessage.Data=';
+
+function spliceRawMessage(body: string, rawParts: readonly Buffer[], cache: FormBase64Cache): Buffer {
+  const at = body.indexOf(DATA_FIELD);
+  const end = at + DATA_FIELD.length;
+  if (at < 0 || body.indexOf(DATA_FIELD, end) >= 0 || (end < body.length && body[end] !== '&')) {
+    // Nothing was sent, and trying again would build the same body: fail the message.
+    const message = 'SendRawEmail request body has no single empty RawMessage.Data field to fill';
+    throw new SesSendError({ kind: 'permanent', code: 'RequestBodyUnfillable', message, maybeSent: false });
+  }
+  return Buffer.concat([Buffer.from(body.slice(0, end), 'utf8'), ...formBase64Pieces(rawParts, cache), Buffer.from(body.slice(end), 'utf8')]);
 }
 
 /**

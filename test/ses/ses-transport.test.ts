@@ -267,6 +267,43 @@ describe('SesTransport against the SES simulator (real SDK)', () => {
     expect(s.messages).toHaveLength(0);
   });
 
+  it('a message handed over in pieces is sent as the same request body, signed, as the whole message', async () => {
+    const { transport: t, sim: s } = await setup();
+    const bodies: Buffer[] = [];
+    t.client.middlewareStack.add(
+      (next) => (args) => {
+        const request = args.request as { body: Buffer; headers: Record<string, string> };
+        bodies.push(request.body);
+        expect(request.headers['content-length']).toBe(String(request.body.length));
+        return next(args);
+      },
+      { step: 'finalizeRequest', priority: 'low', name: 'testSeesBody' },
+    );
+    // What the SDK's serializer is given to base64-encode: the whole message, or nothing.
+    const serialized: number[] = [];
+    t.client.middlewareStack.add(
+      (next) => (args) => {
+        serialized.push((args.input as { RawMessage: { Data: Uint8Array } }).RawMessage.Data.length);
+        return next(args);
+      },
+      { step: 'initialize', name: 'testSeesInput' },
+    );
+    const whole = raw();
+    // Cut anywhere: pieces of every length mod 3, one large one (kept encoded by the transport).
+    const big = Buffer.concat([whole, Buffer.from('x'.repeat(3000))]);
+    const pieces = [big.subarray(0, 7), big.subarray(7, 8), big.subarray(8, 2000), big.subarray(2000)];
+    const input = { from: 'editor@example.com', to: 'reader@example.com', tags: { campaign: '7' } };
+    await t.sendRaw({ ...input, raw: big });
+    await t.sendRaw({ ...input, raw: big, rawParts: pieces });
+    await t.sendRaw({ ...input, raw: big, rawParts: pieces });
+    // In pieces, the SDK encodes no message: the transport fills the field from the pieces.
+    expect(serialized).toEqual([big.length, 0, 0]);
+    expect(bodies).toHaveLength(3);
+    expect(bodies[1]!.equals(bodies[0]!)).toBe(true);
+    expect(bodies[2]!.equals(bodies[0]!)).toBe(true);
+    expect(s.messages.map((m) => m.raw.equals(big))).toEqual([true, true, true]);
+  });
+
   it('a connection dropped mid-request → transient, maybe-sent', async () => {
     const { transport: t, sim: s } = await setup();
     s.dropNext(1);
