@@ -130,7 +130,7 @@ async function runCampaign(opts: { subscribers: number; sendRate: number; worker
       env: benchWorkerEnv({ ...process.env, ...env }),
       stdio: ['ignore', 'pipe', 'inherit'],
     });
-    // BENCH_WORKER_LOG=FILE appends the workers' stdout there (e.g. with --trace-gc in BENCH_WORKER_NODE_OPTIONS).
+    // BENCH_WORKER_LOG=FILE appends the workers' stdout there (e.g. with BENCH_WORKER_FLAGS=--trace-gc).
     if (process.env.BENCH_WORKER_LOG) child.stdout!.on('data', (d: Buffer) => appendFileSync(process.env.BENCH_WORKER_LOG!, d));
     await new Promise<void>((resolve) => child.stdout!.on('data', (d: Buffer) => d.toString().includes('worker ready') && resolve()));
     children.push(child);

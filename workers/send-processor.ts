@@ -234,8 +234,8 @@ export function createSendProcessor(deps: SendProcessorDeps) {
       // Fence (1); (2) and (3) are the transport's, from `deadline`, checked after the slot.
       if (Date.now() >= deadline) throw new LeaseExpired();
       const sent = await deps.transport.sendRaw({
-        raw: message.raw,
-        ...(message.parts ? { rawParts: message.parts } : {}),
+        // In pieces when the factory gives them (the whole message is then never joined).
+        raw: message.parts ?? message.raw,
         from: deps.from,
         to: claimed.email,
         tags: sendTags(campaignId, subscriberId),

@@ -32,12 +32,11 @@ export interface AudienceSource {
 export type SesErrorKind = 'rate-throttled' | 'quota-exceeded' | 'rejected' | 'account-paused' | 'transient' | 'permanent';
 
 export interface SendRawInput {
-  raw: Buffer;
   /**
-   * The same bytes as `raw`, in the message factory's pieces (BuiltMessage.parts); when given,
-   * the transport encodes these, keeping the encoding of pieces it has seen before.
+   * The MIME message, whole or in the message factory's pieces (BuiltMessage.parts), whose
+   * shared pieces the transport keeps encoded (src/ses/form-base64.ts).
    */
-  rawParts?: readonly Buffer[];
+  raw: Buffer | readonly Buffer[];
   from: string;
   to: string;
   /** Message tags; SES event publishing carries them back (campaign, subscriber). */

@@ -166,7 +166,15 @@ export function prepareMessages(compiled: CompiledIssue, options: MessageOptions
       chunks.push(htmlHead);
       html(values, chunks);
       chunks.push(tail);
-      return { subject, raw: Buffer.concat(chunks), parts: chunks };
+      // Joined only when asked for: the send path hands the pieces to the transport.
+      let raw: Buffer | undefined;
+      return {
+        subject,
+        parts: chunks,
+        get raw() {
+          return (raw ??= Buffer.concat(chunks));
+        },
+      };
     },
   };
 }

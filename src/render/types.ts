@@ -53,8 +53,8 @@ export interface MessageOptions {
 
 export interface BuiltMessage {
   subject: string;
-  /** Complete RFC 5322 message, CRLF line endings, no line over 998 octets. */
-  raw: Buffer;
+  /** Complete RFC 5322 message, CRLF line endings, no line over 998 octets (may be joined from `parts` on first read). */
+  readonly raw: Buffer;
   /**
    * `raw` as the pieces it was joined from. The pieces that are the same for every recipient
    * are the same Buffer objects in every message of the factory, never modified, so an encoder

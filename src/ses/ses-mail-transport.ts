@@ -7,7 +7,7 @@ export function sesMailTransport(ses: SesTransport): MailTransport {
   return {
     sendRaw: (input) =>
       ses.sendRaw(
-        { raw: input.raw, ...(input.rawParts ? { rawParts: input.rawParts } : {}), from: input.from, to: input.to, tags: input.tags },
+        { raw: input.raw, from: input.from, to: input.to, tags: input.tags },
         { ...(input.deadline === undefined ? {} : { deadline: input.deadline }), ...(input.startAt ? { startAt: input.startAt } : {}) },
       ),
     getSendQuota: () => ses.getSendQuota({ timeoutMs: 2000 }),

@@ -36,9 +36,8 @@ export interface SesTransportOptions {
 }
 
 export interface SendRawInput {
-  raw: Buffer;
-  /** `raw` in pieces (BuiltMessage.parts): when given, these are what is sent (sendBodyAsBytes). */
-  rawParts?: readonly Buffer[];
+  /** The MIME message, whole or in the message factory's pieces (BuiltMessage.parts; see sendBodyAsBytes). */
+  raw: Buffer | readonly Buffer[];
   /** Envelope sender (SES `Source`); usually the message's From. */
   from: string;
   to: string | string[];
@@ -142,10 +141,10 @@ export class SesTransport {
   ): Promise<{ messageId: string }> {
     const to = (Array.isArray(input.to) ? input.to : [input.to]).map((a) => noLineBreaks('recipient', a));
     const tags = Object.entries(input.tags ?? {}).map(([name, value]) => ({ Name: sanitizeSesTag(name), Value: sanitizeSesTag(value) }));
-    const rawParts = input.rawParts;
+    const rawParts = Buffer.isBuffer(input.raw) ? undefined : (input.raw as readonly Buffer[]);
     const command = new SendRawEmailCommand({
       // With the message in pieces, the body middleware writes the field (form-base64.ts).
-      RawMessage: { Data: rawParts ? EMPTY : input.raw },
+      RawMessage: { Data: rawParts ? EMPTY : (input.raw as Buffer) },
       Source: noLineBreaks('from', input.from),
       Destinations: to,
       ...(this.configurationSet ? { ConfigurationSetName: this.configurationSet } : {}),
@@ -211,7 +210,7 @@ export class SesTransport {
  * flight (issue #15, the worker's peak RSS). The body is ASCII, so its bytes, its length and
  * its signature are unchanged.
  *
- * A message handed over in pieces (`SendRawInput.rawParts`, a campaign's messages) went to the
+ * A message handed over in pieces (`SendRawInput.raw` as a list, a campaign's messages) went to the
  * serializer with an empty RawMessage.Data: its field is written here from the pieces, whose
  * encodings are kept per piece (form-base64.ts), so no per-message base64 string is made.
  * The field must be there exactly once and empty, or nothing is sent.

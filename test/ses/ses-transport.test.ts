@@ -294,8 +294,8 @@ describe('SesTransport against the SES simulator (real SDK)', () => {
     const pieces = [big.subarray(0, 7), big.subarray(7, 8), big.subarray(8, 2000), big.subarray(2000)];
     const input = { from: 'editor@example.com', to: 'reader@example.com', tags: { campaign: '7' } };
     await t.sendRaw({ ...input, raw: big });
-    await t.sendRaw({ ...input, raw: big, rawParts: pieces });
-    await t.sendRaw({ ...input, raw: big, rawParts: pieces });
+    await t.sendRaw({ ...input, raw: pieces });
+    await t.sendRaw({ ...input, raw: pieces });
     // In pieces, the SDK encodes no message: the transport fills the field from the pieces.
     expect(serialized).toEqual([big.length, 0, 0]);
     expect(bodies).toHaveLength(3);
