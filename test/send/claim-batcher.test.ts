@@ -4,9 +4,9 @@
  * by one would: every mailable queued row once, across racing workers, never a row whose
  * subscriber left, and a lease (claimed_at) that is the one written.
  */
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { BACKENDS, createTestStore, type TestStore } from '../support/store.js';
-import { DeliveryLedger } from '../../src/store/delivery-ledger.js';
+import { DeliveryLedger, type ClaimedDelivery } from '../../src/store/delivery-ledger.js';
 import { CampaignsRepository } from '../../src/store/campaigns-repository.js';
 import { AudienceRepository } from '../../src/store/audience-repository.js';
 import { ClaimBatcher } from '../../workers/claim-batcher.js';
@@ -70,5 +70,33 @@ describe.each(BACKENDS)('batched claims on %s', (dialect) => {
     const b = new ClaimBatcher(failing, 'w1', { maxRows: 3 });
     const all = await Promise.allSettled([1, 2, 3].map((id) => b.claimIfMailable(1, id, 1)));
     expect(all.map((r) => r.status)).toEqual(['rejected', 'rejected', 'rejected']);
+  });
+});
+
+describe('the claim batch window', () => {
+  it('by default gathers claims that arrive over several ms (the permits of a 500/s schedule, 2 ms apart) into one statement', async () => {
+    vi.useFakeTimers();
+    try {
+      const statements: number[][] = [];
+      const ledger = {
+        claimManyIfMailable: (_c: number, ids: number[]) => {
+          statements.push(ids);
+          const claimed = (id: number): ClaimedDelivery => ({ campaignId: 7, subscriberId: id, email: `${id}@example.com`, name: null, attempts: 1, claimedAt: 0, token: { workerId: 'w', attempt: 1 } });
+          return Promise.resolve(new Map(ids.map((id) => [id, claimed(id)])));
+        },
+      } as unknown as ConstructorParameters<typeof ClaimBatcher>[0];
+      const batcher = new ClaimBatcher(ledger, 'w');
+      const claims: Array<Promise<unknown>> = [];
+      for (let id = 1; id <= 4; id++) {
+        claims.push(batcher.claimIfMailable(7, id, 1));
+        await vi.advanceTimersByTimeAsync(2);
+      }
+      await vi.advanceTimersByTimeAsync(20);
+      await Promise.all(claims);
+      // Claims happen in the permit's lead before its slot, so waiting for company costs no send time.
+      expect(statements).toEqual([[1, 2, 3, 4]]);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 });
