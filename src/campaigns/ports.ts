@@ -50,7 +50,9 @@ export interface SendRawInput {
   /**
    * Awaited after the SDK's own work (serialization, signing) and immediately before the
    * request is started (and before the `deadline` check): the send processor's rate-limit
-   * slot, so that only the request itself follows the slot.
+   * slot, so that only the request itself follows the slot. Every MailTransport must await it
+   * before its request starts (one with no later moment awaits it first): the processor holds
+   * no other permit, so a transport that ignored it would send ahead of the rate.
    */
   startAt?: () => Promise<void>;
 }
