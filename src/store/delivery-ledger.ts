@@ -263,6 +263,11 @@ export class DeliveryLedger {
    * so it is at least as fresh as before: a worker frozen between the two statements wakes past
    * its lease and sends nothing (the fence, workers/send-processor.ts). The re-check is
    * AudienceRepository's own filter (`mailableAmong`), not a copy of it.
+   *
+   * If the re-check (or a hand-back) fails after the claim succeeded, this rejects and the rows
+   * it claimed stay 'sending' with nobody sending them: the reconciler requeues them after the
+   * lease and the grace (`requeueUncertain`). Nothing was sent, so that is a delay, never a
+   * second send; a failed single statement, before, left nothing claimed.
    */
   async claimManyIfMailable(campaignId: number, subscriberIds: readonly number[], listId: number, workerId: string, now = Date.now()): Promise<Map<number, ClaimedDelivery>> {
     const claimed = await this.claimMany(campaignId, subscriberIds, workerId, now);
