@@ -17,6 +17,8 @@
 /** Pieces shorter than this are encoded every time (the recipient's own values, boundaries). */
 const CACHE_MIN_BYTES = 1024;
 
+const NOTHING = Buffer.alloc(0);
+
 /** A piece's full groups after skipping 0, 1 or 2 of its bytes, encoded for the form. */
 type PieceEncodings = [Buffer | undefined, Buffer | undefined, Buffer | undefined];
 
@@ -40,7 +42,7 @@ export function formBase64(bytes: Uint8Array): Buffer {
 export function formBase64Pieces(pieces: readonly Buffer[], cache: FormBase64Cache): Buffer[] {
   const out: Buffer[] = [];
   // Up to 2 bytes left over from the previous pieces, waiting for a full group.
-  let carry = Buffer.alloc(0);
+  let carry = NOTHING;
   for (const piece of pieces) {
     let skip = 0;
     if (carry.length > 0) {
@@ -48,11 +50,11 @@ export function formBase64Pieces(pieces: readonly Buffer[], cache: FormBase64Cac
       carry = Buffer.concat([carry, piece.subarray(0, skip)]);
       if (carry.length < 3) continue;
       out.push(formBase64(carry));
-      carry = Buffer.alloc(0);
+      carry = NOTHING;
     }
     const full = piece.length - skip - ((piece.length - skip) % 3);
     if (full > 0) out.push(groupsOf(piece, skip, full, cache));
-    carry = Buffer.from(piece.subarray(skip + full));
+    carry = piece.subarray(skip + full);
   }
   if (carry.length > 0) out.push(formBase64(carry));
   return out;

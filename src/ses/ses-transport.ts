@@ -110,7 +110,7 @@ export class SesTransport {
     }
     this.client = new SESClient(config);
     sendBodyAsBytes(this.client);
-    enforceSendDeadlines(this.client, options.requestTimeoutMs ?? 15_000);
+    gateSendRequests(this.client, options.requestTimeoutMs ?? 15_000);
   }
 
   static fromConfig(
@@ -141,10 +141,11 @@ export class SesTransport {
   ): Promise<{ messageId: string }> {
     const to = (Array.isArray(input.to) ? input.to : [input.to]).map((a) => noLineBreaks('recipient', a));
     const tags = Object.entries(input.tags ?? {}).map(([name, value]) => ({ Name: sanitizeSesTag(name), Value: sanitizeSesTag(value) }));
-    const rawParts = Buffer.isBuffer(input.raw) ? undefined : (input.raw as readonly Buffer[]);
+    const { raw } = input;
+    const rawParts = Buffer.isBuffer(raw) ? undefined : raw;
     const command = new SendRawEmailCommand({
       // With the message in pieces, the body middleware writes the field (form-base64.ts).
-      RawMessage: { Data: rawParts ? EMPTY : (input.raw as Buffer) },
+      RawMessage: { Data: Buffer.isBuffer(raw) ? raw : EMPTY },
       Source: noLineBreaks('from', input.from),
       Destinations: to,
       ...(this.configurationSet ? { ConfigurationSetName: this.configurationSet } : {}),
@@ -220,12 +221,16 @@ function sendBodyAsBytes(client: SESClient): void {
   client.middlewareStack.add(
     (next) => (args) => {
       const request = args.request as { body?: unknown; headers: Record<string, string> };
+      if (typeof request.body !== 'string') return next(args);
       const rawParts = requestGate.getStore()?.rawParts;
-      if (typeof request.body === 'string' && rawParts !== undefined) {
-        request.body = spliceRawMessage(request.body, rawParts, cache);
-        for (const name of Object.keys(request.headers)) if (name.toLowerCase() === 'content-length') delete request.headers[name];
-        request.headers['content-length'] = String((request.body as Buffer).length);
-      } else if (typeof request.body === 'string') request.body = Buffer.from(request.body, 'utf8');
+      if (rawParts === undefined) {
+        request.body = Buffer.from(request.body, 'utf8');
+        return next(args);
+      }
+      const body = spliceRawMessage(request.body, rawParts, cache);
+      for (const name of Object.keys(request.headers)) if (name.toLowerCase() === 'content-length') delete request.headers[name];
+      request.headers['content-length'] = String(body.length);
+      request.body = body;
       return next(args);
     },
     { step: 'build', name: 'newsletterBodyAsBytes' },
@@ -254,7 +259,7 @@ function spliceRawMessage(body: string, rawParts: readonly Buffer[], cache: Form
  * no request is started after it nor waited for beyond it. Calls without either (GetSendQuota,
  * test copies) keep the configured timeout.
  */
-function enforceSendDeadlines(client: SESClient, requestTimeoutMs: number): void {
+function gateSendRequests(client: SESClient, requestTimeoutMs: number): void {
   const handler = client.config.requestHandler;
   const handle = handler.handle.bind(handler);
   type Args = Parameters<typeof handle>;
