@@ -42,7 +42,7 @@ export function formBase64(bytes: Uint8Array): Buffer {
 export function formBase64Pieces(pieces: readonly Buffer[], cache: FormBase64Cache): Buffer[] {
   const out: Buffer[] = [];
   // Up to 2 bytes left over from the previous pieces, waiting for a full group.
-  let carry = NOTHING;
+  let carry: Buffer = NOTHING;
   for (const piece of pieces) {
     let skip = 0;
     if (carry.length > 0) {
