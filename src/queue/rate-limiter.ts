@@ -16,8 +16,11 @@
  * reply stuck behind a busy event loop counts) would bunch with the slots after it:
  * if it is less late than one interval it pushes the shared schedule back by its
  * lateness (cheaper), otherwise it discards the slot and takes a fresh one, within
- * a budget (`staleBudget`) so that an overloaded process degrades to granting late
- * rather than to a fraction of the rate.
+ * a budget (`staleBudget`, `maxStaleRetries`) so that an overloaded process does not
+ * fall to a fraction of the rate. Beyond the budget a late permit is granted and the
+ * schedule pushed back by its lateness: the fleet loses that much schedule, never
+ * the bound (a bunch sent as it is would get Throttling answers, and the fleet's
+ * rate cut by `decreaseFactor`, which costs far more).
  *
  * Back-pressure: `reportThrottled()` (SES "Maximum sending rate exceeded")
  * multiplies the shared effective rate by `decreaseFactor`, at most once per
@@ -62,7 +65,7 @@ export interface RateLimiterOptions {
   /**
    * Discarded slots allowed per granted permit (a token bucket), so that an
    * overloaded process loses at most this share of throughput to discards; beyond
-   * it late permits are granted late. Default 0.1.
+   * it late permits push the shared schedule back by their lateness. Default 0.1.
    */
   staleBudget?: number;
   /** Multiplicative decrease on throttling. Default 0.7. */
@@ -84,9 +87,9 @@ export interface RateLimiterCounters {
   granted: number;
   /** Slots discarded because the caller woke up too late to use them safely. */
   staleSlots: number;
-  /** Permits granted later than staleMs after their slot (stale budget spent). */
+  /** Permits granted later than staleMs after their slot with the schedule NOT pushed back (Redis lost the state, or the push kept landing too late). */
   lateGrants: number;
-  /** Late permits granted by pushing the shared schedule back instead of discarding. */
+  /** Late permits granted by pushing the shared schedule back (instead of discarding, or with the stale budget spent). */
   pushedBack: number;
   /** Redis calls that failed on the connection and were retried. */
   redisRetries: number;
@@ -113,6 +116,9 @@ export interface Permit {
 
 /** Slack added to a measured lateness before pushing the schedule back by it (covers the extra round trip). */
 const LATE_GUARD_MS = 3;
+
+/** Push-back round trips a permit that must be granted may take to land one within its guard. */
+const MUST_PUSH_TRIES = 3;
 
 /** Cap of the stale-discard token bucket (and twice its initial fill). */
 const STALE_TOKENS_MAX = 20;
@@ -328,21 +334,28 @@ export class RateLimiter {
       await sleepUntil(receivedAt + waitMs, signal);
       const earliestSlot = Math.max(sentAt + waitMs, this.earliestLocal(slotUs / 1000));
       const lateness = performance.now() - earliestSlot;
-      if (lateness > this.staleMs && lateness + LATE_GUARD_MS < intervalUs / 1000) {
-        // Less late than one interval: pushing the shared schedule back by the
-        // lateness costs less than discarding the slot.
-        const pushedBy = lateness + LATE_GUARD_MS;
-        const pushed = await this.call(SCRIPTS.late, [slotUs.toFixed(3), Math.ceil(pushedBy * 1000), intervalUs.toFixed(3), this.ttlMs], signal);
-        if (pushed === 1 && performance.now() - earliestSlot <= pushedBy) {
-          this.counters.granted++;
+      if (lateness <= this.staleMs) {
+        this.grant();
+        return;
+      }
+      // Out of discards (this permit's retries or the process's budget): it is granted now, so
+      // late that it would bunch with the slots after it, which only pushing the schedule back
+      // makes safe, however much it costs.
+      const mustGrant = attempt >= this.maxStaleRetries || this.staleTokens < 1;
+      // Less late than one interval: pushing the shared schedule back by the lateness costs
+      // less than discarding the slot.
+      if (mustGrant || lateness + LATE_GUARD_MS < intervalUs / 1000) {
+        if (await this.pushBack(r, earliestSlot, mustGrant ? MUST_PUSH_TRIES : 1, signal)) {
           this.counters.pushedBack++;
+          this.grant();
           return;
         }
       }
-      if (lateness <= this.staleMs || attempt >= this.maxStaleRetries || this.staleTokens < 1) {
-        this.counters.granted++;
-        if (lateness > this.staleMs) this.counters.lateGrants++;
-        this.staleTokens = Math.min(this.staleTokens + this.staleBudget, STALE_TOKENS_MAX);
+      if (mustGrant) {
+        // The schedule could not be pushed (Redis lost the state, or a slot more than a second
+        // behind the schedule's end): granted late, as before the late script existed.
+        this.counters.lateGrants++;
+        this.grant();
         return;
       }
       // Too late (event loop stalled): sending now could bunch with the slots after
@@ -354,6 +367,27 @@ export class RateLimiter {
       signal?.throwIfAborted();
       r = await abortable(this.reserveSlot(signal), signal);
     }
+  }
+
+  private grant(): void {
+    this.counters.granted++;
+    this.staleTokens = Math.min(this.staleTokens + this.staleBudget, STALE_TOKENS_MAX);
+  }
+
+  /**
+   * Push every slot handed out from now on back by this permit's lateness (late.lua), so that
+   * sending it now bunches with nothing. True when the push took effect before the lateness
+   * it covers ran out (the push's own round trip counts: LATE_GUARD_MS of slack, and a retry
+   * with the new lateness while `tries` last).
+   */
+  private async pushBack(r: Reservation, earliestSlot: number, tries: number, signal?: AbortSignal): Promise<boolean> {
+    for (let i = 0; i < tries; i++) {
+      const pushedBy = performance.now() - earliestSlot + LATE_GUARD_MS;
+      const pushed = await this.call(SCRIPTS.late, [r.slotUs.toFixed(3), Math.ceil(pushedBy * 1000), r.intervalUs.toFixed(3), this.ttlMs], signal);
+      if (pushed !== 1) return false;
+      if (performance.now() - earliestSlot <= pushedBy) return true;
+    }
+    return false;
   }
 
   /**

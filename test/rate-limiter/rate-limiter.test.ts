@@ -311,6 +311,23 @@ describe('RateLimiter', () => {
     expect(fast.counters.staleSlots, diagnostics).toBeLessThanOrEqual(10 + 0.1 * fast.counters.granted);
   });
 
+  it('keeps the bound when late permits may not be discarded: they push the schedule back instead of bunching', async () => {
+    // An overloaded process out of discards (here: none allowed) must still grant its late
+    // permits; sent as they are, each stall's worth would bunch with the slots after it
+    // (103 in one second here). Each pushes the shared schedule back by its lateness instead.
+    const stalls = setInterval(() => {
+      const until = performance.now() + 60;
+      while (performance.now() < until) {
+        // busy: nothing else runs
+      }
+    }, 230);
+    const rl = limiter({ prefix: freshPrefix(), ratePerSecond: 100, maxStaleRetries: 0 });
+    const grants = await drive(rl, 10, 250).done.finally(() => clearInterval(stalls));
+    expect(worstSlidingWindow(grants), diagnostics).toBeLessThanOrEqual(100);
+    expect(rl.counters.staleSlots, diagnostics).toBe(0);
+    expect(rl.counters.pushedBack, diagnostics).toBeGreaterThan(0);
+  });
+
   it('reserve(lead) hands a permit out ahead of its slot; atSlot() resolves at the slot, never before, and once', async () => {
     // 4/s: slots ~256 ms apart. Three callers reserve together with a lead longer than the
     // whole schedule: all three permits are handed out at once, without waiting for a slot…
