@@ -17,10 +17,13 @@
  * if it is less late than one interval it pushes the shared schedule back by its
  * lateness (cheaper), otherwise it discards the slot and takes a fresh one, within
  * a budget (`staleBudget`, `maxStaleRetries`) so that an overloaded process does not
- * fall to a fraction of the rate. Beyond the budget a late permit is granted and the
- * schedule pushed back by its lateness: the fleet loses that much schedule, never
- * the bound (a bunch sent as it is would get Throttling answers, and the fleet's
- * rate cut by `decreaseFactor`, which costs far more).
+ * fall to a fraction of the rate. Beyond the budget a late permit is granted and,
+ * while the schedule is reserved further ahead than its lateness (the fleet is using
+ * every slot), the schedule is pushed back by that lateness: the fleet loses that
+ * much schedule, never the bound (a bunch sent as it is would get Throttling answers
+ * and the fleet's rate cut by `decreaseFactor`, which costs far more). A schedule not
+ * kept full (workers saturated below the rate) is not pushed: nothing fills the
+ * second the late permit lands in.
  *
  * Back-pressure: `reportThrottled()` (SES "Maximum sending rate exceeded")
  * multiplies the shared effective rate by `decreaseFactor`, at most once per
@@ -87,7 +90,7 @@ export interface RateLimiterCounters {
   granted: number;
   /** Slots discarded because the caller woke up too late to use them safely. */
   staleSlots: number;
-  /** Permits granted later than staleMs after their slot with the schedule NOT pushed back (Redis lost the state, or the push kept landing too late). */
+  /** Permits granted later than staleMs after their slot without pushing the schedule back (it was not kept full, Redis lost the state, or the push kept landing too late). */
   lateGrants: number;
   /** Late permits granted by pushing the shared schedule back (instead of discarding, or with the stale budget spent). */
   pushedBack: number;
@@ -338,22 +341,25 @@ export class RateLimiter {
         this.grant();
         return;
       }
-      // Out of discards (this permit's retries or the process's budget): it is granted now, so
-      // late that it would bunch with the slots after it, which only pushing the schedule back
-      // makes safe, however much it costs.
+      // Out of discards (this permit's retries or the process's budget): it is granted now.
+      // While the fleet keeps the schedule full, so late it would bunch with the slots after
+      // it, which only pushing the schedule back makes safe, however much it costs; a schedule
+      // not kept full (the workers, not the rate, are the bottleneck) is left alone.
       const mustGrant = attempt >= this.maxStaleRetries || this.staleTokens < 1;
       // Less late than one interval: pushing the shared schedule back by the lateness costs
       // less than discarding the slot.
       if (mustGrant || lateness + LATE_GUARD_MS < intervalUs / 1000) {
-        if (await this.pushBack(r, earliestSlot, mustGrant ? MUST_PUSH_TRIES : 1, signal)) {
-          this.counters.pushedBack++;
+        const pushed = await this.pushBack(r, earliestSlot, mustGrant, signal);
+        if (pushed === 'pushed' || pushed === 'not needed') {
+          if (pushed === 'pushed') this.counters.pushedBack++;
+          else this.counters.lateGrants++;
           this.grant();
           return;
         }
       }
       if (mustGrant) {
-        // The schedule could not be pushed (Redis lost the state, or a slot more than a second
-        // behind the schedule's end): granted late, as before the late script existed.
+        // The schedule could not be pushed (Redis lost the state, or the push kept landing
+        // too late): granted late.
         this.counters.lateGrants++;
         this.grant();
         return;
@@ -376,18 +382,22 @@ export class RateLimiter {
 
   /**
    * Push every slot handed out from now on back by this permit's lateness (late.lua), so that
-   * sending it now bunches with nothing. True when the push took effect before the lateness
-   * it covers ran out (the push's own round trip counts: LATE_GUARD_MS of slack, and a retry
-   * with the new lateness while `tries` last).
+   * sending it now bunches with nothing. 'pushed' when the push took effect before the lateness
+   * it covers ran out (the push's own round trip counts: LATE_GUARD_MS of slack; a permit that
+   * must be granted retries with its new lateness, MUST_PUSH_TRIES in all). For such a permit
+   * the push is only made while the schedule is reserved further ahead than its lateness
+   * ('not needed' otherwise: the fleet is not using every slot, and pushing would only slow it).
    */
-  private async pushBack(r: Reservation, earliestSlot: number, tries: number, signal?: AbortSignal): Promise<boolean> {
-    for (let i = 0; i < tries; i++) {
+  private async pushBack(r: Reservation, earliestSlot: number, mustGrant: boolean, signal?: AbortSignal): Promise<'pushed' | 'not needed' | 'failed'> {
+    for (let i = 0; i < (mustGrant ? MUST_PUSH_TRIES : 1); i++) {
       const pushedBy = performance.now() - earliestSlot + LATE_GUARD_MS;
-      const pushed = await this.call(SCRIPTS.late, [r.slotUs.toFixed(3), Math.ceil(pushedBy * 1000), r.intervalUs.toFixed(3), this.ttlMs], signal);
-      if (pushed !== 1) return false;
-      if (performance.now() - earliestSlot <= pushedBy) return true;
+      const args = [r.slotUs.toFixed(3), Math.ceil(pushedBy * 1000), r.intervalUs.toFixed(3), this.ttlMs, mustGrant ? 1 : 0];
+      const reply = await this.call(SCRIPTS.late, args, signal);
+      if (reply === 2) return 'not needed';
+      if (reply !== 1) return 'failed';
+      if (performance.now() - earliestSlot <= pushedBy) return 'pushed';
     }
-    return false;
+    return 'failed';
   }
 
   /**

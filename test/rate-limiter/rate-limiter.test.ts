@@ -328,6 +328,24 @@ describe('RateLimiter', () => {
     expect(rl.counters.pushedBack, diagnostics).toBeGreaterThan(0);
   });
 
+  it('does not push back a schedule the process cannot keep full: late permits at a rate far above its pace are granted as they are', async () => {
+    // 100,000/s with 10 callers: the slots are 10 µs apart and never reserved further ahead
+    // than the callers' own, so a 30 ms stall cannot bunch with slots anyone uses. Pushing the
+    // shared schedule back by every such lateness would stall the whole fleet for nothing
+    // (a saturated worker at a high SEND_RATE: half its throughput).
+    const stalls = setInterval(() => {
+      const until = performance.now() + 30;
+      while (performance.now() < until) {
+        // busy: nothing else runs
+      }
+    }, 100);
+    const rl = limiter({ prefix: freshPrefix(), ratePerSecond: 100_000, maxStaleRetries: 0 });
+    await drive(rl, 10, 10_000).done.finally(() => clearInterval(stalls));
+    expect(rl.counters.lateGrants, diagnostics).toBeGreaterThan(0);
+    expect(rl.counters.pushedBack, diagnostics).toBe(0);
+    expect(await connect().hget(rl.key, 'notBefore')).toBeNull();
+  });
+
   it('reserve(lead) hands a permit out ahead of its slot; atSlot() resolves at the slot, never before, and once', async () => {
     // 4/s: slots ~256 ms apart. Three callers reserve together with a lead longer than the
     // whole schedule: all three permits are handed out at once, without waiting for a slot…
