@@ -56,6 +56,16 @@ interface Run {
   stop(): Promise<number[]>;
 }
 
+/** Block this process's event loop for `stallMs` every `everyMs`, as a starved or GC-pausing worker would be. */
+function stallEvery(everyMs: number, stallMs: number): NodeJS.Timeout {
+  return setInterval(() => {
+    const until = performance.now() + stallMs;
+    while (performance.now() < until) {
+      // busy: nothing else runs
+    }
+  }, everyMs);
+}
+
 /**
  * `callers` loops per limiter acquire until `count` permits were granted in all (or
  * `stop()`). `done` rejects if the count is not reached within GENEROUS_MS.
@@ -282,14 +292,6 @@ describe('RateLimiter', () => {
     // Block this process's event loop now and then, as a starved or GC-pausing
     // worker would: permits wake up late and, granted as they are, would bunch with
     // the slots after them (with the lateness checks disabled this fails at 11 > 10).
-    const stallEvery = (everyMs: number, stallMs: number): NodeJS.Timeout =>
-      setInterval(() => {
-        const until = performance.now() + stallMs;
-        while (performance.now() < until) {
-          // busy: nothing else runs
-        }
-      }, everyMs);
-
     // 10/s: a 45 ms stall is less than one interval (102.5 ms), so pushing the
     // shared schedule back by the lateness is cheaper than losing the slot.
     const slow = limiter({ prefix: freshPrefix(), ratePerSecond: 10 });
@@ -314,13 +316,8 @@ describe('RateLimiter', () => {
   it('keeps the bound when late permits may not be discarded: they push the schedule back instead of bunching', async () => {
     // An overloaded process out of discards (here: none allowed) must still grant its late
     // permits; sent as they are, each stall's worth would bunch with the slots after it
-    // (103 in one second here). Each pushes the shared schedule back by its lateness instead.
-    const stalls = setInterval(() => {
-      const until = performance.now() + 60;
-      while (performance.now() < until) {
-        // busy: nothing else runs
-      }
-    }, 230);
+    // (104 in one second here). Each pushes the shared schedule back by its lateness instead.
+    const stalls = stallEvery(230, 60);
     const rl = limiter({ prefix: freshPrefix(), ratePerSecond: 100, maxStaleRetries: 0 });
     const grants = await drive(rl, 10, 250).done.finally(() => clearInterval(stalls));
     expect(worstSlidingWindow(grants), diagnostics).toBeLessThanOrEqual(100);
@@ -333,12 +330,7 @@ describe('RateLimiter', () => {
     // than the callers' own, so a 30 ms stall cannot bunch with slots anyone uses. Pushing the
     // shared schedule back by every such lateness would stall the whole fleet for nothing
     // (a saturated worker at a high SEND_RATE: half its throughput).
-    const stalls = setInterval(() => {
-      const until = performance.now() + 30;
-      while (performance.now() < until) {
-        // busy: nothing else runs
-      }
-    }, 100);
+    const stalls = stallEvery(100, 30);
     const rl = limiter({ prefix: freshPrefix(), ratePerSecond: 100_000, maxStaleRetries: 0 });
     await drive(rl, 10, 10_000).done.finally(() => clearInterval(stalls));
     expect(rl.counters.lateGrants, diagnostics).toBeGreaterThan(0);
