@@ -22,8 +22,8 @@
  * every slot), the schedule is pushed back by that lateness: the fleet loses that
  * much schedule, never the bound (a bunch sent as it is would get Throttling answers
  * and the fleet's rate cut by `decreaseFactor`, which costs far more). A schedule not
- * kept full (workers saturated below the rate) is not pushed: nothing fills the
- * second the late permit lands in.
+ * kept full (workers saturated below the rate) is not pushed: the slots after the
+ * late permit are not all being used.
  *
  * Back-pressure: `reportThrottled()` (SES "Maximum sending rate exceeded")
  * multiplies the shared effective rate by `decreaseFactor`, at most once per
@@ -68,7 +68,8 @@ export interface RateLimiterOptions {
   /**
    * Discarded slots allowed per granted permit (a token bucket), so that an
    * overloaded process loses at most this share of throughput to discards; beyond
-   * it late permits push the shared schedule back by their lateness. Default 0.1.
+   * it late permits push the shared schedule back by their lateness (while the fleet
+   * keeps it full). Default 0.1.
    */
   staleBudget?: number;
   /** Multiplicative decrease on throttling. Default 0.7. */
@@ -350,9 +351,8 @@ export class RateLimiter {
       // less than discarding the slot.
       if (mustGrant || lateness + LATE_GUARD_MS < intervalUs / 1000) {
         const pushed = await this.pushBack(r, earliestSlot, mustGrant, signal);
-        if (pushed === 'pushed' || pushed === 'not needed') {
-          if (pushed === 'pushed') this.counters.pushedBack++;
-          else this.counters.lateGrants++;
+        if (pushed !== 'failed') {
+          this.counters[pushed === 'pushed' ? 'pushedBack' : 'lateGrants']++;
           this.grant();
           return;
         }
