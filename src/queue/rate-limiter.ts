@@ -351,18 +351,13 @@ export class RateLimiter {
       // less than discarding the slot.
       if (mustGrant || lateness + LATE_GUARD_MS < intervalUs / 1000) {
         const pushed = await this.pushBack(r, earliestSlot, mustGrant, signal);
-        if (pushed !== 'failed') {
-          this.counters[pushed === 'pushed' ? 'pushedBack' : 'lateGrants']++;
+        // Not pushed, a permit that must be granted is granted late all the same (the schedule
+        // was not kept full, Redis lost the state, or the push kept landing too late).
+        if (pushed || mustGrant) {
+          this.counters[pushed ? 'pushedBack' : 'lateGrants']++;
           this.grant();
           return;
         }
-      }
-      if (mustGrant) {
-        // The schedule could not be pushed (Redis lost the state, or the push kept landing
-        // too late): granted late.
-        this.counters.lateGrants++;
-        this.grant();
-        return;
       }
       // Too late (event loop stalled): sending now could bunch with the slots after
       // ours and overfill a sliding second. Give this slot up and take a fresh one,
@@ -382,22 +377,21 @@ export class RateLimiter {
 
   /**
    * Push every slot handed out from now on back by this permit's lateness (late.lua), so that
-   * sending it now bunches with nothing. 'pushed' when the push took effect before the lateness
-   * it covers ran out (the push's own round trip counts: LATE_GUARD_MS of slack; a permit that
-   * must be granted retries with its new lateness, MUST_PUSH_TRIES in all). For such a permit
-   * the push is only made while the schedule is reserved further ahead than its lateness
-   * ('not needed' otherwise: the fleet is not using every slot, and pushing would only slow it).
+   * sending it now bunches with nothing. True when the push took effect before the lateness it
+   * covers ran out (the push's own round trip counts: LATE_GUARD_MS of slack; a permit that must
+   * be granted retries with its new lateness, MUST_PUSH_TRIES in all). For such a permit the
+   * push is only made while the schedule is reserved further ahead than its lateness (otherwise
+   * the fleet is not using every slot, and pushing would only slow it).
    */
-  private async pushBack(r: Reservation, earliestSlot: number, mustGrant: boolean, signal?: AbortSignal): Promise<'pushed' | 'not needed' | 'failed'> {
+  private async pushBack(r: Reservation, earliestSlot: number, mustGrant: boolean, signal?: AbortSignal): Promise<boolean> {
     for (let i = 0; i < (mustGrant ? MUST_PUSH_TRIES : 1); i++) {
       const pushedBy = performance.now() - earliestSlot + LATE_GUARD_MS;
       const args = [r.slotUs.toFixed(3), Math.ceil(pushedBy * 1000), r.intervalUs.toFixed(3), this.ttlMs, mustGrant ? 1 : 0];
-      const reply = await this.call(SCRIPTS.late, args, signal);
-      if (reply === 2) return 'not needed';
-      if (reply !== 1) return 'failed';
-      if (performance.now() - earliestSlot <= pushedBy) return 'pushed';
+      // 1 pushed, 0 not possible, 2 not needed (the schedule is not kept full).
+      if ((await this.call(SCRIPTS.late, args, signal)) !== 1) return false;
+      if (performance.now() - earliestSlot <= pushedBy) return true;
     }
-    return 'failed';
+    return false;
   }
 
   /**

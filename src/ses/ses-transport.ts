@@ -141,11 +141,10 @@ export class SesTransport {
   ): Promise<{ messageId: string }> {
     const to = (Array.isArray(input.to) ? input.to : [input.to]).map((a) => noLineBreaks('recipient', a));
     const tags = Object.entries(input.tags ?? {}).map(([name, value]) => ({ Name: sanitizeSesTag(name), Value: sanitizeSesTag(value) }));
-    const { raw } = input;
-    const rawParts = Buffer.isBuffer(raw) ? undefined : raw;
+    // With the message in pieces, the body middleware writes the field (form-base64.ts).
+    const [data, rawParts] = Buffer.isBuffer(input.raw) ? [input.raw, undefined] : [EMPTY, input.raw];
     const command = new SendRawEmailCommand({
-      // With the message in pieces, the body middleware writes the field (form-base64.ts).
-      RawMessage: { Data: Buffer.isBuffer(raw) ? raw : EMPTY },
+      RawMessage: { Data: data },
       Source: noLineBreaks('from', input.from),
       Destinations: to,
       ...(this.configurationSet ? { ConfigurationSetName: this.configurationSet } : {}),
