@@ -88,6 +88,10 @@ interface Run {
   accepted: number;
   /** From the campaign's start (the trigger) to the simulator accepting its first message. */
   firstSendMs: number;
+  /** From the trigger to this process's poll seeing 'sent' (elapsedMs is to the campaign's finished_at). */
+  seenMs: number;
+  /** From the trigger to the simulator accepting the last message. */
+  lastSendMs: number;
   /** CPU seconds during the campaign: all workers, this process (simulator, polling), Redis. */
   cpu: { workers: number; bench: number; redis: number };
 }
@@ -157,7 +161,10 @@ async function runCampaign(opts: { subscribers: number; sendRate: number; worker
     children.forEach((ch, i) => (peaks[i] = Math.max(peaks[i]!, vmHwmKb(ch.pid!))));
     if ((await ctx.campaigns.status(c.id))?.status === 'sent') break;
   }
-  const elapsedMs = Date.now() - t0;
+  // To the moment the campaign became 'sent' (its finished_at, written by a worker on this
+  // machine's clock), not to when this loop saw it: the poll adds up to 250 ms of its own.
+  const seenMs = Date.now() - t0;
+  const elapsedMs = Number((await ctx.campaigns.get(c.id))!.finished_at) - t0;
   const workerCpu = children.map((ch, i) => cpuS(ch.pid!) - workerCpu0[i]!);
   const ownCpu = process.cpuUsage(cpu0);
   const cpu = { workers: workerCpu.reduce((a, b) => a + b, 0), bench: (ownCpu.user + ownCpu.system) / 1e6, redis: cpuS(redis.child.pid!) - redisCpu0 };
@@ -185,7 +192,8 @@ async function runCampaign(opts: { subscribers: number; sendRate: number; worker
   redis.child.kill('SIGKILL');
   rmSync(dir, { recursive: true, force: true });
   const firstSendMs = sim.messages.length > 0 ? Math.min(...sim.messages.map((m) => m.at)) - triggeredAt : Number.NaN;
-  return { sim, elapsedMs, redisPeakBytes, workerPeakRssKb: peaks, readyRssKb, accepted: sim.messages.length, firstSendMs, cpu };
+  const lastSendMs = sim.messages.length > 0 ? Math.max(...sim.messages.map((m) => m.at)) - triggeredAt : Number.NaN;
+  return { sim, elapsedMs, redisPeakBytes, workerPeakRssKb: peaks, readyRssKb, accepted: sim.messages.length, firstSendMs, lastSendMs, seenMs, cpu };
 }
 
 function windowStats(sim: SesSimulator) {
@@ -293,6 +301,7 @@ if (args.includes('--compare-sdk')) {
     if (s.duplicates > 0 || r.accepted !== throughputN) console.error(`pipeline: ${s.duplicates} duplicates, ${r.accepted} accepted`);
     log(`| ${k + 1} | ${Math.round(bare.rate)} | ${bare.clientCpuMs.toFixed(2)} | ${Math.round(rate)} | ${workerCpu.toFixed(2)} | ${((r.cpu.redis * 1000) / r.accepted).toFixed(2)} | ${(rate / bare.rate).toFixed(2)} | ${(workerCpu / bare.clientCpuMs).toFixed(2)} | ${load} |`);
     console.error(`ratio: pipeline/bare-SDK rate ${(rate / bare.rate).toFixed(3)} (${Math.round(rate)} / ${Math.round(bare.rate)} msg/s); worker CPU/msg ${workerCpu.toFixed(2)} ms vs bare client ${bare.clientCpuMs.toFixed(2)} ms = ${(workerCpu / bare.clientCpuMs).toFixed(2)}x; CPU ${cpuModel}`);
+    console.error(`pipeline time: first message ${r.firstSendMs} ms after the trigger, last ${r.lastSendMs} ms, 'sent' at ${r.elapsedMs} ms (seen at ${r.seenMs} ms); steady ${Math.round(s.avg)} msg/s`);
   }
   log('');
   if (!args.includes('--write')) process.exit(0);

@@ -48,6 +48,7 @@ import { recipientsOf, type SendJobData } from '../src/queue/send-queues.js';
 import { messageSourceOf, prepareCampaignMessages, sendTags, type CampaignMessages, type SenderSettings } from '../src/campaigns/campaign-message.js';
 import type { BuiltMessage } from '../src/render/types.js';
 import type { SentWriter } from './sent-writer.js';
+import { CompletionChecks } from './completion-checks.js';
 
 /** The sender settings (from, publicUrl, listName, unsubscribeSecret) feed the one message builder. */
 export interface SendProcessorDeps extends SenderSettings {
@@ -106,7 +107,6 @@ export function createSendProcessor(deps: SendProcessorDeps) {
   const statusTtl = deps.statusTtlMs ?? 200;
   const statuses = new Map<number, { status: CampaignStatus | undefined; at: number }>();
   const builders = new Map<number, Promise<CampaignMessages>>();
-  const completionTimers = new Map<number, NodeJS.Timeout>();
 
   async function campaignStatus(id: number): Promise<CampaignStatus | undefined> {
     const cached = statuses.get(id);
@@ -131,22 +131,25 @@ export function createSendProcessor(deps: SendProcessorDeps) {
     return entry;
   }
 
-  /** Debounced completion check per campaign: at most a few count queries per second. */
-  function pokeCompletion(campaignId: number): void {
-    if (completionTimers.has(campaignId)) return;
-    const t = setTimeout(() => {
-      completionTimers.delete(campaignId);
-      deps.orchestrator.checkCompletion(campaignId).catch((err) => deps.logger?.error({ err, campaignId }, 'completion check failed'));
-    }, 250);
-    t.unref();
-    completionTimers.set(campaignId, t);
-  }
+  /** Asks whether a campaign is finished: soon after this process's last job of it ends (completion-checks.ts). */
+  const completion = new CompletionChecks((id) => deps.orchestrator.checkCompletion(id), {
+    onError: (err, campaignId) => deps.logger?.error({ err, campaignId }, 'completion check failed'),
+  });
 
   /**
    * The job: every recipient, then the ones to retry stay in it. Resolves with the outcomes of a
    * job whose recipients are all done; otherwise throws (BullMQ retries the narrowed job).
    */
   async function process(job: Job<SendJobData>, jobToken?: string): Promise<SendOutcome[]> {
+    completion.jobStarted(job.data.c);
+    try {
+      return await processJob(job, jobToken);
+    } finally {
+      completion.jobEnded(job.data.c);
+    }
+  }
+
+  async function processJob(job: Job<SendJobData>, jobToken?: string): Promise<SendOutcome[]> {
     const campaignId = job.data.c;
     const ids = recipientsOf(job.data);
     const results = await mapLimit(ids, deps.recipientConcurrency ?? ids.length, (id) =>
@@ -210,7 +213,7 @@ export function createSendProcessor(deps: SendProcessorDeps) {
     try {
       if (recheck && !(await deps.audience.isMailable(subscriberId, listId))) {
         await deps.ledger.markSkipped(campaignId, subscriberId, token, 'not mailable at send time');
-        pokeCompletion(campaignId);
+        completion.settled(campaignId);
         return 'skipped';
       }
       try {
@@ -219,7 +222,7 @@ export function createSendProcessor(deps: SendProcessorDeps) {
       } catch (err) {
         // This recipient cannot be rendered (an address the MIME builder refuses): fail the row, not the campaign.
         await deps.ledger.markFailed(campaignId, subscriberId, token, `message build failed: ${String(err)}`);
-        pokeCompletion(campaignId);
+        completion.settled(campaignId);
         return 'failed';
       }
     } catch (err) {
@@ -257,7 +260,7 @@ export function createSendProcessor(deps: SendProcessorDeps) {
     }
     // Group-committed with other workers' sends in this process; awaited, so the job completes only once the row is written.
     await (deps.sentWriter ?? deps.ledger).markSent(campaignId, subscriberId, token, messageId);
-    pokeCompletion(campaignId);
+    completion.settled(campaignId);
     return 'sent';
   }
 
@@ -307,7 +310,7 @@ export function createSendProcessor(deps: SendProcessorDeps) {
       case 'permanent': {
         await deps.ledger.markFailed(campaignId, subscriberId, token, message);
         deps.logger?.warn({ campaignId, subscriberId, err: message }, 'message rejected; row failed');
-        pokeCompletion(campaignId);
+        completion.settled(campaignId);
         return 'failed';
       }
       case 'transient':
@@ -315,7 +318,7 @@ export function createSendProcessor(deps: SendProcessorDeps) {
         const attempts = job.opts.attempts ?? 1;
         if (job.attemptsMade + 1 >= attempts) {
           await deps.ledger.markFailed(campaignId, subscriberId, token, `gave up after ${attempts} attempts: ${message}`);
-          pokeCompletion(campaignId);
+          completion.settled(campaignId);
           return 'failed';
         }
         await deps.ledger.release(campaignId, subscriberId, token, message);
@@ -332,8 +335,7 @@ export function createSendProcessor(deps: SendProcessorDeps) {
       else statuses.delete(campaignId);
     },
     close() {
-      for (const t of completionTimers.values()) clearTimeout(t);
-      completionTimers.clear();
+      completion.close();
     },
   };
 }
