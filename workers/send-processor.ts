@@ -67,7 +67,7 @@ export interface SendProcessorDeps extends SenderSettings {
    * Batches the claims (workers/claim-batcher.ts: two statements for the claims of several jobs;
    * default: one `claimIfMailable` statement per message through the ledger).
    */
-  claims?: { claimIfMailable(campaignId: number, subscriberId: number, listId: number): Promise<ClaimedDelivery | null> };
+  claims?: { claimIfMailable(campaignId: number, subscriberId: number, listId: number, slotAt?: number): Promise<ClaimedDelivery | null> };
   /** Batches the 'sent' writes (default: one write per message through the ledger). */
   sentWriter?: Pick<SentWriter, 'markSent'>;
   /**
@@ -197,7 +197,7 @@ export function createSendProcessor(deps: SendProcessorDeps) {
     if ((await campaignStatus(campaignId)) !== 'sending') return 'not-sending';
     const { listId } = messages.source;
     // Claim and the unsubscribe re-check, batched with other jobs' claims (the common case: no extra statement).
-    let claimed = await (deps.claims ? deps.claims.claimIfMailable(campaignId, subscriberId, listId) : deps.ledger.claimIfMailable(campaignId, subscriberId, listId, deps.workerId));
+    let claimed = await (deps.claims ? deps.claims.claimIfMailable(campaignId, subscriberId, listId, permit.slotAt) : deps.ledger.claimIfMailable(campaignId, subscriberId, listId, deps.workerId));
     let recheck = false;
     if (!claimed) {
       // Rare miss: not claimable (already sent, held elsewhere…) or no longer mailable.

@@ -83,9 +83,10 @@ export interface RateLimiter {
   acquire(): Promise<void>;
   /**
    * The same permit, handed out `leadMs` before its slot: `atSlot()` resolves at the slot
-   * (src/queue/rate-limiter.ts `reserve`). The send processor claims and builds in the lead.
+   * (src/queue/rate-limiter.ts `reserve`). The send processor claims and builds in the lead,
+   * which ends at `slotAt` (performance.now()'s clock).
    */
-  reserve(leadMs: number): Promise<{ atSlot(): Promise<void> }>;
+  reserve(leadMs: number): Promise<{ atSlot(): Promise<void>; readonly slotAt: number }>;
   /** SES answered Throttling: slow everyone down. */
   reportThrottled(): Promise<void> | void;
 }

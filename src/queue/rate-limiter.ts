@@ -116,6 +116,8 @@ interface Reservation {
 export interface Permit {
   /** Resolves at the slot (never before); rejects with the signal's reason on abort. Call it once. */
   atSlot(signal?: AbortSignal): Promise<void>;
+  /** When the slot is, on `performance.now()`'s clock (earlier than now for a slot already due). */
+  readonly slotAt: number;
 }
 
 /** Slack added to a measured lateness before pushing the schedule back by it (covers the extra round trip). */
@@ -319,6 +321,7 @@ export class RateLimiter {
     if (leadMs > 0) await sleepUntil(first.receivedAt + first.waitMs - leadMs, signal);
     let used = false;
     return {
+      slotAt: first.receivedAt + first.waitMs,
       atSlot: (atSignal?: AbortSignal) => {
         if (used) return Promise.reject(new Error('a permit is used once'));
         used = true;

@@ -74,6 +74,47 @@ describe.each(BACKENDS)('batched claims on %s', (dialect) => {
 });
 
 describe('the claim batch window', () => {
+  const recordingLedger = (statements: Array<{ ids: number[]; at: number }>) =>
+    ({
+      claimManyIfMailable: (_c: number, ids: number[]) => {
+        statements.push({ ids, at: performance.now() });
+        const claimed = (id: number): ClaimedDelivery => ({ campaignId: 7, subscriberId: id, email: `${id}@example.com`, name: null, attempts: 1, claimedAt: 0, token: { workerId: 'w', attempt: 1 } });
+        return Promise.resolve(new Map(ids.map((id) => [id, claimed(id)])));
+      },
+    }) as unknown as ConstructorParameters<typeof ClaimBatcher>[0];
+
+  it("never waits past roomMs before the nearest slot of its claims' permits: a due slot goes at the next tick", async () => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'performance'] });
+    try {
+      const statements: Array<{ ids: number[]; at: number }> = [];
+      const batcher = new ClaimBatcher(recordingLedger(statements), 'w', { maxDelayMs: 10, roomMs: 20 });
+      const t0 = performance.now();
+      // Slots 100 ms away: the window's 10 ms holds.
+      const far = [1, 2].map((id) => batcher.claimIfMailable(7, id, 1, t0 + 100));
+      await vi.advanceTimersByTimeAsync(10);
+      await Promise.all(far);
+      // A slot 25 ms away: 5 ms, not 10. Then one already due (no limit on the rate): at once,
+      // taking the claims that came with it and re-arming the batch's timer, not adding one.
+      const near = batcher.claimIfMailable(7, 3, 1, performance.now() + 25);
+      await vi.advanceTimersByTimeAsync(1);
+      const due = [4, 5].map((id) => batcher.claimIfMailable(7, id, 1, performance.now() - 1));
+      await vi.advanceTimersByTimeAsync(0);
+      await Promise.all([near, ...due]);
+      await vi.advanceTimersByTimeAsync(50);
+      expect(statements.map((s) => s.ids)).toEqual([[1, 2], [3, 4, 5]]);
+      expect(statements.map((s) => Math.round(s.at - t0))).toEqual([10, 11]);
+      // Without a slot (no permit) only the window applies.
+      const plain = batcher.claimIfMailable(7, 6, 1);
+      await vi.advanceTimersByTimeAsync(9);
+      expect(statements).toHaveLength(2);
+      await vi.advanceTimersByTimeAsync(1);
+      await plain;
+      expect(statements.map((s) => s.ids)).toEqual([[1, 2], [3, 4, 5], [6]]);
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
   it('by default gathers claims that arrive over several ms (the permits of a 500/s schedule, 2 ms apart) into one statement', async () => {
     vi.useFakeTimers();
     try {

@@ -41,6 +41,7 @@ describe('rate-limit permits handed out ahead of their slot', () => {
             reserve: async (leadMs: number) => {
               const permit = await real.reserve(leadMs);
               return {
+                slotAt: permit.slotAt,
                 atSlot: async () => {
                   slotsAwaited++;
                   await permit.atSlot();
