@@ -120,6 +120,15 @@ export interface Permit {
   readonly slotAt: number;
 }
 
+/**
+ * A caller of the next reservation round trip: a slot, or (`backlog`) only the answer to "how
+ * far ahead is the schedule reserved?" (ms), which the same acquire.lua call reports.
+ */
+type Waiter = { reject: (err: unknown) => void; signal: AbortSignal | undefined } & (
+  | { kind: 'slot'; resolve: (r: Reservation) => void }
+  | { kind: 'backlog'; resolve: (backlogMs: number) => void }
+);
+
 /** Slack added to a measured lateness before pushing the schedule back by it (covers the extra round trip). */
 const LATE_GUARD_MS = 3;
 
@@ -254,7 +263,7 @@ export class RateLimiter {
   readonly key: string;
   readonly counters: RateLimiterCounters = { granted: 0, staleSlots: 0, lateGrants: 0, pushedBack: 0, redisRetries: 0, reservations: 0 };
   /** Callers waiting for the next reservation round trip, and whether one is on its way. */
-  private readonly waiting: Array<{ resolve: (r: Reservation) => void; reject: (err: unknown) => void; signal: AbortSignal | undefined }> = [];
+  private readonly waiting: Waiter[] = [];
   private reserving = false;
   private readonly maxBatch: number;
   private readonly redis: Redis;
@@ -350,6 +359,15 @@ export class RateLimiter {
       // it, which only pushing the schedule back makes safe, however much it costs; a schedule
       // not kept full (the workers, not the rate, are the bottleneck) is left alone.
       const mustGrant = attempt >= this.maxStaleRetries || this.staleTokens < 1;
+      // Whether the schedule is kept full is asked along with the next reservation round trip
+      // (at full speed, with no rate limit in reach, about half the permits of a saturated
+      // worker come here, and a late.lua call each was ~0.5 Redis round trips per message);
+      // only a schedule reserved at least that far ahead needs the push (late.lua re-checks).
+      if (mustGrant && (await this.backlog(signal)) < performance.now() - earliestSlot) {
+        this.counters.lateGrants++;
+        this.grant();
+        return;
+      }
       // Less late than one interval: pushing the shared schedule back by the lateness costs
       // less than discarding the slot.
       if (mustGrant || lateness + LATE_GUARD_MS < intervalUs / 1000) {
@@ -408,7 +426,19 @@ export class RateLimiter {
    */
   private reserveSlot(signal?: AbortSignal): Promise<Reservation> {
     return new Promise((resolve, reject) => {
-      this.waiting.push({ resolve, reject, signal });
+      this.waiting.push({ kind: 'slot', resolve, reject, signal });
+      if (!this.reserving) void this.reserveWaiting();
+    });
+  }
+
+  /**
+   * How far ahead of now the shared schedule is reserved (ms), as the next reservation round
+   * trip finds it (after its own slots): asked along with the reservations waiting for that
+   * round trip, so at a high rate it costs no call of its own.
+   */
+  private backlog(signal?: AbortSignal): Promise<number> {
+    return new Promise((resolve, reject) => {
+      this.waiting.push({ kind: 'backlog', resolve, reject, signal });
       if (!this.reserving) void this.reserveWaiting();
     });
   }
@@ -424,13 +454,14 @@ export class RateLimiter {
         // Retried while Redis is away, until every caller of the batch has given up (aborted).
         const gaveUp = new AbortController();
         const unsubscribe = allAborted(batch.map((w) => w.signal), gaveUp);
-        let reply: [number, string, string, string, string];
+        const slots = batch.filter((w) => w.kind === 'slot');
+        let reply: [number, string, string, string, string, string];
         try {
           reply = (await this.call(
             SCRIPTS.acquire,
-            [this.rate, assert ? 1 : 0, this.marginUs, this.ttlMs, this.recovery, this.latestSlotUs.toFixed(3), batch.length],
+            [this.rate, assert ? 1 : 0, this.marginUs, this.ttlMs, this.recovery, this.latestSlotUs.toFixed(3), slots.length],
             gaveUp.signal,
-          )) as [number, string, string, string, string];
+          )) as [number, string, string, string, string, string];
         } catch (err) {
           for (const w of batch) w.reject(err);
           continue;
@@ -439,14 +470,16 @@ export class RateLimiter {
         }
         const receivedAt = performance.now();
         if (assert) this.rateAsserted = true;
+        this.observeClock(Number(reply[3]) / 1000, sentAt, receivedAt);
+        for (const w of batch) if (w.kind === 'backlog') w.resolve(Number(reply[5]) / 1000);
+        if (slots.length === 0) continue;
         const firstSlotUs = Number(reply[1]);
         const intervalUs = Number(reply[4]);
-        const lastSlotUs = firstSlotUs + (batch.length - 1) * intervalUs;
+        const lastSlotUs = firstSlotUs + (slots.length - 1) * intervalUs;
         if (lastSlotUs > this.latestSlotUs) this.latestSlotUs = lastSlotUs;
-        this.observeClock(Number(reply[3]) / 1000, sentAt, receivedAt);
         const firstWaitMs = Number(reply[0]) / 1000;
         this.counters.reservations++;
-        batch.forEach((w, i) => w.resolve({ sentAt, receivedAt, waitMs: firstWaitMs + (i * intervalUs) / 1000, slotUs: firstSlotUs + i * intervalUs, intervalUs }));
+        slots.forEach((w, i) => w.resolve({ sentAt, receivedAt, waitMs: firstWaitMs + (i * intervalUs) / 1000, slotUs: firstSlotUs + i * intervalUs, intervalUs }));
       }
     } finally {
       this.reserving = false;

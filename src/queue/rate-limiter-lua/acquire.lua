@@ -1,9 +1,12 @@
 -- KEYS[1]: the limiter state hash. Runs after prelude.lua (prepended at load).
 -- ARGV: localRate, assertRate (1|0), marginUs, ttlMs, recovery, floorUs, count
 -- Reserves `count` consecutive slots, one interval apart: exactly the slots `count`
--- single calls in a row would get (the state only remembers the last one).
--- Returns { waitUs, slotUs, effectiveRate, nowUs, intervalUs } of the FIRST slot; slot i
--- (from 0) is slotUs + i * intervalUs.
+-- single calls in a row would get (the state only remembers the last one). `count` 0
+-- reserves nothing and only reports the backlog.
+-- Returns { waitUs, slotUs, effectiveRate, nowUs, intervalUs, backlogUs }: the FIRST slot
+-- (slot i, from 0, is slotUs + i * intervalUs), and how far ahead of now the schedule is
+-- reserved once this call's slots are (last - now, at least 0: what late.lua's
+-- ifBacklogged compares a permit's lateness with).
 local localRate = tonumber(ARGV[1])
 if target == nil or ARGV[2] == '1' then setTarget(localRate) end
 local eff = effective(tonumber(ARGV[5]))
@@ -18,6 +21,11 @@ if floor > 0 and floor - now < 60000000 and (last == nil or floor > last) then l
 local slot = now
 if last ~= nil and last + interval > now then slot = last + interval end
 if notBefore ~= nil and notBefore > slot then slot = notBefore end
-redis.call('HSET', key, 'last', fmt(slot + (count - 1) * interval))
+if count > 0 then
+  last = slot + (count - 1) * interval
+  redis.call('HSET', key, 'last', fmt(last))
+end
 redis.call('PEXPIRE', key, tonumber(ARGV[4]))
-return { math.ceil(slot - now), fmt(slot), fmt(eff), fmt(now), fmt(interval) }
+local backlog = 0
+if last ~= nil and last > now then backlog = last - now end
+return { math.ceil(slot - now), fmt(slot), fmt(eff), fmt(now), fmt(interval), fmt(backlog) }
