@@ -105,15 +105,18 @@ class LeaseExpired extends Error {}
 
 export function createSendProcessor(deps: SendProcessorDeps) {
   const statusTtl = deps.statusTtlMs ?? 200;
-  const statuses = new Map<number, { status: CampaignStatus | undefined; at: number }>();
+  /** Per campaign: its status as last read (a read in flight is shared by every caller that misses meanwhile). */
+  const statuses = new Map<number, { status: Promise<CampaignStatus | undefined>; at: number }>();
   const builders = new Map<number, Promise<CampaignMessages>>();
 
-  async function campaignStatus(id: number): Promise<CampaignStatus | undefined> {
+  function campaignStatus(id: number): Promise<CampaignStatus | undefined> {
     const cached = statuses.get(id);
     if (cached && Date.now() - cached.at < statusTtl) return cached.status;
-    const row = await deps.campaigns.status(id);
-    statuses.set(id, { status: row?.status, at: Date.now() });
-    return row?.status;
+    const entry = { status: deps.campaigns.status(id).then((row) => row?.status), at: Date.now() };
+    // A failed read is not kept: the next caller reads again.
+    entry.status.catch(() => statuses.get(id) === entry && statuses.delete(id));
+    statuses.set(id, entry);
+    return entry.status;
   }
 
   /** Compiled issue loaded and templates prepared once per campaign per process. */
