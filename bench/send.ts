@@ -18,7 +18,7 @@
  *  3. a 100,000-subscriber campaign: Redis peak memory and worker peak RSS.
  *
  * Workers run as deployed (docker-compose.yml): `newsletter worker` from the compiled build
- * (built first if dist/ is not current) with NODE_OPTIONS='--max-old-space-size=160 --max-semi-space-size=16', at the
+ * (built first if dist/ is not current) with NODE_OPTIONS='--max-old-space-size=160 --max-semi-space-size=8', at the
  * default WORKER_CONCURRENCY (50), and MALLOC_ARENA_MAX=2 as docker-compose.yml (bench/worker-env.ts;
  * BENCH_WORKER_MALLOC_ARENA_MAX='' = glibc's default). BENCH_WORKER_NODE_OPTIONS='' measures V8's default heap
  * sizing; --concurrency N changes the concurrency; BENCH_PROF=dir writes CPU profiles (the bare

@@ -12,7 +12,7 @@
  * BENCH_WORKER_NODE_OPTIONS / BENCH_WORKER_MALLOC_ARENA_MAX override them ('' = unset).
  */
 export const DEPLOYED_WORKER_ENV = {
-  NODE_OPTIONS: '--max-old-space-size=160 --max-semi-space-size=16',
+  NODE_OPTIONS: '--max-old-space-size=160 --max-semi-space-size=8',
   MALLOC_ARENA_MAX: '2',
 } as const;
 
