@@ -16,7 +16,8 @@
  * bench/results/send.md, session 12). A permit whose slot is already due (a campaign sending as
  * fast as the workers can, the limiter far above it) has no lead to wait in: its batch goes at
  * the next timer tick with the claims that came with it, since every millisecond there holds
- * one of the worker's concurrency slots (session 14: 2–5% more end to end at full speed). A
+ * one of the worker's concurrency slots (session 14: about 2.5% more end to end at full speed,
+ * eight interleaved runs, bench/results/send.md). A
  * failed statement fails every claim in it (nothing was claimed: the rows stay queued, their
  * jobs retry).
  */
