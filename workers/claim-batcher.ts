@@ -17,9 +17,8 @@
  * fast as the workers can, the limiter far above it) has no lead to wait in: its batch goes at
  * the next timer tick with the claims that came with it, since every millisecond there holds
  * one of the worker's concurrency slots (session 14: about 2.5% more end to end at full speed,
- * eight interleaved runs, bench/results/send.md). A
- * failed statement fails every claim in it (nothing was claimed: the rows stay queued, their
- * jobs retry).
+ * eight interleaved runs, bench/results/send.md). A failed statement fails every claim in it
+ * (nothing was claimed: the rows stay queued, their jobs retry).
  */
 import type { ClaimedDelivery, DeliveryLedger } from '../src/store/delivery-ledger.js';
 
