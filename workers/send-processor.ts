@@ -106,33 +106,18 @@ class LeaseExpired extends Error {}
 export function createSendProcessor(deps: SendProcessorDeps) {
   const statusTtl = deps.statusTtlMs ?? 200;
   /** Per campaign: its status as last read (a read in flight is shared by every caller that misses meanwhile). */
-  const statuses = new Map<number, { status: Promise<CampaignStatus | undefined>; at: number }>();
-  const builders = new Map<number, Promise<CampaignMessages>>();
+  const statuses: PerCampaign<CampaignStatus | undefined> = new Map();
+  /** Per campaign: the compiled issue loaded and templates prepared, once per process. */
+  const builders: PerCampaign<CampaignMessages> = new Map();
 
-  function campaignStatus(id: number): Promise<CampaignStatus | undefined> {
-    const cached = statuses.get(id);
-    if (cached && Date.now() - cached.at < statusTtl) return cached.status;
-    const entry = { status: deps.campaigns.status(id).then((row) => row?.status), at: Date.now() };
-    // A failed read is not kept: the next caller reads again.
-    entry.status.catch(() => statuses.get(id) === entry && statuses.delete(id));
-    statuses.set(id, entry);
-    return entry.status;
-  }
+  const campaignStatus = (id: number) => shared(statuses, id, statusTtl, async () => (await deps.campaigns.status(id))?.status);
 
-  /** Compiled issue loaded and templates prepared once per campaign per process. */
-  function campaignMessages(id: number): Promise<CampaignMessages> {
-    let entry = builders.get(id);
-    if (!entry) {
-      entry = (async () => {
-        const c = await deps.campaigns.get(id);
-        if (!c) throw new Error(`campaign ${id} not found`);
-        return prepareCampaignMessages(messageSourceOf(c), deps, deps.prepareMessages);
-      })();
-      entry.catch(() => builders.delete(id));
-      builders.set(id, entry);
-    }
-    return entry;
-  }
+  const campaignMessages = (id: number) =>
+    shared(builders, id, Infinity, async () => {
+      const c = await deps.campaigns.get(id);
+      if (!c) throw new Error(`campaign ${id} not found`);
+      return prepareCampaignMessages(messageSourceOf(c), deps, deps.prepareMessages);
+    });
 
   /** Asks whether a campaign is finished: soon after this process's last job of it ends (completion-checks.ts). */
   const completion = new CompletionChecks((id) => deps.orchestrator.checkCompletion(id), {
@@ -341,6 +326,19 @@ export function createSendProcessor(deps: SendProcessorDeps) {
       completion.close();
     },
   };
+}
+
+/** A value per campaign, loaded once and shared by every caller until it is `ttlMs` old. */
+type PerCampaign<V> = Map<number, { value: Promise<V>; at: number }>;
+
+/** `cache`'s value for `id`, or `load()` shared from now on; a failed load is not kept (the next caller loads again). */
+function shared<V>(cache: PerCampaign<V>, id: number, ttlMs: number, load: () => Promise<V>): Promise<V> {
+  const cached = cache.get(id);
+  if (cached && Date.now() - cached.at < ttlMs) return cached.value;
+  const entry = { value: load(), at: Date.now() };
+  entry.value.catch(() => cache.get(id) === entry && cache.delete(id));
+  cache.set(id, entry);
+  return entry.value;
 }
 
 /** `fn` over `items`, at most `limit` at a time, results in order. */

@@ -118,15 +118,8 @@ describe('the claim batch window', () => {
   it('by default gathers claims that arrive over several ms (the permits of a 500/s schedule, 2 ms apart) into one statement', async () => {
     vi.useFakeTimers();
     try {
-      const statements: number[][] = [];
-      const ledger = {
-        claimManyIfMailable: (_c: number, ids: number[]) => {
-          statements.push(ids);
-          const claimed = (id: number): ClaimedDelivery => ({ campaignId: 7, subscriberId: id, email: `${id}@example.com`, name: null, attempts: 1, claimedAt: 0, token: { workerId: 'w', attempt: 1 } });
-          return Promise.resolve(new Map(ids.map((id) => [id, claimed(id)])));
-        },
-      } as unknown as ConstructorParameters<typeof ClaimBatcher>[0];
-      const batcher = new ClaimBatcher(ledger, 'w');
+      const statements: Array<{ ids: number[]; at: number }> = [];
+      const batcher = new ClaimBatcher(recordingLedger(statements), 'w');
       const claims: Array<Promise<unknown>> = [];
       for (let id = 1; id <= 4; id++) {
         claims.push(batcher.claimIfMailable(7, id, 1));
@@ -135,7 +128,7 @@ describe('the claim batch window', () => {
       await vi.advanceTimersByTimeAsync(20);
       await Promise.all(claims);
       // Claims happen in the permit's lead before its slot, so waiting for company costs no send time.
-      expect(statements).toEqual([[1, 2, 3, 4]]);
+      expect(statements.map((s) => s.ids)).toEqual([[1, 2, 3, 4]]);
     } finally {
       vi.useRealTimers();
     }
