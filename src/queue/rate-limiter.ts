@@ -437,17 +437,25 @@ export class RateLimiter {
    * round trip, so at a high rate it costs no call of its own.
    */
   private backlog(signal?: AbortSignal): Promise<number> {
-    return new Promise((resolve, reject) => {
-      this.waiting.push({ kind: 'backlog', resolve, reject, signal });
-      if (!this.reserving) void this.reserveWaiting();
-    });
+    return abortable(
+      new Promise((resolve, reject) => {
+        this.waiting.push({ kind: 'backlog', resolve, reject, signal });
+        if (!this.reserving) void this.reserveWaiting();
+      }),
+      signal,
+    );
   }
 
   private async reserveWaiting(): Promise<void> {
     this.reserving = true;
     try {
       while (this.waiting.length > 0) {
-        const batch = this.waiting.splice(0, this.maxBatch).filter((w) => !w.signal?.aborted);
+        // A caller aborted while queued is left out, and settled: nothing else would settle it.
+        const batch: Waiter[] = [];
+        for (const w of this.waiting.splice(0, this.maxBatch)) {
+          if (w.signal?.aborted) w.reject(abortReason(w.signal));
+          else batch.push(w);
+        }
         if (batch.length === 0) continue;
         const assert = !this.rateAsserted;
         const sentAt = performance.now();

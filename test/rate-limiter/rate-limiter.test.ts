@@ -385,6 +385,41 @@ describe('RateLimiter', () => {
     expect(outcome).toBe('AbortError');
   });
 
+  it('rejects a late permit on abort while it waits for the next round trip to say whether the schedule is kept full', async () => {
+    // A late permit out of discards asks how far ahead the schedule is reserved along with the
+    // next reservation round trip. Aborted while queued behind one in flight (a worker shutting
+    // down mid-send), it must reject, not be left out of the batch unsettled: that hung the
+    // caller, and a shutdown waiting for it, for good.
+    const redis = connect();
+    let closed = false;
+    let open = (): void => {};
+    const gate = new Promise<void>((r) => (open = r));
+    const evalsha = redis.evalsha.bind(redis);
+    redis.evalsha = (async (...args: Parameters<typeof evalsha>) => {
+      if (closed) await gate;
+      return evalsha(...args);
+    }) as typeof redis.evalsha;
+    const rl = new RateLimiter({ redis, prefix: freshPrefix(), ratePerSecond: 1000, maxStaleRetries: 0 });
+    const permit = await rl.reserve(0);
+    // Late past staleMs (15 ms by default), with no discard allowed.
+    const until = performance.now() + 60;
+    while (performance.now() < until) {
+      // busy: the permit's slot passes unused
+    }
+    closed = true;
+    const inFlight = rl.reserve(0); // holds the round trip the late permit queues behind
+    const ac = new AbortController();
+    const outcome = permit.atSlot(ac.signal).then(
+      () => 'granted',
+      (err: unknown) => (err instanceof Error || err instanceof DOMException ? err.name : String(err)),
+    );
+    await sleep(20); // the permit has found itself late and queued its question
+    ac.abort();
+    open();
+    await inFlight;
+    expect(await Promise.race([outcome, sleep(10_000).then(() => 'still waiting 10 s after the abort')])).toBe('AbortError');
+  });
+
   it('rejects rates that are not positive numbers', async () => {
     expect(() => new RateLimiter({ redis: connect(), prefix: 'x', ratePerSecond: 0 })).toThrow(RangeError);
     const rl = limiter({ prefix: freshPrefix(), ratePerSecond: 5 });
