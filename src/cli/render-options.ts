@@ -9,8 +9,7 @@ import { recipientFor, sampleRecipient, type SenderSettings } from '../campaigns
 import type { Config } from '../config.js';
 import { InputError } from '../errors.js';
 import type { Recipient } from '../render/types.js';
-import { openStore, type Store } from '../store/db.js';
-import { openRepositories } from '../store/repositories.js';
+import type { Store } from '../store/db.js';
 
 export { compileOptionsFromConfig as compileOptionsFrom } from '../render/options-from-config.js';
 
@@ -33,6 +32,8 @@ async function openExistingStore(databaseUrl: string): Promise<Store | null> {
     const path = databaseUrl.slice('sqlite:'.length).replace(/^\/\//, '');
     if (!path || path === ':memory:' || !existsSync(resolve(path))) return null;
   }
+  // Loaded here: `check` and a render without --to need no database code.
+  const { openStore } = await import('../store/db.js');
   return openStore(databaseUrl, { migrate: false });
 }
 
@@ -42,6 +43,7 @@ export async function resolveRenderRecipient(config: Config, to: string | undefi
   const store = await openExistingStore(config.DATABASE_URL);
   if (!store) return sample('there is no database (DATABASE_URL)');
   try {
+    const { openRepositories } = await import('../store/repositories.js');
     const repos = openRepositories(store);
     let subscriber, list;
     try {
