@@ -1,11 +1,10 @@
 /** `campaigns list|show|stats|pause|resume|cancel|test`: thin wrappers over the orchestrator. */
 import type { Command } from 'commander';
 import { loadConfig, requireConfig } from '../config.js';
-import { sendTestCopies } from '../campaigns/test-send.js';
 import { InputError } from '../errors.js';
 import { describePause } from '../campaigns/pause-reason.js';
 import { CLI_ACTOR, describeActivity } from '../campaigns/campaign-activity.js';
-import { openSendContext, type SendContext } from '../campaigns/send-context.js';
+import type { SendContext } from '../campaigns/send-context.js';
 
 function parseId(value: string): number {
   if (!/^\d+$/.test(value)) throw new InputError(`campaign id must be a number, got "${value}"`);
@@ -13,6 +12,7 @@ function parseId(value: string): number {
 }
 
 async function withContext<T>(fn: (ctx: SendContext) => Promise<T>): Promise<T> {
+  const { openSendContext } = await import('../campaigns/send-context.js');
   const ctx = await openSendContext(loadConfig());
   try {
     return await fn(ctx);
@@ -117,6 +117,7 @@ export function registerCampaigns(program: Command): void {
         const c = await ctx.orchestrator.get(parseId(id));
         if (!/^[^\s@<>]+@[^\s@<>]+$/.test(opts.to)) throw new InputError(`--to "${opts.to}" is not an email address`);
         // The context's root owns (and closes) the SES transport and the Redis connection.
+        const { sendTestCopies } = await import('../campaigns/test-send.js');
         const [copy] = await sendTestCopies({ config, ses: ctx.root.ses(), redis: await ctx.root.redis() }, c, [opts.to]);
         await ctx.orchestrator.recordTest(c.id, CLI_ACTOR, [opts.to]);
         console.log(`test copy of campaign ${id} sent to ${opts.to} (SES message id ${copy!.messageId})`);

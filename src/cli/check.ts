@@ -1,6 +1,5 @@
 import type { Command } from 'commander';
 import { loadConfig } from '../config.js';
-import { checkIssueFile } from '../render/check-issue.js';
 import { compileOptionsFrom } from './render-options.js';
 
 /** One problem as `check --json` prints it (CI annotations: file, line, column). */
@@ -21,6 +20,7 @@ export function registerCheck(program: Command): void {
     .argument('<files...>', 'Markdown issue files')
     .option('--json', 'print one JSON array of {file, line, column, severity, message} on stdout (nothing else); exit codes as without')
     .action(async (files: string[], opts: { json?: boolean }) => {
+      const { checkIssueFile } = await import('../render/check-issue.js');
       const compileOptions = compileOptionsFrom(loadConfig());
       let failed = false;
       const all: CheckJsonDiagnostic[] = [];

@@ -12,17 +12,12 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import type { Command } from 'commander';
-import { openAppContext } from '../app-context.js';
 import { requireSigningSecrets } from '../secrets/signing-secrets.js';
 import { loadConfig } from '../config.js';
-import { buildServer } from '../http/server.js';
 import { createLogger } from '../logger.js';
 import { mailboxOutcome } from '../simulator/mailbox-simulator.js';
-import { createSnsSigningIdentity } from '../simulator/sns-signer.js';
-import { freePort, redisAnswers, startLocalSes, startRedisServer, which, type StartedRedis } from '../demo/local-services.js';
-import { NotificationFeeder } from '../demo/notification-feeder.js';
+import type { StartedRedis } from '../demo/local-services.js';
 import { redisKeys } from '../queue/redis-keys.js';
-import { startWorkerRuntime } from '../../workers/runtime.js';
 
 const EXAMPLES = resolve(import.meta.dirname, '../../examples');
 const TOPIC_ARN = 'arn:aws:sns:us-east-1:123456789012:newsletter-demo-events';
@@ -81,6 +76,16 @@ function quietSdkNodeVersionWarning(): void {
 
 export async function runDemo(opts: DemoOptions): Promise<number> {
   quietSdkNodeVersionWarning();
+  // Loaded when the demo runs, not when the CLI starts (src/cli/main.ts).
+  const [{ openAppContext }, { buildServer }, { createSnsSigningIdentity }, { freePort, redisAnswers, startLocalSes, startRedisServer, which }, { NotificationFeeder }, { startWorkerRuntime }] =
+    await Promise.all([
+      import('../app-context.js'),
+      import('../http/server.js'),
+      import('../simulator/sns-signer.js'),
+      import('../demo/local-services.js'),
+      import('../demo/notification-feeder.js'),
+      import('../../workers/runtime.js'),
+    ]);
   const started = Date.now();
   const out = (line: string) => process.stdout.write(`${line}\n`);
   const dataDir = opts.dataDir ? resolve(opts.dataDir) : mkdtempSync(join(tmpdir(), 'newsletter-demo-'));

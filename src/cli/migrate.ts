@@ -1,7 +1,5 @@
 import type { Command } from 'commander';
 import { loadConfig } from '../config.js';
-import { openCompositionRoot } from '../composition-root.js';
-import { migrateStore } from '../store/migrate.js';
 
 export function registerMigrate(program: Command): void {
   program
@@ -9,6 +7,7 @@ export function registerMigrate(program: Command): void {
     .description('apply pending database migrations (also done on every start)')
     .action(async () => {
       const config = loadConfig();
+      const [{ openCompositionRoot }, { migrateStore }] = await Promise.all([import('../composition-root.js'), import('../store/migrate.js')]);
       const root = openCompositionRoot(config, { migrate: false });
       try {
         const store = await root.store();

@@ -4,11 +4,7 @@ import type { Command } from 'commander';
 import { campaignMessageOptions } from '../campaigns/campaign-message.js';
 import { loadConfig } from '../config.js';
 import { InputError } from '../errors.js';
-import { parseIssueFile } from '../issue/parse-issue.js';
-import { compileIssueDetailed } from '../render/compile-issue.js';
 import { assertEmailAddress } from '../render/mime.js';
-import { prepareMessages } from '../render/prepare-messages.js';
-import { renderForRecipient } from '../render/preview.js';
 import { compileOptionsFrom, renderSender, resolveRenderRecipient } from './render-options.js';
 import { openScreenshotter, type Screenshotter } from './render-screenshot.js';
 
@@ -30,6 +26,12 @@ export function registerRender(program: Command): void {
       const format = opts.format as Format;
       if (files.length > 1 && !opts.outDir) throw new InputError('several files need --out-dir');
       if (opts.screenshot && !opts.outDir) throw new InputError('--screenshot needs --out-dir (where the PNGs go)');
+      const [{ parseIssueFile }, { compileIssueDetailed }, { prepareMessages }, { renderForRecipient }] = await Promise.all([
+        import('../issue/parse-issue.js'),
+        import('../render/compile-issue.js'),
+        import('../render/prepare-messages.js'),
+        import('../render/preview.js'),
+      ]);
       const config = loadConfig();
       const to = opts.to === undefined ? undefined : assertEmailAddress(opts.to, '--to address');
       // Only the personalized formats look the address up (json and mjml have no recipient).

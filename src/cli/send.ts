@@ -7,8 +7,7 @@ import type { Command } from 'commander';
 import { loadConfig, requireConfig } from '../config.js';
 import { InputError, StateError, UnavailableError } from '../errors.js';
 import { isStoreUnavailable, storeErrorText } from '../store/store-errors.js';
-import { openSendContext } from '../campaigns/send-context.js';
-import { createCampaignFromFile } from '../campaigns/prepare-campaign.js';
+import type { SendContext } from '../campaigns/send-context.js';
 import { formatStats } from './campaigns.js';
 import { CLI_ACTOR } from '../campaigns/campaign-activity.js';
 import { parseCanaryPercent } from '../campaigns/canary-wave.js';
@@ -37,6 +36,7 @@ export function registerSend(program: Command): void {
           throw new InputError(`--canary: ${(err as Error).message}`);
         }
       }
+      const [{ openSendContext }, { createCampaignFromFile }] = await Promise.all([import('../campaigns/send-context.js'), import('../campaigns/prepare-campaign.js')]);
       const ctx = await openSendContext(config);
       try {
         // Created as a draft, then scheduled or started by the orchestrator, like the API's send.
@@ -68,7 +68,7 @@ export function registerSend(program: Command): void {
     });
 }
 
-async function waitForCampaign(ctx: Awaited<ReturnType<typeof openSendContext>>, id: number, progress: boolean) {
+async function waitForCampaign(ctx: SendContext, id: number, progress: boolean) {
   const { SingleBar, Presets } = await import('cli-progress');
   const bar = progress ? new SingleBar({ format: 'sending [{bar}] {value}/{total} {rate}/s eta {eta}s', etaBuffer: 50 }, Presets.shades_classic) : null;
   let started = false;

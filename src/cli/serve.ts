@@ -4,12 +4,9 @@
  * accepting, finishes in-flight requests and exits 0.
  */
 import type { Command } from 'commander';
-import { openAppContext } from '../app-context.js';
 import { loadConfig } from '../config.js';
 import { InputError } from '../errors.js';
-import { buildServer, drainOnSignals } from '../http/server.js';
 import { requireSigningSecrets } from '../secrets/signing-secrets.js';
-import { buildMetricsApp } from '../http/metrics.js';
 
 export function registerServe(program: Command): void {
   program
@@ -22,6 +19,11 @@ export function registerServe(program: Command): void {
       const config = requireSigningSecrets(loadConfig(), 'serve');
       const port = opts.port !== undefined ? Number(opts.port) : config.PORT;
       if (!Number.isInteger(port) || port < 0 || port > 65535) throw new InputError(`--port must be 0..65535, got "${opts.port}"`);
+      const [{ openAppContext }, { buildServer, drainOnSignals }, { buildMetricsApp }] = await Promise.all([
+        import('../app-context.js'),
+        import('../http/server.js'),
+        import('../http/metrics.js'),
+      ]);
       const ctx = await openAppContext(config);
       let app: Awaited<ReturnType<typeof buildServer>>;
       try {

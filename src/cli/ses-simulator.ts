@@ -1,7 +1,6 @@
 import { writeFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { InputError } from '../errors.js';
-import { startSesSimulator } from '../simulator/ses-simulator.js';
 
 function num(name: string, value: string | undefined, min = 0): number | undefined {
   if (value === undefined) return undefined;
@@ -41,6 +40,7 @@ export function registerSesSimulator(program: Command): void {
       }) => {
         if (opts.format !== 'event' && opts.format !== 'identity') throw new InputError('--format must be event or identity', opts.format);
         if (opts.notifyUrl !== undefined && !/^https?:\/\//.test(opts.notifyUrl)) throw new InputError('--notify-url must be an http(s) URL', opts.notifyUrl);
+        const { startSesSimulator } = await import('../simulator/ses-simulator.js');
         const sim = await startSesSimulator({
           port: num('port', opts.port),
           host: opts.host,

@@ -1,9 +1,7 @@
 /** `store prune [--dry-run] [--days N] [--json]`: retention by hand (src/campaigns/ledger-retention.ts). */
 import type { Command } from 'commander';
 import { loadConfig, uncertainAfterMs } from '../config.js';
-import { openCompositionRoot } from '../composition-root.js';
 import { ConfigError, InputError } from '../errors.js';
-import { LedgerRetention } from '../campaigns/ledger-retention.js';
 
 const iso = (ms: number) => new Date(ms).toISOString().slice(0, 16).replace('T', ' ');
 
@@ -23,6 +21,7 @@ export function registerStore(program: Command): void {
         if (!Number.isFinite(days) || days <= 0) throw new InputError(`--days must be a positive number of days, got "${opts.days}"`);
       }
       if (days === undefined) throw new ConfigError('retention is off: set LEDGER_RETENTION_DAYS (or pass --days N)');
+      const [{ openCompositionRoot }, { LedgerRetention }] = await Promise.all([import('../composition-root.js'), import('../campaigns/ledger-retention.js')]);
       const root = openCompositionRoot(config);
       try {
         const repos = await root.repositories();

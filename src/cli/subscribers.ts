@@ -5,12 +5,11 @@ import type { Command } from 'commander';
 import { loadConfig } from '../config.js';
 import { InputError, NotFoundError } from '../errors.js';
 import type { Store } from '../store/db.js';
-import { openCompositionRoot, type CompositionRoot } from '../composition-root.js';
-import { openRepositories, type StoreRepositories } from '../store/repositories.js';
+import type { CompositionRoot } from '../composition-root.js';
+import type { StoreRepositories } from '../store/repositories.js';
 import { importSubscribersCsv } from '../subscribers/csv-import.js';
 import { parseCsvEncoding } from '../subscribers/text-encoding.js';
 import { exportSubscribersCsv } from '../subscribers/csv-export.js';
-import { inviteSubscriber } from '../signup/invite.js';
 import { inactiveSubscribers } from '../subscribers/list-hygiene.js';
 import { addSubscriber, removeSubscriber, showSubscriber, unsubscribeByEmail, type SubscriberView } from '../subscribers/subscriber-service.js';
 
@@ -19,6 +18,7 @@ const DEFAULT_LIST = 'default';
 async function inviteFromCli(email: string, opts: { name?: string; list: string }): Promise<void> {
   await withRepositories(async (_repos, store, root) => {
     const { config } = root;
+    const { inviteSubscriber } = await import('../signup/invite.js');
     const outcome = await inviteSubscriber(config, store, await root.redis(), { email, name: opts.name, listName: opts.list });
     console.log(
       outcome === 'requested'
@@ -29,6 +29,7 @@ async function inviteFromCli(email: string, opts: { name?: string; list: string 
 }
 
 async function withRepositories<T>(fn: (repos: StoreRepositories, store: Store, root: CompositionRoot) => Promise<T>): Promise<T> {
+  const [{ openCompositionRoot }, { openRepositories }] = await Promise.all([import('../composition-root.js'), import('../store/repositories.js')]);
   const root = openCompositionRoot(loadConfig());
   try {
     const store = await root.store();

@@ -8,11 +8,11 @@ import { loadConfig } from '../config.js';
 import { InputError, NotFoundError } from '../errors.js';
 import { parseDuration } from './duration.js';
 import { assertEmailAddress } from '../render/mime.js';
-import { openCompositionRoot } from '../composition-root.js';
 import type { ApiTokensRepository } from '../store/api-tokens-repository.js';
 import type { TokenRole } from '../store/schema.js';
 
 async function withTokens<T>(fn: (repo: ApiTokensRepository) => Promise<T>): Promise<T> {
+  const { openCompositionRoot } = await import('../composition-root.js');
   const root = openCompositionRoot(loadConfig());
   try {
     return await fn(await root.apiTokens());

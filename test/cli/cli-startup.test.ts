@@ -1,7 +1,8 @@
 /**
  * The CLI loads what the command it runs needs, not every command's modules: `check` in an
  * editor's CI is the renderer alone (no database, queue or HTTP server), a subscriber command is
- * the store without the renderer or the server. The full help still lists every command.
+ * the store without the renderer or the server. The full help lists every command and loads
+ * none of their machinery (each command file imports its heavy modules when it runs).
  */
 import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -69,6 +70,10 @@ describe.skipIf(typeof nodeModule.registerHooks !== 'function')('CLI start-up', 
     expect(help.code).toBe(0);
     for (const name of ['migrate', 'subscribers', 'ses-simulator', 'serve', 'tokens', 'demo', 'render', 'check', 'send', 'campaigns', 'worker', 'store']) {
       expect(help.stdout).toMatch(new RegExp(`^  ${name}\\b`, 'm'));
+    }
+    // Every command's definition, none of their machinery: help is for reading, at once.
+    for (const part of ['/src/render/compile-issue.ts', '/node_modules/mjml', '/src/http/server.ts', '/node_modules/fastify/', '/node_modules/bullmq/', '/src/composition-root.ts', '/node_modules/@aws-sdk/client-ses/']) {
+      expect(loads(help, part), part).toBe(false);
     }
     const typo = await cli(['chekc']);
     expect(typo.code).toBe(2);
