@@ -326,7 +326,7 @@ export class RateLimiter {
   async reserve(leadMs: number, signal?: AbortSignal): Promise<Permit> {
     if (this.clock === undefined) await this.calibrate(signal);
     signal?.throwIfAborted();
-    const first = await abortable(this.reserveSlot(signal), signal);
+    const first = await this.reserveSlot(signal);
     if (leadMs > 0) await sleepUntil(first.receivedAt + first.waitMs - leadMs, signal);
     let used = false;
     return {
@@ -387,7 +387,7 @@ export class RateLimiter {
       this.staleTokens -= 1;
       this.counters.staleSlots++;
       signal?.throwIfAborted();
-      r = await abortable(this.reserveSlot(signal), signal);
+      r = await this.reserveSlot(signal);
     }
   }
 
@@ -425,10 +425,7 @@ export class RateLimiter {
    * aborted after its slot was reserved leaves that slot unused (fewer sends, never more).
    */
   private reserveSlot(signal?: AbortSignal): Promise<Reservation> {
-    return new Promise((resolve, reject) => {
-      this.waiting.push({ kind: 'slot', resolve, reject, signal });
-      if (!this.reserving) void this.reserveWaiting();
-    });
+    return this.enqueue<Reservation>((resolve, reject) => ({ kind: 'slot', resolve, reject, signal }), signal);
   }
 
   /**
@@ -437,13 +434,16 @@ export class RateLimiter {
    * round trip, so at a high rate it costs no call of its own.
    */
   private backlog(signal?: AbortSignal): Promise<number> {
-    return abortable(
-      new Promise((resolve, reject) => {
-        this.waiting.push({ kind: 'backlog', resolve, reject, signal });
-        if (!this.reserving) void this.reserveWaiting();
-      }),
-      signal,
-    );
+    return this.enqueue<number>((resolve, reject) => ({ kind: 'backlog', resolve, reject, signal }), signal);
+  }
+
+  /** Queue a caller for the next reservation round trip (starting one if none is on its way); rejects at once on abort. */
+  private enqueue<T>(waiter: (resolve: (value: T) => void, reject: (err: unknown) => void) => Waiter, signal?: AbortSignal): Promise<T> {
+    const queued = new Promise<T>((resolve, reject) => {
+      this.waiting.push(waiter(resolve, reject));
+      if (!this.reserving) void this.reserveWaiting();
+    });
+    return abortable(queued, signal);
   }
 
   private async reserveWaiting(): Promise<void> {
