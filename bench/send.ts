@@ -94,6 +94,8 @@ interface Run {
   lastSendMs: number;
   /** CPU seconds during the campaign: all workers, this process (simulator, polling), Redis. */
   cpu: { workers: number; bench: number; redis: number };
+  /** The workers' rate-limiter tallies, summed (their shutdown log line, workers/runtime.ts). */
+  limiter: Record<string, number>;
 }
 
 function vmHwmKb(pid: number): number {
@@ -115,7 +117,7 @@ async function runCampaign(opts: { subscribers: number; sendRate: number; worker
   const env: Record<string, string> = {
     DATABASE_URL: url, REDIS_URL: redis.url, QUEUE_PREFIX: 'bench', SES_ENDPOINT: sim.url, SEND_RATE: String(opts.sendRate),
     FROM_ADDRESS: BENCH_SENDER.from, UNSUBSCRIBE_SECRET: TEST_UNSUBSCRIBE_SECRET, PUBLIC_URL: BENCH_SENDER.publicUrl, LIST_NAME: BENCH_SENDER.listName,
-    WORKER_CONCURRENCY: String(opts.concurrency), LOG_LEVEL: 'warn',
+    WORKER_CONCURRENCY: String(opts.concurrency), LOG_LEVEL: 'info',
     // No Send events in the bench: a send whose answer was lost (socket hang up) is resent after 5 s.
     UNCERTAIN_GRACE_S: process.env.BENCH_UNCERTAIN_GRACE_S ?? '5',
     // The simulator answers in milliseconds; the grace must be at least twice this (src/config.ts).
@@ -124,6 +126,7 @@ async function runCampaign(opts: { subscribers: number; sendRate: number; worker
   };
   const ctx: SendContext = await openSendContext(loadConfig(env), { store });
   const children: ChildProcess[] = [];
+  const limiter: Record<string, number> = {};
   for (let i = 0; i < opts.workers; i++) {
     const prof = process.env.BENCH_PROF ? ['--cpu-prof', '--cpu-prof-dir', process.env.BENCH_PROF] : [];
     // BENCH_WORKER_FLAGS: node flags NODE_OPTIONS refuses (--trace-gc…).
@@ -132,10 +135,28 @@ async function runCampaign(opts: { subscribers: number; sendRate: number; worker
     const child = spawn(process.execPath, [...prof, join(ROOT, 'bin/newsletter.js'), 'worker'], {
       cwd: ROOT,
       env: benchWorkerEnv({ ...process.env, ...env }),
-      stdio: ['ignore', 'pipe', 'inherit'],
+      stdio: ['ignore', 'pipe', 'pipe'],
     });
     // BENCH_WORKER_LOG=FILE appends the workers' stdout there (e.g. with BENCH_WORKER_FLAGS=--trace-gc).
     if (process.env.BENCH_WORKER_LOG) child.stdout!.on('data', (d: Buffer) => appendFileSync(process.env.BENCH_WORKER_LOG!, d));
+    // Workers log at info (JSON on stderr): warnings and errors are passed on, and the rate
+    // limiter's tally is read from the line a stopping worker logs (workers/runtime.ts).
+    let tail = '';
+    child.stderr!.on('data', (d: Buffer) => {
+      const lines = (tail + d.toString()).split('\n');
+      tail = lines.pop()!;
+      for (const line of lines) {
+        let entry: { level?: number; rateLimiter?: Record<string, number> };
+        try {
+          entry = JSON.parse(line) as typeof entry;
+        } catch {
+          process.stderr.write(`${line}\n`);
+          continue;
+        }
+        if ((entry.level ?? 0) >= 40) process.stderr.write(`${line}\n`);
+        for (const [k, v] of Object.entries(entry.rateLimiter ?? {})) limiter[k] = (limiter[k] ?? 0) + v;
+      }
+    });
     await new Promise<void>((resolve) => child.stdout!.on('data', (d: Buffer) => d.toString().includes('worker ready') && resolve()));
     children.push(child);
   }
@@ -193,7 +214,7 @@ async function runCampaign(opts: { subscribers: number; sendRate: number; worker
   rmSync(dir, { recursive: true, force: true });
   const firstSendMs = sim.messages.length > 0 ? Math.min(...sim.messages.map((m) => m.at)) - triggeredAt : Number.NaN;
   const lastSendMs = sim.messages.length > 0 ? Math.max(...sim.messages.map((m) => m.at)) - triggeredAt : Number.NaN;
-  return { sim, elapsedMs, redisPeakBytes, workerPeakRssKb: peaks, readyRssKb, accepted: sim.messages.length, firstSendMs, lastSendMs, seenMs, cpu };
+  return { sim, elapsedMs, redisPeakBytes, workerPeakRssKb: peaks, readyRssKb, accepted: sim.messages.length, firstSendMs, lastSendMs, seenMs, cpu, limiter };
 }
 
 function windowStats(sim: SesSimulator) {
@@ -322,13 +343,18 @@ if (rates.length > 0) {
   log('');
   log(`| SEND_RATE | workers | messages | achieved average | worst sliding 1 s | duplicates | Throttling answered | first message after the trigger |`);
   log(`|---|---|---|---|---|---|---|---|`);
+  const tallies: string[] = [];
   for (const rate of rates) {
     const n = Math.max(50, Math.round(rate * seconds));
     const rateWorkers = args.includes('--rate-workers') ? Number(arg('rate-workers', '1')) : rate >= 200 ? 2 : 1;
     const r = await runCampaign({ subscribers: n, sendRate: rate, workers: rateWorkers, concurrency: Number(process.env.BENCH_RATE_CONCURRENCY ?? Math.max(20, Math.min(200, rate))), simRate: rate });
     const s = windowStats(r.sim);
     log(`| ${rate}/s | ${rateWorkers} | ${r.accepted} | ${s.avg.toFixed(1)}/s (${((s.avg / rate) * 100).toFixed(1)}%) | ${s.worst} | ${s.duplicates} | ${s.throttled} | ${r.firstSendMs} ms |`);
+    const t = r.limiter;
+    tallies.push(`${rate}/s: ${t.granted ?? 0} granted, ${t.staleSlots ?? 0} slots given up late, ${t.pushedBack ?? 0} pushes back, ${t.lateGrants ?? 0} late grants`);
   }
+  log('');
+  log(`Rate limiter, the workers' tally at shutdown (each slot given up or push back is schedule lost below the rate): ${tallies.join('; ')}.`);
   log('');
 }
 

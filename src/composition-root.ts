@@ -197,7 +197,12 @@ export function openCompositionRoot(config: Config, options: CompositionRootOpti
     // Was 32 ms while the claim and the MIME build ran after the permit. Tuned with
     // bench/send.ts --rates 14,100,500 and the 200/s acceptance test (test/send/send-rate.test.ts).
     const limiter = new RateLimiter({ redis: connection, prefix: config.QUEUE_PREFIX, ratePerSecond: rate, marginMs: 20, staleMs: 12 });
-    return { acquire: () => limiter.acquire(), reserve: (leadMs) => limiter.reserve(leadMs), reportThrottled: () => limiter.reportThrottled() };
+    return {
+      acquire: () => limiter.acquire(),
+      reserve: (leadMs) => limiter.reserve(leadMs),
+      reportThrottled: () => limiter.reportThrottled(),
+      tally: () => ({ ...limiter.counters }),
+    };
   });
 
   return {

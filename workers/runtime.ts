@@ -19,6 +19,7 @@ import { openCompositionRoot, type CompositionRoot } from '../src/composition-ro
 import { createRedisConnection } from '../src/queue/connection.js';
 import { FANOUT_QUEUE, SEND_BATCH, SEND_QUEUE, type FanoutJobData, type SendJobData } from '../src/queue/send-queues.js';
 import type { ResolvedSendRate } from '../src/ses/send-rate.js';
+import type { RateLimiterCounters } from '../src/queue/rate-limiter.js';
 import { createFanoutProcessor, type FanoutOptions } from './fanout-processor.js';
 import { createSendProcessor } from './send-processor.js';
 import { SentWriter } from './sent-writer.js';
@@ -223,12 +224,28 @@ export async function startWorkerRuntime(options: WorkerRuntimeOptions): Promise
       await sweeping;
       await sentWriter.flush();
       sendProcessor.close();
+      logLimiterTally(deps.limiter.tally?.(), logger);
       await deps.limiter.close?.();
       detachFleet();
       await fleet.close();
       if (!options.root) await root.close();
     },
   };
+}
+
+/**
+ * What this process's permits cost, said once as the worker stops: the slots it gave up because
+ * it woke too late for them, the times it pushed the fleet's schedule back, the permits granted
+ * late. Each is throughput lost below SEND_RATE (issue #15: where a single worker at 500/s loses
+ * its share); a worker that sent nothing says nothing.
+ */
+export function logLimiterTally(tally: Readonly<RateLimiterCounters> | undefined, logger: Logger | undefined): void {
+  if (!tally || tally.granted === 0) return;
+  const { granted, staleSlots, pushedBack, lateGrants, reservations } = tally;
+  logger?.info(
+    { rateLimiter: { granted, staleSlots, pushedBack, lateGrants, reservations } },
+    `rate limiter: ${granted} permits granted, ${staleSlots} slots given up late, schedule pushed back ${pushedBack} times, ${lateGrants} granted late, ${reservations} reservation round trips`,
+  );
 }
 
 /** How long a stopping worker keeps retrying 'sent' writes before spilling them to Redis (under Docker's 10 s stop timeout). */

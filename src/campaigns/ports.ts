@@ -4,6 +4,7 @@
  * workers/runtime.ts wires the real implementations; nothing here does IO.
  */
 import type { CompiledIssue, MessageFactory, MessageOptions } from '../render/types.js';
+import type { RateLimiterCounters } from '../queue/rate-limiter.js';
 
 export interface AudienceMember {
   id: number;
@@ -89,6 +90,8 @@ export interface RateLimiter {
   reserve(leadMs: number): Promise<{ atSlot(): Promise<void>; readonly slotAt: number }>;
   /** SES answered Throttling: slow everyone down. */
   reportThrottled(): Promise<void> | void;
+  /** What this process's permits cost so far (logged by a stopping worker); absent on fakes. */
+  tally?(): Readonly<RateLimiterCounters>;
 }
 
 export type PrepareMessages = (compiled: CompiledIssue, options: MessageOptions) => MessageFactory;
