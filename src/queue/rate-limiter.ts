@@ -16,7 +16,7 @@
  * reply stuck behind a busy event loop counts) would bunch with the slots after it:
  * if it is less late than one interval it pushes the shared schedule back by its
  * lateness (cheaper), otherwise it discards the slot and takes a fresh one, within
- * a budget (`staleBudget`, `maxStaleRetries`) so that an overloaded process does not
+ * a budget (`staleBudget`, `staleBurstSeconds`, `maxStaleRetries`) so that an overloaded process does not
  * fall to a fraction of the rate. Beyond the budget a late permit is granted and,
  * while the schedule is reserved further ahead than its lateness (the fleet is using
  * every slot), the schedule is pushed back by that lateness: the fleet loses that
@@ -72,6 +72,12 @@ export interface RateLimiterOptions {
    * keeps it full). Default 0.1.
    */
   staleBudget?: number;
+  /**
+   * The bucket's size, in seconds of slots at the configured rate (at least 20 slots): how
+   * many late permits of one burst (a stall, a warm-up) may give their slots up before the
+   * next ones push the schedule back. It starts full. Default 0.5.
+   */
+  staleBurstSeconds?: number;
   /** Multiplicative decrease on throttling. Default 0.7. */
   decreaseFactor?: number;
   /** Further throttle reports within this time of the last decrease are ignored. Default 500. */
@@ -135,8 +141,8 @@ const LATE_GUARD_MS = 3;
 /** Push-back round trips a permit that must be granted may take to land one within its guard. */
 const MUST_PUSH_TRIES = 3;
 
-/** Cap of the stale-discard token bucket (and twice its initial fill). */
-const STALE_TOKENS_MAX = 20;
+/** Smallest size of the stale-discard token bucket, whatever the rate. */
+const STALE_TOKENS_MIN = 20;
 
 // The scripts (rate-limiter-lua/*.lua), each run after the shared prelude: server time in
 // microseconds and the state with the effective rate derived from it.
@@ -274,7 +280,8 @@ export class RateLimiter {
   private readonly staleMs: number;
   private readonly maxStaleRetries: number;
   private readonly staleBudget: number;
-  private staleTokens = STALE_TOKENS_MAX / 2;
+  private readonly staleBurstSeconds: number;
+  private staleTokens: number;
   private readonly decreaseFactor: number;
   private readonly cooldownUs: number;
   private readonly recovery: number;
@@ -298,6 +305,9 @@ export class RateLimiter {
     this.staleMs = opts.staleMs ?? Math.max(0, marginMs - 5);
     this.maxStaleRetries = opts.maxStaleRetries ?? 3;
     this.staleBudget = opts.staleBudget ?? 0.1;
+    this.staleBurstSeconds = opts.staleBurstSeconds ?? 0.5;
+    if (!(this.staleBurstSeconds >= 0)) throw new RangeError(`staleBurstSeconds must be >= 0, got ${this.staleBurstSeconds}`);
+    this.staleTokens = this.staleTokensMax();
     this.decreaseFactor = opts.decreaseFactor ?? 0.7;
     if (!(this.decreaseFactor > 0 && this.decreaseFactor < 1)) {
       throw new RangeError(`decreaseFactor must be in (0, 1), got ${this.decreaseFactor}`);
@@ -393,7 +403,21 @@ export class RateLimiter {
 
   private grant(): void {
     this.counters.granted++;
-    this.staleTokens = Math.min(this.staleTokens + this.staleBudget, STALE_TOKENS_MAX);
+    this.staleTokens = Math.min(this.staleTokens + this.staleBudget, this.staleTokensMax());
+  }
+
+  /**
+   * Why the bucket holds half a second of slots and starts full: a discard costs the fleet one
+   * slot, a push back costs it the permit's lateness (at 500/s, a permit 20 ms late pushes
+   * back 10 slots' worth), and pushes in a row add up. A stall, a GC pause or a worker's
+   * warm-up makes dozens of permits late at once; with 20 tokens (10 at the start) most of
+   * them pushed the schedule back (issue #15: one worker at 500/s with 200 recipients in
+   * flight, 60–140 pushes per 10 s run, 78–84% of the rate; with this bucket, no push and
+   * 90%, bench/results/send.md). A process late for ever still wastes at most the bucket once,
+   * then `staleBudget` of its grants, as before.
+   */
+  private staleTokensMax(): number {
+    return Math.max(STALE_TOKENS_MIN, Math.ceil(this.rate * this.staleBurstSeconds));
   }
 
   /**
