@@ -196,7 +196,11 @@ export function openCompositionRoot(config: Config, options: CompositionRootOpti
     // given back, as a late send would bunch with the next ones) and the request's own jitter.
     // Was 32 ms while the claim and the MIME build ran after the permit. Tuned with
     // bench/send.ts --rates 14,100,500 and the 200/s acceptance test (test/send/send-rate.test.ts).
-    const limiter = new RateLimiter({ redis: connection, prefix: config.QUEUE_PREFIX, ratePerSecond: rate, marginMs: 20, staleMs: 12 });
+    // SES's first Throttling answer after 10 s without one cuts the fleet's rate by 10%, not 30%:
+    // a lone answer (a slot that met a jittery clock on SES's side) then costs a few messages
+    // instead of several seconds at 70% (issue #15: one at 100/s took a 10 s run from 97% to
+    // 89%); a real overload is reported again and cut by 30% from the second report on.
+    const limiter = new RateLimiter({ redis: connection, prefix: config.QUEUE_PREFIX, ratePerSecond: rate, marginMs: 20, staleMs: 12, firstDecreaseFactor: 0.9 });
     return {
       acquire: () => limiter.acquire(),
       reserve: (leadMs) => limiter.reserve(leadMs),

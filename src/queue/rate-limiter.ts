@@ -29,7 +29,10 @@
  * multiplies the shared effective rate by `decreaseFactor`, at most once per
  * `throttleCooldownMs` (every in-flight send throttled at the same moment reports
  * the same congestion), after which the effective rate climbs back linearly to the
- * configured rate. All of it is computed lazily inside the scripts from server
+ * configured rate. A first report after a calm spell (`calmMs` without a decrease) may cut
+ * less (`firstDecreaseFactor`): one stray Throttling answer then costs a few messages, not
+ * seconds of a 30% cut, while a real overload keeps being reported and gets the full
+ * decrease from its second report on. All of it is computed lazily inside the scripts from server
  * time: no timers, no leader.
  *
  * Round trips: the callers of one instance that ask while its reservation call is on the way
@@ -80,6 +83,13 @@ export interface RateLimiterOptions {
   staleBurstSeconds?: number;
   /** Multiplicative decrease on throttling. Default 0.7. */
   decreaseFactor?: number;
+  /**
+   * The decrease of a report that comes `calmMs` or more after the last decrease (or is the
+   * first): gentler than `decreaseFactor` for a one-off. Default: `decreaseFactor`.
+   */
+  firstDecreaseFactor?: number;
+  /** How long without a decrease makes the next report a first one. Default 10000. */
+  calmMs?: number;
   /** Further throttle reports within this time of the last decrease are ignored. Default 500. */
   throttleCooldownMs?: number;
   /** Additive recovery, as a fraction of the configured rate per second. Default 0.05. */
@@ -283,6 +293,8 @@ export class RateLimiter {
   private readonly staleBurstSeconds: number;
   private staleTokens: number;
   private readonly decreaseFactor: number;
+  private readonly firstDecreaseFactor: number;
+  private readonly calmUs: number;
   private readonly cooldownUs: number;
   private readonly recovery: number;
   private readonly minFraction: number;
@@ -312,6 +324,11 @@ export class RateLimiter {
     if (!(this.decreaseFactor > 0 && this.decreaseFactor < 1)) {
       throw new RangeError(`decreaseFactor must be in (0, 1), got ${this.decreaseFactor}`);
     }
+    this.firstDecreaseFactor = opts.firstDecreaseFactor ?? this.decreaseFactor;
+    if (!(this.firstDecreaseFactor > 0 && this.firstDecreaseFactor < 1)) {
+      throw new RangeError(`firstDecreaseFactor must be in (0, 1), got ${this.firstDecreaseFactor}`);
+    }
+    this.calmUs = (opts.calmMs ?? 10_000) * 1000;
     this.cooldownUs = (opts.throttleCooldownMs ?? 500) * 1000;
     this.recovery = opts.recoveryPerSecond ?? 0.05;
     this.minFraction = opts.minRateFraction ?? 0.02;
@@ -548,7 +565,7 @@ export class RateLimiter {
     return serverMs - this.clock.offsetMs - this.clockError(performance.now());
   }
 
-  /** SES said slow down: lower the shared effective rate (at most once per cooldown). */
+  /** SES said slow down: lower the shared effective rate (at most once per cooldown; gently after a calm spell). */
   async reportThrottled(): Promise<void> {
     await this.call(SCRIPTS.throttle, [
       this.rate,
@@ -557,6 +574,8 @@ export class RateLimiter {
       this.recovery,
       this.minFraction,
       this.ttlMs,
+      this.firstDecreaseFactor,
+      this.calmUs,
     ]);
   }
 

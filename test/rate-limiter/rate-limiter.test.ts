@@ -208,6 +208,33 @@ describe('RateLimiter', () => {
     expect(again).toBeLessThan(0.7 * recovered + 0.5);
   });
 
+  it('cuts gently on the first report after a calm spell, fully on the ones that follow it', async () => {
+    // Recovery slow enough (+0.1/s per second) that the rate stays put between the steps.
+    const opts = { ratePerSecond: 100, recoveryPerSecond: 0.001, throttleCooldownMs: 0, firstDecreaseFactor: 0.9 };
+    const rl = limiter({ prefix: freshPrefix(), ...opts, calmMs: 60_000 });
+    await rl.setRate(100);
+    await rl.reportThrottled();
+    const first = await rl.effectiveRate();
+    expect(first).toBeGreaterThanOrEqual(90);
+    expect(first).toBeLessThan(90.5);
+    // Reported again within the calm spell: the overload is real, the full decrease.
+    await rl.reportThrottled();
+    const second = await rl.effectiveRate();
+    expect(second).toBeGreaterThanOrEqual(0.7 * first);
+    expect(second).toBeLessThan(0.7 * first + 0.5);
+
+    // A report that comes after the calm spell is a first one again.
+    const calm = limiter({ prefix: freshPrefix(), ...opts, calmMs: 300 });
+    await calm.setRate(100);
+    await calm.reportThrottled();
+    const before = await calm.effectiveRate();
+    await sleep(400);
+    await calm.reportThrottled();
+    const after = await calm.effectiveRate();
+    expect(after).toBeGreaterThanOrEqual(0.9 * before);
+    expect(after).toBeLessThan(0.9 * before + 0.5);
+  });
+
   it('recovers additively to the configured rate and never drops below the floor', async () => {
     const prefix = freshPrefix();
     // +50/s per second; floor 50/s, which 20 decreases of 0.7 would pass far below (0.08/s).
