@@ -17,8 +17,8 @@
  * if it is less late than one interval it pushes the shared schedule back by its
  * lateness (cheaper), otherwise it discards the slot and takes a fresh one, within
  * a budget (`staleBudget`, `staleBurstSeconds`, `maxStaleRetries`) so that an
- * overloaded process does not fall to a fraction of the rate. Beyond the budget a late permit is granted and,
- * while the schedule is reserved further ahead than its lateness (the fleet is using
+ * overloaded process does not fall to a fraction of the rate. Beyond the budget a late
+ * permit is granted and, while the schedule is reserved further ahead than its lateness (the fleet is using
  * every slot), the schedule is pushed back by that lateness: the fleet loses that
  * much schedule, never the bound (a bunch sent as it is would get Throttling answers
  * and the fleet's rate cut by `decreaseFactor`, which costs far more). A schedule not
@@ -32,8 +32,8 @@
  * configured rate. A first report after a calm spell (`calmMs` without a decrease) may cut
  * less (`firstDecreaseFactor`): one stray Throttling answer then costs a few messages, not
  * seconds of a 30% cut, while a real overload keeps being reported and gets the full
- * decrease from its second report on. All of it is computed lazily inside the scripts from server
- * time: no timers, no leader.
+ * decrease from its second report on. All of it is computed lazily inside the scripts
+ * from server time: no timers, no leader.
  *
  * Round trips: the callers of one instance that ask while its reservation call is on the way
  * share the next call, which reserves consecutive slots for all of them (see `reserveSlot`): at a
@@ -432,8 +432,8 @@ export class RateLimiter {
    * warm-up makes dozens of permits late at once; with 20 tokens (10 at the start) most of
    * them pushed the schedule back (issue #15: one worker at 500/s with 200 recipients in
    * flight, 56–137 pushes per 10 s run, 78–90% of the rate, mean 83%; with this bucket no push
-   * in 7 runs of 8, 87–92% in those, bench/results/send.md). A process late for ever still wastes at
-   * most the bucket once, then `staleBudget` of its grants, as before.
+   * in 7 runs of 8, 87–92% in those, bench/results/send.md). A process late for ever still
+   * wastes at most the bucket once, then `staleBudget` of its grants, as before.
    */
   private staleTokensMax(): number {
     return Math.max(STALE_TOKENS_MIN, Math.ceil(this.rate * this.staleBurstSeconds));

@@ -57,13 +57,16 @@ interface Run {
 }
 
 /** Block this process's event loop for `stallMs` every `everyMs`, as a starved or GC-pausing worker would be. */
+/** Keep this process's event loop busy for `stallMs`: nothing else runs. */
+function stall(stallMs: number): void {
+  const until = performance.now() + stallMs;
+  while (performance.now() < until) {
+    // busy: nothing else runs
+  }
+}
+
 function stallEvery(everyMs: number, stallMs: number): NodeJS.Timeout {
-  return setInterval(() => {
-    const until = performance.now() + stallMs;
-    while (performance.now() < until) {
-      // busy: nothing else runs
-    }
-  }, everyMs);
+  return setInterval(() => stall(stallMs), everyMs);
 }
 
 /**
@@ -353,10 +356,7 @@ describe('RateLimiter', () => {
     const rl = limiter({ prefix: freshPrefix(), ratePerSecond: 500 });
     const run = drive(rl, 40, 900);
     await waitFor('permits flowing', () => run.grants.length >= 100, GENEROUS_MS, 5);
-    const until = performance.now() + 150;
-    while (performance.now() < until) {
-      // busy: nothing else runs
-    }
+    stall(150);
     const grants = await run.done;
     expect(rl.counters.staleSlots, diagnostics).toBeGreaterThan(10);
     expect(rl.counters.pushedBack, diagnostics).toBe(0);
