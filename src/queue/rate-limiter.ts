@@ -141,7 +141,7 @@ export interface Permit {
  * far ahead is the schedule reserved?" (ms), which the same acquire.lua call reports.
  */
 type Waiter = { reject: (err: unknown) => void; signal: AbortSignal | undefined } & (
-  | { kind: 'slot'; resolve: (r: Reservation) => void }
+  | { kind: 'slot'; resolve: (r: Reservation) => void; leadMs: number }
   | { kind: 'backlog'; resolve: (backlogMs: number) => void }
 );
 
@@ -347,15 +347,19 @@ export class RateLimiter {
    * A permit handed out `leadMs` before its slot: the caller does its work before the send
    * (claim, MIME, the SDK's serialization and signing) ahead of the slot and then awaits
    * `atSlot()`, which resolves at the slot itself, so that only the request follows it. The
-   * slot and its spacing are the same as `acquire`'s; only the caller's wake-up moves. The
+   * slots are spaced as `acquire`'s; the caller's wake-up moves. The
    * lateness of the permit is judged at `atSlot()`, as `acquire` judges it (push back, or a
    * fresh slot within the stale budget), so work that overran the lead is caught there. A
    * permit whose `atSlot()` is never called leaves its slot unused (fewer sends, never more).
+   * On a schedule reserved less than `leadMs` ahead (the start of a send, or after a pause) the
+   * first slot is put `leadMs` from now rather than at once: a permit due at once leaves no time
+   * for that work, comes late and gives its slot up (issue #15: most of the first permits of a
+   * 500/s send did). A later slot is always as safe; one reserved further ahead is not moved.
    */
   async reserve(leadMs: number, signal?: AbortSignal): Promise<Permit> {
     if (this.clock === undefined) await this.calibrate(signal);
     signal?.throwIfAborted();
-    const first = await this.reserveSlot(signal);
+    const first = await this.reserveSlot(signal, leadMs);
     if (leadMs > 0) await sleepUntil(first.receivedAt + first.waitMs - leadMs, signal);
     let used = false;
     return {
@@ -467,8 +471,8 @@ export class RateLimiter {
    * its own slot and judges its own lateness. A caller aborted while queued is left out; one
    * aborted after its slot was reserved leaves that slot unused (fewer sends, never more).
    */
-  private reserveSlot(signal?: AbortSignal): Promise<Reservation> {
-    return this.enqueue<Reservation>((resolve, reject) => ({ kind: 'slot', resolve, reject, signal }), signal);
+  private reserveSlot(signal?: AbortSignal, leadMs = 0): Promise<Reservation> {
+    return this.enqueue<Reservation>((resolve, reject) => ({ kind: 'slot', resolve, reject, signal, leadMs }), signal);
   }
 
   /**
@@ -506,11 +510,14 @@ export class RateLimiter {
         const gaveUp = new AbortController();
         const unsubscribe = allAborted(batch.map((w) => w.signal), gaveUp);
         const slots = batch.filter((w) => w.kind === 'slot');
+        // The first slot leaves the longest lead of the batch (acquire.lua): only while the
+        // schedule is reserved less far ahead than that, i.e. at a start or after a pause.
+        const leadUs = Math.max(0, ...slots.map((w) => w.leadMs)) * 1000;
         let reply: [number, string, string, string, string, string];
         try {
           reply = (await this.call(
             SCRIPTS.acquire,
-            [this.rate, assert ? 1 : 0, this.marginUs, this.ttlMs, this.recovery, this.latestSlotUs.toFixed(3), slots.length],
+            [this.rate, assert ? 1 : 0, this.marginUs, this.ttlMs, this.recovery, this.latestSlotUs.toFixed(3), slots.length, Math.round(leadUs)],
             gaveUp.signal,
           )) as [number, string, string, string, string, string];
         } catch (err) {
