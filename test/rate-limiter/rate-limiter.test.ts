@@ -420,21 +420,21 @@ describe('RateLimiter', () => {
     // An empty schedule's next slot is "now": a caller handed a permit due at once has no time
     // for its work before the slot (the claim, the MIME build, the signing), comes late, and
     // gives the slot up (the first permits of every send used to). The first slot now leaves
-    // the lead. Timers never fire early, so this holds on any machine.
+    // the lead. Slots are computed by the script, not waited for, so this holds on any machine.
     const rl = limiter({ prefix: freshPrefix(), ratePerSecond: 1000 });
     const askedAt = performance.now();
     const first = await rl.reserve(1000);
-    expect(first.slotAt - askedAt, diagnostics).toBeGreaterThanOrEqual(1000);
+    expect(first.slotAt - askedAt).toBeGreaterThanOrEqual(1000);
     // The schedule now reaches further ahead than a second caller's lead: its slot is the next
     // one after the first (1 ms on), not moved a lead further (500 ms on).
     const second = await rl.reserve(500);
-    expect(second.slotAt - first.slotAt, diagnostics).toBeLessThan(400);
+    expect(second.slotAt - first.slotAt).toBeLessThan(400);
     expect(second.slotAt).toBeGreaterThan(first.slotAt);
     // acquire() has no lead: on an idle schedule its slot is now, as before.
     const idle = limiter({ prefix: freshPrefix(), ratePerSecond: 1000 });
     const before = performance.now();
     await idle.acquire();
-    expect(performance.now() - before, diagnostics).toBeLessThan(1000);
+    expect(performance.now() - before).toBeLessThan(1000);
   });
 
   it('rejects promptly on abort, before and while waiting', async () => {
