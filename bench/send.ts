@@ -64,12 +64,13 @@ async function startRedis(dir: string): Promise<{ url: string; child: ChildProce
   return { url: `redis://127.0.0.1:${port}`, child: await spawnRedisServer(port, dir) };
 }
 
-async function seed(store: Store, n: number, name = 'reader'): Promise<number> {
+/** A list of `n` active subscribers, `<prefix>1@example.com`…; the measured one is 'default', a warm-up's is named by its prefix. */
+async function seed(store: Store, n: number, prefix = 'reader'): Promise<number> {
   const now = Date.now() - 1000;
-  const list = await store.db.insertInto('lists').values({ name: name === 'reader' ? 'default' : name, created_at: now }).returning('id').executeTakeFirstOrThrow();
+  const list = await store.db.insertInto('lists').values({ name: prefix === 'reader' ? 'default' : prefix, created_at: now }).returning('id').executeTakeFirstOrThrow();
   for (let i = 0; i < n; i += 1000) {
     const rows = Array.from({ length: Math.min(1000, n - i) }, (_, k) => ({
-      email: `${name}${i + k + 1}@example.com`, name: `Reader ${i + k + 1}`, status: 'active' as const,
+      email: `${prefix}${i + k + 1}@example.com`, name: `Reader ${i + k + 1}`, status: 'active' as const,
       attributes: '{}', status_reason: null, created_at: now, updated_at: now,
     }));
     const ids = await store.db.insertInto('subscribers').values(rows).returning('id').execute();
