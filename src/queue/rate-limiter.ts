@@ -17,13 +17,13 @@
  * if it is less late than one interval it pushes the shared schedule back by its
  * lateness (cheaper), otherwise it discards the slot and takes a fresh one, within
  * a budget (`staleBudget`, `staleBurstSeconds`, `maxStaleRetries`) so that an
- * overloaded process does not fall to a fraction of the rate. Beyond the budget a late
- * permit is granted and, while the schedule is reserved further ahead than its lateness (the fleet is using
- * every slot), the schedule is pushed back by that lateness: the fleet loses that
- * much schedule, never the bound (a bunch sent as it is would get Throttling answers
- * and the fleet's rate cut by `decreaseFactor`, which costs far more). A schedule not
- * kept full (workers saturated below the rate) is not pushed: the slots after the
- * late permit are not all being used.
+ * overloaded process does not fall to a fraction of the rate. Beyond the budget a
+ * late permit is granted and, while the schedule is reserved further ahead than its
+ * lateness (the fleet is using every slot), the schedule is pushed back by that
+ * lateness: the fleet loses that much schedule, never the bound (a bunch sent as it
+ * is would get Throttling answers and the fleet's rate cut by `decreaseFactor`, which
+ * costs far more). A schedule not kept full (workers saturated below the rate) is not
+ * pushed: the slots after the late permit are not all being used.
  *
  * Back-pressure: `reportThrottled()` (SES "Maximum sending rate exceeded")
  * multiplies the shared effective rate by `decreaseFactor`, at most once per
@@ -347,10 +347,10 @@ export class RateLimiter {
    * A permit handed out `leadMs` before its slot: the caller does its work before the send
    * (claim, MIME, the SDK's serialization and signing) ahead of the slot and then awaits
    * `atSlot()`, which resolves at the slot itself, so that only the request follows it. The
-   * slots are spaced as `acquire`'s; the caller's wake-up moves. The
-   * lateness of the permit is judged at `atSlot()`, as `acquire` judges it (push back, or a
-   * fresh slot within the stale budget), so work that overran the lead is caught there. A
-   * permit whose `atSlot()` is never called leaves its slot unused (fewer sends, never more).
+   * slots are spaced as `acquire`'s; the caller's wake-up moves. The lateness of the permit
+   * is judged at `atSlot()`, as `acquire` judges it (push back, or a fresh slot within the
+   * stale budget), so work that overran the lead is caught there. A permit whose `atSlot()`
+   * is never called leaves its slot unused (fewer sends, never more).
    * On a schedule reserved less than `leadMs` ahead (the start of a send, or after a pause) the
    * first slot is put `leadMs` from now rather than at once: a permit due at once leaves no time
    * for that work, comes late and gives its slot up (issue #15: most of the first permits of a
