@@ -127,6 +127,36 @@ describe.each(BACKENDS)('ledger counters on %s', (dialect) => {
     store = undefined;
   });
 
+  it('insertQueued writes queued rows with their batch and the column defaults; a replay leaves existing rows as they are', async () => {
+    store = await createTestStore(dialect);
+    const db = store.db;
+    const ledger = new DeliveryLedger(db);
+    const listId = await seedList(db, 'l');
+    const campaign = await seedCampaign(db, listId);
+    const subs = (await seedRecipients(db, listId)).slice(0, 3);
+    const batch = subs[0]!.subscriberId;
+    await ledger.insertQueued(campaign, [{ ...subs[0]!, sendBatch: batch }, { ...subs[1]!, sendBatch: batch }, subs[2]!], 1000);
+    await ledger.claimMany(campaign, [subs[0]!.subscriberId], 'w1', 2000);
+    // Replayed page (a crash before the cursor moved), later and with other batches: nothing changes.
+    await ledger.insertQueued(campaign, subs.map((s) => ({ ...s, sendBatch: 1 })), 3000);
+    const rows = await db.selectFrom('deliveries').selectAll().where('campaign_id', '=', campaign).orderBy('subscriber_id').execute();
+    const norm = (r: (typeof rows)[number]) => ({
+      ...r, campaign_id: Number(r.campaign_id), subscriber_id: Number(r.subscriber_id), send_batch: r.send_batch === null ? null : Number(r.send_batch),
+      created_at: Number(r.created_at), updated_at: Number(r.updated_at), claimed_at: r.claimed_at === null ? null : Number(r.claimed_at),
+    });
+    const queued = (s: { subscriberId: number; email: string }, sendBatch: number | null) => ({
+      campaign_id: campaign, subscriber_id: s.subscriberId, email: s.email, status: 'queued', send_batch: sendBatch, attempts: 0, wave: 0,
+      ses_message_id: null, last_error: null, claimed_by: null, claimed_at: null, sent_at: null, confirmed_at: null, outcome_at: null,
+      opened_at: null, clicked_at: null, created_at: 1000, updated_at: 1000,
+    });
+    expect(rows.map(norm)).toEqual([
+      { ...queued(subs[0]!, batch), status: 'sending', attempts: 1, claimed_by: 'w1', claimed_at: 2000, updated_at: 2000 },
+      queued(subs[1]!, batch),
+      queued(subs[2]!, null),
+    ]);
+    await expectCountersMatch(db, 'insert and replay');
+  });
+
   it('follow every ledger transition, one at a time', async () => {
     store = await createTestStore(dialect);
     const db = store.db;
