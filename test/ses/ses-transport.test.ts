@@ -3,6 +3,7 @@
  * SES simulator: every error class SES (or the network) can produce comes out
  * with the classification the send pipeline steers by.
  */
+import { createHash, createHmac } from 'node:crypto';
 import { createServer } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { SESClient, SendRawEmailCommand } from '@aws-sdk/client-ses';
@@ -45,6 +46,38 @@ async function failure(p: Promise<unknown>): Promise<SesErrorClassification> {
 const send = (t: SesTransport, to = 'reader@example.com', tags: Record<string, string> = {}) =>
   t.sendRaw({ raw: raw(to), from: 'Editor <editor@example.com>', to, tags });
 
+interface SignedRequest {
+  method: string;
+  path: string;
+  headers: Record<string, string>;
+  body: Buffer;
+}
+
+/**
+ * SigV4 recomputed by hand (AWS's "Create a signed AWS API request"), independent of the SDK:
+ * the access key id of the request if its Authorization header is the one its own date,
+ * headers, body and the secret of that key give; throws otherwise.
+ */
+function verifySigV4(r: SignedRequest, secretOf: (accessKeyId: string) => string): string {
+  const sha256 = (data: string | Buffer) => createHash('sha256').update(data).digest('hex');
+  const hmac = (key: string | Buffer, data: string) => createHmac('sha256', key).update(data).digest();
+  const headers = Object.fromEntries(Object.entries(r.headers).map(([k, v]) => [k.toLowerCase(), String(v)]));
+  const m = /^AWS4-HMAC-SHA256 Credential=([^/]+)\/(\d{8})\/([^/]+)\/([^/]+)\/aws4_request, SignedHeaders=([^,]+), Signature=([0-9a-f]{64})$/.exec(headers.authorization ?? '');
+  if (!m) throw new Error(`not a SigV4 Authorization header: ${headers.authorization}`);
+  const [, accessKeyId, day, region, service, signedHeaders, signature] = m as unknown as string[];
+  const amzDate = headers['x-amz-date']!;
+  if (!amzDate.startsWith(day!)) throw new Error(`scope day ${day} is not the request's date ${amzDate}`);
+  const canonicalHeaders = signedHeaders!.split(';').map((name) => `${name}:${headers[name]!.trim().replace(/\s+/g, ' ')}\n`).join('');
+  const canonicalRequest = [r.method, r.path, '', canonicalHeaders, signedHeaders, sha256(r.body)].join('\n');
+  const scope = `${day}/${region}/${service}/aws4_request`;
+  const stringToSign = ['AWS4-HMAC-SHA256', amzDate, scope, sha256(canonicalRequest)].join('\n');
+  const key = [day!, region!, service!, 'aws4_request'].reduce<string | Buffer>((k, part) => hmac(k, part), `AWS4${secretOf(accessKeyId!)}`);
+  const expected = hmac(key, stringToSign).toString('hex');
+  if (expected !== signature) throw new Error(`signature mismatch for ${accessKeyId} at ${amzDate}`);
+  if (region !== 'us-east-1' || service !== 'ses') throw new Error(`scope ${scope}`);
+  return accessKeyId!;
+}
+
 describe('SesTransport against the SES simulator (real SDK)', () => {
   it('sends raw MIME with configuration set and sanitised tags; the simulator records exactly what was accepted', async () => {
     const config = loadConfig({ SES_ENDPOINT: 'http://127.0.0.1:1', SES_CONFIGURATION_SET: 'newsletter-events' });
@@ -81,6 +114,30 @@ describe('SesTransport against the SES simulator (real SDK)', () => {
     expect(form.get('Action')).toBe('SendRawEmail');
     expect(Buffer.from(form.get('RawMessage.Data')!, 'base64').equals(raw())).toBe(true);
     expect(s.messages[0]!.raw.equals(raw())).toBe(true);
+  });
+
+  it('signs every request with one signer kept from the first, which still asks the credentials provider and dates each request', async () => {
+    // Credentials that expire at once: the SDK asks the provider again for every request.
+    let accessKeyId = 'AKIDFIRST';
+    const credentials = async () => ({ accessKeyId, secretAccessKey: `secret-of-${accessKeyId}`, expiration: new Date(Date.now() + 1000) });
+    const { transport: t, sim: s } = await setup({}, { credentials: credentials as never });
+    const sent: SignedRequest[] = [];
+    const handler = t.client.config.requestHandler;
+    const handle = handler.handle.bind(handler);
+    handler.handle = (request, options) => {
+      sent.push({ method: request.method, path: request.path, headers: { ...request.headers }, body: request.body as Buffer });
+      return handle(request, options);
+    };
+    await send(t);
+    accessKeyId = 'AKIDSECOND';
+    await send(t);
+    await send(t);
+    expect(s.messages).toHaveLength(3);
+    // The signer the SDK builds (from a copy of the whole client config) is built once.
+    const signerOf = (t.client.config as unknown as { signer: () => Promise<unknown> }).signer;
+    expect(await signerOf()).toBe(await signerOf());
+    // Each request carries a valid SigV4 signature, made with the credentials of its own time.
+    expect(sent.map((r) => verifySigV4(r, (id) => `secret-of-${id}`))).toEqual(['AKIDFIRST', 'AKIDSECOND', 'AKIDSECOND']);
   });
 
   it('refuses CR/LF in envelope addresses before calling SES', async () => {
