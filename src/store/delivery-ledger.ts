@@ -114,7 +114,7 @@ export class DeliveryLedger {
    * Insert rows 'queued'; rows that already exist (a fan-out page replayed) are left alone.
    * Once per recipient (the fan-out), so a raw template rather than the query builder: the
    * builder parses and compiles each row object of 16 columns, about half of the insert's CPU
-   * (issue #15, bench/fanout-insert.ts: SQLite 14–16 → 8–9 µs a row; PostgreSQL 44 → 31 µs of
+   * (issue #15, bench/ledger-writes.ts: SQLite 14–16 → 8–9 µs a row; PostgreSQL 44 → 31 µs of
    * wall time). Only the columns with a value are named; the others take their defaults
    * (null, attempts 0, wave 0).
    */

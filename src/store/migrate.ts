@@ -22,6 +22,7 @@ import { campaignPageIndexes } from './migrations/0022-campaign-page-indexes.js'
 import { sqliteCounterTriggers } from './migrations/0023-sqlite-counter-triggers.js';
 import { sqliteProviderLookup } from './migrations/0025-sqlite-provider-lookup.js';
 import { deliverySendBatch } from './migrations/0026-delivery-send-batch.js';
+import { sqliteProgressTriggerWhen } from './migrations/0027-sqlite-progress-trigger-when.js';
 
 /** Migrations in order; each is a function of the dialect so one list serves both. */
 const migrations: Record<string, (dialect: DialectName) => Migration> = {
@@ -47,6 +48,7 @@ const migrations: Record<string, (dialect: DialectName) => Migration> = {
   '0023-sqlite-counter-triggers': sqliteCounterTriggers,
   '0025-sqlite-provider-lookup': sqliteProviderLookup,
   '0026-delivery-send-batch': deliverySendBatch,
+  '0027-sqlite-progress-trigger-when': sqliteProgressTriggerWhen,
 };
 
 class StaticMigrationProvider implements MigrationProvider {

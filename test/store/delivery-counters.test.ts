@@ -258,6 +258,38 @@ describe.each(BACKENDS)('ledger counters on %s', (dialect) => {
     });
   });
 
+  it('keep the progress counts through migration 0027 (SQLite: the update trigger skips changes that count nothing), down and up again', async () => {
+    await atMigration(dialect, '0026-delivery-send-batch', async ({ s, campaign, ledger, subs }) => {
+      const ids = subs.map((x) => x.subscriberId);
+      const sendAndSettle = async (from: number, at: number) => {
+        const claimed = await ledger.claimMany(campaign, ids.slice(from, from + 3), 'w', at);
+        await ledger.markSentMany([...claimed.values()].map((c) => ({ campaignId: campaign, subscriberId: c.subscriberId, workerId: 'w', attempt: c.token.attempt, sesMessageId: `m${c.subscriberId}`, now: at + 500 })));
+        // Outcomes, then status changes alone of rows that have one: a complaint after a
+        // delivery (still counted delivered), a bounce after a delivery (moves to bounced).
+        const set = (i: number, patch: { status: 'delivered' | 'complained' | 'bounced'; outcome_at?: number }) =>
+          s.db.updateTable('deliveries').set(patch).where('campaign_id', '=', campaign).where('subscriber_id', '=', ids[from + i]!).execute();
+        await set(0, { status: 'delivered', outcome_at: at + 1500 });
+        await set(0, { status: 'complained' });
+        await set(1, { status: 'delivered', outcome_at: at + 2500 });
+        await set(1, { status: 'bounced' });
+      };
+      await sendAndSettle(0, 10_000);
+      await expectCountersMatch(s.db, 'before 0027');
+      expect(await migrateToLatest(s.db, dialect)).toContain('0027-sqlite-progress-trigger-when');
+      await sendAndSettle(3, 20_000);
+      // A claim handed back (sending → queued, nothing sent) and claimed again.
+      const [row] = [...(await ledger.claimMany(campaign, [ids[6]!], 'w', 30_000)).values()];
+      await ledger.release(campaign, ids[6]!, row!.token, null);
+      await expectCountersMatch(s.db, 'after 0027');
+      const down = await new Migrator({ db: s.db, provider: migrationProvider(dialect) }).migrateDown();
+      expect(down.results?.[0]).toMatchObject({ migrationName: '0027-sqlite-progress-trigger-when', direction: 'Down', status: 'Success' });
+      await sendAndSettle(6, 40_000);
+      await expectCountersMatch(s.db, 'down again');
+      expect(await migrateToLatest(s.db, dialect)).toEqual(['0027-sqlite-progress-trigger-when']);
+      await expectCountersMatch(s.db, 'up again');
+    });
+  });
+
   it('give the chart the ledger grouped into buckets, with edges on whole seconds from the start', async () => {
     store = await createTestStore(dialect);
     const db = store.db;

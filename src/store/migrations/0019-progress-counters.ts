@@ -43,37 +43,20 @@ export function progressCounters(dialect: DialectName): Migration {
         await table('campaign_progress_count_deltas').execute();
         await trx.schema.createIndex('campaign_progress_count_deltas_campaign').on('campaign_progress_count_deltas').column('campaign_id').execute();
 
-        // The signed (campaign_id, kind, second, n) contributions of the rows of `source`.
-        const contributions = (source: string, sign: '+' | '-') =>
-          `select campaign_id, 'sent' as kind, ${secondOf(dialect, 'sent_at')} as second, ${sign}1 as n from ${source} where sent_at is not null
-           union all
-           select campaign_id, case when status = 'bounced' then 'bounced' else 'delivered' end, ${secondOf(dialect, 'outcome_at')}, ${sign}1
-             from ${source} where outcome_at is not null and status in ('delivered', 'bounced', 'complained')`;
-
         if (dialect === 'postgres') {
           await createStatementDeltaTriggers(trx, 'deliveries_progress_deltas', 'deliveries_progress', (sides) =>
             `insert into campaign_progress_count_deltas (campaign_id, kind, second, n)
-              select campaign_id, kind, second, sum(n) from (${sides.map(({ rows, sign }) => contributions(rows, sign)).join(' union all ')}) d
+              select campaign_id, kind, second, sum(n) from (${sides.map(({ rows, sign }) => contributions(dialect, rows, sign)).join(' union all ')}) d
               group by campaign_id, kind, second having sum(n) <> 0;`,
           );
         } else {
-          // A row trigger sees NEW/OLD, not a table: the one row as a derived table.
-          const upsert = (row: 'new' | 'old', sign: '+' | '-') =>
-            `insert into campaign_progress_counts (campaign_id, kind, second, n)
-              select campaign_id, kind, second, sum(n) from (${contributions(
-                `(select ${row}.campaign_id as campaign_id, ${row}.status as status, ${row}.sent_at as sent_at, ${row}.outcome_at as outcome_at)`,
-                sign,
-              )}) where true group by campaign_id, kind, second
-              on conflict (campaign_id, kind, second) do update set n = n + excluded.n;`;
-          await sql`create trigger deliveries_progress_insert after insert on deliveries when new.sent_at is not null or new.outcome_at is not null begin ${sql.raw(upsert('new', '+'))} end`.execute(trx);
-          await sql`create trigger deliveries_progress_update after update on deliveries
-            when old.sent_at is not new.sent_at or old.outcome_at is not new.outcome_at or old.status is not new.status or old.campaign_id is not new.campaign_id
-            begin ${sql.raw(upsert('old', '-'))} ${sql.raw(upsert('new', '+'))} end`.execute(trx);
-          await sql`create trigger deliveries_progress_delete after delete on deliveries when old.sent_at is not null or old.outcome_at is not null begin ${sql.raw(upsert('old', '-'))} end`.execute(trx);
+          await sql`create trigger deliveries_progress_insert after insert on deliveries when new.sent_at is not null or new.outcome_at is not null begin ${sql.raw(sqliteProgressUpsert('new', '+'))} end`.execute(trx);
+          await createSqliteProgressUpdateTrigger(trx, PROGRESS_UPDATE_WHEN_0019);
+          await sql`create trigger deliveries_progress_delete after delete on deliveries when old.sent_at is not null or old.outcome_at is not null begin ${sql.raw(sqliteProgressUpsert('old', '-'))} end`.execute(trx);
         }
         // Backfill, after the triggers, in the same transaction (0015 says why nothing falls between).
         await sql.raw(`insert into campaign_progress_counts (campaign_id, kind, second, n)
-          select campaign_id, kind, second, sum(n) from (${contributions('deliveries', '+')}) d
+          select campaign_id, kind, second, sum(n) from (${contributions(dialect, 'deliveries', '+')}) d
           ${dialect === 'sqlite' ? 'where true ' : ''}group by campaign_id, kind, second`).execute(trx);
       };
       if (dialect === 'postgres') await run(db);
@@ -85,6 +68,37 @@ export function progressCounters(dialect: DialectName): Migration {
       await db.schema.dropTable('campaign_progress_counts').ifExists().execute();
     },
   };
+}
+
+/** The signed (campaign_id, kind, second, n) contributions of the rows of `source`. */
+function contributions(dialect: DialectName, source: string, sign: '+' | '-'): string {
+  return `select campaign_id, 'sent' as kind, ${secondOf(dialect, 'sent_at')} as second, ${sign}1 as n from ${source} where sent_at is not null
+           union all
+           select campaign_id, case when status = 'bounced' then 'bounced' else 'delivered' end, ${secondOf(dialect, 'outcome_at')}, ${sign}1
+             from ${source} where outcome_at is not null and status in ('delivered', 'bounced', 'complained')`;
+}
+
+/** SQLite: what a row trigger runs to count `row` (NEW or OLD) into (+) or out of (−) the counters. */
+export function sqliteProgressUpsert(row: 'new' | 'old', sign: '+' | '-'): string {
+  // A row trigger sees NEW/OLD, not a table: the one row as a derived table.
+  return `insert into campaign_progress_counts (campaign_id, kind, second, n)
+              select campaign_id, kind, second, sum(n) from (${contributions(
+                'sqlite',
+                `(select ${row}.campaign_id as campaign_id, ${row}.status as status, ${row}.sent_at as sent_at, ${row}.outcome_at as outcome_at)`,
+                sign,
+              )}) where true group by campaign_id, kind, second
+              on conflict (campaign_id, kind, second) do update set n = n + excluded.n;`;
+}
+
+/** When this migration's SQLite update trigger runs (narrowed by migration 0027). */
+export const PROGRESS_UPDATE_WHEN_0019 =
+  'old.sent_at is not new.sent_at or old.outcome_at is not new.outcome_at or old.status is not new.status or old.campaign_id is not new.campaign_id';
+
+/** SQLite: the update trigger (the old row counted out, the new one in), run `when` the condition holds. */
+export async function createSqliteProgressUpdateTrigger(trx: Kysely<any>, when: string): Promise<void> {
+  await sql`create trigger deliveries_progress_update after update on deliveries
+            when ${sql.raw(when)}
+            begin ${sql.raw(sqliteProgressUpsert('old', '-'))} ${sql.raw(sqliteProgressUpsert('new', '+'))} end`.execute(trx);
 }
 
 /** The epoch second of an epoch-ms column, as an integer (better-sqlite3 may store a JS number as REAL). */
