@@ -11,10 +11,11 @@
  * rest). `--schema-upto NAME` stops the migrations at NAME, to measure an earlier schema (its
  * triggers) with the same code.
  *
- *   npx tsx bench/ledger-writes.ts [--subscribers 5000] [--rounds 6] [--backend sqlite|postgres|both] [--schema-upto NAME]
+ *   npx tsx bench/ledger-writes.ts [--subscribers 5000] [--rounds 6] [--backend sqlite|postgres|both] [--schema-upto NAME] [--no-write]
  *
- * Prints a Markdown table; writes nothing.
+ * Prints a Markdown table and writes it to bench/results/ledger-writes.md (not with --no-write).
  */
+import { writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
 import { openStore, type DialectName, type Store } from '../src/store/db.js';
@@ -28,6 +29,7 @@ const { values } = parseArgs({
     rounds: { type: 'string', default: '6' },
     backend: { type: 'string', default: 'both' },
     'schema-upto': { type: 'string' },
+    'no-write': { type: 'boolean', default: false },
   },
 });
 const N = Number(values.subscribers);
@@ -116,9 +118,15 @@ async function bench(dialect: DialectName): Promise<string[]> {
   }
 }
 
-console.log(`# Ledger writes per recipient\n\nMeasured ${new Date().toISOString()} on ${cpus().length} cores (${cpus()[0]?.model ?? '?'}), Node ${process.version}. Load average at start: ${loadavg().map((x) => x.toFixed(2)).join(' ')}.`);
-console.log(`Command: \`npx tsx bench/ledger-writes.ts ${process.argv.slice(2).join(' ')}\`. ${N} recipients, ${ROUNDS} rounds after a warm-up; schema ${values['schema-upto'] ? `up to ${values['schema-upto']}` : 'latest'}.\n`);
-console.log('| backend | write | CPU µs per recipient, median (min–max) | wall µs per recipient, median |');
-console.log('|---|---|---|---|');
+const out: string[] = [];
+const say = (line: string) => {
+  console.log(line);
+  out.push(line);
+};
+say(`# Ledger writes per recipient\n\nMeasured ${new Date().toISOString()} on ${cpus().length} cores (${cpus()[0]?.model ?? '?'}), Node ${process.version}. Load average at start: ${loadavg().map((x) => x.toFixed(2)).join(' ')}.`);
+say(`Command: \`npx tsx bench/ledger-writes.ts ${process.argv.slice(2).join(' ')}\`. ${N} recipients, ${ROUNDS} rounds after a warm-up; schema ${values['schema-upto'] ? `up to ${values['schema-upto']}` : 'latest'}.\n`);
+say('| backend | write | CPU µs per recipient, median (min–max) | wall µs per recipient, median |');
+say('|---|---|---|---|');
 const dialects: DialectName[] = values.backend === 'both' ? ['sqlite', 'postgres'] : [values.backend as DialectName];
-for (const d of dialects) for (const row of await bench(d)) console.log(row);
+for (const d of dialects) for (const row of await bench(d)) say(row);
+if (!values['no-write']) writeFileSync(new URL('./results/ledger-writes.md', import.meta.url), `${out.join('\n')}\n`);

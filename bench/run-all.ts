@@ -20,6 +20,7 @@ const BENCHES: Record<string, string[]> = {
   webhook: ['bench/webhook.ts', '--backend', 'sqlite'],
   'webhook-postgres': ['bench/webhook.ts', '--backend', 'postgres'],
   send: ['bench/send.ts'],
+  'ledger-writes': ['bench/ledger-writes.ts'],
   surfaces: ['bench/surfaces.ts'],
   preview: ['bench/preview.ts'],
   'bounce-settle': ['bench/bounce-settle.ts'],
