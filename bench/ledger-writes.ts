@@ -22,6 +22,7 @@ import { openStore, type DialectName, type Store } from '../src/store/db.js';
 import { migrateToLatest } from '../src/store/migrate.js';
 import { DeliveryLedger } from '../src/store/delivery-ledger.js';
 import { createTestDatabase } from '../test/support/store.js';
+import { seedCampaign, seedList } from '../test/support/seed.js';
 
 const { values } = parseArgs({
   options: {
@@ -40,7 +41,7 @@ const WRITES = ['fan-out', 'claim', 'sent'] as const;
 type Write = (typeof WRITES)[number];
 
 async function seed(store: Store, now: number): Promise<{ listId: number; recipients: { subscriberId: number; email: string; sendBatch: number }[] }> {
-  const list = await store.db.insertInto('lists').values({ name: 'bench', created_at: now }).returning('id').executeTakeFirstOrThrow();
+  const listId = await seedList(store.db, 'bench');
   const subscribers: { id: number; email: string }[] = [];
   for (let i = 0; i < N; i += 1000) {
     const rows = Array.from({ length: Math.min(1000, N - i) }, (_, k) => ({
@@ -51,7 +52,7 @@ async function seed(store: Store, now: number): Promise<{ listId: number; recipi
   }
   // As the fan-out forms them: each row records its batch's first subscriber id.
   const recipients = subscribers.map((s, i) => ({ subscriberId: s.id, email: s.email, sendBatch: subscribers[i - (i % BATCH)]!.id }));
-  return { listId: Number(list.id), recipients };
+  return { listId, recipients };
 }
 
 /** CPU µs and wall µs per recipient of `write`. */
@@ -80,12 +81,7 @@ async function bench(dialect: DialectName): Promise<string[]> {
     const ledger = new DeliveryLedger(store.db);
     const results: Record<Write, { cpu: number; wall: number }[]> = { 'fan-out': [], claim: [], sent: [] };
     for (let round = 0; round <= ROUNDS; round++) {
-      const campaign = await store.db
-        .insertInto('campaigns')
-        .values({ list_id: listId, subject: 'Bench', issue_title: 'Bench', issue_slug: 'bench', compiled_json: '{}', source_markdown: '', status: 'sending', created_at: now, updated_at: now } as never)
-        .returning('id')
-        .executeTakeFirstOrThrow();
-      const id = Number(campaign.id);
+      const id = await seedCampaign(store.db, listId);
       const fanout = await measure(async () => {
         for (let i = 0; i < N; i += PAGE) await ledger.insertQueued(id, recipients.slice(i, i + PAGE), now);
       });
